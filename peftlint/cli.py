@@ -1,0 +1,146 @@
+"""The command line: ``peftlint [check] PATH...``, ``peftlint rule CODE``, ``peftlint cache ...``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from peftlint import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_FAILURE = 0, 1, 2
+
+
+class _DefaultGroup(click.Group):
+    """``peftlint PATH`` means ``peftlint check PATH`` (as ruff's ``ruff check``)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="peftlint")
+def main() -> None:
+    """Lint PEFT adapter configs against the base model's real module tree."""
+
+
+def _codes(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", default="text", show_default=True,
+              type=click.Choice(["text", "json", "sarif", "github"]), help="Output format.")
+@click.option("-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to this file.")
+@click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: all).")
+@click.option("--extend-select", help="Codes or prefixes to enable on top of the selection.")
+@click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
+@click.option("--model", help="Base model (hub id, local path or alias) for every config; wins over the code.")
+@click.option("--online/--offline", default=None, help="Allow downloading config.json of unknown models (default: offline).")
+@click.option("--trust-remote-code", is_flag=True, default=None, help="Build models that need custom code from the hub.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes in place.")
+@click.option("--unsafe-fixes", is_flag=True, default=None, help="With --fix/--diff, also apply unsafe fixes.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a diff; change nothing.")
+@click.option("--strict", is_flag=True, default=None, help="Unresolved models are errors; notes fail the run.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported.")
+@click.option("--statistics", is_flag=True, help="Show counts per rule.")
+@click.option("--no-cache", is_flag=True, default=None, help="Do not read or write the inventory cache.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Inventory cache directory.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
+def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: str | None,
+          extend_select: str | None, ignore: str | None, model: str | None, online: bool | None,
+          trust_remote_code: bool | None, fix: bool, unsafe_fixes: bool | None, diff: bool,
+          strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None,
+          cache_dir: Path | None, config_file: Path | None) -> None:
+    """Lint PATHS (files or directories; default: the current directory)."""
+    from peftlint.linter.engine import Linter
+    from peftlint.linter.settings import SettingsError, load_settings, merge_cli
+    from peftlint.report import renderers
+
+    try:
+        settings = load_settings(Path.cwd(), config_file)
+    except SettingsError as exc:
+        click.echo(f"peftlint: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
+    settings = merge_cli(
+        settings, select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore),
+        cli_model=model, online=online, trust_remote_code=trust_remote_code, strict=strict,
+        no_cache=no_cache, cache_dir=str(cache_dir) if cache_dir else None, unsafe_fixes=unsafe_fixes,
+    )
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        click.echo(f"peftlint: no such file or directory: {', '.join(str(p) for p in missing)}", err=True)
+        sys.exit(EXIT_FAILURE)
+    linter = Linter(settings)
+    try:
+        result = linter.lint_paths(list(paths) or [Path(".")])
+        if fix or diff:
+            from peftlint.linter.fix import apply_fixes
+
+            fixed_text, result = apply_fixes(linter, result, list(paths) or [Path(".")], write=fix and not diff,
+                                              unsafe=bool(settings.unsafe_fixes))
+            if diff:
+                click.echo(fixed_text, nl=False)
+                sys.exit(EXIT_OK)
+        rendered = renderers()[fmt](result, {"statistics": statistics, "settings": settings})
+    except Exception as exc:  # a failure of the whole run, not of one file
+        click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
+    if output_file:
+        output_file.write_text(rendered, encoding="utf-8")
+    else:
+        click.echo(rendered, nl=False)
+    failing = [d for d in result.diagnostics if d.severity.value != "info" or settings.strict]
+    sys.exit(EXIT_OK if exit_zero or not failing else EXIT_FINDINGS)
+
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="List every rule.")
+def rule(code: str | None, show_all: bool) -> None:
+    """Explain a rule (PFT101) or list them all."""
+    from peftlint.rules import all_rules, rule_by_code
+    from peftlint.rules.docs import explain
+
+    if code is None or show_all:
+        for r in all_rules():
+            click.echo(f"{r.code}  {r.name:<28} {r.severity.value:<8} {r.summary}")
+        return
+    r = rule_by_code(code)
+    if r is None:
+        click.echo(f"peftlint: unknown rule {code!r}; `peftlint rule` lists them", err=True)
+        sys.exit(EXIT_FAILURE)
+    click.echo(explain(r))
+
+
+@main.group()
+def cache() -> None:
+    """Manage the inventory cache."""
+
+
+@cache.command("dir")
+def cache_dir_cmd() -> None:
+    """Print the cache directory."""
+    from peftlint.linter.cache import default_cache_dir
+
+    click.echo(str(default_cache_dir()))
+
+
+@cache.command("clear")
+def cache_clear() -> None:
+    """Remove every cached inventory."""
+    from peftlint.linter.cache import InventoryCache, default_cache_dir
+
+    n = InventoryCache(default_cache_dir()).clear()
+    click.echo(f"removed {n} cached entr{'y' if n == 1 else 'ies'}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

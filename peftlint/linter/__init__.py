@@ -1,0 +1,1 @@
+"""The engine: discover → sources → spec → resolve → inventory → matching → rules → report/fix."""

@@ -1,0 +1,83 @@
+"""What a rule sees: one spec, its base model's inventory, and PEFT's targeting computed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from peftlint.linter.inventory import Inventory
+from peftlint.linter.matching import PeftView, Targeting, compute_targeting
+from peftlint.linter.settings import Settings
+from peftlint.linter.spec import AdapterSpec, Value
+
+TARGET_FIELDS = (
+    "target_modules",
+    "target_parameters",
+    "exclude_modules",
+    "modules_to_save",
+    "layers_to_transform",
+    "layers_pattern",
+    "task_type",
+)
+
+
+@dataclass
+class Context:
+    spec: AdapterSpec
+    inventory: Inventory | None = None
+    model_label: str | None = None
+    settings: Settings = field(default_factory=Settings)
+    facts: Any = None  # peftinfo.PeftFacts, when peft's facts could be read
+    resolved: Any = None  # resolve.Resolved, when the model was resolved
+
+    def field(self, name: str) -> Value | None:
+        return self.spec.fields.get(name)
+
+    @cached_property
+    def complete(self) -> bool:
+        """True when every field that decides targeting is static, so whole-config verdicts hold."""
+        return not self.spec.opaque and all(
+            v.fully_static for k, v in self.spec.fields.items() if k in TARGET_FIELDS
+        )
+
+    @cached_property
+    def view(self) -> PeftView:
+        """The targeting fields with dynamic items dropped (see ``complete``)."""
+        def static(name: str) -> Any:
+            v = self.spec.fields.get(name)
+            if v is None or v.dynamic:
+                return None
+            if v.items is not None:
+                return [i.value for i in v.items if not i.dynamic]
+            return v.value
+
+        tm = self.spec.fields.get("target_modules")
+        target_modules = static("target_modules")
+        if tm is not None and tm.dynamic:
+            target_modules = _DYNAMIC
+        return PeftView(
+            method=self.spec.method or "LORA",
+            target_modules=target_modules,
+            target_parameters=static("target_parameters"),
+            exclude_modules=static("exclude_modules"),
+            modules_to_save=static("modules_to_save"),
+            layers_to_transform=static("layers_to_transform"),
+            layers_pattern=static("layers_pattern"),
+            task_type=self.spec.task_type or static("task_type"),
+        )
+
+    @cached_property
+    def targeting(self) -> Targeting | None:
+        """PEFT's matching on this model, or None without a model or with dynamic targets."""
+        if self.inventory is None or self.view.target_modules is _DYNAMIC:
+            return None
+        return compute_targeting(self.view, self.inventory)
+
+
+class _Dynamic:
+    def __repr__(self) -> str:
+        return "<dynamic>"
+
+
+_DYNAMIC: Any = _Dynamic()

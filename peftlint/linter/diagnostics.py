@@ -1,0 +1,99 @@
+"""What flows out of the rules: diagnostics with positions, severities and optional fixes."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 2, "warning": 1, "info": 0}[self.value]
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A 1-based source region; ``end_column`` is the column just after the region (SARIF style)."""
+
+    line: int = 1
+    column: int = 1
+    end_line: int = 1
+    end_column: int = 1
+
+    @classmethod
+    def point(cls, line: int, column: int = 1) -> "Span":
+        return cls(line, column, line, column)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two (1-based, end-exclusive) positions of ``path`` by ``content``."""
+
+    path: str
+    span: Span
+    content: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "content": self.content,
+        }
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: str  # "safe" | "unsafe"
+    edits: tuple[Edit, ...]
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "applicability": self.applicability,
+            "description": self.description,
+            "edits": [e.to_json() for e in self.edits],
+        }
+
+
+@dataclass
+class Diagnostic:
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    path: str
+    span: Span
+    subject: str | None = None
+    model: str | None = None
+    fix: Fix | None = None
+    # Lines on which a ``# noqa`` comment may suppress this finding (the finding's line and the
+    # config call's first line); filled by the engine.
+    noqa_lines: tuple[int, ...] = field(default=(), compare=False)
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.span.line, self.span.column, self.code, self.subject or "", self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity.value,
+            "message": self.message,
+            "path": self.path,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "subject": self.subject,
+            "model": self.model,
+            "fix": self.fix.to_json() if self.fix else None,
+        }

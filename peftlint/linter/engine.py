@@ -1,0 +1,301 @@
+"""The pipeline: discover → sources → spec → resolve → inventory → rules → diagnostics."""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from peftlint.linter import discover as disc
+from peftlint.linter.context import Context
+from peftlint.linter.diagnostics import Diagnostic, Severity, Span
+from peftlint.linter.settings import Settings
+from peftlint.linter.sources import Problem, SourceResult
+from peftlint.linter.spec import AdapterSpec, ModelRef
+from peftlint.linter.suppress import Suppressions, parse_suppressions, per_file_ignored
+from peftlint.rules import Rule, all_rules, selected
+
+# Codes the engine emits itself (their Rule classes carry only documentation).
+UNRESOLVED, SYNTAX, REMOTE_CODE, UNUSED_NOQA, INTERNAL = "PFT901", "PFT902", "PFT903", "PFT905", "PFT999"
+
+
+@dataclass
+class SpecOutcome:
+    spec: AdapterSpec
+    model: str | None = None
+    how: str = ""  # where the model reference came from
+    from_default: bool = False
+    skipped: str | None = None  # why the model-aware rules did not run
+    inventory: Any = None
+    ctx: Context | None = None
+
+
+@dataclass
+class RunResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: int = 0
+    outcomes: list[SpecOutcome] = field(default_factory=list)
+
+    @property
+    def specs(self) -> int:
+        return len(self.outcomes)
+
+    def skipped(self) -> list[SpecOutcome]:
+        return [o for o in self.outcomes if o.skipped]
+
+
+# A source reader: (text, display path, absolute path, linter) -> SourceResult
+SourceReader = Callable[[str, str, str, "Linter"], SourceResult]
+
+
+def _read_python(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
+    from peftlint.linter.sources.python import extract_python
+
+    return extract_python(text, path, abspath, linter.config_classes())
+
+
+def _read_adapter_config(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
+    from peftlint.linter.sources.adapter_json import extract_adapter_config
+
+    return extract_adapter_config(text, path, abspath, linter.peft_types())
+
+
+class Linter:
+    """One run. Holds the per-run memo of resolved models and inventories (no global state)."""
+
+    def __init__(self, settings: Settings, cwd: Path | None = None) -> None:
+        self.settings = settings
+        self.cwd = (cwd or Path.cwd()).resolve()
+        self.readers: dict[str, SourceReader] = {
+            disc.PYTHON: _read_python,
+            disc.ADAPTER_CONFIG: _read_adapter_config,
+        }
+        self._facts: Any = None
+        self._resolved: dict[tuple, Any] = {}
+        self._inventories: dict[tuple, Any] = {}
+        self.rules: list[Rule] = [r() for r in all_rules()]
+
+    # -- peft facts ------------------------------------------------------------------------
+    def facts(self) -> Any:
+        if self._facts is None:
+            from peftlint.linter.peftinfo import load_peft_facts
+
+            self._facts = load_peft_facts(self.cache_dir())
+        return self._facts
+
+    def config_classes(self) -> set[str]:
+        return {name for name, c in self.facts().configs.items() if c.has_target_modules}
+
+    def peft_types(self) -> dict[str, str]:
+        return {c.peft_type: name for name, c in self.facts().configs.items()}
+
+    def cache_dir(self) -> Path | None:
+        from peftlint.linter.cache import default_cache_dir
+
+        if self.settings.no_cache:
+            return None
+        return Path(self.settings.cache_dir) if self.settings.cache_dir else default_cache_dir()
+
+    # -- the run -----------------------------------------------------------------------------
+    def lint_paths(self, paths: Iterable[Path]) -> RunResult:
+        result = RunResult()
+        walker = disc.Walker(self.settings.exclude, root=Path(self.settings.project_root or self.cwd))
+        for cand in walker.walk(paths):
+            self.lint_file(cand, result)
+        result.diagnostics.sort(key=Diagnostic.sort_key)
+        return result
+
+    def lint_file(self, cand: disc.Candidate, result: RunResult) -> None:
+        path = disc.display_path(cand.path, self.cwd)
+        try:
+            data = cand.path.read_bytes()
+        except OSError as exc:
+            result.files += 1
+            self._emit(result, [self._problem(path, Problem(SYNTAX, f"cannot read file: {exc.strerror or exc}"))], None)
+            return
+        if b"\x00" in data[:8192]:
+            if cand.explicit:
+                result.files += 1
+                self._emit(result, [self._problem(path, Problem(SYNTAX, "binary file, not linted"))], None)
+            return
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            result.files += 1
+            self._emit(result, [self._problem(path, Problem(SYNTAX, f"not UTF-8 text: {exc.reason} at byte {exc.start}"))], None)
+            return
+        result.files += 1
+        if not disc.passes_prefilter(cand.kind, text):
+            return
+        reader = self.readers.get(cand.kind)
+        if reader is None:
+            return
+        diags: list[Diagnostic] = []
+        try:
+            src = reader(text, path, str(cand.path), self)
+        except Exception as exc:  # a reader bug must not stop the run
+            diags.append(self._internal(path, Span(1, 1, 1, 1), exc))
+            src = SourceResult()
+        diags += [self._problem(path, p) for p in src.problems]
+        skipped_codes: set[str] = set()
+        for spec in src.specs:
+            outcome = SpecOutcome(spec)
+            result.outcomes.append(outcome)
+            try:
+                diags += self.lint_spec(spec, text, outcome)
+            except Exception as exc:
+                diags.append(self._internal(path, spec.span, exc))
+            if outcome.skipped:
+                skipped_codes |= {r.code for r in self.rules if r.needs_model}
+        sup = parse_suppressions(text) if cand.kind in (disc.PYTHON, disc.NOTEBOOK, disc.YAML) else None
+        self._emit(result, diags, sup, path, skipped_codes)
+
+    def _emit(self, result: RunResult, diags: list[Diagnostic], sup: Suppressions | None, path: str = "",
+              skipped_codes: set[str] = frozenset()) -> None:
+        s = self.settings
+        kept = []
+        for d in diags:
+            if not selected(d.code, s.select, s.extend_select, s.ignore):
+                continue
+            if per_file_ignored(d.code, d.path, s.per_file_ignores):
+                continue
+            if sup is not None and sup.suppresses(d.code, d.noqa_lines or (d.span.line,)):
+                continue
+            if s.strict and d.code == UNRESOLVED:
+                d.severity = Severity.ERROR
+            kept.append(d)
+        if sup is not None and selected(UNUSED_NOQA, s.select, s.extend_select, s.ignore):
+            for c in sup.lines.values():
+                for code in c.codes or []:
+                    code = code.upper()
+                    if not code.startswith("PFT") or any(u.startswith(code) for u in c.used):
+                        continue
+                    if code in skipped_codes or not selected(code, s.select, s.extend_select, s.ignore):
+                        continue
+                    kept.append(Diagnostic(
+                        UNUSED_NOQA, "unused-suppression", Severity.WARNING,
+                        f"`# noqa: {code}` suppresses nothing on this line; remove it",
+                        path, Span(c.line, c.column, c.line, c.end_column), subject=code))
+        result.diagnostics.extend(kept)
+
+    def _problem(self, path: str, p: Problem) -> Diagnostic:
+        rule = _rule_class(p.code)
+        return Diagnostic(p.code, rule.name if rule else p.code, rule.severity if rule else Severity.ERROR,
+                          p.message, path, p.span, subject=p.subject)
+
+    def _internal(self, path: str, span: Span, exc: BaseException) -> Diagnostic:
+        where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        loc = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
+        return Diagnostic(INTERNAL, "internal-error", Severity.ERROR,
+                          f"peftlint failed here: {type(exc).__name__}: {exc}{loc}; the rest of the run continues. "
+                          "Please report this.", path, span)
+
+    # -- one spec -------------------------------------------------------------------------------
+    def lint_spec(self, spec: AdapterSpec, text: str, outcome: SpecOutcome) -> list[Diagnostic]:
+        if not spec.method:
+            info = self.facts().configs.get(spec.config_class)
+            spec.method = info.peft_type if info else ""
+        diags: list[Diagnostic] = []
+        inventory, label, resolved = None, None, None
+        ref = self.choose_ref(spec)
+        if ref is None:
+            outcome.skipped = spec.extra.get("model_unresolved") or "no base model linked to this config"
+            diags.append(self._unresolved(spec, spec.span, outcome.skipped))
+        else:
+            inventory, label, resolved, why, code = self._inventory_for(spec, ref)
+            if inventory is None:
+                outcome.skipped = why
+                diags.append(self._unresolved(spec, ref.span or spec.span, why, code))
+        outcome.model, outcome.inventory = label, inventory
+        if ref is not None:
+            outcome.how, outcome.from_default = ref.how, ref.from_default
+        ctx = Context(spec=spec, inventory=inventory, model_label=label, settings=self.settings,
+                      facts=self.facts(), resolved=resolved)
+        ctx.text = text  # type: ignore[attr-defined]
+        outcome.ctx = ctx
+        for rule in self.rules:
+            if rule.needs_model and inventory is None:
+                continue
+            if not selected(rule.code, self.settings.select, self.settings.extend_select, self.settings.ignore):
+                continue
+            try:
+                diags.extend(rule.check(ctx))
+            except Exception as exc:
+                diags.append(self._internal(spec.path, spec.span, exc))
+        for d in diags:
+            if d.model is None:
+                d.model = label
+            d.noqa_lines = tuple(sorted({d.span.line, spec.span.line}))
+        return diags
+
+    def choose_ref(self, spec: AdapterSpec) -> ModelRef | None:
+        """comment hint > --model > what the source says > [tool.peftlint] model (see README)."""
+        s = self.settings
+        ref = spec.model
+        if ref is not None and ref.how.startswith("# peftlint"):
+            return ref
+        cls = ref.model_class if ref else spec.extra.get("model_class")
+        if s.cli_model:
+            return ModelRef(s.cli_model, "--model", model_class=cls, base_dir=str(self.cwd))
+        if spec.source == "adapter_config" and s.model:
+            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root)
+        if ref is not None:
+            return ref
+        if s.model:
+            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root)
+        return None
+
+    def _unresolved(self, spec: AdapterSpec, span: Span, why: str, code: str = UNRESOLVED) -> Diagnostic:
+        rule = _rule_class(code)
+        if code == UNRESOLVED:
+            msg = (f"base model not resolved: {why}. Model-aware checks were skipped for this {spec.config_class}; "
+                   "add `# peftlint: model=<hub id or path>` above it or pass --model")
+        else:
+            msg = why
+        return Diagnostic(code, rule.name if rule else code, rule.severity if rule else Severity.INFO, msg,
+                          spec.path, span)
+
+    def _inventory_for(self, spec: AdapterSpec, ref: ModelRef) -> tuple:
+        from peftlint.linter.resolve import ResolveOptions, Unresolved, resolve
+
+        s = self.settings
+        name = s.models.get(ref.ref, ref.ref)
+        base_dirs = tuple(d for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None) if d)
+        key = (name, ref.revision, base_dirs)
+        if key not in self._resolved:
+            opts = ResolveOptions(aliases=dict(s.models), online=s.online, trust_remote_code=s.trust_remote_code)
+            self._resolved[key] = resolve(ref.ref, revision=ref.revision, base_dirs=base_dirs, options=opts)
+        res = self._resolved[key]
+        via = f" (from {ref.how})" if ref.how else ""
+        if isinstance(res, Unresolved):
+            return None, None, None, f"{ref.ref!r}{via}: {res.reason}", UNRESOLVED
+        trust = s.trust_remote_code
+        if res.needs_remote_code and not trust:
+            return (None, None, None,
+                    f"{res.label} needs trust_remote_code to build (custom modeling code); peftlint never runs "
+                    "remote code unless you pass --trust-remote-code, so model-aware checks were skipped",
+                    REMOTE_CODE)
+        from peftlint.linter.build import pick_model_class
+
+        model_class = pick_model_class(res.config, ref.model_class, spec.task_type)
+        ikey = (key, model_class)
+        if ikey not in self._inventories:
+            from peftlint.linter.cache import InventoryCache, get_inventory
+
+            try:
+                self._inventories[ikey] = get_inventory(res, model_class, InventoryCache(self.cache_dir()),
+                                                        trust_remote_code=trust)
+            except Exception as exc:  # the model cannot be built: say why, lint the rest
+                self._inventories[ikey] = exc
+        inv = self._inventories[ikey]
+        if isinstance(inv, Exception):
+            return None, None, None, f"{res.label}{via} could not be built on the meta device: {inv}", UNRESOLVED
+        return inv, res.label, res, "", ""
+
+
+def _rule_class(code: str) -> type[Rule] | None:
+    for r in all_rules():
+        if r.code == code:
+            return r
+    return None

@@ -1,0 +1,99 @@
+"""A base model's module tree as data: what the meta-device build records and the cache stores.
+
+This module must never import torch, transformers or peft: a run whose inventories are cached reads
+them from JSON through these classes only. ``peftlint.linter.build`` fills them from a real model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+# Module kinds (``ModuleInfo.kind``)
+LINEAR = "linear"  # torch.nn.Linear and subclasses
+CONV1D_GPT2 = "gpt2-conv1d"  # transformers.pytorch_utils.Conv1D (weight stored [in, out])
+CONV1D = "conv1d"
+CONV2D = "conv2d"
+CONV3D = "conv3d"
+EMBEDDING = "embedding"
+MHA = "mha"  # torch.nn.MultiheadAttention
+NORM = "norm"
+DROPOUT = "dropout"
+CONTAINER = "container"  # a module with children (mlp, self_attn, decoder layer, ...)
+MODULE_LIST = "modulelist"  # ModuleList / ModuleDict / ParameterList / ParameterDict
+OTHER = "other"  # a leaf that is none of the above (activation, rotary embedding, router, ...)
+
+
+@dataclass
+class ModuleInfo:
+    name: str  # full dotted name as in model.named_modules()
+    cls: str  # class name, e.g. "Linear", "LlamaRMSNorm"
+    kind: str
+    in_features: int | None = None  # Linear/Conv1D: in; Embedding: num_embeddings; Conv: in_channels
+    out_features: int | None = None  # Linear/Conv1D: out; Embedding: embedding_dim; Conv: out_channels
+    bias: bool = False
+    params: dict[str, list[int]] = field(default_factory=dict)  # own parameters (recurse=False)
+    kernel_size: list[int] | None = None
+    groups: int | None = None
+    is_transposed: bool | None = None  # fused MoE experts' attribute, None when absent
+    children: list[str] = field(default_factory=list)  # direct child names (last segment)
+
+    @property
+    def leaf(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+    @property
+    def is_container(self) -> bool:
+        return bool(self.children)
+
+
+@dataclass
+class Inventory:
+    model_id: str  # what the model was resolved from (hub id or path)
+    model_type: str  # config.model_type of the top-level config
+    model_class: str  # the transformers class that was built, e.g. "LlamaForCausalLM"
+    config_hash: str
+    modules: list[ModuleInfo]  # named_modules() order, root excluded
+    output_embedding: str | None = None  # name of model.get_output_embeddings(), if any
+    input_embedding: str | None = None  # name of model.get_input_embeddings(), if any
+    tie_word_embeddings: bool = False
+    tied_weights: list[list[str]] = field(default_factory=list)  # groups of parameter names sharing storage
+    seq_cls_head: str | None = None  # first of ("score", "classifier") that is a top-level attribute
+    num_hidden_layers: int | None = None
+    is_pretrained_model: bool = True
+    # PEFT's default target_modules for this model_type, per peft_type ("LORA" -> ["q_proj", "v_proj"]);
+    # a method absent from the dict has no default for this model type.
+    default_targets: dict[str, Any] = field(default_factory=dict)
+    ia3_default_feedforward: Any = None
+    # Sub-models (towers) of a composite model: prefix -> label ("language_model", "vision_tower", ...)
+    towers: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)  # torch / transformers / peft
+    extra: dict[str, Any] = field(default_factory=dict)  # room for later rules (MoE rewrite, ...)
+    schema: int = SCHEMA_VERSION
+
+    # -- lookups (not serialised) ----------------------------------------------------------
+    def __post_init__(self) -> None:
+        self._by_name: dict[str, ModuleInfo] = {m.name: m for m in self.modules}
+
+    def module(self, name: str) -> ModuleInfo | None:
+        return self._by_name.get(name)
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.modules]
+
+    def leaves(self) -> list[ModuleInfo]:
+        return [m for m in self.modules if not m.children]
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        return d
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Inventory":
+        if data.get("schema") != SCHEMA_VERSION:
+            raise ValueError(f"inventory schema {data.get('schema')!r} is not {SCHEMA_VERSION}")
+        data = dict(data)
+        data["modules"] = [ModuleInfo(**m) for m in data["modules"]]
+        return cls(**data)

@@ -1,0 +1,218 @@
+"""PEFT's targeting rules, reproduced on an Inventory (PEFT-SEMANTICS §1).
+
+Pure Python: no torch, no peft. ``tests/test_differential.py`` compares every answer with what
+``peft.get_peft_model`` does on the same meta-device model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from peftlint.linter import inventory as inv
+from peftlint.linter.inventory import Inventory, ModuleInfo
+
+ALL_LINEAR = "all-linear"
+SEQ_CLS_HEADS = ("classifier", "score")
+LINEAR_KINDS = frozenset({inv.LINEAR, inv.CONV1D_GPT2})
+_DEFAULT_INDEX_RE = re.compile(r".*?\.[^.]*\.(?P<idx>\d+)\.")
+
+
+@dataclass
+class PeftView:
+    """The targeting fields of a config, as PEFT sees them (static values only)."""
+
+    method: str = "LORA"
+    target_modules: Any = None  # None | str | list[str]
+    target_parameters: list[str] | None = None
+    exclude_modules: Any = None  # None | str | list[str]
+    modules_to_save: list[str] | None = None
+    layers_to_transform: Any = None  # None | int | list[int]
+    layers_pattern: Any = None  # None | str | list[str]
+    task_type: str | None = None
+
+
+def entry_matches(entry: str, key: str) -> bool:
+    """A list entry matches a module name exactly or as a suffix starting at a dot boundary."""
+    return key == entry or key.endswith("." + entry)
+
+
+def safe_fullmatch(pattern: str, key: str) -> bool:
+    try:
+        return re.fullmatch(pattern, key) is not None
+    except re.error:
+        return False
+
+
+def modules_to_save_excludes(entry: str, key: str) -> bool:
+    """PEFT's exclusion matcher for ``modules_to_save``: a raw regex at a dot boundary, descendants too."""
+    try:
+        return re.match(rf"(^|.*\.){entry}($|\..*)", key) is not None
+    except re.error:
+        return False
+
+
+def layer_index(key: str, layers_pattern: Any) -> int | None:
+    """The layer index PEFT reads from a module name (first indexed segment), or None."""
+    if layers_pattern is None or len(layers_pattern) == 0:
+        m = _DEFAULT_INDEX_RE.match(key)
+    else:
+        patterns = [layers_pattern] if isinstance(layers_pattern, str) else list(layers_pattern)
+        m = None
+        for p in patterns:
+            try:
+                m = re.match(rf"(?:^|.*?\.){p}\.(?P<idx>\d+)\.", key)
+            except re.error:
+                m = None
+            if m is not None:
+                break
+    return int(m.group("idx")) if m else None
+
+
+def layer_filter_active(layers_to_transform: Any) -> bool:
+    if layers_to_transform is None:
+        return False
+    if isinstance(layers_to_transform, list):
+        return len(layers_to_transform) != 0
+    return True
+
+
+def layer_selected(index: int, layers_to_transform: Any) -> bool:
+    if isinstance(layers_to_transform, int) and not isinstance(layers_to_transform, bool):
+        return index == layers_to_transform
+    return index in layers_to_transform
+
+
+def moe_rewrite_applies(inventory: Inventory) -> bool:
+    """True when PEFT's transformers-5 MoE rewrite turns a missing target_modules into an empty set."""
+    return bool((inventory.extra.get("moe_conversion") or {}).get("none_targets_become_empty"))
+
+
+def all_linear_names(inventory: Inventory, task_type: str | None) -> list[str]:
+    """What ``"all-linear"`` expands to: every Linear/Conv1D minus the output head (PEFT §1.4)."""
+    names = [m.name for m in inventory.modules if m.kind in LINEAR_KINDS]
+    excluded: set[str] = set()
+    if inventory.is_pretrained_model:
+        if inventory.output_embedding:
+            excluded.add(inventory.output_embedding)
+        elif task_type == "SEQ_CLS" and inventory.seq_cls_head:
+            excluded.add(inventory.seq_cls_head)
+    return [n for n in names if n not in excluded]
+
+
+@dataclass
+class Targeting:
+    """What PEFT would do with one config on one model."""
+
+    mode: str  # "list" | "regex" | "all-linear" | "default" | "empty" | "parameters-only"
+    effective_targets: Any  # the target_modules PEFT matches with (after defaults / all-linear)
+    modules_to_save: list[str]  # including task heads PEFT appends before injection
+    targeted: list[str] = field(default_factory=list)  # modules that get an adapter
+    matched: list[str] = field(default_factory=list)  # matched before exclusion
+    excluded: dict[str, str] = field(default_factory=dict)  # name -> "exclude_modules" | "modules_to_save"
+    layer_dropped: list[str] = field(default_factory=list)  # suffix-matched but removed by the layer filter
+    # list entries: entry -> modules it reaches by name (before exclusion and layer filter)
+    entry_hits: dict[str, list[str]] = field(default_factory=dict)
+    no_default: bool = False  # target_modules None and PEFT has no default for this model type / method
+
+    def unsupported(self, inventory: Inventory, kinds: frozenset[str] | None) -> list[ModuleInfo]:
+        if kinds is None:
+            return []
+        out = []
+        for name in self.targeted:
+            m = inventory.module(name)
+            if m is not None and m.kind not in kinds:
+                out.append(m)
+        return out
+
+
+def _task_heads_before_injection(view: PeftView) -> list[str]:
+    mts = list(view.modules_to_save or [])
+    if view.task_type == "SEQ_CLS" and view.method not in ("XLORA",):
+        mts += list(SEQ_CLS_HEADS)
+    return mts
+
+
+def compute_targeting(view: PeftView, inventory: Inventory) -> Targeting:
+    """Reproduce ``BaseTuner.inject_adapter``'s module matching for ``view`` on ``inventory``."""
+    modules_to_save = _task_heads_before_injection(view)
+    targets = view.target_modules
+    mode = "list"
+    no_default = False
+    if targets is None:
+        if view.target_parameters is not None:
+            mode = "parameters-only"
+        else:
+            mode = "default"
+            targets = inventory.default_targets.get(view.method)
+            if targets is None or (view.method == "LORA" and moe_rewrite_applies(inventory)):
+                # the transformers-5 MoE rewrite runs before the defaults and turns None into set()
+                targets, no_default = None, True
+    if isinstance(targets, str):
+        if targets.lower() == ALL_LINEAR:
+            mode = ALL_LINEAR
+            targets = all_linear_names(inventory, view.task_type)
+        elif mode != "default":
+            mode = "regex"
+    if mode == "list" and isinstance(targets, (list, tuple, set)) and len(targets) == 0:
+        mode = "empty"
+    if isinstance(targets, (set, tuple)):
+        targets = list(targets)
+
+    t = Targeting(mode=mode, effective_targets=targets, modules_to_save=modules_to_save, no_default=no_default)
+    if targets is None or mode in ("parameters-only", "empty"):
+        return t
+
+    is_regex = isinstance(targets, str)
+    target_set = set() if is_regex else set(targets)
+    filter_on = (not is_regex) and layer_filter_active(view.layers_to_transform)
+    if not is_regex:
+        t.entry_hits = {e: [] for e in targets}
+
+    for m in inventory.modules:
+        key = m.name
+        if not is_regex:
+            for e in targets:
+                if entry_matches(e, key):
+                    t.entry_hits[e].append(key)
+        # PEFT checks exclusions first, but we want to know whether the module would have matched.
+        found = _matches(key, targets, is_regex, target_set, view, filter_on, t)
+        excluded_by = _excluded_by(key, view, modules_to_save)
+        if excluded_by:
+            if found:
+                t.excluded[key] = excluded_by
+            continue
+        if found:
+            t.targeted.append(key)
+    t.matched = t.targeted + list(t.excluded)
+    return t
+
+
+def _matches(key: str, targets: Any, is_regex: bool, target_set: set, view: PeftView, filter_on: bool,
+             t: Targeting) -> bool:
+    if is_regex:
+        return safe_fullmatch(targets, key)
+    if key in target_set:
+        return True
+    if not any(key.endswith("." + e) for e in targets):
+        return False
+    if filter_on:
+        idx = layer_index(key, view.layers_pattern)
+        if idx is None or not layer_selected(idx, view.layers_to_transform):
+            t.layer_dropped.append(key)
+            return False
+    return True
+
+
+def _excluded_by(key: str, view: PeftView, modules_to_save: list[str]) -> str | None:
+    ex = view.exclude_modules
+    if ex:
+        if isinstance(ex, str):
+            if safe_fullmatch(ex, key):
+                return "exclude_modules"
+        elif any(entry_matches(e, key) for e in ex):
+            return "exclude_modules"
+    if modules_to_save and any(modules_to_save_excludes(m, key) for m in modules_to_save):
+        return "modules_to_save"
+    return None

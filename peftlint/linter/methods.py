@@ -1,0 +1,59 @@
+"""Which module kinds each PEFT method can wrap (PEFT-SEMANTICS §3.2), in one place.
+
+peft exposes these facts only as isinstance checks inside each tuner's dispatch code, so they are
+written down here; tests/test_differential_methods.py checks every row against the installed peft.
+"""
+
+from __future__ import annotations
+
+from peftlint.linter import inventory as inv
+
+_LINEAR_ONLY = frozenset({inv.LINEAR})
+_LINEAR_CONV1D = frozenset({inv.LINEAR, inv.CONV1D_GPT2})
+
+SUPPORTED_KINDS: dict[str, frozenset[str]] = {
+    "LORA": frozenset(
+        {inv.LINEAR, inv.CONV1D_GPT2, inv.CONV1D, inv.CONV2D, inv.CONV3D, inv.EMBEDDING, inv.MHA}
+    ),
+    "HIRA": frozenset({inv.LINEAR, inv.CONV1D_GPT2, inv.CONV1D, inv.CONV2D, inv.CONV3D, inv.EMBEDDING}),
+    "ADALORA": frozenset({inv.LINEAR, inv.CONV1D_GPT2, inv.CONV2D}),
+    "LOHA": frozenset({inv.LINEAR, inv.CONV1D, inv.CONV2D}),
+    "LOKR": frozenset({inv.LINEAR, inv.CONV1D, inv.CONV2D}),
+    "IA3": frozenset({inv.LINEAR, inv.CONV1D_GPT2, inv.CONV2D, inv.CONV3D}),
+    "OFT": frozenset({inv.LINEAR, inv.CONV2D, inv.EMBEDDING}),
+    "BOFT": frozenset({inv.LINEAR, inv.CONV2D}),
+    "HRA": frozenset({inv.LINEAR, inv.CONV2D}),
+    "TINYLORA": frozenset({inv.LINEAR, inv.CONV1D_GPT2, inv.EMBEDDING}),
+    "TRAINABLE_TOKENS": frozenset({inv.EMBEDDING}),
+    **{m: _LINEAR_CONV1D for m in ("VERA", "RANDLORA", "PVERA", "FROD", "FOURIERFT", "VBLORA",
+                                    "DEFT", "GRALORA", "UNILORA", "WAVEFT")},
+    **{m: _LINEAR_ONLY for m in ("BEFT", "C3A", "DELORA", "MISS", "POLY", "SHIRA", "SUPERTUNING",
+                                 "ROAD", "PSOFT", "GLORA", "LILY", "PEANUT", "ADAMSS")},
+}
+
+# Methods that never raise on an unsupported module (LN-Tuning trains a copy of anything, OSF skips
+# silently) or whose targets mean something else (Shadow targets blocks, AdaptionPrompt attention).
+NEVER_RAISES = frozenset({"LN_TUNING", "OSF", "SHADOW", "ADAPTION_PROMPT", "XLORA"})
+
+KIND_LABELS = {
+    inv.LINEAR: "torch.nn.Linear",
+    inv.CONV1D_GPT2: "transformers Conv1D",
+    inv.CONV1D: "torch.nn.Conv1d",
+    inv.CONV2D: "torch.nn.Conv2d",
+    inv.CONV3D: "torch.nn.Conv3d",
+    inv.EMBEDDING: "torch.nn.Embedding",
+    inv.MHA: "torch.nn.MultiheadAttention",
+}
+
+
+def supported_kinds(method: str) -> frozenset[str] | None:
+    """The kinds ``method`` can wrap, or None when peftlint does not judge module types for it."""
+    if method in NEVER_RAISES:
+        return None
+    return SUPPORTED_KINDS.get(method)
+
+
+def describe_supported(method: str) -> str:
+    kinds = supported_kinds(method) or frozenset()
+    order = list(KIND_LABELS)
+    return ", ".join(KIND_LABELS[k] for k in order if k in kinds)

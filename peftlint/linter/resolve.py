@@ -1,0 +1,386 @@
+"""Turn a model reference (hub id, local path or alias) into its parsed ``config.json``.
+
+Order: alias expansion → local directory → Hugging Face cache (huggingface_hub's own lookup,
+honouring ``revision``) → configs bundled with peftlint → (``online`` only) download of
+``config.json`` alone → :class:`Unresolved`. Remote code is never executed here and the network is
+never touched unless ``ResolveOptions.online`` is set.
+
+Importing this module imports neither torch, transformers nor peft; huggingface_hub is imported
+lazily, and whether transformers knows a ``model_type`` is read from transformers' generated
+name table without importing the package (see :func:`known_model_type`).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.util
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from peftlint import __version__
+
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
+BUNDLED_INDEX = BUNDLED_DIR / "bundled_index.json"
+BUNDLED_MODELS = BUNDLED_DIR / "models"
+
+# Keys of a config.json that are bookkeeping, never architecture (dropped when bundling).
+_PRIVATE_KEYS = ("_source",)
+
+
+@dataclass
+class ResolveOptions:
+    aliases: dict[str, str] = field(default_factory=dict)  # [tool.peftlint] models: alias -> hub id or path
+    online: bool = False
+    trust_remote_code: bool = False
+    hf_cache_dir: str | None = None  # default: huggingface_hub.constants.HF_HUB_CACHE
+    endpoint: str | None = None  # hub endpoint for online downloads (tests: a local HTTP server)
+    # Directory relative alias targets are resolved against first (the pyproject.toml's directory).
+    config_dir: str | None = None
+
+
+@dataclass
+class Resolved:
+    ref: str  # the reference after alias expansion
+    label: str  # what to show users: hub id, or the local path as given
+    config: dict[str, Any]  # the parsed config.json
+    config_text: str  # the exact text (used for the cache key)
+    source: str  # "local" | "hf-cache" | "bundled" | "online"
+    location: str  # path of the config.json that was read (or URL)
+    # transformers cannot build the config without remote code: its model_type is unknown to the
+    # installed transformers (or missing, with an ``auto_map``). An ``auto_map`` next to a
+    # model_type transformers knows does not count: Phi-3's hub config has one, and transformers
+    # builds its native class unless trust_remote_code=True.
+    needs_remote_code: bool = False
+    has_auto_map: bool = False  # the config names remote classes (used with trust_remote_code=True)
+    revision: str | None = None
+
+    def runs_remote_code(self, trust_remote_code: bool) -> bool:
+        """Whether building with ``trust_remote_code`` loads the model's own code: only for configs
+        read from a model folder (a bundled config has no code beside it)."""
+        return (
+            trust_remote_code
+            and (self.needs_remote_code or self.has_auto_map)
+            and self.source in ("local", "hf-cache", "online")
+        )
+
+
+@dataclass
+class Unresolved:
+    ref: str
+    reason: str  # one sentence a user can act on
+
+
+class _Failed(Exception):
+    """A config.json was found but cannot be used; the message is the user-facing reason."""
+
+
+def resolve(
+    ref: str,
+    *,
+    revision: str | None = None,
+    base_dirs: Sequence[str] = (),
+    options: ResolveOptions,
+) -> Resolved | Unresolved:
+    """Find the config.json of ``ref``; never raises for bad input, returns :class:`Unresolved`."""
+    original = ref
+    ref, search_dirs = _expand_alias(ref, base_dirs, options)
+    if not ref.strip():
+        return Unresolved(original, "the model reference is empty; pass --model or a hub id")
+    try:
+        local, local_note = _find_local(ref, search_dirs)
+        if local is not None:
+            return _load(ref, ref, local, "local", revision)
+
+        repo_id = _as_repo_id(ref)
+        cache_dir = options.hf_cache_dir or _default_hf_cache()
+        if repo_id is not None:
+            cached = _find_in_hf_cache(repo_id, revision, cache_dir)
+            if cached is not None:
+                return _load(ref, repo_id, Path(cached), "hf-cache", revision)
+
+            bundled = _find_bundled(repo_id)
+            if bundled is not None:
+                return _load(ref, repo_id, bundled, "bundled", revision)
+
+            if options.online:
+                downloaded = _download(repo_id, revision, cache_dir, options.endpoint)
+                return _load(ref, repo_id, Path(downloaded), "online", revision)
+    except _Failed as exc:
+        return Unresolved(ref, str(exc))
+
+    return Unresolved(ref, _unresolved_reason(ref, repo_id, local_note, cache_dir, revision))
+
+
+# -- alias and local lookup -----------------------------------------------------------------------
+
+
+def _expand_alias(ref: str, base_dirs: Sequence[str], options: ResolveOptions) -> tuple[str, list[str]]:
+    search_dirs = list(base_dirs)
+    seen = {ref}
+    while ref in options.aliases:
+        ref = options.aliases[ref]
+        if options.config_dir:
+            search_dirs = [options.config_dir, *search_dirs]
+        if ref in seen:  # alias cycle: stop at the first repetition
+            break
+        seen.add(ref)
+    return ref, search_dirs
+
+
+def _find_local(ref: str, base_dirs: Sequence[str]) -> tuple[Path | None, str]:
+    """The config.json file for a local reference, or None plus a note for the unresolved reason."""
+    expanded = os.path.expanduser(ref)
+    candidates = [Path(b) / expanded for b in base_dirs] + [Path(expanded)]
+    note = ""
+    for cand in candidates:
+        try:
+            if cand.is_dir():
+                cfg = cand / "config.json"
+                if cfg.is_file():
+                    return cfg, ""
+                if not note:
+                    note = f"the local directory {cand} has no config.json"
+            elif cand.is_file() and cand.suffix == ".json":
+                return cand, ""
+        except OSError:  # unreadable path component, name too long, ...
+            continue
+    return None, note
+
+
+def _looks_like_path(ref: str) -> bool:
+    return (
+        ref.startswith((".", "/", "~", "\\"))
+        or "\\" in ref
+        or ref.count("/") > 1
+        or (len(ref) > 1 and ref[1] == ":")  # C:\...
+    )
+
+
+def _as_repo_id(ref: str) -> str | None:
+    """``ref`` if it is a valid hub repo id, else None (it can only have been a local path)."""
+    if _looks_like_path(ref):
+        return None
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(ref)
+    except HFValidationError:
+        return None
+    return ref
+
+
+# -- Hugging Face cache, bundled set, download ----------------------------------------------------
+
+
+def _default_hf_cache() -> str:
+    from huggingface_hub import constants
+
+    return constants.HF_HUB_CACHE
+
+
+def _find_in_hf_cache(repo_id: str, revision: str | None, cache_dir: str) -> str | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir, revision=revision)
+    except (OSError, ValueError):  # unreadable cache folder, odd revision string
+        return None
+    # ``_CACHED_NO_EXIST`` (a sentinel object) means "known not to exist at that revision".
+    return found if isinstance(found, str) else None
+
+
+def bundled_index() -> dict[str, dict[str, Any]]:
+    """hub id -> {"file", "source"[, "alias_of"]} for the configs shipped with peftlint."""
+    return json.loads(BUNDLED_INDEX.read_text(encoding="utf-8"))
+
+
+def _find_bundled(repo_id: str) -> Path | None:
+    index = bundled_index()
+    entry = index.get(repo_id)
+    if entry is None:
+        lowered = repo_id.lower()
+        entry = next((v for k, v in index.items() if k.lower() == lowered), None)
+    if entry is None:
+        return None
+    path = BUNDLED_MODELS / entry["file"]
+    return path if path.is_file() else None
+
+
+def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str | None) -> str:
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub import errors as hf_errors
+
+    try:
+        return hf_hub_download(
+            repo_id,
+            "config.json",
+            revision=revision,
+            cache_dir=cache_dir,
+            endpoint=endpoint,
+            library_name="peftlint",
+            library_version=__version__,
+        )
+    except hf_errors.LocalEntryNotFoundError as exc:  # the hub could not be reached at all
+        from huggingface_hub import constants
+
+        cause = exc.__cause__
+        if isinstance(cause, hf_errors.OfflineModeIsEnabled) or constants.is_offline_mode():
+            raise _Failed(
+                f"--online was given but HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded"
+            ) from None
+        where = endpoint or constants.ENDPOINT
+        detail = f": {_one_line(cause)}" if cause is not None else ""
+        raise _Failed(f"could not reach {where} to download config.json of {repo_id}{detail}") from None
+    except hf_errors.GatedRepoError:
+        raise _Failed(
+            f"{repo_id} is a gated repository; accept its licence on the hub and log in "
+            "(`hf auth login`), or pass --model with a local copy"
+        ) from None
+    except hf_errors.RepositoryNotFoundError:
+        raise _Failed(
+            f"{repo_id} does not exist on the Hugging Face Hub (or is private); check the id or log in"
+        ) from None
+    except hf_errors.RevisionNotFoundError:
+        raise _Failed(f"revision {revision!r} of {repo_id} does not exist on the Hugging Face Hub") from None
+    except hf_errors.EntryNotFoundError:
+        raise _Failed(f"{repo_id} has no config.json on the Hugging Face Hub; it is not a transformers model") from None
+    except hf_errors.OfflineModeIsEnabled:
+        raise _Failed(
+            f"--online was given but HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded"
+        ) from None
+    except Exception as exc:  # network errors come from httpx/requests and vary by version
+        raise _Failed(f"downloading config.json of {repo_id} failed: {_one_line(exc)}") from None
+
+
+# -- reading the file -----------------------------------------------------------------------------
+
+
+def _load(ref: str, label: str, path: Path, source: str, revision: str | None) -> Resolved:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise _Failed(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _Failed(f"{path} is not UTF-8 text; it cannot be a config.json") from None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = "delete the cached file or re-download it" if source in ("hf-cache", "online") else "fix the file"
+        raise _Failed(
+            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); {hint}"
+        ) from None
+    if not isinstance(config, dict):
+        raise _Failed(f"{path} does not hold a JSON object, so it is not a transformers config.json")
+    for key in _PRIVATE_KEYS:
+        config.pop(key, None)
+    model_type = config.get("model_type")
+    has_auto_map = isinstance(config.get("auto_map"), dict) and bool(config["auto_map"])
+    if isinstance(model_type, str) and model_type:
+        needs_remote = not known_model_type(model_type)
+    else:  # transformers guesses a missing model_type from the repo name, unless auto_map names a class
+        needs_remote = has_auto_map
+    return Resolved(
+        ref=ref,
+        label=label,
+        config=config,
+        config_text=text,
+        source=source,
+        location=str(path),
+        needs_remote_code=needs_remote,
+        has_auto_map=has_auto_map,
+        revision=revision,
+    )
+
+
+def _unresolved_reason(
+    ref: str,
+    repo_id: str | None,
+    local_note: str,
+    cache_dir: str,
+    revision: str | None,
+) -> str:
+    if repo_id is None:
+        base = local_note or f"{ref} is not a local directory with a config.json"
+        return f"{base}, and it is not a valid Hugging Face Hub id; check the path or pass --model"
+    at = f" at revision {revision}" if revision else ""
+    parts = [local_note or "not a local directory", f"not in the Hugging Face cache{at} ({_short(cache_dir)})", "not bundled"]
+    return ", ".join(parts) + "; pass --online to download its config.json, or --model"
+
+
+def _short(path: str) -> str:
+    home = os.path.expanduser("~")
+    return "~" + path[len(home):] if home and path.startswith(home + os.sep) else path
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+# -- which model types transformers knows, without importing it ------------------------------------
+
+
+def known_model_type(model_type: str) -> bool:
+    """Whether the installed transformers has a config class for ``model_type``.
+
+    Reads ``transformers/models/auto/auto_mappings.py`` (a generated file of name tables with no
+    imports) and the few literal additions in ``configuration_auto.py``, so checking costs no
+    import of transformers or torch. Falls back to the real ``CONFIG_MAPPING_NAMES`` when
+    transformers is already imported or its files have another layout.
+    """
+    if "transformers.models.auto.configuration_auto" in sys.modules:
+        return model_type in sys.modules["transformers.models.auto.configuration_auto"].CONFIG_MAPPING_NAMES
+    names = _config_mapping_names()
+    if names is None:
+        from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+        return model_type in CONFIG_MAPPING_NAMES
+    return model_type in names
+
+
+@functools.lru_cache(maxsize=1)
+def _config_mapping_names() -> frozenset[str] | None:
+    spec = importlib.util.find_spec("transformers")
+    if spec is None or not spec.origin:
+        return None
+    auto_dir = Path(spec.origin).parent / "models" / "auto"
+    names: set[str] = set()
+    for filename in ("auto_mappings.py", "configuration_auto.py"):
+        try:
+            tree = ast.parse((auto_dir / filename).read_text(encoding="utf-8"))
+        except (OSError, SyntaxError):
+            return None
+        for stmt in tree.body:
+            if _mentions(stmt, "CONFIG_MAPPING_NAMES"):
+                names.update(_literal_str_keys(stmt))
+    return frozenset(names) or None
+
+
+def _mentions(stmt: ast.stmt, name: str) -> bool:
+    if isinstance(stmt, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets)
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        func = stmt.value.func
+        return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == name
+    return False
+
+
+def _literal_str_keys(stmt: ast.stmt) -> set[str]:
+    """String keys of the dict literals and ``[(key, value), ...]`` lists inside ``stmt``."""
+    keys: set[str] = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Dict):
+            keys.update(k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str))
+        elif isinstance(node, ast.Tuple) and len(node.elts) == 2:
+            first = node.elts[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                keys.add(first.value)
+    return keys

@@ -1,0 +1,24 @@
+"""Sources turn one file into AdapterSpecs (plus problems such as syntax errors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peftlint.linter.diagnostics import Span
+from peftlint.linter.spec import AdapterSpec
+
+
+@dataclass
+class Problem:
+    """A file-level problem found while reading a source; the engine turns it into a diagnostic."""
+
+    code: str  # "PFT902" (syntax error), "PFT401" (invalid adapter config), ...
+    message: str
+    span: Span = field(default_factory=lambda: Span(1, 1, 1, 1))
+    subject: str | None = None
+
+
+@dataclass
+class SourceResult:
+    specs: list[AdapterSpec] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)

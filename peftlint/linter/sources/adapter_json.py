@@ -1,0 +1,78 @@
+"""adapter_config.json → AdapterSpec, with the position of every key and list element."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from peftlint.linter.diagnostics import Span
+from peftlint.linter.sources import Problem, SourceResult
+from peftlint.linter.sources.jsonpos import parse_json_with_positions
+from peftlint.linter.spec import AdapterSpec, ModelRef, Value
+
+# task_type -> the transformers auto class the adapter was trained on (when auto_mapping is absent)
+_TASK_CLASSES = {
+    "CAUSAL_LM": "AutoModelForCausalLM",
+    "SEQ_2_SEQ_LM": "AutoModelForSeq2SeqLM",
+    "SEQ_CLS": "AutoModelForSequenceClassification",
+    "TOKEN_CLS": "AutoModelForTokenClassification",
+    "QUESTION_ANS": "AutoModelForQuestionAnswering",
+    "FEATURE_EXTRACTION": "AutoModel",
+}
+
+
+def extract_adapter_config(text: str, path: str, abspath: str, peft_types: dict[str, str]) -> SourceResult:
+    """``peft_types`` maps peft_type ("LORA") to its config class name ("LoraConfig")."""
+    try:
+        root = parse_json_with_positions(text)
+    except json.JSONDecodeError as exc:
+        span = Span(exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
+        return SourceResult(problems=[Problem("PFT401", f"not valid JSON: {exc.msg}", span)])
+    if root.kind != "dict" or root.members is None:
+        return SourceResult(problems=[Problem("PFT401", "an adapter config must be a JSON object", root.span)])
+    fields: dict[str, Value] = dict(root.members)
+    first = Span(root.span.line, root.span.column, root.span.line, root.span.column + 1)
+    ptype = fields.get("peft_type")
+    if ptype is None:
+        return SourceResult(problems=[Problem("PFT401", "no \"peft_type\": PEFT cannot tell which method this adapter uses", first, "peft_type")])
+    if not isinstance(ptype.value, str) or ptype.value not in peft_types:
+        known = ", ".join(sorted(peft_types))
+        return SourceResult(problems=[Problem(
+            "PFT401", f"unknown peft_type {ptype.value!r}; the installed peft knows: {known}", ptype.span, "peft_type")])
+    spec = AdapterSpec(
+        path=path,
+        source="adapter_config",
+        config_class=peft_types[ptype.value],
+        method=ptype.value,
+        span=first,
+        fields={k: v for k, v in fields.items()},
+        abspath=abspath,
+        adapter_dir=str(Path(abspath).parent),
+    )
+    spec.extra["key_spans"] = {k: kv.span for k, kv in (root.keys or {}).items()}
+    tt = fields.get("task_type")
+    spec.task_type = tt.value if tt is not None and isinstance(tt.value, str) else None
+    base = fields.get("base_model_name_or_path")
+    if base is not None and isinstance(base.value, str) and base.value:
+        rev = fields.get("revision")
+        spec.model = ModelRef(
+            ref=base.value,
+            how="base_model_name_or_path",
+            span=base.span,
+            revision=rev.value if rev is not None and isinstance(rev.value, str) else None,
+            base_dir=str(Path(abspath).parent),
+            model_class=_model_class(fields, spec.task_type),
+        )
+    else:
+        spec.extra["model_unresolved"] = "base_model_name_or_path is empty"
+        spec.extra["model_class"] = _model_class(fields, spec.task_type)
+    return SourceResult(specs=[spec])
+
+
+def _model_class(fields: dict[str, Value], task_type: str | None) -> str | None:
+    am = fields.get("auto_mapping")
+    if am is not None and isinstance(am.value, dict):
+        cls = am.value.get("base_model_class")
+        if isinstance(cls, str) and cls:
+            return cls
+    return _TASK_CLASSES.get(task_type or "")

@@ -1,0 +1,95 @@
+"""AdapterSpec: one PEFT config found in a source (a Python call, an adapter_config.json, a YAML)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from peftlint.linter.diagnostics import Span
+
+
+@dataclass
+class Value:
+    """A field value as written in the source.
+
+    ``value`` is the plain Python value (str, int, float, bool, None, list, dict). For lists, tuples
+    and sets ``items`` holds one ``Value`` per element (with its own span); for dicts ``keys`` maps
+    each key to the ``Value`` of the key itself (its span is the key's position) and ``value`` holds
+    the plain dict. ``dynamic`` marks a value computed at runtime (``value`` is then None); a list
+    may be static while some of its items are dynamic.
+    """
+
+    value: Any
+    span: Span
+    dynamic: bool = False
+    kind: str = ""  # "str", "list", "tuple", "set", "dict", "int", "float", "bool", "none", "dynamic"
+    items: list["Value"] | None = None
+    keys: dict[str, "Value"] | None = None
+    members: dict[str, "Value"] | None = None  # dicts: key -> the member's value (with its span)
+    reason: str = ""  # for dynamic values: why it could not be resolved (shown in PFT904)
+    origin: str = ""  # e.g. "constant TARGETS (line 3)" when resolved through a name
+
+    @property
+    def is_str(self) -> bool:
+        return not self.dynamic and isinstance(self.value, str)
+
+    @property
+    def is_sequence(self) -> bool:
+        return not self.dynamic and self.items is not None
+
+    @property
+    def fully_static(self) -> bool:
+        if self.dynamic:
+            return False
+        if self.items is not None and any(not i.fully_static for i in self.items):
+            return False
+        return True
+
+
+@dataclass
+class ModelRef:
+    """Where the base model of a spec came from, before resolution."""
+
+    ref: str  # hub id, local path, or alias
+    how: str  # human explanation: "from_pretrained(...) at line 12", "--model", "default of --model_id"
+    span: Span | None = None
+    revision: str | None = None
+    base_dir: str | None = None  # directory a relative local path is relative to
+    model_class: str | None = None  # transformers class named in the code, e.g. "AutoModelForCausalLM"
+    from_default: bool = False  # True when taken from an argparse/dataclass/parameter default
+    trust_remote_code: bool = False  # the code itself passes trust_remote_code=True
+
+
+@dataclass
+class AdapterSpec:
+    path: str  # display path, relative to the cwd, '/'-separated
+    source: str  # "python" | "adapter_config" | "yaml" | "notebook"
+    config_class: str  # "LoraConfig", "IA3Config", ...
+    method: str  # peft_type: "LORA", "IA3", ...
+    span: Span  # the config call (or the file start for JSON)
+    fields: dict[str, Value] = field(default_factory=dict)
+    model: ModelRef | None = None
+    task_type: str | None = None
+    # keyword arguments that are passed as **kwargs or positionally and could not be read
+    opaque: bool = False
+    # adapter folder of a saved adapter (for weight checks), if any
+    adapter_dir: str | None = None
+    # absolute file path, for fixes and model-relative resolution
+    abspath: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> Value | None:
+        return self.fields.get(name)
+
+    def static(self, name: str, default: Any = None) -> Any:
+        """The plain value of a field if it is present and fully static, else ``default``."""
+        v = self.fields.get(name)
+        if v is None or not v.fully_static:
+            return default
+        return v.value
+
+    def has(self, name: str) -> bool:
+        return name in self.fields
+
+    def label(self) -> str:
+        return f"{self.config_class} at {self.path}:{self.span.line}"

@@ -1,0 +1,71 @@
+"""``# noqa: PFT101`` on a line, ``# peftlint: noqa`` for a whole file, and per-file-ignores."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+_NOQA = re.compile(r"#\s*noqa(?P<sep>\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*[,\s]\s*[A-Za-z]+[0-9]+)*))?", re.I)
+_FILE_NOQA = re.compile(r"#\s*peftlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*[,\s]\s*[A-Za-z]+[0-9]+)*))?", re.I)
+
+
+@dataclass
+class NoqaComment:
+    line: int
+    column: int
+    end_column: int
+    codes: list[str] | None  # None = blanket
+    used: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Suppressions:
+    lines: dict[int, NoqaComment] = field(default_factory=dict)
+    file_codes: list[str] | None = None  # [] = whole file suppressed
+    file_noqa: bool = False
+
+    def suppresses(self, code: str, lines: tuple[int, ...]) -> bool:
+        if self.file_noqa and (not self.file_codes or _hit(code, self.file_codes)):
+            return True
+        for ln in lines:
+            c = self.lines.get(ln)
+            if c is not None and (c.codes is None or _hit(code, c.codes)):
+                c.used.add(code)
+                return True
+        return False
+
+
+def _hit(code: str, codes: list[str]) -> bool:
+    return any(code.startswith(c.upper()) for c in codes)
+
+
+def _split(codes: str | None) -> list[str] | None:
+    if not codes:
+        return None
+    return [c for c in re.split(r"[,\s]+", codes.strip()) if c]
+
+
+def parse_suppressions(text: str) -> Suppressions:
+    """Comments are recognised by their ``#``; a ``#`` inside a string rarely says ``noqa``."""
+    sup = Suppressions()
+    for i, line in enumerate(text.splitlines(), start=1):
+        if "#" not in line:
+            continue
+        fm = _FILE_NOQA.search(line)
+        if fm:
+            sup.file_noqa = True
+            sup.file_codes = _split(fm.group("codes")) or []
+            continue
+        m = _NOQA.search(line)
+        if m:
+            sup.lines[i] = NoqaComment(i, m.start() + 1, m.end() + 1, _split(m.group("codes")))
+    return sup
+
+
+def per_file_ignored(code: str, path: str, per_file_ignores: dict[str, list[str]]) -> bool:
+    for pattern, codes in per_file_ignores.items():
+        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path.rsplit("/", 1)[-1], pattern):
+            if _hit(code, codes):
+                return True
+    return False

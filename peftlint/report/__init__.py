@@ -1,0 +1,28 @@
+"""Renderers: a RunResult becomes text for people or JSON for tools (more formats plug in here)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from peftlint.linter.engine import RunResult
+
+Renderer = Callable[[RunResult, dict], str]
+
+
+def renderers() -> dict[str, Renderer]:
+    from peftlint.report import json_format, text
+
+    found: dict[str, Renderer] = {"text": text.render, "json": json_format.render}
+    try:
+        from peftlint.report import sarif
+
+        found["sarif"] = sarif.render
+    except ImportError:
+        pass
+    try:
+        from peftlint.report import github
+
+        found["github"] = github.render
+    except ImportError:
+        pass
+    return found

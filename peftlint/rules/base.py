@@ -1,0 +1,65 @@
+"""The rule contract: one small class per rule, carrying its code, docs and examples (Fixit style)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Iterator
+
+from peftlint.linter.diagnostics import Diagnostic, Fix, Severity, Span
+
+if TYPE_CHECKING:
+    from peftlint.linter.context import Context
+
+
+@dataclass(frozen=True)
+class Example:
+    """A snippet that is linted as a real file in tests and shown by ``peftlint rule CODE``.
+
+    ``kind`` is the file type: "python" (written as ``train.py``), "json" (written as
+    ``adapter_config.json``), "yaml" or "notebook". ``files`` adds further files beside it (for
+    saved-adapter examples: name -> text or bytes), written before linting. ``args`` are extra CLI
+    arguments (for instance ``["--model", "gpt2"]``).
+    """
+
+    code: str
+    kind: str = "python"
+    args: tuple[str, ...] = ()
+    files: tuple[tuple[str, str | bytes], ...] = ()
+    note: str = ""
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]  # one line
+    docs: ClassVar[str] = ""  # markdown: why it matters, what PEFT does, how to fix
+    bad: ClassVar[tuple[Example, ...]] = ()
+    good: ClassVar[tuple[Example, ...]] = ()
+    needs_model: ClassVar[bool] = True  # skipped (with PFT901) when the base model is unresolved
+
+    def check(self, ctx: "Context") -> Iterator[Diagnostic]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def diagnostic(
+        self,
+        ctx: "Context",
+        span: Span,
+        message: str,
+        *,
+        subject: str | None = None,
+        fix: Fix | None = None,
+        severity: Severity | None = None,
+    ) -> Diagnostic:
+        return Diagnostic(
+            code=self.code,
+            name=self.name,
+            severity=severity or self.severity,
+            message=message,
+            path=ctx.spec.path,
+            span=span,
+            subject=subject,
+            model=ctx.model_label,
+            fix=fix,
+        )

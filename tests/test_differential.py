@@ -1,0 +1,71 @@
+"""peftlint's matching against peft.get_peft_model on the same meta-device models.
+
+For every bundled model and a matrix of targets (its own names, other architectures' names,
+containers, norms, heads, regex strings, "all-linear", None), the verdict (ok / unmatched /
+unsupported / no-default) and the exact set of adapted modules must agree with real peft.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from oracle import bundled_ids, fresh, peft_outcome, peftlint_outcome
+from peftlint.linter.matching import PeftView, compute_targeting
+
+FOREIGN = [
+    ["q_proj", "v_proj"],
+    ["query_key_value"],
+    ["c_attn"],
+    ["q", "v"],
+    ["query", "value"],
+    ["mlp"],
+    ["self_attn"],
+    ["input_layernorm"],
+    ["LayerNorm"],
+    ["lm_head"],
+    ["embed_tokens"],
+    r".*\.(q_proj|v_proj)",
+    "q_proj",
+    r".*attn.*",
+    "all-linear",
+    None,
+]
+
+
+@functools.lru_cache(maxsize=None)
+def inventory(hub_id: str):
+    from peftlint.linter.build import build_inventory, pick_model_class
+    from peftlint.linter.resolve import ResolveOptions, resolve
+
+    res = resolve(hub_id, options=ResolveOptions())
+    cls = pick_model_class(res.config, None, None)
+    return build_inventory(res, cls)
+
+
+def cases(hub_id: str):
+    inv = inventory(hub_id)
+    leaves = [m.leaf for m in inv.modules if m.kind in ("linear", "gpt2-conv1d") and m.name != inv.output_embedding]
+    own = list(dict.fromkeys(leaves))
+    targets = [own[:2], [own[0], "nonexistent_proj"]] + FOREIGN
+    if inv.output_embedding:
+        targets.append([inv.output_embedding.rsplit(".", 1)[-1]])
+    return targets
+
+
+@pytest.mark.parametrize("hub_id", bundled_ids())
+def test_matching_agrees_with_peft(hub_id):
+    from peft import LoraConfig
+
+    inv = inventory(hub_id)
+    failures = []
+    for targets in cases(hub_id):
+        view = PeftView(method="LORA", target_modules=targets)
+        ours = peftlint_outcome(compute_targeting(view, inv), inv)
+        cfg = LoraConfig(r=2, target_modules=list(targets) if isinstance(targets, list) else targets)
+        verdict, targeted, _ = peft_outcome(fresh(hub_id, inv.model_class), cfg)
+        if (verdict, targeted if verdict == "ok" else set()) != ours:
+            failures.append(f"{targets!r}: peft={verdict} ({len(targeted)} modules) peftlint={ours[0]} ({len(ours[1])})"
+                            + (f" diff={sorted(targeted ^ ours[1])[:4]}" if verdict == ours[0] == "ok" else ""))
+    assert not failures, "\n".join(failures)

@@ -20,12 +20,14 @@ PYTHON = "python"
 ADAPTER_CONFIG = "adapter_config"
 NOTEBOOK = "notebook"
 YAML = "yaml"
+SHELL = "shell"  # trainer command lines in shell scripts (TRL / LLaMA-Factory flags)
 
 # Substrings at least one of which a file must contain to be worth parsing.
 PREFILTER = {
     PYTHON: ("peft", "target_modules", "get_peft_model"),
     NOTEBOOK: ("peft", "target_modules"),
     YAML: ("lora", "adapter", "target"),
+    SHELL: ("--lora_target", "--use_peft"),
     ADAPTER_CONFIG: ("",),
 }
 
@@ -47,6 +49,8 @@ def file_kind(path: Path, explicit: bool = False) -> str | None:
         return NOTEBOOK
     if name.endswith((".yaml", ".yml")):
         return YAML
+    if name.endswith(".sh"):
+        return SHELL
     if explicit and name.endswith(".json"):
         return ADAPTER_CONFIG
     return None
@@ -59,7 +63,7 @@ def passes_prefilter(kind: str, text: str) -> bool:
 class Walker:
     def __init__(self, excludes: Iterable[str] = (), root: Path | None = None) -> None:
         self.root = (root or Path.cwd()).resolve()
-        self.user_excludes = pathspec.PathSpec.from_lines("gitwildmatch", list(excludes))
+        self.user_excludes = pathspec.GitIgnoreSpec.from_lines(list(excludes))
         self._ignores: dict[Path, pathspec.PathSpec | None] = {}
 
     def _gitignore(self, d: Path) -> pathspec.PathSpec | None:

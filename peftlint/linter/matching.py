@@ -115,6 +115,13 @@ class Targeting:
     # list entries: entry -> modules it reaches by name (before exclusion and layer filter)
     entry_hits: dict[str, list[str]] = field(default_factory=dict)
     no_default: bool = False  # target_modules None and PEFT has no default for this model type / method
+    # the transformers-5 MoE rewrite (LoRA only), when it changes this config; see ``moe_rewrite``
+    moe: MoeRewrite | None = None
+    # target_parameters as PEFT uses them (the user's plus the rewrite's), and the full parameter
+    # names ("model.layers.0.mlp.experts.gate_up_proj") they reach
+    effective_parameters: list[str] = field(default_factory=list)
+    parameters_targeted: list[str] = field(default_factory=list)
+    parameter_hits: dict[str, list[str]] = field(default_factory=dict)
 
     def unsupported(self, inventory: Inventory, kinds: frozenset[str] | None) -> list[ModuleInfo]:
         if kinds is None:
@@ -136,11 +143,24 @@ def _task_heads_before_injection(view: PeftView) -> list[str]:
 
 def compute_targeting(view: PeftView, inventory: Inventory) -> Targeting:
     """Reproduce ``BaseTuner.inject_adapter``'s module matching for ``view`` on ``inventory``."""
+    t = _compute_modules(view, inventory)
+    _match_parameters(t, view, inventory)
+    return t
+
+
+def _compute_modules(view: PeftView, inventory: Inventory) -> Targeting:
     modules_to_save = _task_heads_before_injection(view)
     targets = view.target_modules
     mode = "list"
     no_default = False
-    if targets is None:
+    moe = moe_rewrite(view, inventory, modules_to_save)
+    if moe is not None:
+        if isinstance(targets, str):
+            mode = ALL_LINEAR if targets.lower() == ALL_LINEAR else "regex"
+        targets = list(moe.remaining)
+        if not targets and moe.error is None:
+            mode = "parameters-only"
+    elif targets is None:
         if view.target_parameters is not None:
             mode = "parameters-only"
         else:
@@ -149,7 +169,7 @@ def compute_targeting(view: PeftView, inventory: Inventory) -> Targeting:
             if targets is None or (view.method == "LORA" and moe_rewrite_applies(inventory)):
                 # the transformers-5 MoE rewrite runs before the defaults and turns None into set()
                 targets, no_default = None, True
-    if isinstance(targets, str):
+    if isinstance(targets, str) and moe is None:
         if targets.lower() == ALL_LINEAR:
             mode = ALL_LINEAR
             targets = all_linear_names(inventory, view.task_type)
@@ -160,8 +180,9 @@ def compute_targeting(view: PeftView, inventory: Inventory) -> Targeting:
     if isinstance(targets, (set, tuple)):
         targets = list(targets)
 
-    t = Targeting(mode=mode, effective_targets=targets, modules_to_save=modules_to_save, no_default=no_default)
-    if targets is None or mode in ("parameters-only", "empty"):
+    t = Targeting(mode=mode, effective_targets=targets, modules_to_save=modules_to_save, no_default=no_default,
+                  moe=moe)
+    if targets is None or mode in ("parameters-only", "empty") or (moe is not None and moe.error):
         return t
 
     is_regex = isinstance(targets, str)
@@ -216,3 +237,160 @@ def _excluded_by(key: str, view: PeftView, modules_to_save: list[str]) -> str | 
     if modules_to_save and any(modules_to_save_excludes(m, key) for m in modules_to_save):
         return "modules_to_save"
     return None
+
+
+# -- target_parameters and the transformers-5 MoE rewrite (PEFT-SEMANTICS §4) ------------------------
+
+
+@dataclass
+class MoeRewrite:
+    """What ``convert_peft_config_for_transformers`` does to a LoRA config on this model (§4.3)."""
+
+    moved: dict[str, str]  # target_modules entry -> the target_parameters entry it became
+    remaining: list[str]  # target_modules after the rewrite
+    parameters: list[str]  # target_parameters after the rewrite
+    pattern_keys: dict[str, int] = field(default_factory=dict)  # rank/alpha_pattern key added -> multiplier
+    error: str | None = None  # PEFT's ValueError when only one half of a fused pair is named
+    from_string: bool = False  # a regex / "all-linear" was first resolved to leaf names
+
+
+def moe_rewrite(view: PeftView, inventory: Inventory, modules_to_save: list[str] | None = None) -> MoeRewrite | None:
+    """The MoE rewrite of ``view``'s targets, or None when PEFT leaves the config as it is.
+
+    Driven by ``inventory.extra["moe_conversion"]``, which ``build.py`` reads from peft's own
+    conversion tables and probes (no hard-coded model list here).
+    """
+    info = inventory.extra.get("moe_conversion") or {}
+    targets = view.target_modules
+    if view.method != "LORA" or not info.get("applies") or targets is None:
+        return None
+    target_map: dict[str, str] = info.get("target_map") or {}
+    fused: dict[str, list[str]] = info.get("fused") or {}
+    from_string = isinstance(targets, str)
+    if from_string:
+        targets = _resolve_string_targets(targets, view, inventory, target_map, modules_to_save or [])
+        if not targets:
+            return None
+    if not isinstance(targets, (list, tuple, set)):
+        return None
+    moved: dict[str, str] = {}
+    remaining: list[str] = []
+    parameters = list(view.target_parameters or [])
+    present: dict[str, set[str]] = {}
+    for entry in targets:
+        hit = next(((old, new) for old, new in target_map.items() if entry == old or entry.endswith("." + old)), None)
+        if hit is None:
+            remaining.append(entry)
+            continue
+        moved[entry] = hit[1]
+        if hit[1] not in parameters:
+            parameters.append(hit[1])
+        if hit[1] in fused:
+            present.setdefault(hit[1], set()).add(hit[0])
+    if not moved and not from_string:
+        return None
+    rw = MoeRewrite(moved=moved, remaining=remaining, parameters=parameters, from_string=from_string)
+    for new, required in fused.items():
+        got = present.get(new, set())
+        if 0 < len(got) < len(required):
+            missing = ", ".join(sorted(set(required) - got))
+            rw.error = (f"Cannot convert PEFT target(s) {', '.join(sorted(got))} without also targeting {missing} "
+                        f"because they are fused into {new}.")
+            break
+        if len(got) == len(required) and len(required) > 1:
+            key = (info.get("pattern_keys") or {}).get(new) or rf".*\.{re.escape(new)}"
+            rw.pattern_keys[key] = len(required)
+    return rw
+
+
+def _resolve_string_targets(pattern: str, view: PeftView, inventory: Inventory, target_map: dict[str, str],
+                            modules_to_save: list[str]) -> list[str]:
+    """PEFT's ``_resolve_string_target_modules``: a regex or "all-linear" becomes leaf names."""
+    if pattern.lower() == ALL_LINEAR:
+        leaves = {n.rsplit(".", 1)[-1] for n in all_linear_names(inventory, view.task_type)}
+        return sorted(leaves | set(target_map))
+
+    def exists(key: str) -> bool:
+        return _excluded_by(key, view, modules_to_save) is None and safe_fullmatch(pattern, key)
+
+    param_keys = [f"{m.name}.{p}" for m in inventory.modules for p in m.params]
+    matched = {k.rsplit(".", 1)[-1] for k in [*inventory.names(), *param_keys] if exists(k)}
+    containers: dict[str, list[str]] = {}
+    for k in param_keys:
+        container, _, leaf = k.rpartition(".")
+        containers.setdefault(leaf, []).append(container)
+    for old, new in target_map.items():
+        if old not in matched and any(exists(f"{c}.{old}") for c in containers.get(new, [])):
+            matched.add(old)
+    return sorted(matched)
+
+
+def parameter_matches(entry: str, key: str) -> bool:
+    """``target_parameters`` use the module rule on ``<module>.<param>`` keys (no regex)."""
+    return entry_matches(entry, key)
+
+
+def _match_parameters(t: Targeting, view: PeftView, inventory: Inventory) -> None:
+    params = list(t.moe.parameters) if t.moe is not None else list(view.target_parameters or [])
+    if t.moe is not None and t.moe.error:
+        params = list(view.target_parameters or [])
+    t.effective_parameters = params
+    if not params:
+        return
+    t.parameter_hits = {p: [] for p in params}
+    for m in inventory.modules:
+        for pname in m.params:
+            key = f"{m.name}.{pname}"
+            hit = False
+            for p in params:
+                if parameter_matches(p, key):
+                    t.parameter_hits[p].append(key)
+                    hit = True
+            if hit:
+                t.parameters_targeted.append(key)
+    if t.moe is not None and not t.moe.error:
+        for entry, new in t.moe.moved.items():
+            owners = dict.fromkeys(k.rpartition(".")[0] for k in t.parameter_hits.get(new, []))
+            t.entry_hits[entry] = list(owners)
+
+
+def param_owner(key: str) -> str:
+    return key.rpartition(".")[0]
+
+
+# -- other matchers PEFT uses --------------------------------------------------------------------------
+
+
+def pattern_key(keys: list[str], module_name: str) -> str | None:
+    """PEFT's ``get_pattern_key``: the first rank/alpha pattern key (dict order) matching the name."""
+    for k in keys:
+        try:
+            if re.match(rf"(.*\.)?({k})$", module_name):
+                return k
+        except re.error:
+            continue
+    return None
+
+
+def wrapper_matches(entry: str, key: str) -> bool:
+    """``modules_to_save`` wrapping (``_set_trainable``): a plain ``endswith``, no dot boundary."""
+    return key.endswith(entry)
+
+
+def ia3_is_feedforward(feedforward: Any, key: str) -> bool:
+    """IA3's feedforward test: ``re.fullmatch`` for a str, plain ``endswith`` for a list."""
+    if isinstance(feedforward, str):
+        return safe_fullmatch(feedforward, key)
+    return any(key.endswith(f) for f in feedforward or ())
+
+
+def layer_position(key: str, inventory: Inventory) -> tuple[str, int] | None:
+    """(numbered ModuleList, index) of the outermost repeated block ``key`` lies in, or None."""
+    best: tuple[str, int] | None = None
+    for lst in (inventory.extra.get("layer_lists") or {}):
+        prefix = lst + "."
+        if key.startswith(prefix):
+            idx = key[len(prefix):].split(".", 1)[0]
+            if idx.isdigit() and (best is None or len(lst) < len(best[0])):
+                best = (lst, int(idx))
+    return best

@@ -9,7 +9,10 @@ from peftlint.linter.context import Context
 from peftlint.linter.diagnostics import Diagnostic, Severity
 from peftlint.linter.matching import entry_matches, moe_rewrite_applies
 from peftlint.linter.methods import describe_supported, supported_kinds
-from peftlint.linter.suggest import adaptable_suffixes, closest_names, format_names
+from peftlint.linter.diagnostics import Fix
+from peftlint.linter.fix import remove_item_edit, replace_string_edit
+from peftlint.linter.roles import role_targets
+from peftlint.linter.suggest import adaptable_suffixes, closest_names, format_names, suggest_target
 from peftlint.rules.base import Example, Rule
 from peftlint.rules.form import literal_problem
 
@@ -45,9 +48,16 @@ class UnmatchedTarget(Rule):
     typo (`vproj`) or a name from another architecture (`query_key_value` on Llama, `q` on OPT)
     trains a different adapter from the one you meant.
 
+    peftlint suggests the model's own name by spelling and by role: the query/key/value/output
+    projections and the MLP gate/up/down layers are recognised across architectures, so `q` on
+    Llama points to `q_proj`, `q_proj` on Falcon to the fused `query_key_value`, and `c_attn`
+    (GPT-2's fused qkv) on Qwen2 to `q_proj`, `k_proj`, `v_proj`. When there is exactly one such
+    equivalent, `--fix --unsafe-fixes` puts it in place (unsafe: it changes what is trained).
+
     Fix: use the names the model really has. `peftlint modules MODEL` lists them.
     """
-    bad = (_py('config = LoraConfig(target_modules=["q_proj", "vproj"])'),)
+    bad = (_py('config = LoraConfig(target_modules=["q_proj", "vproj"])'),
+           _py('config = LoraConfig(target_modules=["q_proj", "v_proj"])', "tiiuae/falcon-7b"))
     good = (_py('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
@@ -59,18 +69,39 @@ class UnmatchedTarget(Rule):
         if not dead:
             return
         all_dead = len(dead) == len(entries) and ctx.complete and not t.matched
+        role_map = role_targets(ctx.inventory)
+        taken = {e for e, _ in entries if t.entry_hits.get(e)}  # names the list keeps after the fixes
         for entry, item in dead:
             if all_dead:
                 runtime = "no entry matches, so PEFT raises NoMatchingPeftModuleError (\"Target modules ... not found in the base model\")"
             else:
                 runtime = "PEFT ignores it silently and adapts only the other entries"
-            hint = closest_names(entry, ctx.inventory)
-            fix_hint = f"did you mean {format_names(hint)}?" if hint else (
+            hint = suggest_target(entry, ctx.inventory, role_map)
+            fix_hint = hint.describe() or (
                 f"this model's adaptable layers are {format_names(adaptable_suffixes(ctx.inventory))}")
             yield self.diagnostic(
                 ctx, item.span,
                 f"`{entry}` matches no module of {ctx.model_label}: {runtime}; {fix_hint}",
-                subject=entry)
+                subject=entry, fix=self._fix(ctx, item, hint.replacement, taken))
+
+    @staticmethod
+    def _fix(ctx: Context, item, replacement: str | None, taken: set[str]) -> Fix | None:
+        """Unsafe: put the unique equivalent in place (or drop the entry when the list has it already)."""
+        v = ctx.field("target_modules")
+        text = getattr(ctx, "text", None)
+        if replacement is None or v is None or v.origin or not text or ctx.spec.source not in ("python", "adapter_config"):
+            return None
+        if replacement in taken:
+            edit = remove_item_edit(ctx.spec.path, text, v.items, v.items.index(item),
+                                    python=ctx.spec.source == "python")
+            what = f"remove `{item.value}` (`{replacement}` is already targeted)"
+        else:
+            edit = replace_string_edit(ctx.spec.path, text, item, replacement)
+            what = f"replace `{item.value}` with `{replacement}`"
+        if edit is None:
+            return None
+        taken.add(replacement)
+        return Fix("unsafe", (edit,), what)
 
 
 class UnmatchedRegex(Rule):

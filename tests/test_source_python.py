@@ -566,7 +566,9 @@ def test_hf_argument_parser_field_without_default() -> None:
     )
     spec = one(src)
     assert spec.model is None
-    assert spec.extra["model_unresolved"] == "the model comes from ModelArguments.model_name_or_path, which has no default"
+    assert spec.extra["model_unresolved"] == (
+        "the model comes from ModelArguments.model_name_or_path, which has no default"
+    )
 
 
 def test_parameter_default_with_fire() -> None:
@@ -767,6 +769,236 @@ def test_binary_decoded_text_is_a_syntax_problem() -> None:
     assert [p.code for p in result.problems] == ["PFT902"]
 
 
-def test_file_without_configs_is_not_analysed() -> None:
+def test_file_without_configs_yields_nothing_but_its_syntax_errors() -> None:
     assert run("import torch\nx = torch.zeros(3)\n").specs == []
     assert run("def f(:\n").problems[0].code == "PFT902"
+
+
+# ------------------------------------------------------------------ realistic whole scripts
+DORA_SCRIPT = '''
+import os
+from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+
+def train_model(base_model: str, quantize: bool, lora_r: int, lora_target_modules: str):
+    hf_token = os.getenv("HF_TOKEN")
+    tokenizer = AutoTokenizer.from_pretrained(base_model, token=hf_token)
+    if quantize:
+        model = AutoModelForCausalLM.from_pretrained(
+            base_model, token=hf_token, quantization_config=BitsAndBytesConfig(load_in_4bit=True)
+        )
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(base_model, token=hf_token)
+    lora_config = LoraConfig(
+        r=lora_r,
+        target_modules=(
+            lora_target_modules.split(",") if lora_target_modules else ["q_proj", "k_proj", "v_proj"]
+        ),
+        bias="none",
+    )
+    model = get_peft_model(model, lora_config)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Fine-tune LLaMA with DoRA and PEFT")
+    parser.add_argument("--base_model", type=str, default="huggyllama/llama-7b", help="Base model")
+    parser.add_argument("--quantize", action="store_true")
+    parser.add_argument("--lora_r", type=int, default=8)
+    parser.add_argument("--lora_target_modules", type=str, default=None)
+    args = parser.parse_args()
+    train_model(
+        base_model=args.base_model,
+        quantize=args.quantize,
+        lora_r=args.lora_r,
+        lora_target_modules=args.lora_target_modules,
+    )
+'''
+
+
+def test_peft_example_script_with_branches_and_keyword_call_site() -> None:
+    spec = one(DORA_SCRIPT)
+    assert spec.model.ref == "huggyllama/llama-7b"
+    assert spec.model.how == "default of --base_model (argparse) at line 30"
+    assert spec.fields["r"].reason == "argument 'lora_r' of train_model() is set by the caller (line 35)"
+    assert spec.fields["target_modules"].reason == "chosen at runtime by the condition lora_target_modules"
+    assert spec.fields["bias"].value == "none"
+
+
+def test_trl_script_with_conditional_config_and_model_id_from_dataclass() -> None:
+    spec = one(
+        """
+        from dataclasses import dataclass, field
+        from typing import Optional
+        from transformers import HfArgumentParser
+        from trl import SFTConfig, SFTTrainer
+        from peft import LoraConfig
+
+        @dataclass
+        class ScriptArguments:
+            model_name: Optional[str] = field(default="facebook/opt-350m", metadata={"help": "the model name"})
+            use_peft: Optional[bool] = field(default=True)
+            peft_lora_r: Optional[int] = field(default=64)
+
+        parser = HfArgumentParser((ScriptArguments, SFTConfig))
+        script_args, training_args = parser.parse_args_into_dataclasses()
+
+        if script_args.use_peft:
+            peft_config = LoraConfig(r=script_args.peft_lora_r, task_type="CAUSAL_LM")
+        else:
+            peft_config = None
+
+        trainer = SFTTrainer(model=script_args.model_name, args=training_args, peft_config=peft_config)
+        """
+    )
+    assert spec.model.ref == "facebook/opt-350m" and spec.model.from_default
+    assert spec.model.how == "default of ScriptArguments.model_name at line 9"
+    assert spec.fields["r"].reason == "set at runtime by ScriptArguments.peft_lora_r"
+    assert spec.task_type == "CAUSAL_LM"
+
+
+def test_rebinding_a_config_variable_cuts_the_flow() -> None:
+    src = """
+    from transformers import AutoModelForCausalLM
+    from peft import LoraConfig, get_peft_model
+    cfg = LoraConfig(r=8)
+    small = AutoModelForCausalLM.from_pretrained("gpt2")
+    get_peft_model(small, cfg)
+    cfg = LoraConfig(r=16)
+    big = AutoModelForCausalLM.from_pretrained("gpt2-large")
+    get_peft_model(big, cfg)
+    """
+    a, b = specs(src)
+    assert (a.model.ref, b.model.ref) == ("gpt2", "gpt2-large")
+
+
+def test_two_unlinked_models_are_not_guessed() -> None:
+    spec = one(
+        """
+        from transformers import AutoModelForCausalLM
+        from peft import LoraConfig
+        from trl import DPOTrainer
+
+        def main():
+            model = AutoModelForCausalLM.from_pretrained("gpt2")
+            ref_model = AutoModelForCausalLM.from_pretrained("gpt2-large")
+            DPOTrainer(model, ref_model, LoraConfig(r=8))
+        """
+    )
+    assert spec.model is None
+    assert spec.extra["model_unresolved"] == "several models are loaded in main() and none is visibly given this config"
+
+
+def test_unreadable_model_name_is_not_replaced_by_another_model() -> None:
+    spec = one(
+        """
+        import sys
+        from transformers import AutoModelForCausalLM
+        from peft import LoraConfig, get_peft_model
+        model = AutoModelForCausalLM.from_pretrained(sys.argv[1])
+        other = AutoModelForCausalLM.from_pretrained("gpt2")
+        get_peft_model(model, LoraConfig(r=8))
+        """
+    )
+    assert spec.model is None
+    assert spec.extra["model_unresolved"] == "the model comes from the command line (sys.argv[1])"
+
+
+def test_hint_above_a_multiline_statement() -> None:
+    spec = one(
+        """
+        from peft import LoraConfig, get_peft_model
+        # peftlint: model=google/gemma-2b
+        model = get_peft_model(
+            load_somehow(),
+            LoraConfig(r=8),
+        )
+        """
+    )
+    assert spec.model.ref == "google/gemma-2b" and spec.model.span == Span(2, 3, 2, 34)
+
+
+def test_model_built_from_a_loaded_config() -> None:
+    spec = one(
+        """
+        from transformers import AutoConfig, AutoModelForCausalLM
+        from peft import LoraConfig, get_peft_model
+        config = AutoConfig.from_pretrained("Qwen/Qwen2-7B")
+        model = AutoModelForCausalLM.from_config(config)
+        get_peft_model(model, LoraConfig(r=8))
+        """
+    )
+    assert spec.model.ref == "Qwen/Qwen2-7B" and spec.model.how == "AutoModelForCausalLM.from_config() at line 4"
+
+
+def test_name_read_before_its_assignment_is_dynamic() -> None:
+    spec = one("from peft import LoraConfig\ncfg = LoraConfig(r=R)\nR = 8\n")
+    assert spec.fields["r"].reason == "R is assigned after it is read (line 3)"
+
+
+def test_chained_hf_parser_and_main_call_without_arguments() -> None:
+    spec = one(
+        """
+        from dataclasses import dataclass
+        from transformers import AutoModelForCausalLM, HfArgumentParser
+        from peft import IA3Config, get_peft_model
+
+        @dataclass
+        class Args:
+            model_name_or_path: str = "bigscience/bloomz-560m"
+
+        def main(use_cache=False):
+            args = HfArgumentParser(Args).parse_args_into_dataclasses()[0]
+            model = AutoModelForCausalLM.from_pretrained(args.model_name_or_path, use_cache=use_cache)
+            get_peft_model(model, IA3Config(target_modules=["query_key_value"], feedforward_modules=[]))
+
+        if __name__ == "__main__":
+            main()
+        """
+    )
+    assert spec.config_class == "IA3Config"
+    assert spec.model.ref == "bigscience/bloomz-560m"
+    assert spec.model.how == "default of Args.model_name_or_path at line 7"
+
+
+def test_parameter_default_used_when_the_call_does_not_pass_it() -> None:
+    spec = one(
+        """
+        from transformers import AutoModelForCausalLM
+        from peft import LoraConfig, get_peft_model
+
+        def train(base_model="openai-community/gpt2", r=8):
+            model = AutoModelForCausalLM.from_pretrained(base_model)
+            get_peft_model(model, LoraConfig(r=r))
+
+        if __name__ == "__main__":
+            train(r=16)
+        """
+    )
+    assert spec.model.ref == "openai-community/gpt2" and spec.model.from_default
+    assert spec.model.how == "default of parameter base_model of train() at line 4"
+
+
+def test_unusual_line_breaks_do_not_shift_hint_lines() -> None:
+    src = "from peft import LoraConfig\nx = '\x0c\u2028'  # form feed and line separator in a string\n"
+    src += "# peftlint: model=gpt2\ncfg = LoraConfig(r=8)\n"
+    spec = one(src)
+    assert spec.model.ref == "gpt2" and spec.model.span.line == 3
+
+
+def test_tuple_unpacking_and_subscripts_of_constants() -> None:
+    spec = one(
+        """
+        from peft import LoraConfig
+        Q, V = "q_proj", "v_proj"
+        TARGETS = {"llama": ["q_proj", "v_proj"], "falcon": ["query_key_value"]}
+        LoraConfig(target_modules=TARGETS["falcon"], modules_to_save=[Q, V], layers_pattern=TARGETS["llama"][1])
+        """
+    )
+    tm = spec.fields["target_modules"]
+    assert tm.value == ["query_key_value"] and tm.items[0].span == Span(3, 54, 3, 71)
+    assert spec.fields["modules_to_save"].value == ["q_proj", "v_proj"]
+    assert spec.fields["layers_pattern"].value == "v_proj"

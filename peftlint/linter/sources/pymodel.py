@@ -24,6 +24,8 @@ NO_MODEL = "no from_pretrained() call or trainer linked to this config"
 _HINT = re.compile(r"peftlint:\s*model\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s#,;]+)")
 _MAX_STEPS = 16
 _MAX_CALL_SITES = 8
+# Following values through call sites branches; one link gives up after this many steps.
+_BUDGET = 5000
 # methods that return the model itself (or the same module tree)
 _SAME_MODEL_METHODS = frozenset(
     {"to", "cuda", "cpu", "half", "float", "bfloat16", "eval", "train", "requires_grad_", "to_empty"}
@@ -124,6 +126,11 @@ class ModelLinker:
         self.base_dir = base_dir
         self._loads_by_function: dict[cst.FunctionDef | None, list[Load]] | None = None
         self._returns: dict[cst.FunctionDef, list[cst.Return]] = {}
+        self._steps = 0
+
+    def _exhausted(self) -> bool:
+        self._steps += 1
+        return self._steps > _BUDGET
 
     # ------------------------------------------------------------------------ entry points
     def hint(self, call: cst.Call) -> ModelRef | None:
@@ -160,6 +167,7 @@ class ModelLinker:
 
     def link_config(self, call: cst.Call) -> tuple[ModelRef | None, str]:
         """The base model a config call is applied to, or None and why not."""
+        self._steps = 0
         first_failure = ""
         for consumer, arg, ctx in self._flow(call, (), 0, set()):
             found = self._consumer(consumer, arg)
@@ -180,6 +188,7 @@ class ModelLinker:
 
     def link_model_expr(self, owner: cst.Call, model_expr: cst.BaseExpression | None) -> tuple[ModelRef | None, str]:
         """For calls that are configs and take the model themselves (unsloth's get_peft_model)."""
+        self._steps = 0
         failure = ""
         if model_expr is not None:
             ref, traced = self._ref_for_model_expr(model_expr, (), owner, None)
@@ -204,7 +213,11 @@ class ModelLinker:
     def describe_attribute(self, expr: cst.Attribute) -> str | None:
         """Why ``args.x`` is dynamic, when ``args`` holds parsed command-line arguments."""
         attr = expr.attr.value
-        ns = self.namespace(expr.value, (), 0, ())
+        saved, self._steps = self._steps, 0
+        try:
+            ns = self.namespace(expr.value, (), 0, ())
+        finally:
+            self._steps = saved
         if ns is None:
             return None
         if ns.kind == "argparse" and attr in self.index.arg_options:
@@ -217,7 +230,7 @@ class ModelLinker:
     def _flow(self, expr: cst.CSTNode, ctx: Ctx, depth: int, seen: set) -> Iterator[tuple[cst.Call, cst.Arg, Ctx]]:
         """Calls that receive the value of ``expr`` as an argument, in source order."""
         key = (expr, ctx)
-        if depth > _MAX_STEPS or key in seen:
+        if depth > _MAX_STEPS or key in seen or self._exhausted():
             return
         seen.add(key)
         idx = self.index
@@ -291,20 +304,22 @@ class ModelLinker:
         return None
 
     # ------------------------------------------------------------------- backward: the model
-    def _ref_for_model_expr(self, expr: cst.BaseExpression, ctx: Ctx, consumer: cst.Call, trainer: str | None) -> tuple[ModelRef | str, bool]:
+    def _ref_for_model_expr(
+        self, expr: cst.BaseExpression, ctx: Ctx, consumer: cst.Call, trainer: str | None
+    ) -> tuple[ModelRef | str, bool]:
         """(model ref or why not, whether the expression was traced to a model-loading call)."""
-        idx = self.index
+        via = f"model= of {trainer} at line {self.index.line(consumer)}"
         if trainer is not None:
             v = self.values.value(expr)
             if v.is_str:
-                return self._model_ref(RefFound(v.value, v.span), f"model= of {trainer} at line {idx.line(consumer)}", None, None), True
+                return self._model_ref(RefFound(v.value, v.span), via, None, None), True
         traced = self._trace(expr, ctx, 0, ())
         if isinstance(traced, Load):
             return self._ref_from_load(traced), True
         if trainer is not None:
             found = self._resolve_ref(expr, ctx, 0)
             if isinstance(found, RefFound):
-                return self._model_ref(found, f"model= of {trainer} at line {idx.line(consumer)}", None, None), True
+                return self._model_ref(found, via, None, None), True
         return traced, False
 
     def _loader(self, call: cst.Call) -> tuple[str, str] | None:
@@ -322,7 +337,7 @@ class ModelLinker:
     def _trace(self, expr: cst.BaseExpression, ctx: Ctx, depth: int, path: tuple[int, ...]) -> Load | str:
         """Follow a model expression back to the call that loads the model."""
         idx = self.index
-        if depth > _MAX_STEPS:
+        if depth > _MAX_STEPS or self._exhausted():
             return f"the model variable {idx.code(expr)} could not be followed to its from_pretrained() call"
         if isinstance(expr, cst.Call):
             loader = self._loader(expr)
@@ -350,7 +365,10 @@ class ModelLinker:
                 res = self._trace(first, ctx, depth + 1, path)
                 if isinstance(res, Load):
                     return res
-            return f"the model comes from {idx.code(expr)} at line {idx.line(expr)}, which is not a from_pretrained() call"
+            return (
+                f"the model comes from {idx.code(expr)} at line {idx.line(expr)}, "
+                "which is not a from_pretrained() call"
+            )
         if isinstance(expr, cst.Subscript):
             i = _int_index(expr)
             if i is not None:
@@ -503,7 +521,7 @@ class ModelLinker:
             return RefFound(v.value, v.span)
         if not v.dynamic:
             return f"the model name {idx.code(expr)} is not a string"
-        if depth > _MAX_STEPS:
+        if depth > _MAX_STEPS or self._exhausted():
             return v.reason
         if isinstance(expr, cst.Name):
             node = getattr(idx.latest_binding(expr), "node", None)
@@ -529,7 +547,8 @@ class ModelLinker:
         if isinstance(expr, cst.Subscript):
             for qn in idx.qualified_names(expr.value):
                 if qn == "os.environ":
-                    key = self.values.value(expr.slice[0].slice.value) if isinstance(expr.slice[0].slice, cst.Index) else None
+                    index = expr.slice[0].slice
+                    key = self.values.value(index.value) if isinstance(index, cst.Index) else None
                     name = key.value if key is not None and key.is_str else "?"
                     return f"the model comes from the environment variable {name}, which has no default"
                 if qn == "sys.argv":
@@ -559,9 +578,8 @@ class ModelLinker:
             return f"argument '{pname}' of {fname} has no default"
         d = self.values.value(param.default)
         if d.is_str:
-            return RefFound(
-                d.value, d.span, how=f"default of parameter {pname} of {fname} at line {idx.line(param)}", from_default=True
-            )
+            how = f"default of parameter {pname} of {fname} at line {idx.line(param)}"
+            return RefFound(d.value, d.span, how=how, from_default=True)
         if not d.dynamic and d.value is None:
             return f"argument '{pname}' of {fname} defaults to None"
         return self._resolve_ref(param.default, (), depth + 1)
@@ -569,9 +587,12 @@ class ModelLinker:
     def _with_note(self, found: RefFound | str, pname: str, call: cst.Call, n_sites: int) -> RefFound | str:
         if isinstance(found, str) or found.from_default:
             return found
-        where = f"the call at line {self.index.line(call)}" if n_sites == 1 else f"the first of {n_sites} calls, at line {self.index.line(call)}"
+        line = self.index.line(call)
+        where = f"the call at line {line}" if n_sites == 1 else f"the first of {n_sites} calls, at line {line}"
         note = f"{pname} from {where}"
-        return RefFound(found.ref, found.span, found.how, found.from_default, f"{found.note}; {note}" if found.note else note)
+        if found.note:
+            note = f"{found.note}; {note}"
+        return RefFound(found.ref, found.span, found.how, found.from_default, note)
 
     def _environment(self, call: cst.Call) -> RefFound | str | None:
         idx = self.index
@@ -586,7 +607,8 @@ class ModelLinker:
             return f"the model comes from the environment variable {name}, which has no default"
         d = self.values.value(default)
         if d.is_str:
-            return RefFound(d.value, d.span, how=f"default of environment variable {name} at line {idx.line(call)}", from_default=True)
+            how = f"default of environment variable {name} at line {idx.line(call)}"
+            return RefFound(d.value, d.span, how=how, from_default=True)
         return f"the model comes from the environment variable {name}, whose default is {idx.code(default)}"
 
     def _resolve_attribute(self, expr: cst.Attribute, ctx: Ctx, depth: int) -> RefFound | str:
@@ -618,7 +640,8 @@ class ModelLinker:
             return f"the model comes from {opt.flag}, which has no default"
         d = self.values.value(opt.default)
         if d.is_str:
-            return RefFound(d.value, d.span, how=f"default of {opt.flag} (argparse) at line {idx.line(opt.call)}", from_default=True)
+            how = f"default of {opt.flag} (argparse) at line {idx.line(opt.call)}"
+            return RefFound(d.value, d.span, how=how, from_default=True)
         if not d.dynamic and d.value is None:
             return f"the model comes from {opt.flag}, whose default is None"
         return f"the model comes from {opt.flag}, whose default is computed at runtime"
@@ -646,7 +669,7 @@ class ModelLinker:
     def namespace(self, expr: cst.BaseExpression, ctx: Ctx, depth: int, path: tuple[int, ...]) -> Namespace | None:
         """What kind of object ``expr`` is, when it holds parsed command-line arguments."""
         idx = self.index
-        if depth > _MAX_STEPS:
+        if depth > _MAX_STEPS or self._exhausted():
             return None
         if isinstance(expr, cst.Call):
             func = expr.func

@@ -45,7 +45,12 @@ _CONDITIONAL = (
     cst.Else, cst.Finally, cst.Match, cst.MatchCase,
 )
 _BLOCKS = (cst.Module, cst.IndentedBlock, cst.SimpleStatementSuite)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _MAX_DEPTH = 40
+# Names can repeat a list or string inside another (A1 = A0 + A0, A2 = A1 + A1, ...): evaluation
+# stops, as dynamic, after this many steps or at a string this long.
+_MAX_STEPS = 20_000
+_MAX_STR = 100_000
 _MAX_FORMAT_WIDTH = 1000
 
 
@@ -125,7 +130,8 @@ class ModuleIndex:
 
     def __init__(self, module: cst.Module, text: str) -> None:
         self.module = module
-        self.lines = text.splitlines()
+        # Python's own line breaks only (str.splitlines also splits at \f, \x1c, \u2028, ...)
+        self.lines = _LINE_BREAK.split(text)
         wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
         meta = wrapper.resolve_many([PositionProvider, ScopeProvider])
         self.positions: Mapping[cst.CSTNode, Any] = meta[PositionProvider]
@@ -186,12 +192,10 @@ class ModuleIndex:
 
     def enclosing_statement(self, node: cst.CSTNode) -> cst.CSTNode:
         """The statement line (simple or compound) that contains ``node``."""
-        best: cst.CSTNode = node
         for a in self.ancestors(node):
             if isinstance(a, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
                 return a
-            best = a
-        return best
+        return node
 
     # --------------------------------------------------------------------- names & scopes
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
@@ -311,10 +315,10 @@ class ModuleIndex:
         path: list[int] = []
         child: cst.CSTNode = target
         for parent in self.ancestors(target):
-            if isinstance(parent, cst.Element) or isinstance(parent, cst.StarredElement):
+            if isinstance(parent, cst.StarredElement):
+                return BoundValue("other", parent, None)
+            if isinstance(parent, cst.Element):
                 child = parent
-                if isinstance(parent, cst.StarredElement):
-                    return BoundValue("other", parent, None)
                 continue
             if isinstance(parent, (cst.Tuple, cst.List)):
                 idx = next((i for i, e in enumerate(parent.elements) if e is child), None)
@@ -461,7 +465,9 @@ class ModuleIndex:
             options.setdefault(dest, []).append(ArgOption(dest, flag, call, default, required))
         return options
 
-    def class_field(self, class_name: str, attr: str, _seen: frozenset[str] = frozenset()) -> tuple[cst.ClassDef, cst.CSTNode, cst.BaseExpression | None] | None:
+    def class_field(
+        self, class_name: str, attr: str, _seen: frozenset[str] = frozenset()
+    ) -> tuple[cst.ClassDef, cst.CSTNode, cst.BaseExpression | None] | None:
         """A class-body field ``attr`` (``x: T = v`` or ``x = v``) of a class defined in this file,
         looked up through base classes defined in this file."""
         if class_name in _seen:
@@ -472,7 +478,8 @@ class ModuleIndex:
                 if not isinstance(line, cst.SimpleStatementLine):
                     continue
                 for stmt in line.body:
-                    if isinstance(stmt, cst.AnnAssign) and isinstance(stmt.target, cst.Name) and stmt.target.value == attr:
+                    target = stmt.target if isinstance(stmt, cst.AnnAssign) else None
+                    if isinstance(target, cst.Name) and target.value == attr:
                         return cls, stmt, stmt.value
                     if isinstance(stmt, cst.Assign):
                         for t in stmt.targets:
@@ -521,6 +528,12 @@ def _set_origin(value: Value, origin: str) -> Value:
     return value
 
 
+def _str_value(text: str, span: Span) -> Value:
+    if len(text) > _MAX_STR:
+        return _dynamic(span, "the string is too long to evaluate statically")
+    return Value(text, span, kind="str")
+
+
 def _dict_value(plain: dict[Any, Any], span: Span, keys: dict[str, Value], members: dict[str, Value]) -> Value:
     """A dict Value. When a member is not static the whole dict is dynamic (its plain value would
     hold a None that is not in the source), but ``keys`` and ``members`` stay readable."""
@@ -539,20 +552,6 @@ def fully_static(v: Value) -> bool:
     return all(fully_static(m) for m in (v.members or {}).values()) and all(fully_static(i) for i in v.items or ())
 
 
-def _scalar_kind(v: Any) -> str:
-    if v is None:
-        return "none"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int):
-        return "int"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, str):
-        return "str"
-    return ""
-
-
 class ValueResolver:
     """Static evaluation of expressions of one module. Never executes the linted code."""
 
@@ -560,16 +559,22 @@ class ValueResolver:
         self.index = index
         # optional callback(attribute node) -> reason, e.g. "set at runtime by --lora_r (argparse)"
         self.describe_attribute: Callable[[cst.Attribute], str | None] | None = None
+        self._steps = 0
+        self._mutations: dict[int, str] = {}
 
     def value(self, expr: cst.BaseExpression) -> Value:
+        self._steps = 0
         return self._eval(expr, 0, frozenset())
 
     # ------------------------------------------------------------------------------ core
     def _eval(self, expr: cst.BaseExpression, depth: int, seen: frozenset[int]) -> Value:
         idx = self.index
         span = idx.span(expr)
+        self._steps += 1
         if depth > _MAX_DEPTH:
             return _dynamic(span, "the expression is nested too deeply to evaluate")
+        if self._steps > _MAX_STEPS:
+            return _dynamic(span, "the value is too large to evaluate statically")
         if isinstance(expr, cst.SimpleString):
             try:
                 v = expr.evaluated_value
@@ -582,7 +587,7 @@ class ValueResolver:
             left = self._eval(expr.left, depth + 1, seen)
             right = self._eval(expr.right, depth + 1, seen)
             if left.is_str and right.is_str:
-                return Value(left.value + right.value, span, kind="str")
+                return _str_value(left.value + right.value, span)
             return _dynamic(span, (left if left.dynamic else right).reason or "string computed at runtime")
         if isinstance(expr, cst.FormattedString):
             return self._fstring(expr, span, depth, seen)
@@ -627,7 +632,9 @@ class ValueResolver:
             return _dynamic(span, f"chosen at runtime by the condition {idx.code(expr.test, 40)}")
         return _dynamic(span, f"{idx.code(expr)} is only known at runtime")
 
-    def _sequence(self, elements: Iterable[cst.BaseElement], kind: str, span: Span, depth: int, seen: frozenset[int]) -> Value:
+    def _sequence(
+        self, elements: Iterable[cst.BaseElement], kind: str, span: Span, depth: int, seen: frozenset[int]
+    ) -> Value:
         items: list[Value] = []
         for el in elements:
             if isinstance(el, cst.StarredElement):
@@ -639,6 +646,7 @@ class ValueResolver:
                     items.append(_dynamic(self.index.span(el), f"unpacked at runtime: {reason}"))
                 continue
             items.append(self._eval(el.value, depth + 1, seen))
+        self._steps += len(items)
         return Value([i.value for i in items], span, kind=kind, items=items)
 
     def _dict(self, expr: cst.Dict, span: Span, depth: int, seen: frozenset[int]) -> Value:
@@ -670,9 +678,17 @@ class ValueResolver:
         ok, reason = self._fstring_parts(expr.parts, raw, quote, out, depth, seen)
         if not ok:
             return _dynamic(span, reason)
-        return Value("".join(out), span, kind="str")
+        return _str_value("".join(out), span)
 
-    def _fstring_parts(self, parts: Iterable[cst.BaseFormattedStringContent], raw: bool, quote: str, out: list[str], depth: int, seen: frozenset[int]) -> tuple[bool, str]:
+    def _fstring_parts(
+        self,
+        parts: Iterable[cst.BaseFormattedStringContent],
+        raw: bool,
+        quote: str,
+        out: list[str],
+        depth: int,
+        seen: frozenset[int],
+    ) -> tuple[bool, str]:
         for part in parts:
             if isinstance(part, cst.FormattedStringText):
                 text = part.value.replace("{{", "{").replace("}}", "}")
@@ -727,9 +743,12 @@ class ValueResolver:
             left = self._eval(expr.left, depth + 1, seen)
             right = self._eval(expr.right, depth + 1, seen)
             if left.is_str and right.is_str:
-                return Value(left.value + right.value, span, kind="str")
+                return _str_value(left.value + right.value, span)
             if left.is_sequence and right.is_sequence and left.kind == right.kind and left.kind in ("list", "tuple"):
                 items = list(left.items or []) + list(right.items or [])
+                self._steps += len(items)
+                if self._steps > _MAX_STEPS:
+                    return _dynamic(span, "the value is too large to evaluate statically")
                 return Value([i.value for i in items], span, kind=left.kind, items=items)
             bad = left if left.dynamic else right if right.dynamic else None
             if bad is not None and bad.reason:
@@ -777,13 +796,6 @@ class ValueResolver:
                     return container.members[str(key.value)]
         return _dynamic(span, f"{self.index.code(expr)} is only known at runtime")
 
-    def dict_entry(self, container: cst.BaseExpression, key: Any) -> Value | None:
-        """The member Value (with its own span) under ``key`` of a static dict expression."""
-        whole = self.value(container)
-        if whole.kind != "dict" or whole.members is None:
-            return None
-        return whole.members.get(str(key))
-
     # ----------------------------------------------------------------------------- names
     def _name(self, name: cst.Name, span: Span, depth: int, seen: frozenset[int]) -> Value:
         idx = self.index
@@ -821,15 +833,19 @@ class ValueResolver:
             return _dynamic(span, f"{ident} is a loop variable (line {line})")
         if bound.kind in ("with", "except", "other", "augassign") or bound.value is None:
             return _dynamic(span, f"{ident} is only known at runtime (bound at line {line})")
-        if not self._reaches(bound.statement, a, name):
-            return _dynamic(span, f"{ident} is assigned conditionally (line {line})")
-        mutation = self._mutation(a)
+        not_reaching = self._not_reaching(bound.statement, a, name, ident)
+        if not_reaching:
+            return _dynamic(span, not_reaching)
+        if id(a) not in self._mutations:
+            self._mutations[id(a)] = self._mutation(a)
+        mutation = self._mutations[id(a)]
         if mutation:
             return _dynamic(span, f"{ident} is modified at runtime ({mutation})")
         value_expr: cst.BaseExpression | None = bound.value
         for i in bound.path:
-            if isinstance(value_expr, (cst.Tuple, cst.List)) and i < len(value_expr.elements) and isinstance(value_expr.elements[i], cst.Element):
-                value_expr = value_expr.elements[i].value
+            elements = value_expr.elements if isinstance(value_expr, (cst.Tuple, cst.List)) else ()
+            if i < len(elements) and isinstance(elements[i], cst.Element):
+                value_expr = elements[i].value
             else:
                 return _dynamic(span, f"{ident} is unpacked from {idx.code(bound.value)} at runtime")
         assert value_expr is not None
@@ -843,28 +859,36 @@ class ValueResolver:
         func = self.index.function_of_param(param)
         fname = f"{func.name.value}()" if func is not None else "a lambda"
         pname = param.name.value
-        if param.default is None:
-            return f"argument '{pname}' of {fname} has no default"
-        return f"argument '{pname}' of {fname} is set by the caller (default {self.index.code(param.default, 40)})"
+        if param.default is not None:
+            return f"argument '{pname}' of {fname} is set by the caller (default {self.index.code(param.default, 40)})"
+        sites = self.index.call_sites(func) if func is not None else []
+        if sites:
+            return f"argument '{pname}' of {fname} is set by the caller (line {self.index.line(sites[0])})"
+        return f"argument '{pname}' of {fname} has no default"
 
-    def _reaches(self, statement: cst.CSTNode, assignment: Assignment, use: cst.CSTNode) -> bool:
-        """True when the (single) assignment certainly ran before ``use`` reads the name."""
+    def _not_reaching(self, statement: cst.CSTNode, assignment: Assignment, use: cst.CSTNode, ident: str) -> str:
+        """Why the (single) assignment may not have run when ``use`` reads the name, or ""."""
         idx = self.index
+        line = idx.line(statement)
         use_scope = idx.effective_scope(use)
         if assignment.scope is use_scope:
-            return idx.dominates(statement, use) and idx.start(statement) < idx.start(use)
+            if idx.start(statement) >= idx.start(use):
+                return f"{ident} is assigned after it is read (line {line})"
+            if not idx.dominates(statement, use):
+                return f"{ident} is assigned conditionally (line {line})"
+            return ""
         # read from a nested function: the assignment must run whenever its scope runs
         child: cst.CSTNode = statement
         for a in idx.ancestors(statement):
             if isinstance(a, (cst.FunctionDef, cst.ClassDef, cst.Module, cst.Lambda)):
-                return True
+                return ""
             if isinstance(a, cst.If) and is_main_guard(a) and child is a.body:
                 child = a
                 continue
             if isinstance(a, _CONDITIONAL):
-                return False
+                return f"{ident} is assigned conditionally (line {line})"
             child = a
-        return True
+        return ""
 
     def _mutation(self, assignment: Assignment) -> str:
         idx = self.index

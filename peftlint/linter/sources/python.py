@@ -44,7 +44,8 @@ def extract_python(text: str, path: str, abspath: str, config_classes: Collectio
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - includes pyo3's PanicException from libcst
-        return SourceResult(problems=[Problem("PFT999", f"internal error while reading Python source: {_describe(exc)}")])
+        message = f"internal error while reading Python source: {_describe(exc)}"
+        return SourceResult(problems=[Problem("PFT999", message)])
 
 
 def _describe(exc: BaseException) -> str:
@@ -97,17 +98,15 @@ class _Extractor:
                 )
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad call must not lose the others
-                result.problems.append(
-                    Problem("PFT999", f"internal error while reading {config_class}(): {_describe(exc)}", self.index.span(call))
-                )
+                message = f"internal error while reading {config_class}(): {_describe(exc)}"
+                result.problems.append(Problem("PFT999", message, self.index.span(call)))
                 continue
             try:
                 self._link(spec, call, unsloth)
             except Exception as exc:  # noqa: BLE001
                 spec.extra["model_unresolved"] = f"internal error while linking the model: {_describe(exc)}"
-                result.problems.append(
-                    Problem("PFT999", f"internal error while linking {config_class}() to its model: {_describe(exc)}", spec.span)
-                )
+                message = f"internal error while linking {config_class}() to its model: {_describe(exc)}"
+                result.problems.append(Problem("PFT999", message, spec.span))
             result.specs.append(spec)
         return result
 
@@ -173,7 +172,9 @@ class _Extractor:
             spec.extra["call"] = f"{unsloth}.get_peft_model"
         return spec
 
-    def _expand_kwargs(self, arg: cst.Arg, fields: dict[str, Value], keyword_spans: dict[str, Span], arg_spans: dict[str, Span]) -> bool:
+    def _expand_kwargs(
+        self, arg: cst.Arg, fields: dict[str, Value], keyword_spans: dict[str, Span], arg_spans: dict[str, Span]
+    ) -> bool:
         """``**{...}`` / ``**CONSTANT_DICT`` with static string keys: read as keywords."""
         whole = self.values.value(arg.value)
         if whole.dynamic or whole.kind != "dict" or whole.keys is None or whole.members is None:

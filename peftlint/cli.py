@@ -84,11 +84,16 @@ def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: s
         if fix or diff:
             from peftlint.linter.fix import apply_fixes
 
-            fixed_text, result = apply_fixes(linter, result, list(paths) or [Path(".")], write=fix and not diff,
-                                              unsafe=bool(settings.unsafe_fixes))
+            outcome, result = apply_fixes(linter, result, list(paths) or [Path(".")], write=fix and not diff,
+                                          unsafe=bool(settings.unsafe_fixes))
+            for rel in outcome.rejected:
+                click.echo(f"peftlint: fixes for {rel} were not applied: the result would not parse", err=True)
             if diff:
-                click.echo(fixed_text, nl=False)
-                sys.exit(EXIT_OK)
+                click.echo(outcome.diff, nl=False)
+                sys.exit(EXIT_FINDINGS if outcome.diff and not exit_zero else EXIT_OK)
+            if outcome.fixed and fmt == "text":
+                n, f = outcome.fixed, len(outcome.files)
+                click.echo(f"Fixed {n} finding{'s' if n != 1 else ''} in {f} file{'s' if f != 1 else ''}.", err=True)
         rendered = renderers()[fmt](result, {"statistics": statistics, "settings": settings})
     except Exception as exc:  # a failure of the whole run, not of one file
         click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
@@ -107,7 +112,7 @@ def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: s
 def rule(code: str | None, show_all: bool) -> None:
     """Explain a rule (PFT101) or list them all."""
     from peftlint.rules import all_rules, rule_by_code
-    from peftlint.rules.docs import explain
+    from peftlint.rules.docs import explain_text
 
     if code is None or show_all:
         for r in all_rules():
@@ -117,7 +122,47 @@ def rule(code: str | None, show_all: bool) -> None:
     if r is None:
         click.echo(f"peftlint: unknown rule {code!r}; `peftlint rule` lists them", err=True)
         sys.exit(EXIT_FAILURE)
-    click.echo(explain(r))
+    click.echo(explain_text(r), nl=False)
+
+
+@main.command()
+@click.argument("model")
+@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"]),
+              help="Output format.")
+@click.option("--model-class", help="transformers class to build (default: from task type or config.architectures).")
+@click.option("--task-type", help="PEFT task_type (CAUSAL_LM, SEQ_CLS, ...): picks the class and what all-linear skips.")
+@click.option("--revision", help="Revision of a hub model in the Hugging Face cache.")
+@click.option("--online/--offline", default=None, help="Allow downloading config.json of unknown models (default: offline).")
+@click.option("--trust-remote-code", is_flag=True, default=None, help="Build models that need custom code from the hub.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Inventory cache directory.")
+def modules(model: str, fmt: str, model_class: str | None, task_type: str | None, revision: str | None,
+            online: bool | None, trust_remote_code: bool | None, cache_dir: Path | None) -> None:
+    """List the modules of MODEL an adapter can target, and ready-to-paste target_modules.
+
+    MODEL is a hub id, a local directory or an alias from [tool.peftlint] models.
+    """
+    from peftlint.linter.cache import default_cache_dir
+    from peftlint.linter.load import load_inventory
+    from peftlint.linter.modules import describe_modules
+    from peftlint.linter.settings import SettingsError, load_settings, merge_cli
+    from peftlint.report.modules_text import render_json, render_text
+
+    try:
+        settings = load_settings(Path.cwd(), None)
+    except SettingsError as exc:
+        click.echo(f"peftlint: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
+    settings = merge_cli(settings, online=online, trust_remote_code=trust_remote_code,
+                         cache_dir=str(cache_dir) if cache_dir else None)
+    cdir = None if settings.no_cache else (Path(settings.cache_dir) if settings.cache_dir else default_cache_dir())
+    base_dirs = tuple(d for d in (settings.project_root, str(Path.cwd())) if d)
+    got = load_inventory(model, settings, cdir, revision=revision, base_dirs=base_dirs, model_class=model_class,
+                         task_type=task_type.upper() if task_type else None)
+    if got.inventory is None:
+        click.echo(f"peftlint: cannot list the modules: {got.why}", err=True)
+        sys.exit(EXIT_FAILURE)
+    report = describe_modules(got.inventory, task_type.upper() if task_type else None)
+    click.echo(render_json(report) if fmt == "json" else render_text(report), nl=False)
 
 
 @main.group()

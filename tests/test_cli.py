@@ -47,7 +47,8 @@ def test_json_output_fields_and_positions(tmp_path):
                       "end_column", "subject", "model", "fix"}
     assert (d["code"], d["name"], d["severity"], d["path"]) == ("PFT101", "unmatched-target", "error", "sub/train.py")
     assert (d["line"], d["column"], d["end_line"], d["end_column"]) == (4, 47, 4, 54)
-    assert d["subject"] == "vproj" and d["model"] == SMOL and d["fix"] is None
+    assert d["subject"] == "vproj" and d["model"] == SMOL
+    assert d["fix"]["applicability"] == "unsafe" and d["fix"]["edits"][0]["content"] == '"v_proj"'
 
 
 def test_clean_file_exits_zero(tmp_path):

@@ -25,7 +25,7 @@ from peftlint.linter.inventory import SCHEMA_VERSION, Inventory
 if TYPE_CHECKING:
     from peftlint.linter.resolve import Resolved
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 INVENTORY_PREFIX = "inventory-"
 FACTS_PREFIX = "peftfacts-"
 _TEMP_PREFIX = ".tmp-peftlint-"
@@ -77,7 +77,8 @@ def read_json_entry(path: Path, key: str) -> Any | None:
 
 def write_json_entry(path: Path, key: str, payload: Any) -> bool:
     """Atomically write ``payload``; returns False (never raises) when the directory is unwritable."""
-    text = json.dumps({"format": CACHE_FORMAT, "key": key, "payload": payload}, sort_keys=True)
+    # Not sort_keys: the order of a module's own parameters is the order PEFT nests its wrappers in.
+    text = json.dumps({"format": CACHE_FORMAT, "key": key, "payload": payload})
     tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

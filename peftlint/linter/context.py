@@ -45,16 +45,24 @@ class Context:
     def view(self) -> PeftView:
         """The targeting fields with dynamic items dropped (see ``complete``)."""
         def static(name: str) -> Any:
+            """Static values; wrong types are PFT210's business, and matched as PEFT would."""
             v = self.spec.fields.get(name)
             if v is None or v.dynamic:
                 return None
             if v.items is not None:
-                return [i.value for i in v.items if not i.dynamic]
+                items = [i.value for i in v.items if not i.dynamic]
+                if name in ("target_modules", "exclude_modules", "modules_to_save", "target_parameters"):
+                    items = [f"{x}" for x in items]  # PEFT formats entries into f-strings when matching
+                return items
+            if name in ("target_modules", "exclude_modules", "layers_pattern", "task_type") and not _is(v.value, str):
+                return None
+            if name == "layers_to_transform" and not _is(v.value, int):
+                return None
             return v.value
 
         tm = self.spec.fields.get("target_modules")
         target_modules = static("target_modules")
-        if tm is not None and tm.dynamic:
+        if tm is not None and (tm.dynamic or (tm.value is not None and tm.items is None and not _is(tm.value, str))):
             target_modules = _DYNAMIC
         return PeftView(
             method=self.spec.method or "LORA",
@@ -73,6 +81,10 @@ class Context:
         if self.inventory is None or self.view.target_modules is _DYNAMIC:
             return None
         return compute_targeting(self.view, self.inventory)
+
+
+def _is(value: Any, kind: type) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 class _Dynamic:

@@ -22,6 +22,10 @@ NOTEBOOK = "notebook"
 YAML = "yaml"
 SHELL = "shell"  # trainer command lines in shell scripts (TRL / LLaMA-Factory flags)
 
+# A saved adapter's weight files: naming one on the command line lints its folder's adapter_config.json
+# (the weights are checked from there; pickles are never opened).
+ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+
 # Substrings at least one of which a file must contain to be worth parsing.
 PREFILTER = {
     PYTHON: ("peft", "target_modules", "get_peft_model"),
@@ -89,6 +93,13 @@ class Walker:
                 return True
         return False
 
+    def _ignored_above(self, top: Path, anchors: list[Path]) -> bool:
+        for a in anchors:
+            spec = self._gitignore(a) if a != top else None
+            if spec is not None and spec.match_file(_rel(top, a) + "/"):
+                return True
+        return False
+
     def walk(self, paths: Iterable[Path]) -> Iterator[Candidate]:
         seen: set[Path] = set()
         for given in paths:
@@ -96,6 +107,8 @@ class Walker:
             if p.is_dir():
                 yield from self._walk_dir(p, seen)
             else:
+                if p.name in ADAPTER_WEIGHTS and (p.parent / "adapter_config.json").is_file():
+                    p = p.parent / "adapter_config.json"
                 kind = file_kind(p, explicit=True) or PYTHON
                 if p not in seen:
                     seen.add(p)
@@ -104,6 +117,10 @@ class Walker:
     def _walk_dir(self, top: Path, seen: set[Path]) -> Iterator[Candidate]:
         anchors_for: dict[Path, list[Path]] = {}
         base_anchors = [a for a in [top, *top.parents] if (a / ".gitignore").is_file() and _inside_repo(a, top)]
+        if self._ignored_above(top, base_anchors):
+            # a directory named on the command line (a gitignored `outputs/checkpoint-500`) is linted,
+            # like a file named there; .gitignore files inside it still apply
+            base_anchors = [a for a in base_anchors if a == top]
         for dirpath, dirnames, filenames in os.walk(top):
             d = Path(dirpath)
             anchors = anchors_for.get(d)

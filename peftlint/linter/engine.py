@@ -36,6 +36,8 @@ class RunResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0
     outcomes: list[SpecOutcome] = field(default_factory=list)
+    # saved adapters: "adapter DIR: fits MODEL: yes/no (...)" lines for the text report
+    verdicts: list[str] = field(default_factory=list)
 
     @property
     def specs(self) -> int:
@@ -61,6 +63,24 @@ def _read_adapter_config(text: str, path: str, abspath: str, linter: "Linter") -
     return extract_adapter_config(text, path, abspath, linter.peft_types())
 
 
+def _read_notebook(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
+    from peftlint.linter.sources.notebook import extract_notebook
+
+    return extract_notebook(text, path, abspath, linter.config_classes())
+
+
+def _read_trainer_yaml(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
+    from peftlint.linter.sources.trainer_yaml import extract_trainer_yaml
+
+    return extract_trainer_yaml(text, path, abspath)
+
+
+def _read_trainer_shell(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
+    from peftlint.linter.sources.trainer_yaml import extract_trainer_shell
+
+    return extract_trainer_shell(text, path, abspath)
+
+
 class Linter:
     """One run. Holds the per-run memo of resolved models and inventories (no global state)."""
 
@@ -70,6 +90,9 @@ class Linter:
         self.readers: dict[str, SourceReader] = {
             disc.PYTHON: _read_python,
             disc.ADAPTER_CONFIG: _read_adapter_config,
+            disc.NOTEBOOK: _read_notebook,
+            disc.YAML: _read_trainer_yaml,
+            disc.SHELL: _read_trainer_shell,
         }
         self._facts: Any = None
         self._resolved: dict[tuple, Any] = {}
@@ -143,12 +166,17 @@ class Linter:
             outcome = SpecOutcome(spec)
             result.outcomes.append(outcome)
             try:
-                diags += self.lint_spec(spec, text, outcome)
+                diags += self.lint_spec(spec, getattr(src, "program", None) or text, outcome)
             except Exception as exc:
                 diags.append(self._internal(path, spec.span, exc))
+            if spec.source == "adapter_config":
+                self._verdict(outcome, result)
             if outcome.skipped:
                 skipped_codes |= {r.code for r in self.rules if r.needs_model}
-        sup = parse_suppressions(text) if cand.kind in (disc.PYTHON, disc.NOTEBOOK, disc.YAML) else None
+        remap = getattr(src, "remap", None)  # notebooks: program positions -> positions in the .ipynb file
+        if remap is not None:
+            diags = remap(diags)
+        sup = parse_suppressions(text) if cand.kind in (disc.PYTHON, disc.NOTEBOOK, disc.YAML, disc.SHELL) else None
         self._emit(result, diags, sup, path, skipped_codes)
 
     def _emit(self, result: RunResult, diags: list[Diagnostic], sup: Suppressions | None, path: str = "",
@@ -178,6 +206,20 @@ class Linter:
                         f"`# noqa: {code}` suppresses nothing on this line; remove it",
                         path, Span(c.line, c.column, c.line, c.end_column), subject=code))
         result.diagnostics.extend(kept)
+
+    def _verdict(self, outcome: SpecOutcome, result: RunResult) -> None:
+        """Whether a saved adapter's weights load onto its base model (see linter/weights.py)."""
+        if outcome.ctx is None or not outcome.spec.adapter_dir:
+            return
+        from peftlint.linter.weights import verdict
+
+        label = disc.display_path(Path(outcome.spec.adapter_dir), self.cwd)
+        try:
+            line = verdict(outcome.ctx, label, outcome.skipped)
+        except Exception as exc:  # the findings are already reported; the summary line is optional
+            line = f"adapter {label}: fits {outcome.model or 'its base model'}: unknown (peftlint failed: {exc})"
+        if line:
+            result.verdicts.append(line)
 
     def _problem(self, path: str, p: Problem) -> Diagnostic:
         rule = _rule_class(p.code)
@@ -257,41 +299,13 @@ class Linter:
                           spec.path, span)
 
     def _inventory_for(self, spec: AdapterSpec, ref: ModelRef) -> tuple:
-        from peftlint.linter.resolve import ResolveOptions, Unresolved, resolve
+        from peftlint.linter.load import load_inventory
 
-        s = self.settings
-        name = s.models.get(ref.ref, ref.ref)
         base_dirs = tuple(d for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None) if d)
-        key = (name, ref.revision, base_dirs)
-        if key not in self._resolved:
-            opts = ResolveOptions(aliases=dict(s.models), online=s.online, trust_remote_code=s.trust_remote_code)
-            self._resolved[key] = resolve(ref.ref, revision=ref.revision, base_dirs=base_dirs, options=opts)
-        res = self._resolved[key]
-        via = f" (from {ref.how})" if ref.how else ""
-        if isinstance(res, Unresolved):
-            return None, None, None, f"{ref.ref!r}{via}: {res.reason}", UNRESOLVED
-        trust = s.trust_remote_code
-        if res.needs_remote_code and not trust:
-            return (None, None, None,
-                    f"{res.label} needs trust_remote_code to build (custom modeling code); peftlint never runs "
-                    "remote code unless you pass --trust-remote-code, so model-aware checks were skipped",
-                    REMOTE_CODE)
-        from peftlint.linter.build import pick_model_class
-
-        model_class = pick_model_class(res.config, ref.model_class, spec.task_type)
-        ikey = (key, model_class)
-        if ikey not in self._inventories:
-            from peftlint.linter.cache import InventoryCache, get_inventory
-
-            try:
-                self._inventories[ikey] = get_inventory(res, model_class, InventoryCache(self.cache_dir()),
-                                                        trust_remote_code=trust)
-            except Exception as exc:  # the model cannot be built: say why, lint the rest
-                self._inventories[ikey] = exc
-        inv = self._inventories[ikey]
-        if isinstance(inv, Exception):
-            return None, None, None, f"{res.label}{via} could not be built on the meta device: {inv}", UNRESOLVED
-        return inv, res.label, res, "", ""
+        got = load_inventory(ref.ref, self.settings, self.cache_dir(), revision=ref.revision, base_dirs=base_dirs,
+                             model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
+                             resolved_memo=self._resolved, inventory_memo=self._inventories)
+        return got.inventory, got.label, got.resolved, got.why, got.code
 
 
 def _rule_class(code: str) -> type[Rule] | None:

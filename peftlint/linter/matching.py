@@ -105,7 +105,7 @@ def all_linear_names(inventory: Inventory, task_type: str | None) -> list[str]:
 class Targeting:
     """What PEFT would do with one config on one model."""
 
-    mode: str  # "list" | "regex" | "all-linear" | "default" | "empty" | "parameters-only"
+    mode: str  # "list" | "regex" | "all-linear" | "default" | "empty" | "parameters-only" | "moe-error"
     effective_targets: Any  # the target_modules PEFT matches with (after defaults / all-linear)
     modules_to_save: list[str]  # including task heads PEFT appends before injection
     targeted: list[str] = field(default_factory=list)  # modules that get an adapter
@@ -158,7 +158,9 @@ def _compute_modules(view: PeftView, inventory: Inventory) -> Targeting:
         if isinstance(targets, str):
             mode = ALL_LINEAR if targets.lower() == ALL_LINEAR else "regex"
         targets = list(moe.remaining)
-        if not targets and moe.error is None:
+        if moe.error is not None:
+            mode = "moe-error"  # PEFT raises before matching anything
+        elif not targets:
             mode = "parameters-only"
     elif targets is None:
         if view.target_parameters is not None:

@@ -24,7 +24,8 @@ SUPPORTED_KINDS: dict[str, frozenset[str]] = {
     "BOFT": frozenset({inv.LINEAR, inv.CONV2D}),
     "HRA": frozenset({inv.LINEAR, inv.CONV2D}),
     "TINYLORA": frozenset({inv.LINEAR, inv.CONV1D_GPT2, inv.EMBEDDING}),
-    "TRAINABLE_TOKENS": frozenset({inv.EMBEDDING}),
+    # TrainableTokens wraps Linear too (a tied output head shares the embedding's rows)
+    "TRAINABLE_TOKENS": frozenset({inv.EMBEDDING, inv.LINEAR}),
     **{m: _LINEAR_CONV1D for m in ("VERA", "RANDLORA", "PVERA", "FROD", "FOURIERFT", "VBLORA",
                                     "DEFT", "GRALORA", "UNILORA", "WAVEFT")},
     **{m: _LINEAR_ONLY for m in ("BEFT", "C3A", "DELORA", "MISS", "POLY", "SHIRA", "SUPERTUNING",
@@ -34,6 +35,14 @@ SUPPORTED_KINDS: dict[str, frozenset[str]] = {
 # Methods that never raise on an unsupported module (LN-Tuning trains a copy of anything, OSF skips
 # silently) or whose targets mean something else (Shadow targets blocks, AdaptionPrompt attention).
 NEVER_RAISES = frozenset({"LN_TUNING", "OSF", "SHADOW", "ADAPTION_PROMPT", "XLORA"})
+
+# What the methods that never raise do with a module: OSF creates an adapter only on these kinds and
+# skips the others silently (still listing them as targeted); LN-Tuning is meant for norms and trains
+# a full copy of any other module. Checked in tests/test_differential_methods.py.
+SILENT_KINDS: dict[str, frozenset[str]] = {
+    "OSF": frozenset({inv.LINEAR}),
+    "LN_TUNING": frozenset({inv.NORM}),
+}
 
 KIND_LABELS = {
     inv.LINEAR: "torch.nn.Linear",
@@ -46,14 +55,21 @@ KIND_LABELS = {
 }
 
 
-def supported_kinds(method: str) -> frozenset[str] | None:
+# LoRA variants that narrow the kinds (PEFT-SEMANTICS §3.3): DoRA rejects MultiheadAttention.
+DORA_UNSUPPORTED = frozenset({inv.MHA})
+
+
+def supported_kinds(method: str, *, use_dora: bool = False) -> frozenset[str] | None:
     """The kinds ``method`` can wrap, or None when peftlint does not judge module types for it."""
     if method in NEVER_RAISES:
         return None
-    return SUPPORTED_KINDS.get(method)
+    kinds = SUPPORTED_KINDS.get(method)
+    if kinds is not None and use_dora and method == "LORA":
+        kinds = kinds - DORA_UNSUPPORTED
+    return kinds
 
 
-def describe_supported(method: str) -> str:
-    kinds = supported_kinds(method) or frozenset()
+def describe_supported(method: str, *, use_dora: bool = False) -> str:
+    kinds = supported_kinds(method, use_dora=use_dora) or frozenset()
     order = list(KIND_LABELS)
     return ", ".join(KIND_LABELS[k] for k in order if k in kinds)

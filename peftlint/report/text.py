@@ -8,9 +8,12 @@ from peftlint.linter.engine import RunResult
 
 
 def render(result: RunResult, options: dict) -> str:
+    from peftlint.linter.fix import fixable
+
+    unsafe = bool(getattr(options.get("settings"), "unsafe_fixes", False))
     out: list[str] = []
     for d in result.diagnostics:
-        mark = " [*]" if d.fix is not None else ""
+        mark = " [*]" if fixable(d, unsafe) else ""
         out.append(f"{d.path}:{d.span.line}:{d.span.column}: {d.code}{mark} {d.message}")
     if options.get("statistics"):
         counts = Counter((d.code, d.name) for d in result.diagnostics)
@@ -18,11 +21,11 @@ def render(result: RunResult, options: dict) -> str:
             out.append("")
         for (code, name), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
             out.append(f"{n:5d}  {code}  {name}")
-    out.extend(summary_lines(result))
+    out.extend(summary_lines(result, unsafe))
     return "\n".join(out) + "\n"
 
 
-def summary_lines(result: RunResult) -> list[str]:
+def summary_lines(result: RunResult, unsafe: bool = False) -> list[str]:
     lines = [""] if result.diagnostics else []
     checked = [o for o in result.outcomes if not o.skipped]
     lines.append(
@@ -38,12 +41,14 @@ def summary_lines(result: RunResult) -> list[str]:
     for v in getattr(result, "verdicts", []):
         lines.append(f"  {v}")
     sev = Counter(d.severity.value for d in result.diagnostics)
-    fixable = sum(1 for d in result.diagnostics if d.fix is not None)
+    from peftlint.linter.fix import summary as fix_summary
+
+    fixable = fix_summary(result.diagnostics, unsafe)
     if result.diagnostics:
         parts = [f"{sev.get('error', 0)} error{'s' if sev.get('error', 0) != 1 else ''}",
                  f"{sev.get('warning', 0)} warning{'s' if sev.get('warning', 0) != 1 else ''}",
                  f"{sev.get('info', 0)} note{'s' if sev.get('info', 0) != 1 else ''}"]
-        tail = f" ({fixable} fixable with --fix)" if fixable else ""
+        tail = f" ({fixable})" if fixable else ""
         lines.append("Found " + ", ".join(parts) + "." + tail)
     else:
         lines.append("All checks passed.")

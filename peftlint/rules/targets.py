@@ -7,8 +7,15 @@ from typing import Iterator
 from peftlint.linter import inventory as inv
 from peftlint.linter.context import Context
 from peftlint.linter.diagnostics import Diagnostic, Severity
-from peftlint.linter.matching import entry_matches, moe_rewrite_applies
-from peftlint.linter.methods import describe_supported, supported_kinds
+from peftlint.linter.matching import (
+    ALL_LINEAR,
+    SEQ_CLS_HEADS,
+    entry_matches,
+    layer_filter_active,
+    layer_position,
+    moe_rewrite_applies,
+)
+from peftlint.linter.methods import SILENT_KINDS, describe_supported, supported_kinds
 from peftlint.linter.diagnostics import Fix
 from peftlint.linter.fix import remove_item_edit, replace_string_edit
 from peftlint.linter.roles import role_targets
@@ -17,6 +24,15 @@ from peftlint.rules.base import Example, Rule
 from peftlint.rules.form import literal_problem
 
 SMOL = "HuggingFaceTB/SmolLM2-135M"
+
+# A tiny LLaVA (CLIP vision tower + Llama language model) written beside the examples of PFT108.
+TINY_LLAVA = (
+    '{"model_type": "llava", "architectures": ["LlavaForConditionalGeneration"], "image_token_index": 100, '
+    '"vision_config": {"model_type": "clip_vision_model", "hidden_size": 32, "intermediate_size": 64, '
+    '"num_hidden_layers": 2, "num_attention_heads": 2, "image_size": 32, "patch_size": 16, "projection_dim": 32}, '
+    '"text_config": {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, '
+    '"num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 128}}'
+)
 
 
 def _py(body: str, model: str = SMOL) -> Example:
@@ -92,16 +108,17 @@ class UnmatchedTarget(Rule):
         if replacement is None or v is None or v.origin or not text or ctx.spec.source not in ("python", "adapter_config"):
             return None
         if replacement in taken:
-            edit = remove_item_edit(ctx.spec.path, text, v.items, v.items.index(item),
-                                    python=ctx.spec.source == "python")
+            edits = remove_item_edit(ctx.spec.path, text, v.items, v.items.index(item),
+                                     python=ctx.spec.source == "python", container=v.kind)
             what = f"remove `{item.value}` (`{replacement}` is already targeted)"
         else:
             edit = replace_string_edit(ctx.spec.path, text, item, replacement)
+            edits = (edit,) if edit else None
             what = f"replace `{item.value}` with `{replacement}`"
-        if edit is None:
+        if not edits:
             return None
         taken.add(replacement)
-        return Fix("unsafe", (edit,), what)
+        return Fix("unsafe", edits, what)
 
 
 class UnmatchedRegex(Rule):
@@ -159,7 +176,11 @@ class UnsupportedModule(Rule):
     that lands on anything else — a norm, a dropout, a MoE router, or a container such as `mlp` or
     `self_attn` — makes `get_peft_model` raise `ValueError: Target module ... is not supported`
     (or a TypeError), aborting the whole call even if other entries are fine. PEFT does not
-    descend into a matched container.
+    descend into a matched container. With `use_dora=True`, LoRA cannot wrap MultiheadAttention.
+
+    Two methods never raise and are reported as warnings instead: OSF adapts only `nn.Linear`
+    and silently skips anything else it matches, and LN-Tuning (meant for norms) trains a full
+    copy of any other module.
 
     Fix: name the layers inside the container instead.
     """
@@ -168,14 +189,20 @@ class UnsupportedModule(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         t = ctx.targeting
-        kinds = supported_kinds(ctx.spec.method)
+        use_dora = ctx.spec.static("use_dora") is True
+        kinds = supported_kinds(ctx.spec.method, use_dora=use_dora)
+        if t is not None and kinds is None and ctx.spec.method in SILENT_KINDS:
+            yield from self._silent(ctx, t)
+            return
         if t is None or kinds is None:
             return
         bad = t.unsupported(ctx.inventory, kinds)
         if not bad:
             return
         method = ctx.spec.config_class.replace("Config", "") or ctx.spec.method
-        supported = describe_supported(ctx.spec.method)
+        supported = describe_supported(ctx.spec.method, use_dora=use_dora)
+        if use_dora:
+            method += " with use_dora=True"
         field_v = ctx.field("target_modules")
         groups: dict[str, list[inv.ModuleInfo]] = {}
         if t.mode == "list":
@@ -199,6 +226,26 @@ class UnsupportedModule(Rule):
                 f"{method} can only wrap {supported}, so get_peft_model raises \"Target module {first.cls}(...) is not "
                 f"supported\"{hint}",
                 subject=entry)
+
+
+    def _silent(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        """OSF and LN-Tuning never raise: say what they silently do with the wrong kind of module."""
+        method = ctx.spec.method
+        wanted = SILENT_KINDS[method]
+        odd = [m for n in t.targeted if (m := ctx.inventory.module(n)) is not None and m.kind not in wanted]
+        if not odd:
+            return
+        span, subject = _span_for(ctx, odd[0].name)
+        names = format_names([m.name for m in odd], 3)
+        if method == "OSF":
+            what = (f"OSF only adapts torch.nn.Linear: it skips {names} ({odd[0].cls}) silently, yet lists "
+                    f"{'it' if len(odd) == 1 else 'them'} as targeted, so nothing is trained there")
+        else:
+            what = (f"LN-Tuning is meant for normalization layers, but {names} ({odd[0].cls}) "
+                    f"{'is' if len(odd) == 1 else 'are'} not one: PEFT trains a full copy of "
+                    f"{'it' if len(odd) == 1 else 'each'} instead, silently")
+        yield self.diagnostic(ctx, span, f"{what}; target other modules", subject=subject,
+                              severity=Severity.WARNING)
 
 
 def _describe_kind(m: inv.ModuleInfo) -> str:
@@ -325,11 +372,15 @@ class NoDefaultTargets(Rule):
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         t = ctx.targeting
         v = ctx.field("target_modules")
-        if t is None or t.mode != "default":
+        if t is None:
+            return
+        yield from self._ia3_feedforward(ctx, t)
+        if t.mode != "default":
             return
         if v is not None and not (not v.dynamic and v.value is None):
             return
         if not t.no_default:
+            yield from self._stale_defaults(ctx, t)
             return
         lost = ctx.spec.method == "LORA" and moe_rewrite_applies(ctx.inventory) and \
             ctx.inventory.default_targets.get("LORA") is not None
@@ -347,4 +398,397 @@ class NoDefaultTargets(Rule):
         yield self.diagnostic(ctx, span, f"{why}; set target_modules explicitly, e.g. {suggestion!r}",
                               subject="target_modules")
 
+    def _ia3_feedforward(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        """IA3 also needs ``feedforward_modules``; PEFT fills it from its own per-model_type table."""
+        if ctx.spec.method != "IA3" or t.no_default:
+            return
+        ff = ctx.field("feedforward_modules")
+        if ff is not None and not (not ff.dynamic and ff.value is None):
+            return
+        mt = ctx.inventory.model_type
+        span = ff.span if ff is not None else ctx.spec.span
+        default = ctx.inventory.ia3_default_feedforward
+        if default is None:
+            yield self.diagnostic(
+                ctx, span,
+                f"feedforward_modules is not set and PEFT has no IA3 feedforward default for model_type `{mt}`, so "
+                "get_peft_model raises \"Please specify `feedforward_modules` in `peft_config`\"; set it to the "
+                "feed-forward layers among your target_modules (or [] for none)",
+                subject="feedforward_modules")
+            return
 
+    def _stale_defaults(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        """A default table entry this model no longer has (IA3's mixtral `w2` in transformers 5)."""
+        targets = t.effective_targets
+        if not isinstance(targets, list):
+            return
+        dead = [e for e in targets if not t.entry_hits.get(e)]
+        if not dead or len(dead) == len(targets):
+            return
+        v = ctx.field("target_modules")
+        live = [e for e in targets if e not in dead]
+        ff = ""
+        default_ff = ctx.inventory.ia3_default_feedforward
+        if ctx.spec.method == "IA3" and isinstance(default_ff, list) and set(default_ff) <= set(dead):
+            ff = f" (and {_names(default_ff)} is also IA3's default feedforward_modules, so no feed-forward layer is scaled)"
+        yield self.diagnostic(
+            ctx, v.span if v is not None else ctx.spec.span,
+            f"PEFT's default target_modules for `{ctx.inventory.model_type}` with {ctx.spec.config_class} are "
+            f"{targets!r}, but {_names(dead)} matches no module of {ctx.model_label} (renamed in this transformers "
+            f"version), so only {_names(live)} is adapted, silently{ff}; set target_modules explicitly",
+            subject="target_modules", severity=Severity.WARNING)
+
+
+
+
+# -- PFT107-PFT110 -----------------------------------------------------------------------------------
+
+
+def _blocks(ctx: Context, names: list[str]) -> dict[str, set[int]]:
+    """{numbered ModuleList: indices} of the repeated blocks ``names`` lie in."""
+    out: dict[str, set[int]] = {}
+    for n in names:
+        pos = layer_position(n, ctx.inventory)
+        if pos is not None:
+            out.setdefault(pos[0], set()).add(pos[1])
+    return out
+
+
+def _in_block(name: str, pos: tuple[str, int]) -> str:
+    return name[len(f"{pos[0]}.{pos[1]}."):]
+
+
+def _ranges(indices: set[int]) -> str:
+    xs = sorted(indices)
+    if len(xs) > 6:
+        return f"{', '.join(map(str, xs[:5]))}, ... ({len(xs)} blocks)"
+    return ", ".join(map(str, xs))
+
+
+class PartialCoverage(Rule):
+    code = "PFT107"
+    name = "partial-coverage"
+    severity = Severity.WARNING
+    summary = "A `target_modules` entry reaches only some of the repeated blocks."
+    docs = """
+    A list entry matches every module whose full name ends with `.` + entry. An entry that carries
+    a block index (`layers.0.mlp.down_proj`) or names a layer that exists only in some blocks
+    (dense layers of a MoE model, a layer type that alternates) adapts only those blocks, without
+    any message from PEFT. That is rarely intended: usually the entry was copied from one
+    module's printed name.
+
+    Fix: use the leaf name (`down_proj`) for every block; to select blocks on purpose, use
+    `layers_to_transform` (with suffix entries, which the layer filter applies to).
+    """
+    bad = (_py('config = LoraConfig(target_modules=["q_proj", "v_proj", "layers.0.mlp.down_proj"])'),)
+    good = (_py('config = LoraConfig(target_modules=["q_proj", "v_proj", "down_proj"])'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        if t is None or t.mode != "list" or layer_filter_active(ctx.view.layers_to_transform):
+            return
+        lists = ctx.inventory.extra.get("layer_lists") or {}
+        # what all entries together reach, per (block list, path inside the block): full names
+        # saved for every block (an expanded "all-linear") cover each other
+        union: dict[tuple[str, str], set[int]] = {}
+        for hits in t.entry_hits.values():
+            for n in hits:
+                pos = layer_position(n, ctx.inventory)
+                if pos is not None:
+                    union.setdefault((pos[0], _in_block(n, pos)), set()).add(pos[1])
+        for entry, item in _list_entries(ctx):
+            for lst, idx in _blocks(ctx, t.entry_hits.get(entry, [])).items():
+                total = lists.get(lst)
+                if not total or len(idx) >= total:
+                    continue
+                paths = {_in_block(n, pos) for n in t.entry_hits.get(entry, [])
+                         if (pos := layer_position(n, ctx.inventory)) is not None and pos[0] == lst}
+                if all(len(union.get((lst, p), ())) >= total for p in paths):
+                    continue
+                leaf = entry.rsplit(".", 1)[-1]
+                yield self.diagnostic(
+                    ctx, item.span,
+                    f"`{entry}` reaches only block{'s' if len(idx) > 1 else ''} {_ranges(idx)} of the {total} blocks "
+                    f"of `{lst}`; PEFT adapts just those, silently. Use `{leaf}` for every block, or "
+                    f"`{leaf}` with layers_to_transform to choose blocks on purpose",
+                    subject=entry)
+                break
+
+
+class SeveralTowers(Rule):
+    code = "PFT108"
+    name = "several-towers"
+    severity = Severity.WARNING
+    summary = "In a composite model, an entry matches in more than one sub-model (language model, vision tower, ...)."
+    docs = """
+    Multimodal models (LLaVA, Qwen2-VL, Gemma 3, ...) contain several sub-models: a language
+    model, a vision or audio tower, a projector. Their layers often share names (`q_proj`,
+    `fc1`, `out_proj`), so a suffix entry adapts **every** tower — fine-tuning the vision encoder
+    when you meant to tune the language model, with more memory and a different result. (The
+    encoder and decoder of a seq2seq model such as T5 are one model; they never trigger this.)
+
+    Fix: qualify the entry with the tower (`language_model.layers.0...` is too narrow; a regex
+    such as `r".*language_model.*\\.(q_proj|v_proj)"` selects one tower), or exclude the other
+    tower with `exclude_modules`.
+    """
+    bad = (Example(
+        "from peft import LoraConfig\n\n# peftlint: model=./tiny-llava\n"
+        'config = LoraConfig(target_modules=["q_proj", "v_proj"])\n',
+        files=(("tiny-llava/config.json", TINY_LLAVA),)),)
+    good = (Example(
+        "from peft import LoraConfig\n\n# peftlint: model=./tiny-llava\n"
+        'config = LoraConfig(target_modules=r".*language_model.*\\.(q_proj|v_proj)")\n',
+        files=(("tiny-llava/config.json", TINY_LLAVA),)),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        towers = ctx.inventory.towers
+        if t is None or len(towers) < 2 or t.mode not in ("list", "regex"):
+            return
+        targeted = set(t.targeted)
+        groups: list[tuple[str, list[str], object]] = []
+        if t.mode == "list":
+            for entry, item in _list_entries(ctx):
+                groups.append((entry, [n for n in t.entry_hits.get(entry, []) if n in targeted], item.span))
+        else:
+            v = ctx.field("target_modules")
+            groups.append((str(t.effective_targets), t.targeted, v.span if v else ctx.spec.span))
+        for entry, hits, span in groups:
+            found: dict[str, int] = {}
+            for n in hits:
+                tower = _tower_of(n, towers)
+                if tower is not None:
+                    found[tower] = found.get(tower, 0) + 1
+            if len(found) < 2:
+                continue
+            where = ", ".join(f"{towers[p]} (`{p}`, {c} module{'s' if c != 1 else ''})" for p, c in found.items())
+            first = next((p for p in found if "language" in towers[p]), next(iter(found)))
+            yield self.diagnostic(
+                ctx, span,
+                f"`{entry}` adapts modules in {len(found)} sub-models of {ctx.model_label}: {where}. If you meant one "
+                f"of them, select it with a regex on the full name (e.g. r\".*{first.rsplit('.', 1)[-1]}.*\\.{entry.rsplit('.', 1)[-1]}\") "
+                "or exclude the others with exclude_modules",
+                subject=entry)
+
+
+def _tower_of(name: str, towers: dict[str, str]) -> str | None:
+    best = None
+    for prefix in towers:
+        if (name == prefix or name.startswith(prefix + ".")) and (best is None or len(prefix) > len(best)):
+            best = prefix
+    return best
+
+
+class MoeExpertsUnreached(Rule):
+    code = "PFT109"
+    name = "moe-experts-unreached"
+    severity = Severity.WARNING
+    summary = "MoE experts are fused parameters (transformers 5) or PEFT rewrites the names; says what is adapted."
+    docs = """
+    In transformers 5 the experts of MoE models are no longer one `nn.Linear` per expert: each
+    layer has one `Experts` module holding fused 3-D parameters (`gate_up_proj`, `down_proj`).
+    `target_modules` cannot reach them. Two things follow:
+
+    - For some model types (mixtral, qwen3_moe, deepseek_v3, olmoe, ...) PEFT rewrites the v4
+      names before matching: `w1`/`w3` or `gate_proj`/`up_proj` become
+      `target_parameters=["gate_up_proj"]` (rank doubled), `w2`/`down_proj` become `down_proj`,
+      `gate` becomes `gate.weight` (the router). Every name ending in those words is rewritten,
+      so dense and shared-expert Linears with the same names are **dropped silently**; a single
+      expert's name widens to all experts; naming only one half of a fused pair raises
+      `Cannot convert PEFT target(s) w1 without also targeting w3 ...`.
+    - For the others (qwen2_moe, gpt_oss, llama4, granitemoe, ...) nothing is rewritten:
+      `gate_proj`/`up_proj`/`down_proj` adapt only the shared expert (or nothing), and the routed
+      experts stay frozen without any message.
+
+    Fix: target the experts explicitly with `target_parameters` (LoRA only), e.g.
+    `target_parameters=["mlp.experts.gate_up_proj", "mlp.experts.down_proj"]`, and keep
+    `target_modules` for attention and shared layers.
+    """
+    bad = (_py('config = LoraConfig(target_modules=["q_proj", "gate_proj", "up_proj", "down_proj"])',
+               "Qwen/Qwen1.5-MoE-A2.7B"),)
+    good = (_py('config = LoraConfig(target_modules=["q_proj"],\n'
+                '                    target_parameters=["mlp.experts.gate_up_proj", "mlp.experts.down_proj"])',
+                "Qwen/Qwen1.5-MoE-A2.7B"),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        if t is None:
+            return
+        if t.moe is not None:
+            yield from self._rewritten(ctx, t)
+        else:
+            yield from self._unreached(ctx, t)
+
+    def _rewritten(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        moe = t.moe
+        v = ctx.field("target_modules")
+        items = {i.value: i for i in (v.items or [])} if v is not None and not v.dynamic else {}
+        field_span = v.span if v is not None else ctx.spec.span
+        mt = ctx.inventory.model_type
+        if moe.error:
+            bad = next((e for e in moe.moved if e in items), None)
+            span = items[bad].span if bad else field_span
+            yield self.diagnostic(
+                ctx, span,
+                f"PEFT's transformers-5 MoE rewrite for `{mt}` raises ValueError: {moe.error} Name both halves, or "
+                f"target the fused parameter directly with target_parameters",
+                subject=bad, severity=Severity.ERROR)
+            return
+        if not moe.moved:
+            return
+        by_param: dict[str, list[str]] = {}
+        for entry, new in moe.moved.items():
+            by_param.setdefault(new, []).append(entry)
+        parts = []
+        for new, entries in by_param.items():
+            hits = t.parameter_hits.get(new, [])
+            owners = {k.rpartition(".")[0] for k in hits}
+            shape = ""
+            if hits:
+                m = ctx.inventory.module(hits[0].rpartition(".")[0])
+                dims = (m.params.get(new.rsplit(".", 1)[-1]) if m else None) or []
+                if len(dims) == 3:
+                    shape = f", {dims[0]} experts each"
+            mult = next((f", rank x{k}" for key, k in moe.pattern_keys.items() if key.endswith(new.rsplit('.', 1)[-1])), "")
+            parts.append(f"{_names(entries)} -> `{new}` ({len(owners)} module{'s' if len(owners) != 1 else ''}{shape}{mult})")
+        dropped = []
+        widened = []
+        for entry in moe.moved:
+            lin = [m.name for m in ctx.inventory.modules if m.kind in (inv.LINEAR, inv.CONV1D_GPT2)
+                   and entry_matches(entry, m.name)]
+            dropped += lin
+            if ".experts." in f".{entry}." and any(seg.isdigit() for seg in entry.split(".")):
+                widened.append(entry)
+        how = {"list": "", "all-linear": ' ("all-linear" is first resolved to leaf names)',
+               "regex": " (the regex is first resolved to leaf names)"}.get(t.mode, "")
+        msg = (f"on {ctx.model_label} (transformers 5, model_type `{mt}`) PEFT rewrites these targets{how} into "
+               f"target_parameters: {'; '.join(parts)}.")
+        if dropped:
+            msg += (f" The Linear modules they also name ({_names(_short(dropped))}, {len(dropped)} in all) are dropped "
+                    "from the adapter silently.")
+        if widened:
+            msg += f" {_names(widened)} named one expert, but the fused parameter covers all experts of every layer."
+        if any(k.endswith("gate.weight") for k in moe.moved.values()):
+            msg += " The router (`gate.weight`) is adapted too."
+        dropout = ctx.spec.static("lora_dropout", 0) or 0
+        sev = None
+        if isinstance(dropout, (int, float)) and dropout:
+            msg += (f" With lora_dropout={dropout}, get_peft_model raises \"lora.ParamWrapper does not work with "
+                    "lora_dropout != 0\"; set lora_dropout=0.")
+            sev = Severity.ERROR
+        msg += " To say what you mean, put the expert parameters in target_parameters yourself"
+        first = next((e for e in moe.moved if e in items), None)
+        yield self.diagnostic(ctx, items[first].span if first else field_span, msg, subject=first, severity=sev)
+
+    def _unreached(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        fused = _fused_expert_params(ctx.inventory)
+        if not fused:
+            return
+        reached = {k for k in t.parameters_targeted}
+        if any(f"{m.name}.{p}" in reached for m in ctx.inventory.modules for p in m.params if len(m.params[p]) == 3):
+            return
+        v = ctx.field("target_modules")
+        related: list[tuple[str, object]] = []
+        if t.mode == "list":
+            pnames = {p for _, p in fused}
+            related = [(e, item) for e, item in _list_entries(ctx) if _relates_to(e.rsplit(".", 1)[-1], pnames)]
+        elif t.mode == ALL_LINEAR and v is not None:
+            related = [("all-linear", v)]
+        if not related:
+            return
+        targeted = set(t.targeted)
+        reach = []
+        for e, _ in related:
+            if t.mode != "list":
+                reach.append(f'"all-linear" reaches only the {len(t.targeted)} nn.Linear modules')
+                continue
+            hits = [n for n in t.entry_hits.get(e, []) if n in targeted]
+            blocks = {n.rsplit(".", 1)[0].split(".")[-1] for n in hits}
+            reach.append(f"`{e}` reaches {len(hits)} Linear module{'s' if len(hits) != 1 else ''}"
+                         + (f" (in {_names(sorted(blocks))})" if hits else ""))
+        suggestion = _suggest_parameters(ctx, fused)
+        m0, p0 = fused[0]
+        experts = ctx.inventory.module(m0).params[p0][0]
+        tp = ("add" if ctx.spec.method == "LORA" else "switch to LoraConfig, which has")
+        yield self.diagnostic(
+            ctx, related[0][1].span,
+            f"on {ctx.model_label} (transformers 5) the {experts} routed experts of each layer are fused 3-D parameters "
+            f"({_names(sorted({p for _, p in fused}))} of `{m0.rsplit('.', 1)[-1]}`) that no module name reaches, and "
+            f"PEFT does not rewrite targets for model_type `{ctx.inventory.model_type}`: {'; '.join(reach)}, so the "
+            f"experts stay frozen without any message. To train them, {tp} target_parameters={suggestion!r}",
+            subject=related[0][0])
+
+
+def _names(xs) -> str:
+    return ", ".join(f"`{x}`" for x in xs)
+
+
+def _short(names: list[str]) -> list[str]:
+    """Distinct names with the block index stripped (``mlp.shared_expert.gate_proj``)."""
+    out: dict[str, None] = {}
+    for n in names:
+        parts = n.split(".")
+        idx = next((i for i, p in enumerate(parts) if p.isdigit()), None)
+        out.setdefault(".".join(parts[idx + 1:]) if idx is not None else n, None)
+    return list(out)[:4]
+
+
+def _fused_expert_params(inventory: inv.Inventory) -> list[tuple[str, str]]:
+    return [(m.name, p) for m in inventory.modules for p, shape in m.params.items() if len(shape) == 3]
+
+
+def _relates_to(leaf: str, pnames: set[str]) -> bool:
+    """An entry's leaf names an expert projection that lives in a fused parameter now."""
+    if leaf in pnames:
+        return True
+    stem = leaf[:-5] if leaf.endswith("_proj") else leaf
+    return any(stem in p.removesuffix("_proj").split("_") for p in pnames)
+
+
+def _suggest_parameters(ctx: Context, fused: list[tuple[str, str]]) -> list[str]:
+    out: dict[str, None] = {}
+    for name, p in fused:
+        pos = layer_position(name, ctx.inventory)
+        rel = name[len(f"{pos[0]}.{pos[1]}."):] if pos else name
+        out.setdefault(f"{rel}.{p}", None)
+    return sorted(out)  # cached inventories do not keep parameter order
+
+
+class AllExcluded(Rule):
+    code = "PFT110"
+    name = "all-excluded"
+    severity = Severity.ERROR
+    summary = "Every matched module is removed by `exclude_modules`/`modules_to_save`."
+    docs = """
+    PEFT checks `exclude_modules` and `modules_to_save` before the targets: a module named there
+    is never adapted (`modules_to_save` also removes everything below it). When that removes
+    every module the targets matched, `get_peft_model` raises `No modules were targeted for
+    adaptation. This might be caused by a combination of mismatched target modules and excluded
+    modules.` — after the model is loaded.
+
+    Fix: narrow `exclude_modules`/`modules_to_save`, or target other modules.
+    """
+    bad = (_py('config = LoraConfig(target_modules=["q_proj", "v_proj"], exclude_modules=["q_proj", "v_proj"])'),)
+    good = (_py('config = LoraConfig(target_modules=["q_proj", "v_proj"], exclude_modules=["layers.0.self_attn.q_proj"])'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        if t is None or not ctx.complete or not t.excluded or t.targeted or t.parameters_targeted:
+            return
+        if t.moe is not None and t.moe.error:
+            return
+        by: dict[str, int] = {}
+        for reason in t.excluded.values():
+            by[reason] = by.get(reason, 0) + 1
+        how = " and ".join(f"{reason} removes {n}" for reason, n in by.items())
+        v = ctx.field("exclude_modules") if "exclude_modules" in by else ctx.field("modules_to_save")
+        span = v.span if v is not None else ctx.spec.span
+        heads = ""
+        if "modules_to_save" in by and ctx.field("modules_to_save") is None:
+            heads = f" (task_type={ctx.view.task_type} adds {list(SEQ_CLS_HEADS)} to modules_to_save)"
+        yield self.diagnostic(
+            ctx, span,
+            f"the targets match {len(t.excluded)} module{'s' if len(t.excluded) != 1 else ''}, and {how}{heads}: "
+            "nothing is left, so get_peft_model raises \"No modules were targeted for adaptation\". Narrow the "
+            "exclusions or target other modules",
+            subject=None)

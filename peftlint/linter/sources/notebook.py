@@ -1,0 +1,344 @@
+"""Jupyter notebooks → AdapterSpecs: the code cells are one Python program, in order.
+
+The cells are joined into one program (so a ``LoraConfig`` in cell 5 sees the constants and the
+``from_pretrained`` of cell 2) and read by the Python source reader. IPython syntax that is not
+Python (``%magic``, ``!shell``, ``x = !cmd``, ``obj?``, non-Python ``%%cell`` magics) is replaced
+by ``pass`` on the same line, so line numbers stay put.
+
+Position convention: every finding is reported at its position **in the .ipynb file as stored**
+(the line and column of the character inside the cell's JSON string), so JSON, SARIF, GitHub
+annotations, ``# noqa`` comments and ``--fix`` edits all address the same file text. The message
+ends with ``(cell N, line L)``: N counts every cell of the notebook from 1 (as they appear in
+Jupyter), L is the line within that cell. Fix edits are re-encoded as JSON string text, and
+``apply_notebook_edits`` applies them cell by cell, rewriting only the ``source`` of the cells that
+change, in the file's own layout.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
+
+from peftlint.linter.diagnostics import Diagnostic, Edit, Fix, Span
+from peftlint.linter.sources import Problem, SourceResult
+from peftlint.linter.sources.jsonpos import parse_json_with_positions
+from peftlint.linter.sources.python import extract_python
+from peftlint.linter.spec import Value
+
+# Cell magics whose body is Python (kept); every other %%magic cell is blanked.
+_PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "python", "python3"}
+_LINE_MAGIC = re.compile(r"^(\s*)(%|!|\?)")
+_ASSIGN_MAGIC = re.compile(r"^(\s*)[\w.,\s]+=\s*(%|!)")
+_HELP = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # Python's line ends, not str.splitlines
+
+
+@dataclass
+class _Piece:
+    """One JSON string of a cell's ``source``: the decoded text and each character's raw offsets."""
+
+    text: str
+    starts: list[int]  # raw offset where decoded char i begins
+    ends: list[int]  # raw offset just after decoded char i
+    open_quote: int  # raw offset of the opening quote
+
+
+@dataclass
+class _Cell:
+    index: int  # 1-based, all cells counted
+    text: str
+    starts: list[int]
+    ends: list[int]
+    first_raw: int  # raw offset just after the opening quote of the first piece (empty cells)
+    line_offsets: list[int] = field(default_factory=list)  # cell-text offset where each line starts
+    program_line: int = 1  # program line of the cell's first line
+
+
+class NotebookMap:
+    """Program positions ↔ positions in the .ipynb text."""
+
+    def __init__(self, raw: str, cells: list[_Cell]) -> None:
+        self.raw = raw
+        self.cells = cells
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", raw)]
+        self._firsts = [c.program_line for c in cells]
+
+    def cell_at(self, line: int) -> _Cell | None:
+        i = bisect.bisect_right(self._firsts, line) - 1
+        if i < 0:
+            return None
+        c = self.cells[i]
+        return c if line - c.program_line < len(c.line_offsets) else None
+
+    def offset(self, line: int, column: int) -> tuple[_Cell, int] | None:
+        """(cell, offset in the cell text) of a 1-based program position."""
+        c = self.cell_at(line)
+        if c is None:
+            return None
+        k = line - c.program_line
+        start = c.line_offsets[k]
+        stop = c.line_offsets[k + 1] if k + 1 < len(c.line_offsets) else len(c.text)
+        return c, min(start + column - 1, stop)
+
+    def raw_offset(self, cell: _Cell, off: int, end: bool) -> int:
+        if not cell.starts:
+            return cell.first_raw
+        if end and off > 0:
+            return cell.ends[min(off, len(cell.ends)) - 1]
+        return cell.starts[off] if off < len(cell.starts) else cell.ends[-1]
+
+    def raw_pos(self, offset: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.line_starts, offset) - 1
+        return i + 1, offset - self.line_starts[i] + 1
+
+    def span(self, span: Span) -> tuple[Span, _Cell, int] | None:
+        a = self.offset(span.line, span.column)
+        b = self.offset(span.end_line, span.end_column)
+        if a is None:
+            return None
+        ca, oa = a
+        ra = self.raw_offset(ca, oa, False)
+        if b is None or b[0] is not ca:
+            rb = ra
+        else:
+            rb = max(ra, self.raw_offset(ca, b[1], True))
+        l1, c1 = self.raw_pos(ra)
+        l2, c2 = self.raw_pos(rb)
+        return Span(l1, c1, l2, c2), ca, span.line - ca.program_line + 1
+
+    def remap(self, diags: list[Diagnostic]) -> list[Diagnostic]:
+        out = []
+        for d in diags:
+            m = self.span(d.span)
+            if m is None:
+                out.append(d)
+                continue
+            raw_span, cell, cell_line = m
+            noqa = {raw_span.line}
+            for ln in d.noqa_lines:
+                mm = self.span(Span(ln, 1, ln, 1))
+                if mm is not None:
+                    noqa.add(mm[0].line)
+            out.append(replace(d, span=raw_span, message=f"{d.message} (cell {cell.index}, line {cell_line})",
+                               fix=self._fix(d.fix, d.path), noqa_lines=tuple(sorted(noqa))))
+        return out
+
+    def _fix(self, fix: Fix | None, path: str) -> Fix | None:
+        if fix is None:
+            return None
+        edits = []
+        for e in fix.edits:
+            a = self.offset(e.span.line, e.span.column)
+            b = self.offset(e.span.end_line, e.span.end_column)
+            if e.path != path or a is None or b is None or a[0] is not b[0]:
+                return None  # an edit across cells (or another file) cannot be expressed safely
+            ra, rb = self.raw_offset(a[0], a[1], False), self.raw_offset(b[0], b[1], True)
+            l1, c1 = self.raw_pos(ra)
+            l2, c2 = self.raw_pos(max(ra, rb))
+            edits.append(Edit(e.path, Span(l1, c1, l2, c2), json.dumps(e.content, ensure_ascii=False)[1:-1]))
+        return Fix(fix.applicability, tuple(edits), fix.description)
+
+
+@dataclass
+class NotebookResult(SourceResult):
+    """A SourceResult whose findings the engine maps back into the .ipynb text (``remap``)."""
+
+    mapping: NotebookMap | None = None
+    program: str | None = None  # the joined cells: the text rules and fix builders see
+
+    def remap(self, diags: list[Diagnostic]) -> list[Diagnostic]:
+        """Called by the engine once the specs are linted: findings and spec spans → .ipynb positions."""
+        if self.mapping is None:
+            return diags
+        for spec in self.specs:
+            m = self.mapping.span(spec.span)
+            if m is not None:
+                spec.span = m[0]
+        return self.mapping.remap(diags)
+
+
+def extract_notebook(text: str, path: str, abspath: str, config_classes: Collection[str]) -> SourceResult:
+    try:
+        root = parse_json_with_positions(text)
+    except (json.JSONDecodeError, ValueError) as exc:
+        line, col = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
+        return SourceResult(problems=[Problem("PFT902", f"cannot parse this notebook as JSON: {getattr(exc, 'msg', exc)}",
+                                              Span(line, col, line, col + 1))])
+    cells_v = root.members.get("cells") if root.kind == "dict" and root.members else None
+    if cells_v is None or cells_v.items is None:
+        if root.kind == "dict" and root.members and "worksheets" in root.members:
+            return SourceResult()  # nbformat 3 (pre-2015): not read
+        return SourceResult(problems=[Problem("PFT902", "not a Jupyter notebook: no \"cells\" list", root.span)])
+    lines = [0] + [m.end() for m in re.finditer("\n", text)]
+    cells: list[_Cell] = []
+    for n, cv in enumerate(cells_v.items, start=1):
+        if cv.kind != "dict" or not cv.members:
+            continue
+        ctype = cv.members.get("cell_type")
+        src = cv.members.get("source")
+        if ctype is None or ctype.value != "code" or src is None:
+            continue
+        strings = src.items if src.items is not None else [src]
+        pieces = [_decode(text, _offset(lines, s.span)) for s in strings if s.kind == "str"]
+        cells.append(_join(n, pieces, text, _offset(lines, src.span)))
+    program = _program(cells)
+    result = extract_python(program, path, abspath, config_classes)
+    out = NotebookResult(specs=result.specs, problems=result.problems, mapping=NotebookMap(text, cells),
+                         program=program)
+    for spec in out.specs:
+        # the cells are Python: rules treat the spec as Python (their fixes are Python edits that
+        # ``remap`` re-encodes); this marks where it came from
+        spec.extra["notebook"] = True
+    return out
+
+
+def _offset(line_starts: list[int], span: Span) -> int:
+    return line_starts[span.line - 1] + span.column - 1
+
+
+def _decode(raw: str, i: int) -> _Piece:
+    """Decode the JSON string literal whose opening quote is at ``raw[i]``, keeping offsets."""
+    open_quote = i
+    i += 1
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    while raw[i] != '"':
+        a = i
+        if raw[i] == "\\":
+            esc = raw[i + 1]
+            if esc == "u":
+                code = int(raw[i + 2:i + 6], 16)
+                i += 6
+                if 0xD800 <= code < 0xDC00 and raw.startswith("\\u", i):
+                    low = int(raw[i + 2:i + 6], 16)
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    i += 6
+                ch = chr(code)
+            else:
+                ch = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(esc, esc)
+                i += 2
+        else:
+            ch = raw[i]
+            i += 1
+        chars.append(ch)
+        starts.append(a)
+        ends.append(i)
+    return _Piece("".join(chars), starts, ends, open_quote)
+
+
+def _join(index: int, pieces: list[_Piece], raw: str, src_offset: int) -> _Cell:
+    text = "".join(p.text for p in pieces)
+    starts = [s for p in pieces for s in p.starts]
+    ends = [e for p in pieces for e in p.ends]
+    first = pieces[0].open_quote + 1 if pieces else src_offset
+    return _Cell(index, text, starts, ends, first)
+
+
+def _program(cells: list[_Cell]) -> str:
+    out: list[str] = []
+    line = 1
+    for c in cells:
+        c.program_line = line
+        c.line_offsets = []
+        off = 0
+        src_lines = _LINES.findall(c.text) or [""]
+        magic_cell = src_lines[0].lstrip().startswith("%%")
+        body_is_python = magic_cell and src_lines[0].lstrip()[2:].split(" ")[0].strip() in _PYTHON_CELL_MAGICS
+        for k, ln in enumerate(src_lines):
+            c.line_offsets.append(off)
+            off += len(ln)
+            body = ln.rstrip("\r\n")
+            if magic_cell and (k == 0 or not body_is_python):
+                body = ""  # the cell magic line, or a body in another language
+            elif _is_ipython(body):
+                body = re.match(r"\s*", body).group() + "pass"  # keeps an enclosing block valid
+            out.append(body + "\n")
+            line += 1
+    return "".join(out)
+
+
+def _is_ipython(line: str) -> bool:
+    return bool(_LINE_MAGIC.match(line) or _ASSIGN_MAGIC.match(line) or _HELP.match(line))
+
+
+# -- fixes ------------------------------------------------------------------------------------------
+
+def apply_notebook_edits(raw: str, edits: list[Edit]) -> str:
+    """Apply raw-text edits (as ``NotebookMap`` produces them) to a notebook.
+
+    Edits are applied to the decoded source of each cell; only the ``source`` arrays of cells that
+    change are rewritten (one JSON string per line, in the array's own indentation and with the
+    file's ``ensure_ascii`` style), so the rest of the notebook stays byte-identical.
+    """
+    from peftlint.linter.fix import apply_edits
+
+    root = parse_json_with_positions(raw)
+    lines = [0] + [m.end() for m in re.finditer("\n", raw)]
+    cells_v = root.members.get("cells") if root.members else None
+    if cells_v is None or cells_v.items is None:
+        return apply_edits(raw, edits)
+    replacements: list[tuple[int, int, str]] = []
+    for cv in cells_v.items:
+        src = cv.members.get("source") if cv.kind == "dict" and cv.members else None
+        if src is None:
+            continue
+        strings = src.items if src.items is not None else [src]
+        if not strings or any(s.kind != "str" for s in strings):
+            continue
+        a, b = _offset(lines, src.span), _offset(lines, Span(src.span.end_line, src.span.end_column, 0, 0))
+        mine = [e for e in edits if a <= _offset(lines, e.span) and _offset(lines, Span(e.span.end_line, e.span.end_column, 0, 0)) <= b]
+        if not mine:
+            continue
+        pieces = [_decode(raw, _offset(lines, s.span)) for s in strings]
+        cell = _join(0, pieces, raw, a)
+        new_text = _apply_cell_edits(cell, mine, lines)
+        if new_text is None or new_text == cell.text:
+            continue
+        replacements.append((a, b, _source_json(raw, src, strings, new_text, lines)))
+    out = raw
+    for a, b, s in sorted(replacements, reverse=True):
+        out = out[:a] + s + out[b:]
+    return out
+
+
+def _apply_cell_edits(cell: _Cell, edits: list[Edit], lines: list[int]) -> str | None:
+    inverse = {s: k for k, s in enumerate(cell.starts)}
+    inverse_end = {e: k + 1 for k, e in enumerate(cell.ends)}
+    ranges = []
+    for e in edits:
+        ra = _offset(lines, e.span)
+        rb = _offset(lines, Span(e.span.end_line, e.span.end_column, 0, 0))
+        a = inverse.get(ra, inverse_end.get(ra))
+        b = inverse_end.get(rb, inverse.get(rb))
+        if a is None or b is None or b < a:
+            return None
+        ranges.append((a, b, json.loads(f'"{e.content}"')))
+    text = cell.text
+    last = len(text) + 1
+    for a, b, content in sorted(ranges, reverse=True):
+        if b > last:
+            continue
+        text = text[:a] + content + text[b:]
+        last = a
+    return text
+
+
+def _source_json(raw: str, src: Value, strings: list[Value], new_text: str, lines: list[int]) -> str:
+    ascii_only = all(ord(ch) < 128 for ch in raw)
+    parts = _LINES.findall(new_text)
+    if src.items is None:  # a single string
+        return json.dumps(new_text, ensure_ascii=ascii_only)
+    if not parts:
+        return "[]"
+    first, last = strings[0].span, src.span
+    if first.line == last.line:  # all on one line
+        return "[" + ", ".join(json.dumps(p, ensure_ascii=ascii_only) for p in parts) + "]"
+    indent = " " * (first.column - 1)
+    close_line = raw[lines[last.end_line - 1]:lines[last.end_line - 1] + last.end_column - 2]
+    close_indent = close_line[: len(close_line) - len(close_line.lstrip())]
+    body = ",\n".join(indent + json.dumps(p, ensure_ascii=ascii_only) for p in parts)
+    return "[\n" + body + "\n" + close_indent + "]"

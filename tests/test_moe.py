@@ -1,0 +1,195 @@
+"""MoE models in transformers 5: what PEFT really adapts, and what PFT109 / the matching say.
+
+Mixtral (PEFT rewrites w1/w2/w3 into target_parameters), Qwen1.5-MoE (qwen2_moe: no rewrite, only
+the shared expert is reached) and a tiny qwen3_moe with a dense layer (rewrite drops dense Linears),
+each with the real peft on meta-device models as the oracle.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import warnings
+
+import pytest
+
+from lintutil import lint
+from oracle import fresh, peft_outcome
+from peftlint.linter.matching import PeftView, compute_targeting
+
+MIXTRAL = "mistralai/Mixtral-8x7B-v0.1"
+QWEN2_MOE = "Qwen/Qwen1.5-MoE-A2.7B"
+
+TINY_QWEN3_MOE = {
+    "model_type": "qwen3_moe", "architectures": ["Qwen3MoeForCausalLM"], "hidden_size": 32,
+    "intermediate_size": 64, "moe_intermediate_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+    "num_key_value_heads": 2, "head_dim": 16, "num_experts": 4, "num_experts_per_tok": 2, "vocab_size": 128,
+    "mlp_only_layers": [0], "decoder_sparse_step": 1,
+}
+
+
+@functools.lru_cache(maxsize=None)
+def inventory(ref: str):
+    from peftlint.linter.build import build_inventory, pick_model_class
+    from peftlint.linter.resolve import ResolveOptions, resolve
+
+    res = resolve(ref, options=ResolveOptions())
+    return build_inventory(res, pick_model_class(res.config, None, None))
+
+
+def wrapped_parameters(peft_model) -> set[str]:
+    """``<module>.<param>`` of every parameter peft wrapped in a lora.ParamWrapper."""
+    out = set()
+    for name, module in peft_model.base_model.model.named_modules():
+        if type(module).__name__ == "ParamWrapper":
+            owner = ".".join(p for p in name.split(".") if p != "base_layer")
+            out.add(f"{owner}.{module.parameter_name}")
+    return out
+
+
+def run_peft(model, config):
+    from peft import get_peft_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pm = get_peft_model(model, config)
+    return pm, [str(w.message) for w in caught]
+
+
+def ours(ref: str, **kw):
+    return compute_targeting(PeftView(method="LORA", **kw), inventory(ref))
+
+
+def test_mixtral_w123_become_target_parameters():
+    from peft import LoraConfig
+
+    targets = ["q_proj", "w1", "w2", "w3"]
+    pm, _ = run_peft(fresh(MIXTRAL, "MixtralForCausalLM"), LoraConfig(r=2, target_modules=targets))
+    t = ours(MIXTRAL, target_modules=targets)
+    assert set(t.targeted) == set(pm.base_model.targeted_module_names)
+    assert set(t.parameters_targeted) == wrapped_parameters(pm)
+    assert {p.rsplit(".", 1)[-1] for p in t.parameters_targeted} == {"gate_up_proj", "down_proj"}
+    assert t.moe.moved == {"w1": "gate_up_proj", "w2": "down_proj", "w3": "gate_up_proj"}
+    assert list(t.moe.pattern_keys.items()) == [(k, 2) for k in pm.peft_config["default"].rank_pattern]
+    assert pm.peft_config["default"].rank_pattern[r".*\.gate_up_proj"] == 4  # 2 * r
+
+
+def test_mixtral_all_linear_adapts_the_router_too():
+    from peft import LoraConfig
+
+    pm, _ = run_peft(fresh(MIXTRAL, "MixtralForCausalLM"), LoraConfig(r=2, target_modules="all-linear"))
+    t = ours(MIXTRAL, target_modules="all-linear")
+    assert set(t.targeted) == set(pm.base_model.targeted_module_names)
+    assert set(t.parameters_targeted) == wrapped_parameters(pm)
+    assert "model.layers.0.mlp.gate.weight" in t.parameters_targeted
+
+
+def test_mixtral_single_half_raises_with_peft_text():
+    from peft import LoraConfig
+
+    t = ours(MIXTRAL, target_modules=["q_proj", "w1"])
+    with pytest.raises(ValueError) as exc:
+        run_peft(fresh(MIXTRAL, "MixtralForCausalLM"), LoraConfig(r=2, target_modules=["q_proj", "w1"]))
+    assert str(exc.value) == t.moe.error
+    assert "Cannot convert PEFT target(s) w1 without also targeting w3" in t.moe.error
+
+
+def test_mixtral_dropout_breaks_the_rewritten_targets(tmp_path):
+    from peft import LoraConfig
+
+    with pytest.raises(ValueError, match="ParamWrapper does not work with lora_dropout != 0"):
+        run_peft(fresh(MIXTRAL, "MixtralForCausalLM"),
+                 LoraConfig(r=2, target_modules=["w1", "w2", "w3"], lora_dropout=0.05))
+    (tmp_path / "train.py").write_text(
+        f"from peft import LoraConfig\n# peftlint: model={MIXTRAL}\n"
+        'c = LoraConfig(target_modules=["w1", "w2", "w3"], lora_dropout=0.05)\n')
+    found = [f for f in lint(tmp_path, ".") if f["code"] == "PFT109"]
+    assert len(found) == 1 and found[0]["severity"] == "error"
+    assert "lora_dropout != 0" in found[0]["message"] and "gate_up_proj" in found[0]["message"]
+
+
+def test_pft109_on_mixtral_says_what_is_adapted(tmp_path):
+    (tmp_path / "train.py").write_text(
+        f"from peft import LoraConfig\n# peftlint: model={MIXTRAL}\n"
+        'a = LoraConfig(target_modules=["q_proj", "w1", "w2", "w3"])\n'
+        f"# peftlint: model={MIXTRAL}\n"
+        'b = LoraConfig(target_modules=["q_proj", "w1"])\n')
+    found = {(f["line"], f["code"]): f for f in lint(tmp_path, ".")}
+    assert (3, "PFT101") not in found  # w1..w3 are not dead entries: PEFT rewrites them
+    msg = found[(3, "PFT109")]["message"]
+    assert "`gate_up_proj`" in msg and "`down_proj`" in msg and "rank x2" in msg
+    assert found[(5, "PFT109")]["severity"] == "error"
+    assert (5, "PFT101") not in found
+
+
+def test_qwen2_moe_adapts_only_the_shared_expert(tmp_path):
+    from peft import LoraConfig
+
+    targets = ["gate_proj", "up_proj", "down_proj"]
+    pm, _ = run_peft(fresh(QWEN2_MOE, "Qwen2MoeForCausalLM"), LoraConfig(r=2, target_modules=targets))
+    adapted = set(pm.base_model.targeted_module_names)
+    assert adapted and all(".mlp.shared_expert." in n for n in adapted)
+    assert not wrapped_parameters(pm)
+    t = ours(QWEN2_MOE, target_modules=targets)
+    assert t.moe is None and set(t.targeted) == adapted
+
+    (tmp_path / "train.py").write_text(
+        f"from peft import LoraConfig\n# peftlint: model={QWEN2_MOE}\nc = LoraConfig(target_modules={targets!r})\n")
+    found = [f for f in lint(tmp_path, ".") if f["code"] == "PFT109"]
+    assert len(found) == 1
+    msg = found[0]["message"]
+    assert "shared_expert" in msg and "target_parameters=['mlp.experts.down_proj', 'mlp.experts.gate_up_proj']" in msg
+
+    # the suggestion really reaches every expert tensor
+    suggested = ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"]
+    pm2, _ = run_peft(fresh(QWEN2_MOE, "Qwen2MoeForCausalLM"),
+                      LoraConfig(r=2, target_modules=[], target_parameters=suggested))
+    t2 = ours(QWEN2_MOE, target_modules=[], target_parameters=suggested)
+    assert wrapped_parameters(pm2) == set(t2.parameters_targeted)
+    assert len(t2.parameters_targeted) == 2 * inventory(QWEN2_MOE).num_hidden_layers
+
+
+@pytest.fixture(scope="module")
+def tiny_qwen3_moe(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiny-qwen3-moe")
+    (d / "config.json").write_text(json.dumps(TINY_QWEN3_MOE))
+    return d
+
+
+def test_qwen3_moe_rewrite_drops_dense_linears(tiny_qwen3_moe):
+    import torch
+    import transformers
+    from peft import LoraConfig
+
+    inv = inventory(str(tiny_qwen3_moe))
+    assert inv.extra["moe_conversion"]["applies"]
+    cfg = transformers.AutoConfig.for_model(**TINY_QWEN3_MOE)
+    with torch.device("meta"):
+        model = transformers.Qwen3MoeForCausalLM._from_config(cfg)
+    dense = [n for n, m in model.named_modules() if n.startswith("model.layers.0.mlp.") and isinstance(m, torch.nn.Linear)]
+    assert dense  # layer 0 is a dense MLP
+    targets = ["q_proj", "gate_proj", "up_proj", "down_proj"]
+    pm, _ = run_peft(model, LoraConfig(r=2, target_modules=targets))
+    adapted = set(pm.base_model.targeted_module_names)
+    assert not set(dense) & adapted  # silently dropped
+    t = compute_targeting(PeftView(method="LORA", target_modules=targets), inv)
+    assert set(t.targeted) == adapted and set(t.parameters_targeted) == wrapped_parameters(pm)
+
+
+def test_pft109_names_the_dropped_dense_linears(tiny_qwen3_moe, tmp_path):
+    (tmp_path / "train.py").write_text(
+        f"from peft import LoraConfig\n# peftlint: model={tiny_qwen3_moe}\n"
+        'c = LoraConfig(target_modules=["q_proj", "gate_proj", "up_proj", "down_proj"])\n')
+    found = [f for f in lint(tmp_path, ".") if f["code"] == "PFT109"]
+    assert len(found) == 1
+    assert "dropped from the adapter silently" in found[0]["message"] and "mlp.gate_proj" in found[0]["message"]
+
+
+def test_ia3_mixtral_default_loses_w2(tmp_path):
+    from peft import IA3Config
+
+    verdict, targeted, _ = peft_outcome(fresh(MIXTRAL, "MixtralForCausalLM"), IA3Config())
+    assert verdict == "ok" and {n.rsplit(".", 1)[-1] for n in targeted} == {"k_proj", "v_proj"}
+    (tmp_path / "train.py").write_text(f"from peft import IA3Config\n# peftlint: model={MIXTRAL}\nc = IA3Config()\n")
+    found = [f for f in lint(tmp_path, ".") if f["code"] == "PFT106"]
+    assert len(found) == 1 and "`w2`" in found[0]["message"] and found[0]["severity"] == "warning"

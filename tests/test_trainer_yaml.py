@@ -1,0 +1,167 @@
+"""Trainer configs (axolotl, LLaMA-Factory, TRL; shell command lines) map onto the same spec and
+rules as a LoraConfig call, with positions from PyYAML's node tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lintutil import lint
+from peftlint.linter.sources.trainer_yaml import extract_trainer_shell, extract_trainer_yaml
+
+MODEL = "HuggingFaceTB/SmolLM2-135M"
+
+
+def _spec(text: str):
+    res = extract_trainer_yaml(text, "c.yaml", "/tmp/c.yaml")
+    assert not res.problems, res.problems
+    return res.specs
+
+
+def _at(text: str, f: dict) -> str:
+    line = text.splitlines()[f["line"] - 1]
+    return line[f["column"] - 1:f["end_column"] - 1]
+
+
+def test_axolotl_keys_map_to_lora_config_fields():
+    [spec] = _spec(f"""base_model: {MODEL}
+adapter: qlora
+lora_r: 16
+lora_alpha: 32
+lora_dropout: 0.05
+lora_target_modules:
+  - q_proj
+  - v_proj
+lora_modules_to_save: [embed_tokens]
+peft_layers_to_transform: [0, 1]
+peft_layers_pattern: layers
+peft_use_dora: true
+""")
+    assert spec.extra["tool"] == "axolotl" and spec.config_class == "LoraConfig"
+    assert spec.model.ref == MODEL and spec.model.model_class == "AutoModelForCausalLM"
+    assert spec.static("target_modules") == ["q_proj", "v_proj"]
+    assert spec.static("r") == 16 and spec.static("lora_alpha") == 32 and spec.static("lora_dropout") == 0.05
+    assert spec.static("modules_to_save") == ["embed_tokens"]
+    assert spec.static("layers_to_transform") == [0, 1] and spec.static("layers_pattern") == "layers"
+    assert spec.static("use_dora") is True
+    items = spec.get("target_modules").items
+    assert (items[1].span.line, items[1].span.column, items[1].span.end_column) == (8, 5, 11)
+
+
+def test_axolotl_shorthands_and_non_lora_runs():
+    [spec] = _spec(f"base_model: {MODEL}\nadapter: lora\nlora_target_linear: true\n")
+    assert spec.static("target_modules") == "all-linear"
+    assert _spec(f"base_model: {MODEL}\nadapter:\nlora_target_linear: true\n") == []  # full fine-tune
+    [spec] = _spec(f"base_model: {MODEL}\nadapter: lora\nlora_target_linear: true\nlora_target_modules: [q_proj]\n")
+    assert spec.static("target_modules") == ["q_proj"]  # the explicit list is still checked entry by entry
+
+
+def test_llama_factory_comma_lists_and_all():
+    [spec] = _spec(f"model_name_or_path: {MODEL}\nfinetuning_type: lora\nlora_target: q_proj, v_proj\n"
+                   "additional_target: embed_tokens\nlora_rank: 8\n")
+    assert spec.extra["tool"] == "llama-factory"
+    v = spec.get("target_modules")
+    assert v.value == ["q_proj", "v_proj"]
+    assert [(i.span.column, i.span.end_column) for i in v.items] == [(14, 20), (22, 28)]
+    assert spec.static("modules_to_save") == ["embed_tokens"] and spec.static("r") == 8
+    [spec] = _spec(f"model_name_or_path: {MODEL}\nfinetuning_type: lora\nlora_target: all\n")
+    assert spec.static("target_modules") == "all-linear"
+    [spec] = _spec(f"model_name_or_path: {MODEL}\nfinetuning_type: lora\n")  # LLaMA-Factory's default is all
+    assert spec.static("target_modules") == "all-linear"
+    assert _spec(f"model_name_or_path: {MODEL}\nfinetuning_type: full\n") == []
+
+
+def test_trl_model_config():
+    [spec] = _spec(f"model_name_or_path: {MODEL}\nuse_peft: true\nlora_r: 4\nlora_target_modules: [q_proj]\n"
+                   "lora_task_type: SEQ_CLS\nmodel_revision: main\n")
+    assert spec.extra["tool"] == "trl" and spec.task_type == "SEQ_CLS"
+    assert spec.model.model_class == "AutoModelForSequenceClassification" and spec.model.revision == "main"
+    assert _spec(f"model_name_or_path: {MODEL}\nuse_peft: false\nlora_target_modules: [q_proj]\n") == []
+
+
+def test_other_yaml_is_ignored_silently(tmp_path: Path):
+    (tmp_path / "workflow.yml").write_text("on: push\njobs:\n  lint:\n    runs-on: ubuntu-latest  # target\n")
+    (tmp_path / "broken.yaml").write_text("adapters: [a, b\ntarget: x: y\n")  # not a trainer config
+    assert lint(tmp_path, ".") == []
+
+
+def test_broken_trainer_yaml_is_a_syntax_error(tmp_path: Path):
+    (tmp_path / "axolotl.yaml").write_text(f"base_model: {MODEL}\nadapter: lora\nlora_target_modules: [q_proj\n")
+    [f] = lint(tmp_path, ".")
+    assert f["code"] == "PFT902" and f["path"] == "axolotl.yaml" and f["line"] >= 3
+
+
+def test_rules_fire_with_positions(tmp_path: Path):
+    text = f"""base_model: {MODEL}
+adapter: lora
+lora_target_modules:
+  - q_proj
+  - "q_.*"
+  - vproj
+  - q_proj
+"""
+    (tmp_path / "axolotl.yml").write_text(text)
+    got = {f["code"]: f for f in lint(tmp_path, ".")}
+    assert set(got) == {"PFT101", "PFT201", "PFT204"}
+    assert _at(text, got["PFT101"]) == "vproj"
+    assert _at(text, got["PFT201"]) == '"q_.*"'
+    assert got["PFT204"]["line"] == 7
+
+
+def test_llama_factory_item_positions_in_findings(tmp_path: Path):
+    text = f"model_name_or_path: {MODEL}\nfinetuning_type: lora\nlora_target: 'q_proj,vproj'\n"
+    (tmp_path / "lf.yaml").write_text(text)
+    [f] = lint(tmp_path, ".")
+    assert f["code"] == "PFT101" and _at(text, f) == "vproj"
+
+
+def test_template_variables_are_dynamic(tmp_path: Path):
+    (tmp_path / "ax.yaml").write_text(f"base_model: {MODEL}\nadapter: lora\nlora_r: ${{LORA_R}}\n"
+                                      "lora_target_modules: [q_proj]\n")
+    codes = [f["code"] for f in lint(tmp_path, ".")]
+    assert codes == ["PFT904"]
+
+
+def test_model_unresolved_is_a_note(tmp_path: Path):
+    (tmp_path / "ax.yaml").write_text("adapter: lora\nlora_target_modules: [q_proj]\n")
+    [f] = lint(tmp_path, ".")
+    assert f["code"] == "PFT901" and "base_model" in f["message"]
+
+
+def test_shell_scripts():
+    text = f"""#!/bin/bash
+# --lora_target_modules in a comment is ignored
+accelerate launch sft.py \\
+    --model_name_or_path {MODEL} \\
+    --use_peft \\
+    --lora_r 16 \\
+    --lora_target_modules q_proj "v_proj" $EXTRA
+llamafactory-cli train --model_name_or_path {MODEL} --finetuning_type lora --lora_target q_proj,vproj
+"""
+    res = extract_trainer_shell(text, "run.sh", "/tmp/run.sh")
+    trl, lf = res.specs
+    assert trl.extra["tool"] == "trl" and trl.model.ref == MODEL and trl.static("r") == 16
+    v = trl.get("target_modules")
+    assert [i.value for i in v.items[:2]] == ["q_proj", "v_proj"] and v.items[2].dynamic
+    assert (v.items[0].span.line, v.items[0].span.column) == (7, 27)
+    assert lf.extra["tool"] == "llama-factory" and lf.static("target_modules") == ["q_proj", "vproj"]
+    item = lf.get("target_modules").items[1]
+    assert text.splitlines()[7][item.span.column - 1:item.span.end_column - 1] == "vproj"
+
+
+def test_noqa_in_yaml(tmp_path: Path):
+    (tmp_path / "trl.yaml").write_text(f"model_name_or_path: {MODEL}\nuse_peft: true\n"
+                                       "lora_target_modules: [q_proj, vproj]  # noqa: PFT101\n")
+    assert lint(tmp_path, ".") == []
+
+
+def test_fix_in_yaml_keeps_the_file_valid(tmp_path: Path):
+    from lintutil import run_cli
+
+    ax = tmp_path / "axolotl.yaml"
+    ax.write_text(f"base_model: {MODEL}\nadapter: lora\nlora_target_modules:\n  - all-linear\nlora_r: 8\n")
+    trl = tmp_path / "trl.yaml"
+    trl.write_text(f"model_name_or_path: {MODEL}\nuse_peft: true\nlora_target_modules: [q_proj, k_proj, q_proj]\n")
+    run_cli(["check", "--fix", "."], tmp_path)
+    assert ax.read_text() == f"base_model: {MODEL}\nadapter: lora\nlora_target_modules:\n  \"all-linear\"\nlora_r: 8\n"
+    assert trl.read_text().endswith("lora_target_modules: [q_proj, k_proj]\n")
+    assert lint(tmp_path, ".") == []

@@ -73,3 +73,12 @@ def describe_supported(method: str, *, use_dora: bool = False) -> str:
     kinds = supported_kinds(method, use_dora=use_dora) or frozenset()
     order = list(KIND_LABELS)
     return ", ".join(KIND_LABELS[k] for k in order if k in kinds)
+
+
+_DISPLAY = {"LORA": "LoRA", "ADALORA": "AdaLoRA", "LOHA": "LoHa", "LOKR": "LoKr", "VERA": "VeRA",
+            "VBLORA": "VBLoRA", "FOURIERFT": "FourierFT", "LN_TUNING": "LN-Tuning", "RANDLORA": "RandLoRA"}
+
+
+def display_name(method: str, config_class: str = "") -> str:
+    """How people write the method's name ("LoRA", "AdaLoRA"), for messages."""
+    return _DISPLAY.get(method) or config_class.removesuffix("Config") or method

@@ -15,7 +15,7 @@ from peftlint.linter.matching import (
     layer_position,
     moe_rewrite_applies,
 )
-from peftlint.linter.methods import SILENT_KINDS, describe_supported, supported_kinds
+from peftlint.linter.methods import display_name, SILENT_KINDS, describe_supported, supported_kinds
 from peftlint.linter.diagnostics import Fix
 from peftlint.linter.fix import remove_item_edit, replace_string_edit
 from peftlint.linter.roles import role_targets
@@ -199,7 +199,7 @@ class UnsupportedModule(Rule):
         bad = t.unsupported(ctx.inventory, kinds)
         if not bad:
             return
-        method = ctx.spec.config_class.replace("Config", "") or ctx.spec.method
+        method = display_name(ctx.spec.method, ctx.spec.config_class)
         supported = describe_supported(ctx.spec.method, use_dora=use_dora)
         if use_dora:
             method += " with use_dora=True"

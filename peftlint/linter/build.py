@@ -48,17 +48,11 @@ from peftlint.linter import inventory as inv
 from peftlint.linter.cache import package_versions
 from peftlint.linter.inventory import Inventory, ModuleInfo
 
+from peftlint.linter.spec import TASK_TYPE_TO_AUTO_CLASS
+
 if TYPE_CHECKING:
     from peftlint.linter.resolve import Resolved
 
-TASK_TYPE_TO_AUTO_CLASS = {
-    "CAUSAL_LM": "AutoModelForCausalLM",
-    "SEQ_2_SEQ_LM": "AutoModelForSeq2SeqLM",
-    "SEQ_CLS": "AutoModelForSequenceClassification",
-    "TOKEN_CLS": "AutoModelForTokenClassification",
-    "QUESTION_ANS": "AutoModelForQuestionAnswering",
-    "FEATURE_EXTRACTION": "AutoModel",
-}
 
 # Loader classes from other libraries that build a transformers auto class.
 _FOREIGN_LOADERS = {

@@ -31,6 +31,11 @@ class Context:
     facts: Any = None  # peftinfo.PeftFacts, when peft's facts could be read
     resolved: Any = None  # resolve.Resolved, when the model was resolved
 
+    @property
+    def config_info(self) -> Any:
+        """peftinfo.ConfigClassInfo of the spec's config class (its fields), or None."""
+        return self.facts.configs.get(self.spec.config_class) if self.facts is not None else None
+
     def field(self, name: str) -> Value | None:
         return self.spec.fields.get(name)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Iterator
 
 from peftlint.linter.diagnostics import Diagnostic, Fix, Severity, Span

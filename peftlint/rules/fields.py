@@ -611,7 +611,7 @@ class TaskTypeMismatch(Rule):
         if t is None:
             return
         facts = ctx.facts
-        info = facts.configs.get(ctx.spec.config_class) if facts is not None else None
+        info = ctx.config_info
         if info is not None and "task_type" not in info.fields:
             return
         v = ctx.field("task_type")

@@ -7,7 +7,7 @@ import re
 from typing import Iterator
 
 from peftlint.linter.context import Context
-from peftlint.linter.diagnostics import Diagnostic, Edit, Fix, Severity, Span
+from peftlint.linter.diagnostics import Diagnostic, Edit, Fix, Severity
 from peftlint.linter.fix import remove_item_edit, span_text
 from peftlint.linter.matching import ALL_LINEAR
 from peftlint.linter.spec import Value
@@ -231,7 +231,7 @@ class UnknownArgument(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         facts = ctx.facts
-        info = facts.configs.get(ctx.spec.config_class) if facts is not None else None
+        info = ctx.config_info
         if info is None:
             return
         known = set(info.fields)
@@ -351,7 +351,7 @@ class FeedforwardNotSubset(Rule):
             same = [t for t in targets if isinstance(t, str) and isinstance(item.value, str)
                     and (t.endswith("." + item.value) or item.value.endswith("." + t))]
             hint = (f"; it names the same layers as `{same[0]}`, but PEFT compares the strings — write `{same[0]}`"
-                    if same else f"; add it to target_modules or remove it")
+                    if same else "; add it to target_modules or remove it")
             yield self.diagnostic(
                 ctx, item.span,
                 f"feedforward_modules entry `{item.value}` is not in target_modules, so IA3Config raises "
@@ -478,7 +478,7 @@ class InvalidValue(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         facts = ctx.facts
-        info = facts.configs.get(ctx.spec.config_class) if facts is not None else None
+        info = ctx.config_info
         if info is None:
             return
         for name, v in ctx.spec.fields.items():

@@ -19,7 +19,7 @@ from peftlint.linter.methods import display_name, SILENT_KINDS, describe_support
 from peftlint.linter.diagnostics import Fix
 from peftlint.linter.fix import remove_item_edit, replace_string_edit
 from peftlint.linter.roles import role_targets
-from peftlint.linter.suggest import adaptable_suffixes, closest_names, format_names, suggest_target
+from peftlint.linter.suggest import adaptable_suffixes, format_names, suggest_target
 from peftlint.rules.base import Example, Rule
 from peftlint.rules.form import literal_problem
 

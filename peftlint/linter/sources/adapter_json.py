@@ -8,17 +8,9 @@ from pathlib import Path
 from peftlint.linter.diagnostics import Span
 from peftlint.linter.sources import Problem, SourceResult
 from peftlint.linter.sources.jsonpos import parse_json_with_positions
+from peftlint.linter.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.linter.spec import AdapterSpec, ModelRef, Value
 
-# task_type -> the transformers auto class the adapter was trained on (when auto_mapping is absent)
-_TASK_CLASSES = {
-    "CAUSAL_LM": "AutoModelForCausalLM",
-    "SEQ_2_SEQ_LM": "AutoModelForSeq2SeqLM",
-    "SEQ_CLS": "AutoModelForSequenceClassification",
-    "TOKEN_CLS": "AutoModelForTokenClassification",
-    "QUESTION_ANS": "AutoModelForQuestionAnswering",
-    "FEATURE_EXTRACTION": "AutoModel",
-}
 
 
 def extract_adapter_config(text: str, path: str, abspath: str, peft_types: dict[str, str]) -> SourceResult:

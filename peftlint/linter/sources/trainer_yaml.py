@@ -32,6 +32,7 @@ import yaml
 from peftlint.linter.diagnostics import Span
 from peftlint.linter.sources import Problem, SourceResult
 from peftlint.linter.spec import AdapterSpec, ModelRef, Value
+from peftlint.linter.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 
 # Keys whose presence (as a top-level key) marks a file as a trainer config worth a PFT902.
 _MARKERS = re.compile(
@@ -40,14 +41,6 @@ _MARKERS = re.compile(
 
 _TEMPLATE = re.compile(r"\$\{?[A-Za-z_]|\{\{")  # ${VAR}, $VAR, {{ jinja }}
 
-_TASK_CLASSES = {
-    "CAUSAL_LM": "AutoModelForCausalLM",
-    "SEQ_2_SEQ_LM": "AutoModelForSeq2SeqLM",
-    "SEQ_CLS": "AutoModelForSequenceClassification",
-    "TOKEN_CLS": "AutoModelForTokenClassification",
-    "QUESTION_ANS": "AutoModelForQuestionAnswering",
-    "FEATURE_EXTRACTION": "AutoModel",
-}
 
 # trainer key -> LoraConfig field, per trainer (only keys whose meaning is the LoraConfig field's)
 AXOLOTL = {

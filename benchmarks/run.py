@@ -54,10 +54,10 @@ def generate_tree(root: Path, n: int, seed: int = 0) -> None:
             "model = get_peft_model(model, config)\n")
 
 
-def timed_run(target: Path, cache: Path) -> float:
+def timed_run(target: Path, cache: Path, extra: tuple[str, ...] = ()) -> float:
     env = {**os.environ, "PEFTLINT_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "peftlint", "--exit-zero", "--format", "json", str(target)],
+    proc = subprocess.run([sys.executable, "-m", "peftlint", "--exit-zero", "--format", "json", *extra, str(target)],
                           cwd=ROOT, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -65,18 +65,18 @@ def timed_run(target: Path, cache: Path) -> float:
     return elapsed
 
 
-def peftlint_medians(target: Path, repeat: int) -> tuple[float, float]:
+def peftlint_medians(target: Path, repeat: int, extra: tuple[str, ...] = ()) -> tuple[float, float]:
     colds, warms = [], []
     for _ in range(repeat):
         cache = Path(tempfile.mkdtemp(prefix="peftlint-bench-"))
         try:
-            colds.append(timed_run(target, cache))
+            colds.append(timed_run(target, cache, extra))
         finally:
             shutil.rmtree(cache, ignore_errors=True)
     cache = Path(tempfile.mkdtemp(prefix="peftlint-bench-"))
     try:
-        timed_run(target, cache)
-        warms = [timed_run(target, cache) for _ in range(repeat)]
+        timed_run(target, cache, extra)
+        warms = [timed_run(target, cache, extra) for _ in range(repeat)]
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     return statistics.median(colds), statistics.median(warms)
@@ -130,7 +130,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="peftlint-tree-") as d:
         generate_tree(Path(d), args.files)
         tree_cold, tree_warm = peftlint_medians(Path(d), args.repeat)
-    rows.append((f"peftlint on {args.files} generated files", tree_cold, tree_warm))
+        rows.append((f"peftlint on {args.files} generated files", tree_cold, tree_warm))
+        par_cold, par_warm = peftlint_medians(Path(d), args.repeat, ("--jobs", "2"))
+        rows.append((f"peftlint --jobs 2 on {args.files} generated files", par_cold, par_warm))
     imp, per_model = peft_baseline(max(1, args.repeat // 2))
     print(f"median of {args.repeat} runs, seconds ({sys.platform}, python {sys.version.split()[0]})\n")
     print(f"| {'what':<48} | {'cold':>7} | {'warm':>7} |")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -52,13 +53,15 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--statistics", is_flag=True, help="Show counts per rule.")
 @click.option("--no-cache", is_flag=True, default=None, help="Do not read or write the inventory cache.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Inventory cache directory.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Lint files in this many processes (0 = one per CPU).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
 def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: str | None,
           extend_select: str | None, ignore: str | None, model: str | None, online: bool | None,
           trust_remote_code: bool | None, fix: bool, unsafe_fixes: bool | None, diff: bool,
           strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None,
-          cache_dir: Path | None, config_file: Path | None) -> None:
+          cache_dir: Path | None, jobs: int, config_file: Path | None) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
     from peftlint.linter.engine import Linter
     from peftlint.linter.settings import SettingsError, load_settings, merge_cli
@@ -80,7 +83,8 @@ def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: s
         sys.exit(EXIT_FAILURE)
     linter = Linter(settings)
     try:
-        result = linter.lint_paths(list(paths) or [Path(".")])
+        jobs = jobs or os.cpu_count() or 1
+        result = linter.lint_paths(list(paths) or [Path(".")], jobs=jobs)
         if fix or diff:
             from peftlint.linter.fix import apply_fixes
 

@@ -217,3 +217,14 @@ def test_warm_run_imports_no_torch_transformers_or_peft(tmp_path):
     warm = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert warm.stderr.strip().endswith("HEAVY="), warm.stderr
     assert [d["code"] for d in json.loads(warm.stdout)] == ["PFT101"]
+
+
+def test_jobs_give_the_same_report(tmp_path):
+    for i in range(12):
+        write(tmp_path / f"pkg{i % 3}" / f"t{i}.py", TYPO if i % 2 else TYPO.replace("vproj", "v_proj"))
+    write(tmp_path / "broken.py", "from peft import LoraConfig\nLoraConfig(target_modules=[\n")
+    serial = lint(tmp_path, "-j", "1", ".")
+    assert len(serial) == 7
+    assert lint(tmp_path, "-j", "2", ".") == serial
+    code, out = run_cli(["-j", "2", "."], tmp_path)
+    assert code == 1 and "Checked 13 files: 12 configs found, 12 checked" in out

@@ -30,6 +30,7 @@ class Context:
     settings: Settings = field(default_factory=Settings)
     facts: Any = None  # peftinfo.PeftFacts, when peft's facts could be read
     resolved: Any = None  # resolve.Resolved, when the model was resolved
+    text: str = ""  # the source text the spec was read from (fixes edit it)
 
     @property
     def config_info(self) -> Any:

@@ -121,12 +121,35 @@ class Linter:
         return Path(self.settings.cache_dir) if self.settings.cache_dir else default_cache_dir()
 
     # -- the run -----------------------------------------------------------------------------
-    def lint_paths(self, paths: Iterable[Path]) -> RunResult:
-        result = RunResult()
+    def lint_paths(self, paths: Iterable[Path], jobs: int = 1) -> RunResult:
         walker = disc.Walker(self.settings.exclude, root=Path(self.settings.project_root or self.cwd))
-        for cand in walker.walk(paths):
-            self.lint_file(cand, result)
+        cands = list(walker.walk(paths))
+        if jobs > 1 and len(cands) >= 4 * jobs:
+            result = self._lint_parallel(cands, jobs)
+        else:
+            result = RunResult()
+            for cand in cands:
+                self.lint_file(cand, result)
         result.diagnostics.sort(key=Diagnostic.sort_key)
+        result.outcomes.sort(key=lambda o: (o.spec.path, o.spec.span.line, o.spec.span.column))
+        result.verdicts.sort()
+        return result
+
+    def _lint_parallel(self, cands: list[disc.Candidate], jobs: int) -> RunResult:
+        """Files in ``jobs`` worker processes; each worker keeps its own memo of models."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.facts()  # read (or build and cache) peft's facts once, before the workers start
+        chunks = [cands[i::jobs] for i in range(jobs)]
+        result = RunResult()
+        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            for part in pool.map(_lint_chunk, [(self.settings, self.cwd, chunk) for chunk in chunks]):
+                result.diagnostics += part.diagnostics
+                result.files += part.files
+                result.outcomes += part.outcomes
+                result.verdicts += part.verdicts
         return result
 
     def lint_file(self, cand: disc.Candidate, result: RunResult) -> None:
@@ -166,16 +189,14 @@ class Linter:
             outcome = SpecOutcome(spec)
             result.outcomes.append(outcome)
             try:
-                diags += self.lint_spec(spec, getattr(src, "program", None) or text, outcome)
+                diags += self.lint_spec(spec, src.program or text, outcome)
             except Exception as exc:
                 diags.append(self._internal(path, spec.span, exc))
             if spec.source == "adapter_config":
                 self._verdict(outcome, result)
             if outcome.skipped:
                 skipped_codes |= {r.code for r in self.rules if r.needs_model}
-        remap = getattr(src, "remap", None)  # notebooks: program positions -> positions in the .ipynb file
-        if remap is not None:
-            diags = remap(diags)
+        diags = src.remap(diags)
         sup = parse_suppressions(text) if cand.kind in (disc.PYTHON, disc.NOTEBOOK, disc.YAML, disc.SHELL) else None
         self._emit(result, diags, sup, path, skipped_codes)
 
@@ -253,8 +274,7 @@ class Linter:
         if ref is not None:
             outcome.how, outcome.from_default = ref.how, ref.from_default
         ctx = Context(spec=spec, inventory=inventory, model_label=label, settings=self.settings,
-                      facts=self.facts(), resolved=resolved)
-        ctx.text = text  # type: ignore[attr-defined]
+                      facts=self.facts(), resolved=resolved, text=text)
         outcome.ctx = ctx
         for rule in self.rules:
             if rule.needs_model and inventory is None:
@@ -306,6 +326,17 @@ class Linter:
                              model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
                              resolved_memo=self._resolved, inventory_memo=self._inventories)
         return got.inventory, got.label, got.resolved, got.why, got.code
+
+
+def _lint_chunk(args: tuple[Settings, Path, list[disc.Candidate]]) -> RunResult:
+    settings, cwd, chunk = args
+    linter = Linter(settings, cwd)
+    part = RunResult()
+    for cand in chunk:
+        linter.lint_file(cand, part)
+    for o in part.outcomes:  # what crosses the process boundary: findings and summaries only
+        o.ctx, o.inventory = None, None
+    return part
 
 
 def _rule_class(code: str) -> type[Rule] | None:

@@ -96,7 +96,7 @@ class ShorthandInList(Rule):
                 continue
             fix = None
             if len(v.items) == 1 and not v.origin:
-                literal = span_text(ctx.text, item.span) if getattr(ctx, "text", None) else ""
+                literal = span_text(ctx.text, item.span) if ctx.text else ""
                 if not literal.endswith(('"', "'")):
                     literal = _quote(ctx, item.value)
                 fix = Fix("safe", (Edit(ctx.spec.path, v.span, literal),),
@@ -373,6 +373,11 @@ class ParameterTargetConflict(Rule):
 
     Fix: use `lora_dropout=0` and drop the other options for parameter targets, or train the
     experts with a separate adapter.
+
+    `AdaLoraConfig` accepts `target_parameters` (it inherits the field from LoRA), but AdaLoRA
+    cannot wrap parameters at all: `get_peft_model` crashes with
+    `TypeError: AdaLoraModel._create_and_replace() got an unexpected keyword argument
+    'parameter_name'`. Use `LoraConfig` for parameter targets.
     """
     bad = (_py('config = LoraConfig(target_modules=["q_proj"], target_parameters=["mlp.experts.down_proj"],\n'
                '                    lora_dropout=0.05)'),)
@@ -402,6 +407,14 @@ class ParameterTargetConflict(Rule):
                 subject="target_parameters")
             return
         if not tp.value:
+            return
+        if ctx.spec.method == "ADALORA":
+            yield self.diagnostic(
+                ctx, tp.span,
+                f"{ctx.spec.config_class} accepts target_parameters but AdaLoRA cannot wrap parameters: get_peft_model "
+                "crashes with \"TypeError: AdaLoraModel._create_and_replace() got an unexpected keyword argument "
+                "'parameter_name'\". Remove target_parameters, or use LoraConfig to train these parameters",
+                subject="target_parameters")
             return
         for name, bad, text, fix in self._CONFLICTS:
             v = ctx.field(name)

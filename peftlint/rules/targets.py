@@ -183,6 +183,12 @@ class UnsupportedModule(Rule):
     copy of any other module.
 
     Fix: name the layers inside the container instead.
+
+    Targeting the `out_proj` of a `torch.nn.MultiheadAttention` directly (which `"all-linear"`
+    does, since it is an `nn.Linear`) is reported as a warning: PEFT wraps it without complaint,
+    but MultiheadAttention's forward reads `out_proj.weight` itself and never calls
+    `out_proj.forward`, so the adapter is a silent no-op. Target the MultiheadAttention module
+    instead (LoRA then adapts both its `in_proj` and its `out_proj`).
     """
     bad = (_py('config = LoraConfig(target_modules=["q_proj", "mlp"])'),)
     good = (_py('config = LoraConfig(target_modules=["q_proj", "gate_proj", "up_proj", "down_proj"])'),)
@@ -196,6 +202,7 @@ class UnsupportedModule(Rule):
             return
         if t is None or kinds is None:
             return
+        yield from self._mha_out_proj(ctx, t)
         bad = t.unsupported(ctx.inventory, kinds)
         if not bad:
             return
@@ -227,6 +234,27 @@ class UnsupportedModule(Rule):
                 f"supported\"{hint}",
                 subject=entry)
 
+
+    def _mha_out_proj(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        """``<mha>.out_proj`` wrapped on its own: MHA's forward uses the weight, never ``out_proj.forward``."""
+        hit: list[str] = []
+        for name in t.targeted:
+            parent, _, leaf = name.rpartition(".")
+            owner = ctx.inventory.module(parent) if parent else None
+            if leaf == "out_proj" and owner is not None and owner.kind == inv.MHA and parent not in t.targeted:
+                hit.append(name)
+        if not hit:
+            return
+        span, subject = _span_for(ctx, hit[0])
+        parents = [n.rpartition(".")[0] for n in hit]
+        yield self.diagnostic(
+            ctx, span,
+            f"{format_names(hit, 3)} {'is the out_proj' if len(hit) == 1 else 'are the out_proj layers'} of "
+            f"torch.nn.MultiheadAttention: PEFT wraps {'it' if len(hit) == 1 else 'them'}, but MultiheadAttention's "
+            "forward reads out_proj.weight directly and never calls out_proj.forward, so the adapter has no effect "
+            f"while still being trained and saved. Target the attention module itself ({format_names(parents, 3)}) "
+            "instead",
+            subject=subject or hit[0], severity=Severity.WARNING)
 
     def _silent(self, ctx: Context, t) -> Iterator[Diagnostic]:
         """OSF and LN-Tuning never raise: say what they silently do with the wrong kind of module."""

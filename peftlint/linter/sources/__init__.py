@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peftlint.linter.diagnostics import Span
+from peftlint.linter.diagnostics import Diagnostic, Span
 from peftlint.linter.spec import AdapterSpec
 
 
@@ -22,3 +22,8 @@ class Problem:
 class SourceResult:
     specs: list[AdapterSpec] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    program: str | None = None  # the text rules see when it differs from the file (notebook cells)
+
+    def remap(self, diags: list[Diagnostic]) -> list[Diagnostic]:
+        """Move findings from program positions to positions in the file (identity but for notebooks)."""
+        return diags

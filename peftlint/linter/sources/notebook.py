@@ -147,7 +147,6 @@ class NotebookResult(SourceResult):
     """A SourceResult whose findings the engine maps back into the .ipynb text (``remap``)."""
 
     mapping: NotebookMap | None = None
-    program: str | None = None  # the joined cells: the text rules and fix builders see
 
     def remap(self, diags: list[Diagnostic]) -> list[Diagnostic]:
         """Called by the engine once the specs are linted: findings and spec spans → .ipynb positions."""

@@ -183,7 +183,12 @@ class LayerFilterBypassed(Rule):
     whatever the layer filter says. An entry whose modules carry no block index (`embed_tokens`,
     a top-level `ModuleList` without `layers_pattern`) is dropped by the filter, silently.
 
-    Fix: drop the entry, or select its blocks with suffix names only.
+    The same bypass happens without any `target_modules`: when PEFT's default for the model type
+    is a regex string (gemma4's `.*language_model\\..*\\.(q_proj|v_proj)`), the layer filter is
+    never applied to it, and every layer the regex matches is adapted, silently.
+
+    Fix: drop the entry, or select its blocks with suffix names only; without `target_modules`,
+    pass `target_modules` yourself with the layer selection in it.
     """
     bad = (_py('config = LoraConfig(target_modules=["q_proj", "v_proj", "lm_head"], layers_to_transform=[0, 1])'),)
     good = (_py('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0, 1])'),)
@@ -201,6 +206,8 @@ class LayerFilterBypassed(Rule):
                 f"block ({_plural(len(t.parameters_targeted), 'parameter')}); name one block's parameters "
                 "(`model.layers.0.mlp.experts.down_proj`) to restrict them",
                 subject="layers_to_transform")
+        if t.mode == "default" and isinstance(t.effective_targets, str):
+            yield from self._regex_default(ctx, t)
         if t.mode != "list":
             return
         names = set(ctx.inventory.names())
@@ -223,6 +230,23 @@ class LayerFilterBypassed(Rule):
                     "the layer filter drops it and PEFT adapts nothing for it, silently; remove it"
                     + ("" if ctx.view.layers_pattern else ", or set layers_pattern to the name of its module list"),
                     subject=e)
+
+    def _regex_default(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        """No target_modules, and PEFT's default for the model type is a regex: never layer-filtered."""
+        lt = ctx.view.layers_to_transform
+        wanted = {lt} if isinstance(lt, int) else set(lt)
+        outside = [n for n in t.targeted if (i := layer_index(n, ctx.view.layers_pattern)) is None or i not in wanted]
+        if not outside:
+            return
+        v = ctx.field("layers_to_transform")
+        yield self.diagnostic(
+            ctx, v.span if v is not None else ctx.spec.span,
+            f"target_modules is omitted, and PEFT's default for model_type `{ctx.inventory.model_type}` is the regex "
+            f"`{t.effective_targets}`, which PEFT never layer-filters: layers_to_transform={lt!r} is ignored and "
+            f"{_plural(len(outside), 'module')} outside it ({format_names(outside, 3)}) are adapted too. Pass "
+            "target_modules yourself with the layer selection in it (e.g. that regex with the block numbers written "
+            "into it after `layers\\.`)",
+            subject="layers_to_transform")
 
 
 def _pattern_dicts(ctx: Context) -> Iterator[tuple[str, Value, list[str]]]:

@@ -339,6 +339,11 @@ class EmbeddingTargeted(Rule):
     (a 135M model's adapter grows by ~100 MB; a 1B model's by GBs). On tied models the
     adapter also touches the output head.
 
+    PEFT warns about a tied embedding (`Model has tie_word_embeddings=True and a tied layer is
+    part of the adapter ...`) only when it recognises it **by name**: a target whose last part is
+    `embed_tokens` or `lm_head`. An embedding tied to the output head under another name (such as
+    gpt2's `wte`) gets the adapter with no warning at all; the message then says so.
+
     Fix: remove the embedding unless you are adding tokens; for new tokens prefer
     `trainable_token_indices`.
     """
@@ -357,6 +362,11 @@ class EmbeddingTargeted(Rule):
             is_input = name == ctx.inventory.input_embedding
             what = "the input embedding" if is_input else "an embedding"
             tied = " It is tied to the output head." if is_input and ctx.inventory.tie_word_embeddings else ""
+            shared = self._tied_partners(ctx, name)
+            if shared and not self._tie_warning_by_name(t.targeted):
+                tied = (f" Its weight is tied to {format_names(shared, 2)}, but PEFT detects tied layers only by the "
+                        "names `embed_tokens`/`lm_head`, so it will NOT warn that the adapter touches a tied weight "
+                        "(merging or exporting can break the tie).")
             size = f"{m.in_features}x{m.out_features}" if m.in_features else ""
             yield self.diagnostic(
                 ctx, span,
@@ -365,6 +375,22 @@ class EmbeddingTargeted(Rule):
                 "(then consider trainable_token_indices)",
                 subject=subject or name)
             return  # one finding per config is enough
+
+    # peft.utils.constants.EMBEDDING_LAYER_NAMES: the names PEFT's tie warning looks for.
+    _TIE_WARNING_NAMES = ("embed_tokens", "lm_head")
+
+    @staticmethod
+    def _tied_partners(ctx: Context, module_name: str) -> list[str]:
+        """Other parameters sharing storage with ``<module_name>.weight`` (from the inventory's tied groups)."""
+        own = f"{module_name}.weight"
+        for group in ctx.inventory.tied_weights:
+            if own in group:
+                return [p for p in group if p != own]
+        return []
+
+    @classmethod
+    def _tie_warning_by_name(cls, targeted: list[str]) -> bool:
+        return any(n.rsplit(".", 1)[-1] in cls._TIE_WARNING_NAMES for n in targeted)
 
 
 def _span_for(ctx: Context, module_name: str):
@@ -709,7 +735,10 @@ class MoeExpertsUnreached(Rule):
         yield self.diagnostic(ctx, items[first].span if first else field_span, msg, subject=first, severity=sev)
 
     def _unreached(self, ctx: Context, t) -> Iterator[Diagnostic]:
-        fused = _fused_expert_params(ctx.inventory)
+        # Conv1d weights are 3-D too, and so are pooling probes of shape [1, 1, hidden]: not experts.
+        fused = [(n, p) for n, p in _fused_expert_params(ctx.inventory)
+                 if (m := ctx.inventory.module(n)) is not None and m.params[p][0] > 1
+                 and m.kind not in (inv.CONV1D, inv.CONV2D, inv.CONV3D)]
         if not fused:
             return
         reached = {k for k in t.parameters_targeted}

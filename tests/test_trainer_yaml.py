@@ -165,3 +165,12 @@ def test_fix_in_yaml_keeps_the_file_valid(tmp_path: Path):
     assert ax.read_text() == f"base_model: {MODEL}\nadapter: lora\nlora_target_modules:\n  \"all-linear\"\nlora_r: 8\n"
     assert trl.read_text().endswith("lora_target_modules: [q_proj, k_proj]\n")
     assert lint(tmp_path, ".") == []
+
+
+def test_messages_name_the_trainer_key(tmp_path):
+    (tmp_path / "axolotl.yml").write_text(
+        "base_model: HuggingFaceTB/SmolLM2-135M\nadapter: lora\nlora_target_modules:\n  - q_proj\n"
+        "lora_modules_to_save:\n  - embed_token\n", encoding="utf-8")
+    [d] = lint(tmp_path, "axolotl.yml")
+    assert d["code"] == "PFT306"
+    assert d["message"].endswith("(`modules_to_save` is `lora_modules_to_save` in this axolotl config)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,9 +286,12 @@ class Linter:
                 diags.extend(rule.check(ctx))
             except Exception as exc:
                 diags.append(self._internal(spec.path, spec.span, exc))
+        keys = {f: k for f, k in spec.extra.get("trainer_keys", {}).items() if f != k}
         for d in diags:
             if d.model is None:
                 d.model = label
+            if keys:
+                d.message = _name_trainer_key(d.message, keys, spec.extra.get("tool", "trainer"))
             d.noqa_lines = tuple(sorted({d.span.line, spec.span.line}))
         return diags
 
@@ -326,6 +330,14 @@ class Linter:
                              model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
                              resolved_memo=self._resolved, inventory_memo=self._inventories)
         return got.inventory, got.label, got.resolved, got.why, got.code
+
+
+def _name_trainer_key(message: str, keys: dict[str, str], tool: str) -> str:
+    """Messages speak PEFT's field names; say once what the field is called in the trainer config."""
+    for field_name, key in keys.items():
+        if re.search(rf"\b{re.escape(field_name)}\b", message):
+            return f"{message} (`{field_name}` is `{key}` in this {tool} config)"
+    return message
 
 
 def _lint_chunk(args: tuple[Settings, Path, list[disc.Candidate]]) -> RunResult:

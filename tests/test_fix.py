@@ -259,3 +259,21 @@ def test_a_fix_that_would_not_parse_is_not_applied(tmp_path: Path) -> None:
     outcome, _ = apply_fixes(Linter(Settings(), tmp_path), RunResult([bad]), [tmp_path], write=True, unsafe=False)
     assert outcome.rejected == ["train.py"] and outcome.files == []
     assert p.read_text(encoding="utf-8") == "x = [1, 2]\n"
+
+
+def test_unsafe_fix_splits_a_fused_name_into_the_models_projections(tmp_path: Path) -> None:
+    """`c_attn` (GPT-2's fused qkv) on Qwen2 becomes q_proj, k_proj, v_proj — in Python and in JSON."""
+    py = _write(tmp_path, "train.py", 'from peft import LoraConfig\n\n# peftlint: model=Qwen/Qwen2-7B\n'
+                'config = LoraConfig(target_modules=["c_attn", "o_proj", "k_proj"])\n')
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    cfg = adapter / "adapter_config.json"
+    cfg.write_text(json.dumps({"peft_type": "LORA", "base_model_name_or_path": "Qwen/Qwen2-7B",
+                               "target_modules": ["c_attn"], "r": 8}, indent=2) + "\n")
+    assert run_cli(["--fix", "."], tmp_path)[0] == 1  # unsafe: not applied without the flag
+    assert '"c_attn"' in py.read_text()
+    code, _ = run_cli(["--fix", "--unsafe-fixes", "."], tmp_path)
+    assert code == 0
+    assert 'target_modules=["q_proj", "v_proj", "o_proj", "k_proj"]' in py.read_text()
+    assert json.loads(cfg.read_text())["target_modules"] == ["q_proj", "k_proj", "v_proj"]
+    assert lint(tmp_path, ".") == []

@@ -65,6 +65,13 @@ class Suggestion:
         """A unique name to put in place of the entry (an unsafe fix), or None."""
         return self.by_role[0] if len(self.by_role) == 1 else None
 
+    @property
+    def replacements(self) -> list[str]:
+        """The names to put in place of the entry: the unique equivalent, or all parts of a split one."""
+        if self.fused == "split" and self.by_role:
+            return list(self.by_role)
+        return [self.replacement] if self.replacement else []
+
     def describe(self, limit: int = 8) -> str:
         """The hint for a message: ``the query projection of this model is `q_proj```."""
         if self.by_role and self.role:

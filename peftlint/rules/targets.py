@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator
 
 from peftlint.linter import inventory as inv
 from peftlint.linter.context import Context
-from peftlint.linter.diagnostics import Diagnostic, Severity
+from peftlint.linter.diagnostics import Diagnostic, Fix, Severity
 from peftlint.linter.matching import (
     ALL_LINEAR,
     SEQ_CLS_HEADS,
@@ -16,7 +17,6 @@ from peftlint.linter.matching import (
     moe_rewrite_applies,
 )
 from peftlint.linter.methods import display_name, SILENT_KINDS, describe_supported, supported_kinds
-from peftlint.linter.diagnostics import Fix
 from peftlint.linter.fix import remove_item_edit, replace_string_edit
 from peftlint.linter.roles import role_targets
 from peftlint.linter.suggest import adaptable_suffixes, format_names, suggest_target
@@ -68,7 +68,8 @@ class UnmatchedTarget(Rule):
     projections and the MLP gate/up/down layers are recognised across architectures, so `q` on
     Llama points to `q_proj`, `q_proj` on Falcon to the fused `query_key_value`, and `c_attn`
     (GPT-2's fused qkv) on Qwen2 to `q_proj`, `k_proj`, `v_proj`. When there is exactly one such
-    equivalent, `--fix --unsafe-fixes` puts it in place (unsafe: it changes what is trained).
+    equivalent, or a fused name whose parts this model has separately, `--fix --unsafe-fixes`
+    puts them in place (unsafe: it changes what is trained).
 
     Fix: use the names the model really has. `peftlint modules MODEL` lists them.
     """
@@ -98,26 +99,32 @@ class UnmatchedTarget(Rule):
             yield self.diagnostic(
                 ctx, item.span,
                 f"`{entry}` matches no module of {ctx.model_label}: {runtime}; {fix_hint}",
-                subject=entry, fix=self._fix(ctx, item, hint.replacement, taken))
+                subject=entry, fix=self._fix(ctx, item, hint.replacements, taken))
 
     @staticmethod
-    def _fix(ctx: Context, item, replacement: str | None, taken: set[str]) -> Fix | None:
-        """Unsafe: put the unique equivalent in place (or drop the entry when the list has it already)."""
+    def _fix(ctx: Context, item, replacements: list[str], taken: set[str]) -> Fix | None:
+        """Unsafe: put the equivalent names in place (or drop the entry when the list has them already)."""
         v = ctx.field("target_modules")
-        text = getattr(ctx, "text", None)
-        if replacement is None or v is None or v.origin or not text or ctx.spec.source not in ("python", "adapter_config"):
+        text = ctx.text
+        if not replacements or v is None or v.origin or not text or ctx.spec.source not in ("python", "adapter_config"):
             return None
-        if replacement in taken:
+        missing = [r for r in replacements if r not in taken]
+        if not missing:
             edits = remove_item_edit(ctx.spec.path, text, v.items, v.items.index(item),
                                      python=ctx.spec.source == "python", container=v.kind)
-            what = f"remove `{item.value}` (`{replacement}` is already targeted)"
+            what = f"remove `{item.value}` ({format_names(replacements)} already targeted)"
+        elif len(missing) > 1 and v.kind not in ("list", "tuple", "set"):
+            return None
         else:
-            edit = replace_string_edit(ctx.spec.path, text, item, replacement)
+            edit = replace_string_edit(ctx.spec.path, text, item, missing[0])
+            if edit is not None and len(missing) > 1:
+                quote = edit.content[0]
+                edit = replace(edit, content=", ".join(f"{quote}{r}{quote}" for r in missing))
             edits = (edit,) if edit else None
-            what = f"replace `{item.value}` with `{replacement}`"
+            what = f"replace `{item.value}` with {format_names(missing)}"
         if not edits:
             return None
-        taken.add(replacement)
+        taken.update(missing)
         return Fix("unsafe", edits, what)
 
 

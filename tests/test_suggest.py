@@ -104,10 +104,18 @@ def test_pft101_message_names_the_equivalent(tmp_path: Path) -> None:
 
 
 def test_pft101_no_fix_when_ambiguous(tmp_path: Path) -> None:
+    _script(tmp_path, SMOL, '["mlp_proj"]')
+    (f,) = [f for f in lint(tmp_path, ".") if f["code"] == "PFT101"]
+    assert "did you mean `up_proj`, `v_proj`, `q_proj`?" in f["message"]
+    assert f["fix"] is None
+
+
+def test_pft101_fused_name_on_a_split_model_offers_all_parts(tmp_path: Path) -> None:
     _script(tmp_path, "Qwen/Qwen2-7B", '["c_attn"]')
     (f,) = [f for f in lint(tmp_path, ".") if f["code"] == "PFT101"]
     assert "`q_proj`, `k_proj`, `v_proj`" in f["message"]
-    assert f["fix"] is None
+    assert f["fix"]["applicability"] == "unsafe"
+    assert [e["content"] for e in f["fix"]["edits"]] == ['"q_proj", "k_proj", "v_proj"']
 
 
 @pytest.mark.parametrize("model, entry", [("tiiuae/falcon-7b", "q_proj"), (SMOL, "q"), ("gpt2", "q_proj"),

@@ -7,6 +7,7 @@ import difflib
 from dataclasses import dataclass
 
 from peftlint.linter import roles
+from peftlint.linter import inventory as inv
 from peftlint.linter.inventory import Inventory
 from peftlint.linter.matching import LINEAR_KINDS
 from peftlint.linter.roles import normalize
@@ -22,11 +23,16 @@ def adaptable_suffixes(inventory: Inventory, kinds: frozenset[str] | None = None
     return list(seen)
 
 
+ADAPTABLE_KINDS = LINEAR_KINDS | {inv.EMBEDDING, inv.CONV1D, inv.CONV2D, inv.CONV3D, inv.MHA}
+
+
 def closest_names(entry: str, inventory: Inventory, limit: int = 3) -> list[str]:
-    """Spelling neighbours among leaf names and dotted suffixes of the model's modules."""
+    """Spelling neighbours among leaf names and dotted suffixes of the model's adaptable modules."""
     leaves: dict[str, None] = {}
     suffixes: dict[str, None] = {}
     for m in inventory.modules:
+        if m.kind not in ADAPTABLE_KINDS:  # never suggest a container, norm or activation
+            continue
         leaves.setdefault(m.leaf, None)
         parts = m.name.split(".")
         for n in range(2, min(4, len(parts)) + 1):

@@ -362,3 +362,20 @@ def test_classification_head_num_labels(work):
     with pytest.raises(RuntimeError, match="size mismatch"):
         load_onto(work / "llama", out, auto_class="AutoModelForSequenceClassification")
     load_onto(work / "llama", out, auto_class="AutoModelForSequenceClassification", num_labels=5)
+
+
+def test_weights_without_adapter_config_are_reported(tmp_path):
+    """PEFT cannot load a folder whose adapter_config.json is missing; peftlint says so instead of skipping it."""
+    from lintutil import lint as lint_cli
+
+    orphan = tmp_path / "run" / "checkpoint-10"
+    orphan.mkdir(parents=True)
+    (orphan / "adapter_model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    with pytest.raises(ValueError, match="adapter_config.json"):
+        from peft import PeftConfig
+        PeftConfig.from_pretrained(str(orphan))
+    [d] = lint_cli(tmp_path, ".")
+    assert (d["code"], d["path"], d["subject"]) == ("PFT401", "run/checkpoint-10/adapter_model.safetensors",
+                                                    "adapter_config.json")
+    [d] = lint_cli(tmp_path, "run/checkpoint-10/adapter_model.safetensors")
+    assert d["code"] == "PFT401"

@@ -25,6 +25,7 @@ SHELL = "shell"  # trainer command lines in shell scripts (TRL / LLaMA-Factory f
 # A saved adapter's weight files: naming one on the command line lints its folder's adapter_config.json
 # (the weights are checked from there; pickles are never opened).
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
+ORPHAN_WEIGHTS = "orphan_weights"  # adapter weights with no adapter_config.json beside them
 
 # Substrings at least one of which a file must contain to be worth parsing.
 PREFILTER = {
@@ -45,6 +46,8 @@ class Candidate:
 
 def file_kind(path: Path, explicit: bool = False) -> str | None:
     name = path.name
+    if name in ADAPTER_WEIGHTS:
+        return None if (path.parent / "adapter_config.json").is_file() else ORPHAN_WEIGHTS
     if name.endswith(".py") or name.endswith(".pyi"):
         return PYTHON
     if name == "adapter_config.json":

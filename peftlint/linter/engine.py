@@ -155,6 +155,14 @@ class Linter:
 
     def lint_file(self, cand: disc.Candidate, result: RunResult) -> None:
         path = disc.display_path(cand.path, self.cwd)
+        if cand.kind == disc.ORPHAN_WEIGHTS:
+            result.files += 1
+            self._emit(result, [self._problem(path, Problem(
+                "PFT401", f"{cand.path.name} has no adapter_config.json beside it: PeftModel.from_pretrained cannot "
+                "load this folder (the config says which method and base model the weights are for); save the "
+                "adapter with save_pretrained, or put its adapter_config.json here", subject="adapter_config.json"))],
+                None)
+            return
         try:
             data = cand.path.read_bytes()
         except OSError as exc:

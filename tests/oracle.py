@@ -74,3 +74,13 @@ def peftlint_outcome(targeting, inventory, method: str = "LORA") -> tuple[str, s
     if targeting.unsupported(inventory, supported_kinds(method)):
         return "unsupported", set()
     return "ok", set(targeting.targeted)
+
+
+def wrapped_parameters(peft_model) -> set[str]:
+    """``<module>.<param>`` of every parameter peft wrapped in a lora.ParamWrapper."""
+    out = set()
+    for name, module in peft_model.base_model.model.named_modules():
+        if type(module).__name__ == "ParamWrapper":
+            owner = ".".join(p for p in name.split(".") if p != "base_layer")
+            out.add(f"{owner}.{module.parameter_name}")
+    return out

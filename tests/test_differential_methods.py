@@ -174,20 +174,11 @@ def _wrapped(pm) -> set[str]:
             if n.endswith(".modules_to_save.default")}
 
 
-def _param_wrapped(pm) -> set[str]:
-    out = set()
-    for name, module in pm.base_model.model.named_modules():
-        if type(module).__name__ == "ParamWrapper":
-            owner = ".".join(p for p in name.split(".") if p != "base_layer")
-            out.add(f"{owner}.{module.parameter_name}")
-    return out
-
-
 @pytest.mark.parametrize("hub_id,cls,cases", FIELD_CASES, ids=[c[0] for c in FIELD_CASES])
 def test_fields_agree_with_peft(hub_id, cls, cases):
     from peft import LoraConfig, get_peft_model
 
-    from oracle import fresh
+    from oracle import fresh, wrapped_parameters
     from peftlint.linter.matching import PeftView, compute_targeting, wrapper_matches
     from test_moe import inventory
 
@@ -205,7 +196,7 @@ def test_fields_agree_with_peft(hub_id, cls, cases):
                 continue
         if set(t.targeted) != set(pm.base_model.targeted_module_names):
             failures.append(f"{kw}: targeted differ {sorted(set(t.targeted) ^ set(pm.base_model.targeted_module_names))[:4]}")
-        if set(t.parameters_targeted) != _param_wrapped(pm):
+        if set(t.parameters_targeted) != wrapped_parameters(pm):
             failures.append(f"{kw}: parameters differ")
         expected_wrapped = {n for n in inv_.names() if any(wrapper_matches(m, n) for m in t.modules_to_save)}
         if expected_wrapped != _wrapped(pm):

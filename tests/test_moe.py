@@ -14,7 +14,7 @@ import warnings
 import pytest
 
 from lintutil import lint
-from oracle import fresh, peft_outcome
+from oracle import fresh, peft_outcome, wrapped_parameters
 from peftlint.linter.matching import PeftView, compute_targeting
 
 MIXTRAL = "mistralai/Mixtral-8x7B-v0.1"
@@ -35,16 +35,6 @@ def inventory(ref: str):
 
     res = resolve(ref, options=ResolveOptions())
     return build_inventory(res, pick_model_class(res.config, None, None))
-
-
-def wrapped_parameters(peft_model) -> set[str]:
-    """``<module>.<param>`` of every parameter peft wrapped in a lora.ParamWrapper."""
-    out = set()
-    for name, module in peft_model.base_model.model.named_modules():
-        if type(module).__name__ == "ParamWrapper":
-            owner = ".".join(p for p in name.split(".") if p != "base_layer")
-            out.add(f"{owner}.{module.parameter_name}")
-    return out
 
 
 def run_peft(model, config):

@@ -15,7 +15,7 @@ from peftlint.linter.settings import Settings
 from peftlint.linter.sources import Problem, SourceResult
 from peftlint.linter.spec import AdapterSpec, ModelRef
 from peftlint.linter.suppress import Suppressions, parse_suppressions, per_file_ignored
-from peftlint.rules import Rule, all_rules, selected
+from peftlint.rules import Rule, all_rules, rule_by_code, selected
 
 # Codes the engine emits itself (their Rule classes carry only documentation).
 UNRESOLVED, SYNTAX, REMOTE_CODE, UNUSED_NOQA, INTERNAL = "PFT901", "PFT902", "PFT903", "PFT905", "PFT999"
@@ -252,7 +252,7 @@ class Linter:
             result.verdicts.append(line)
 
     def _problem(self, path: str, p: Problem) -> Diagnostic:
-        rule = _rule_class(p.code)
+        rule = rule_by_code(p.code)
         return Diagnostic(p.code, rule.name if rule else p.code, rule.severity if rule else Severity.ERROR,
                           p.message, path, p.span, subject=p.subject)
 
@@ -321,7 +321,7 @@ class Linter:
         return None
 
     def _unresolved(self, spec: AdapterSpec, span: Span, why: str, code: str = UNRESOLVED) -> Diagnostic:
-        rule = _rule_class(code)
+        rule = rule_by_code(code)
         if code == UNRESOLVED:
             msg = (f"base model not resolved: {why}. Model-aware checks were skipped for this {spec.config_class}; "
                    "add `# peftlint: model=<hub id or path>` above it or pass --model")
@@ -357,10 +357,3 @@ def _lint_chunk(args: tuple[Settings, Path, list[disc.Candidate]]) -> RunResult:
     for o in part.outcomes:  # what crosses the process boundary: findings and summaries only
         o.ctx, o.inventory = None, None
     return part
-
-
-def _rule_class(code: str) -> type[Rule] | None:
-    for r in all_rules():
-        if r.code == code:
-            return r
-    return None

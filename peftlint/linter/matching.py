@@ -352,11 +352,12 @@ def _match_parameters(t: Targeting, view: PeftView, inventory: Inventory) -> Non
                 t.parameters_targeted.append(key)
     if t.moe is not None and not t.moe.error:
         for entry, new in t.moe.moved.items():
-            owners = dict.fromkeys(k.rpartition(".")[0] for k in t.parameter_hits.get(new, []))
+            owners = dict.fromkeys(param_owner(k) for k in t.parameter_hits.get(new, []))
             t.entry_hits[entry] = list(owners)
 
 
 def param_owner(key: str) -> str:
+    """The module that owns a ``<module>.<parameter>`` key."""
     return key.rpartition(".")[0]
 
 

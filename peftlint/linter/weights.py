@@ -21,7 +21,7 @@ from typing import Any
 
 from peftlint.linter import inventory as inv
 from peftlint.linter.inventory import Inventory, ModuleInfo
-from peftlint.linter.matching import entry_matches
+from peftlint.linter.matching import entry_matches, pattern_key
 
 SAFETENSORS = "adapter_model.safetensors"
 PICKLES = ("adapter_model.bin", "adapter_model.pt", "adapter_model.pth", "adapter_model.ckpt")
@@ -71,17 +71,6 @@ def read_weights(path: str | Path) -> WeightFile:
         wf.error = f"{type(exc).__name__}: {exc}".strip()
         wf.tensors = {}
     return wf
-
-
-def pattern_key(keys: list[str], name: str) -> str | None:
-    """PEFT's ``get_pattern_key``: the first key (dict order) whose regex matches a dot-bounded suffix."""
-    for k in keys:
-        try:
-            if re.match(rf"(.*\.)?({k})$", name):
-                return k
-        except re.error:
-            continue
-    return None
 
 
 @dataclass(frozen=True)

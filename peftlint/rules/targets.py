@@ -15,6 +15,7 @@ from peftlint.linter.matching import (
     layer_filter_active,
     layer_position,
     moe_rewrite_applies,
+    param_owner,
 )
 from peftlint.linter.methods import display_name, SILENT_KINDS, describe_supported, supported_kinds
 from peftlint.linter.fix import remove_item_edit, replace_string_edit
@@ -703,10 +704,10 @@ class MoeExpertsUnreached(Rule):
         parts = []
         for new, entries in by_param.items():
             hits = t.parameter_hits.get(new, [])
-            owners = {k.rpartition(".")[0] for k in hits}
+            owners = {param_owner(k) for k in hits}
             shape = ""
             if hits:
-                m = ctx.inventory.module(hits[0].rpartition(".")[0])
+                m = ctx.inventory.module(param_owner(hits[0]))
                 dims = (m.params.get(new.rsplit(".", 1)[-1]) if m else None) or []
                 if len(dims) == 3:
                     shape = f", {dims[0]} experts each"

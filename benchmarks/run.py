@@ -87,7 +87,7 @@ import json, sys, time, warnings
 t0 = time.perf_counter()
 import torch, transformers, peft
 from peft import LoraConfig, get_peft_model
-from peftlint.linter.resolve import ResolveOptions, resolve
+from peftlint.model.resolve import ResolveOptions, resolve
 t_import = time.perf_counter() - t0
 warnings.simplefilter("ignore")
 per = []

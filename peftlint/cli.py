@@ -63,8 +63,8 @@ def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: s
           strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None,
           cache_dir: Path | None, jobs: int, config_file: Path | None) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
-    from peftlint.linter.engine import Linter
-    from peftlint.linter.settings import SettingsError, load_settings, merge_cli
+    from peftlint.engine.run import Linter
+    from peftlint.config import SettingsError, load_settings, merge_cli
     from peftlint.report import renderers
 
     try:
@@ -86,7 +86,7 @@ def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: s
         jobs = jobs or os.cpu_count() or 1
         result = linter.lint_paths(list(paths) or [Path(".")], jobs=jobs)
         if fix or diff:
-            from peftlint.linter.fix import apply_fixes
+            from peftlint.fix.apply import apply_fixes
 
             outcome, result = apply_fixes(linter, result, list(paths) or [Path(".")], write=fix and not diff,
                                           unsafe=bool(settings.unsafe_fixes))
@@ -145,10 +145,10 @@ def modules(model: str, fmt: str, model_class: str | None, task_type: str | None
 
     MODEL is a hub id, a local directory or an alias from [tool.peftlint] models.
     """
-    from peftlint.linter.cache import default_cache_dir
-    from peftlint.linter.load import load_inventory
-    from peftlint.linter.modules import describe_modules
-    from peftlint.linter.settings import SettingsError, load_settings, merge_cli
+    from peftlint.model.cache import default_cache_dir
+    from peftlint.model.load import load_inventory
+    from peftlint.model.describe import describe_modules
+    from peftlint.config import SettingsError, load_settings, merge_cli
     from peftlint.report.modules_text import render_json, render_text
 
     try:
@@ -177,7 +177,7 @@ def cache() -> None:
 @cache.command("dir")
 def cache_dir_cmd() -> None:
     """Print the cache directory."""
-    from peftlint.linter.cache import default_cache_dir
+    from peftlint.model.cache import default_cache_dir
 
     click.echo(str(default_cache_dir()))
 
@@ -185,7 +185,7 @@ def cache_dir_cmd() -> None:
 @cache.command("clear")
 def cache_clear() -> None:
     """Remove every cached inventory."""
-    from peftlint.linter.cache import InventoryCache, default_cache_dir
+    from peftlint.model.cache import InventoryCache, default_cache_dir
 
     n = InventoryCache(default_cache_dir()).clear()
     click.echo(f"removed {n} cached entr{'y' if n == 1 else 'ies'}")

@@ -65,7 +65,7 @@ def peft_outcome(model, config) -> tuple[str, set[str], list[str]]:
 
 
 def peftlint_outcome(targeting, inventory, method: str = "LORA") -> tuple[str, set[str]]:
-    from peftlint.linter.methods import supported_kinds
+    from peftlint.semantics.methods import supported_kinds
 
     if targeting.no_default:
         return "no-default", set()

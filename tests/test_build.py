@@ -5,10 +5,10 @@ from typing import Callable
 
 import pytest
 
-from peftlint.linter import inventory as inv
-from peftlint.linter.build import BuildError, build_inventory, pick_model_class
-from peftlint.linter.inventory import Inventory
-from peftlint.linter.resolve import ResolveOptions, Resolved, bundled_index, resolve
+from peftlint.model import inventory as inv
+from peftlint.model.build import BuildError, build_inventory, pick_model_class
+from peftlint.model.inventory import Inventory
+from peftlint.model.resolve import ResolveOptions, Resolved, bundled_index, resolve
 
 # one hub id per bundled file (the index also holds legacy/namespaced aliases of some files)
 _FILES: dict[str, str] = {}
@@ -39,7 +39,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
 
 def _resolved(config: dict, label: str = "test/model") -> Resolved:
     text = json.dumps(config)
-    from peftlint.linter.resolve import known_model_type
+    from peftlint.model.resolve import known_model_type
 
     mt = config.get("model_type")
     return Resolved(
@@ -394,8 +394,8 @@ def test_remote_code_only_when_trusted(tmp_path) -> None:
     }))  # fmt: skip
     script = (
         "import json, sys\n"
-        "from peftlint.linter.resolve import resolve, ResolveOptions\n"
-        "from peftlint.linter.build import build_inventory, pick_model_class, BuildError\n"
+        "from peftlint.model.resolve import resolve, ResolveOptions\n"
+        "from peftlint.model.build import build_inventory, pick_model_class, BuildError\n"
         "r = resolve('fancy', base_dirs=[sys.argv[1]], options=ResolveOptions())\n"
         "try:\n"
         "    build_inventory(r, 'AutoModelForCausalLM')\n"

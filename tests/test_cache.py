@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from helpers_hf import REPO_ROOT
-from peftlint.linter import build as build_module
-from peftlint.linter import inventory as inv
-from peftlint.linter.cache import INVENTORY_PREFIX, InventoryCache, default_cache_dir, get_inventory
-from peftlint.linter.inventory import Inventory, ModuleInfo
-from peftlint.linter.resolve import ResolveOptions, Resolved, resolve
+from peftlint.model import build as build_module
+from peftlint.model import inventory as inv
+from peftlint.model.cache import INVENTORY_PREFIX, InventoryCache, default_cache_dir, get_inventory
+from peftlint.model.inventory import Inventory, ModuleInfo
+from peftlint.model.resolve import ResolveOptions, Resolved, resolve
 
 
 def _resolved(text: str = '{"model_type": "llama"}', label: str = "acme/m", auto_map: bool = False) -> Resolved:
@@ -91,7 +91,7 @@ def test_key_depends_on_inputs(tmp_path: Path) -> None:
 
 
 def test_key_depends_on_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from peftlint.linter import cache as cache_module
+    from peftlint.model import cache as cache_module
 
     cache = InventoryCache(tmp_path)
     base = cache.key(_resolved(), "AutoModelForCausalLM")
@@ -206,10 +206,10 @@ def test_warm_run_imports_no_heavy_packages(tmp_path: Path) -> None:
     torch nor transformers nor peft."""
     script = (
         "import json, sys\n"
-        "from peftlint.linter.resolve import resolve, ResolveOptions\n"
-        "from peftlint.linter.build import pick_model_class\n"
-        "from peftlint.linter.cache import InventoryCache, default_cache_dir, get_inventory\n"
-        "from peftlint.linter.peftinfo import load_peft_facts\n"
+        "from peftlint.model.resolve import resolve, ResolveOptions\n"
+        "from peftlint.model.build import pick_model_class\n"
+        "from peftlint.model.cache import InventoryCache, default_cache_dir, get_inventory\n"
+        "from peftlint.semantics.peft_facts import load_peft_facts\n"
         "out = []\n"
         "for ref in ('gpt2', 'mistralai/Mixtral-8x7B-v0.1'):\n"
         "    r = resolve(ref, options=ResolveOptions())\n"

@@ -12,7 +12,7 @@ import functools
 import pytest
 
 from oracle import bundled_ids, fresh, peft_outcome, peftlint_outcome
-from peftlint.linter.matching import PeftView, compute_targeting
+from peftlint.semantics.matching import PeftView, compute_targeting
 
 FOREIGN = [
     ["q_proj", "v_proj"],
@@ -36,8 +36,8 @@ FOREIGN = [
 
 @functools.lru_cache(maxsize=None)
 def inventory(hub_id: str):
-    from peftlint.linter.build import build_inventory, pick_model_class
-    from peftlint.linter.resolve import ResolveOptions, resolve
+    from peftlint.model.build import build_inventory, pick_model_class
+    from peftlint.model.resolve import ResolveOptions, resolve
 
     res = resolve(hub_id, options=ResolveOptions())
     cls = pick_model_class(res.config, None, None)

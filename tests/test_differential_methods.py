@@ -11,8 +11,8 @@ import warnings
 
 import pytest
 
-from peftlint.linter import inventory as inv
-from peftlint.linter.methods import NEVER_RAISES, SUPPORTED_KINDS, supported_kinds
+from peftlint.model import inventory as inv
+from peftlint.semantics.methods import NEVER_RAISES, SUPPORTED_KINDS, supported_kinds
 
 D = 64
 
@@ -109,7 +109,7 @@ def test_methods_that_never_raise(method):
     from peft import get_peft_model
     from peft.tuners.tuners_utils import BaseTunerLayer
 
-    from peftlint.linter.methods import SILENT_KINDS
+    from peftlint.semantics.methods import SILENT_KINDS
 
     assert method in NEVER_RAISES and supported_kinds(method) is None
     for name, kind in KIND_OF.items():
@@ -179,7 +179,7 @@ def test_fields_agree_with_peft(hub_id, cls, cases):
     from peft import LoraConfig, get_peft_model
 
     from oracle import fresh, wrapped_parameters
-    from peftlint.linter.matching import PeftView, compute_targeting, wrapper_matches
+    from peftlint.semantics.matching import PeftView, compute_targeting, wrapper_matches
     from test_moe import inventory
 
     inv_ = inventory(hub_id)

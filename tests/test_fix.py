@@ -8,9 +8,9 @@ from pathlib import Path
 
 from lintutil import lint, run_cli
 
-from peftlint.linter.diagnostics import Span
-from peftlint.linter.fix import apply_edits, remove_item_edit
-from peftlint.linter.spec import Value
+from peftlint.diagnostics import Span
+from peftlint.fix.apply import apply_edits, remove_item_edit
+from peftlint.spec import Value
 
 SCRIPT = '''\
 """Fine-tune SmolLM2 with LoRA."""
@@ -248,10 +248,10 @@ def test_tuples_stay_tuples(tmp_path: Path) -> None:
 
 
 def test_a_fix_that_would_not_parse_is_not_applied(tmp_path: Path) -> None:
-    from peftlint.linter.diagnostics import Diagnostic, Edit, Fix, Severity
-    from peftlint.linter.engine import Linter, RunResult
-    from peftlint.linter.fix import apply_fixes
-    from peftlint.linter.settings import Settings
+    from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity
+    from peftlint.engine.run import Linter, RunResult
+    from peftlint.fix.apply import apply_fixes
+    from peftlint.config import Settings
 
     p = _write(tmp_path, "train.py", "x = [1, 2]\n")
     bad = Diagnostic("PFT204", "duplicate-entry", Severity.WARNING, "m", "train.py", Span(1, 5, 1, 6),

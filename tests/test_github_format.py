@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lintutil import run_cli
-from peftlint.linter.diagnostics import Diagnostic, Severity, Span
+from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.report.github import annotation, escape_data, escape_property
 
 BAD = '''from peft import LoraConfig

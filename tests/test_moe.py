@@ -15,7 +15,7 @@ import pytest
 
 from lintutil import lint
 from oracle import fresh, peft_outcome, wrapped_parameters
-from peftlint.linter.matching import PeftView, compute_targeting
+from peftlint.semantics.matching import PeftView, compute_targeting
 
 MIXTRAL = "mistralai/Mixtral-8x7B-v0.1"
 QWEN2_MOE = "Qwen/Qwen1.5-MoE-A2.7B"
@@ -30,8 +30,8 @@ TINY_QWEN3_MOE = {
 
 @functools.lru_cache(maxsize=None)
 def inventory(ref: str):
-    from peftlint.linter.build import build_inventory, pick_model_class
-    from peftlint.linter.resolve import ResolveOptions, resolve
+    from peftlint.model.build import build_inventory, pick_model_class
+    from peftlint.model.resolve import ResolveOptions, resolve
 
     res = resolve(ref, options=ResolveOptions())
     return build_inventory(res, pick_model_class(res.config, None, None))

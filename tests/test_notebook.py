@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from lintutil import lint, run_cli
-from peftlint.linter.sources.notebook import extract_notebook
+from peftlint.sources.notebook import extract_notebook
 
 MODEL = "HuggingFaceTB/SmolLM2-135M"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from helpers_hf import REPO_ROOT
-from peftlint.linter import peftinfo
-from peftlint.linter.cache import FACTS_PREFIX
-from peftlint.linter.peftinfo import PeftFacts, facts_key, load_peft_facts
+from peftlint.semantics import peft_facts as peftinfo
+from peftlint.model.cache import FACTS_PREFIX
+from peftlint.semantics.peft_facts import PeftFacts, facts_key, load_peft_facts
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_second_load_imports_no_peft(tmp_path: Path) -> None:
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from peftlint.linter.peftinfo import load_peft_facts\n"
+        "from peftlint.semantics.peft_facts import load_peft_facts\n"
         "facts = load_peft_facts(Path(sys.argv[1]))\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'peft'))\n"
         "print(json.dumps({'n': len(facts.configs), 'heavy': heavy}))\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers_hf import REPO_ROOT, add_to_hf_cache, bundled_config, fake_hub
-from peftlint.linter.resolve import ResolveOptions, Resolved, Unresolved, bundled_index, resolve
+from peftlint.model.resolve import ResolveOptions, Resolved, Unresolved, bundled_index, resolve
 
 LLAMA = bundled_config("meta-llama--Llama-2-7b-hf.json")
 COMMIT_A = "a" * 40
@@ -83,7 +83,7 @@ def test_default_cache_honours_env(tmp_path: Path) -> None:
     home = tmp_path / "hf-home"
     add_to_hf_cache(home / "hub", "acme/home-model", {"config.json": _config()}, commit=COMMIT_A)
     code = (
-        "import sys; from peftlint.linter.resolve import resolve, ResolveOptions\n"
+        "import sys; from peftlint.model.resolve import resolve, ResolveOptions\n"
         "r = resolve(sys.argv[1], options=ResolveOptions())\n"
         "print(getattr(r, 'source', 'unresolved'))"
     )
@@ -365,7 +365,7 @@ def test_online_with_hf_hub_offline_explains(tmp_path: Path, monkeypatch: pytest
 def test_resolve_imports_no_heavy_packages(tmp_path: Path) -> None:
     code = (
         "import sys, json\n"
-        "from peftlint.linter.resolve import resolve, ResolveOptions\n"
+        "from peftlint.model.resolve import resolve, ResolveOptions\n"
         f"r = resolve('gpt2', options=ResolveOptions(hf_cache_dir={str(tmp_path)!r}))\n"
         "r2 = resolve('acme/missing', options=ResolveOptions(hf_cache_dir=" + repr(str(tmp_path)) + "))\n"
         "print(json.dumps([r.source, sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'peft'))]))"

@@ -10,7 +10,7 @@ import pytest
 
 from lintutil import lint
 from oracle import fresh, peft_outcome
-from peftlint.linter.matching import PeftView, compute_targeting, pattern_key
+from peftlint.semantics.matching import PeftView, compute_targeting, pattern_key
 
 SMOL = "HuggingFaceTB/SmolLM2-135M"
 LLAMA = "LlamaForCausalLM"
@@ -72,7 +72,7 @@ def test_pft110_all_excluded_raises():
 def test_pft206_raising_classes_match_peft():
     import peft
 
-    from peftlint.linter.peftinfo import collect_peft_facts
+    from peftlint.semantics.peft_facts import collect_peft_facts
     from peftlint.rules.form import STR_TARGETS_WITH_LAYER_FILTER_RAISE
 
     raising = set()
@@ -315,8 +315,8 @@ def test_pft310_classifier_without_task_type(tmp_path):
 
 
 def _seq_cls_inventory():
-    from peftlint.linter.build import build_inventory
-    from peftlint.linter.resolve import ResolveOptions, resolve
+    from peftlint.model.build import build_inventory
+    from peftlint.model.resolve import ResolveOptions, resolve
 
     return build_inventory(resolve("roberta-base", options=ResolveOptions()), "AutoModelForSequenceClassification")
 

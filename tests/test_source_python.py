@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from peftlint.linter.diagnostics import Span
-from peftlint.linter.sources.python import extract_python
-from peftlint.linter.spec import AdapterSpec
+from peftlint.diagnostics import Span
+from peftlint.sources.python import extract_python
+from peftlint.spec import AdapterSpec
 
 CLASSES = frozenset({"LoraConfig", "IA3Config", "LoHaConfig", "LoKrConfig", "AdaLoraConfig", "BOFTConfig"})
 

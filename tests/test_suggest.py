@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from lintutil import lint
 
-from peftlint.linter import roles
-from peftlint.linter.cache import default_cache_dir
-from peftlint.linter.load import load_inventory
-from peftlint.linter.settings import Settings
-from peftlint.linter.suggest import suggest_target
+from peftlint.semantics import roles
+from peftlint.model.cache import default_cache_dir
+from peftlint.model.load import load_inventory
+from peftlint.config import Settings
+from peftlint.semantics.suggest import suggest_target
 
 SMOL = "HuggingFaceTB/SmolLM2-135M"
 MODELS = [SMOL, "gpt2", "t5-small", "google/flan-t5-base", "facebook/opt-350m", "EleutherAI/pythia-160m",

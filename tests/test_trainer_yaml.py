@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lintutil import lint
-from peftlint.linter.sources.trainer_yaml import extract_trainer_shell, extract_trainer_yaml
+from peftlint.sources.trainer_yaml import extract_trainer_shell, extract_trainer_yaml
 
 MODEL = "HuggingFaceTB/SmolLM2-135M"
 

@@ -14,7 +14,7 @@ from safetensors import safe_open
 from adapterutil import GPT2, LLAMA, MIXTRAL, T5, edit_config, header, load_onto, model_dir, save_adapter, \
     write_with_header
 from lintutil import lint, run_cli
-from peftlint.linter.weights import pattern_key, read_weights
+from peftlint.semantics.weights import pattern_key, read_weights
 from peftlint.rules.weights import accepts
 
 WEIGHTS = "adapter_model.safetensors"
@@ -84,8 +84,8 @@ def test_real_adapters_fit(work, name, config, lora):
 
 
 def _report(cwd, adapter):
-    from peftlint.linter.engine import Linter
-    from peftlint.linter.settings import Settings
+    from peftlint.engine.run import Linter
+    from peftlint.config import Settings
 
     result = Linter(Settings(), cwd=cwd).lint_paths([adapter])
     [outcome] = result.outcomes

@@ -23,7 +23,7 @@ SMOL = "HuggingFaceTB/SmolLM2-135M"
 
 
 def _bundled_config(model_id: str) -> dict:
-    from peftlint.linter.resolve import ResolveOptions, resolve
+    from peftlint.model.resolve import ResolveOptions, resolve
 
     return dict(resolve(model_id, options=ResolveOptions()).config)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from peftlint.linter.engine import RunResult
+from peftlint.engine.run import RunResult
 
 Renderer = Callable[[RunResult, dict], str]
 

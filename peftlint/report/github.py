@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from peftlint.linter.diagnostics import Diagnostic
-from peftlint.linter.engine import RunResult
+from peftlint.diagnostics import Diagnostic
+from peftlint.engine.run import RunResult
 from peftlint.report.sarif import repo_root
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}

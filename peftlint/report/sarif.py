@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import quote
 
 from peftlint import __version__
-from peftlint.linter.diagnostics import Diagnostic, Edit, Span
-from peftlint.linter.engine import RunResult
+from peftlint.diagnostics import Diagnostic, Edit, Span
+from peftlint.engine.run import RunResult
 from peftlint.rules import Rule, all_rules
 from peftlint.rules.docs import explain
 

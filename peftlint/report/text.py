@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from peftlint.linter.engine import RunResult
+from peftlint.engine.run import RunResult
 
 
 def render(result: RunResult, options: dict) -> str:
-    from peftlint.linter.fix import fixable
+    from peftlint.fix.apply import fixable
 
     unsafe = bool(getattr(options.get("settings"), "unsafe_fixes", False))
     out: list[str] = []
@@ -41,7 +41,7 @@ def summary_lines(result: RunResult, unsafe: bool = False) -> list[str]:
     for v in getattr(result, "verdicts", []):
         lines.append(f"  {v}")
     sev = Counter(d.severity.value for d in result.diagnostics)
-    from peftlint.linter.fix import summary as fix_summary
+    from peftlint.fix.apply import summary as fix_summary
 
     fixable = fix_summary(result.diagnostics, unsafe)
     if result.diagnostics:

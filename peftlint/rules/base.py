@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Iterator
 
-from peftlint.linter.diagnostics import Diagnostic, Fix, Severity, Span
+from peftlint.diagnostics import Diagnostic, Fix, Severity, Span
 
 if TYPE_CHECKING:
-    from peftlint.linter.context import Context
+    from peftlint.rules.context import Context
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from peftlint.linter import inventory as inv
-from peftlint.linter.context import Context
-from peftlint.linter.diagnostics import Diagnostic, Severity
-from peftlint.linter.matching import (
+from peftlint.model import inventory as inv
+from peftlint.rules.context import Context
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.semantics.matching import (
     SEQ_CLS_HEADS,
     entry_matches,
     layer_filter_active,
@@ -18,8 +18,8 @@ from peftlint.linter.matching import (
     safe_fullmatch,
     wrapper_matches,
 )
-from peftlint.linter.spec import Value
-from peftlint.linter.suggest import closest_names, format_names
+from peftlint.spec import Value
+from peftlint.semantics.suggest import closest_names, format_names
 from peftlint.rules.base import Example, Rule
 from peftlint.rules.form import literal_problem
 

@@ -6,11 +6,11 @@ import difflib
 import re
 from typing import Iterator
 
-from peftlint.linter.context import Context
-from peftlint.linter.diagnostics import Diagnostic, Edit, Fix, Severity
-from peftlint.linter.fix import remove_item_edit, span_text
-from peftlint.linter.matching import ALL_LINEAR
-from peftlint.linter.spec import Value
+from peftlint.rules.context import Context
+from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity
+from peftlint.fix.apply import remove_item_edit, span_text
+from peftlint.semantics.matching import ALL_LINEAR
+from peftlint.spec import Value
 from peftlint.rules.base import Example, Rule
 
 _REGEX_CHARS = re.compile(r"[*+?()|^$\\{}]")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from peftlint.linter.context import Context
-from peftlint.linter.diagnostics import Diagnostic, Severity
+from peftlint.rules.context import Context
+from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Example, Rule
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Iterator
 
-from peftlint.linter import inventory as inv
-from peftlint.linter.context import Context
-from peftlint.linter.diagnostics import Diagnostic, Fix, Severity
-from peftlint.linter.matching import (
+from peftlint.model import inventory as inv
+from peftlint.rules.context import Context
+from peftlint.diagnostics import Diagnostic, Fix, Severity
+from peftlint.semantics.matching import (
     ALL_LINEAR,
     SEQ_CLS_HEADS,
     entry_matches,
@@ -17,10 +17,10 @@ from peftlint.linter.matching import (
     moe_rewrite_applies,
     param_owner,
 )
-from peftlint.linter.methods import display_name, SILENT_KINDS, describe_supported, supported_kinds
-from peftlint.linter.fix import remove_item_edit, replace_string_edit
-from peftlint.linter.roles import role_targets
-from peftlint.linter.suggest import adaptable_suffixes, format_names, suggest_target
+from peftlint.semantics.methods import display_name, SILENT_KINDS, describe_supported, supported_kinds
+from peftlint.fix.apply import remove_item_edit, replace_string_edit
+from peftlint.semantics.roles import role_targets
+from peftlint.semantics.suggest import adaptable_suffixes, format_names, suggest_target
 from peftlint.rules.base import Example, Rule
 from peftlint.rules.form import literal_problem
 

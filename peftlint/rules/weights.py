@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any, Iterator
 
-from peftlint.linter.context import Context
-from peftlint.linter.diagnostics import Diagnostic, Severity, Span
-from peftlint.linter.weights import (
+from peftlint.rules.context import Context
+from peftlint.diagnostics import Diagnostic, Severity, Span
+from peftlint.semantics.weights import (
     Mismatch, WeightReport, fmt_shape, group_keys, report_for,
 )
 from peftlint.rules.base import Example, Rule

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from peftlint.linter.diagnostics import Span
+from peftlint.diagnostics import Span
 
 # task_type -> the transformers auto class PEFT's task implies (used when the code names no class)
 TASK_TYPE_TO_AUTO_CLASS = {

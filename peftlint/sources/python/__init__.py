@@ -24,12 +24,12 @@ from collections.abc import Collection
 
 import libcst as cst
 
-from peftlint.linter.diagnostics import Span
-from peftlint.linter.sources import Problem, SourceResult
-from peftlint.linter.sources.pymodel import ModelLinker
-from peftlint.linter.sources.pyparse import parse_python
-from peftlint.linter.sources.pyscope import ModuleIndex, ValueResolver
-from peftlint.linter.spec import AdapterSpec, Value
+from peftlint.diagnostics import Span
+from peftlint.sources import Problem, SourceResult
+from peftlint.sources.python.link_model import ModelLinker
+from peftlint.sources.python.parse import parse_python
+from peftlint.sources.python.scope import ModuleIndex, ValueResolver
+from peftlint.spec import AdapterSpec, Value
 
 UNSLOTH_MARKER = "get_peft_model"
 

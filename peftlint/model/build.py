@@ -3,7 +3,7 @@
 torch, transformers and peft are imported inside the functions that need them, so importing this
 module (for instance for :class:`BuildError` or :func:`pick_model_class`) stays cheap.
 
-Besides the fields documented on :class:`~peftlint.linter.inventory.Inventory`, ``Inventory.extra``
+Besides the fields documented on :class:`~peftlint.model.inventory.Inventory`, ``Inventory.extra``
 holds:
 
 ``requested_class`` / ``class_note``
@@ -44,14 +44,14 @@ import hashlib
 import warnings
 from typing import TYPE_CHECKING, Any, Iterator
 
-from peftlint.linter import inventory as inv
-from peftlint.linter.cache import package_versions
-from peftlint.linter.inventory import Inventory, ModuleInfo
+from peftlint.model import inventory as inv
+from peftlint.model.cache import package_versions
+from peftlint.model.inventory import Inventory, ModuleInfo
 
-from peftlint.linter.spec import TASK_TYPE_TO_AUTO_CLASS
+from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS
 
 if TYPE_CHECKING:
-    from peftlint.linter.resolve import Resolved
+    from peftlint.model.resolve import Resolved
 
 
 # Loader classes from other libraries that build a transformers auto class.

@@ -1,7 +1,7 @@
 """A base model's module tree as data: what the meta-device build records and the cache stores.
 
 This module must never import torch, transformers or peft: a run whose inventories are cached reads
-them from JSON through these classes only. ``peftlint.linter.build`` fills them from a real model.
+them from JSON through these classes only. ``peftlint.model.build`` fills them from a real model.
 """
 
 from __future__ import annotations

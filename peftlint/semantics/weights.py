@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peftlint.linter import inventory as inv
-from peftlint.linter.inventory import Inventory, ModuleInfo
-from peftlint.linter.matching import entry_matches, pattern_key
+from peftlint.model import inventory as inv
+from peftlint.model.inventory import Inventory, ModuleInfo
+from peftlint.semantics.matching import entry_matches, pattern_key
 
 SAFETENSORS = "adapter_model.safetensors"
 PICKLES = ("adapter_model.bin", "adapter_model.pt", "adapter_model.pth", "adapter_model.ckpt")

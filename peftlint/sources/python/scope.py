@@ -29,8 +29,8 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from peftlint.linter.diagnostics import Span
-from peftlint.linter.spec import Value
+from peftlint.diagnostics import Span
+from peftlint.spec import Value
 
 # Methods that change a list/dict/set in place: a constant touched by one is not a constant.
 MUTATING_METHODS = frozenset(

@@ -6,7 +6,7 @@ written down here; tests/test_differential_methods.py checks every row against t
 
 from __future__ import annotations
 
-from peftlint.linter import inventory as inv
+from peftlint.model import inventory as inv
 
 _LINEAR_ONLY = frozenset({inv.LINEAR})
 _LINEAR_CONV1D = frozenset({inv.LINEAR, inv.CONV1D_GPT2})

@@ -18,8 +18,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from peftlint.linter.inventory import Inventory, ModuleInfo
-from peftlint.linter.matching import LINEAR_KINDS, entry_matches
+from peftlint.model.inventory import Inventory, ModuleInfo
+from peftlint.semantics.matching import LINEAR_KINDS, entry_matches
 
 Q, K, V, O, QKV = "q", "k", "v", "o", "qkv"
 UP, GATE, DOWN, GATE_UP = "up", "gate", "down", "gate_up"

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import libcst as cst
-from peftlint.linter.diagnostics import Span
-from peftlint.linter.sources.pyscope import ModuleIndex, ValueResolver, dotted_name
-from peftlint.linter.spec import ModelRef
+from peftlint.diagnostics import Span
+from peftlint.sources.python.scope import ModuleIndex, ValueResolver, dotted_name
+from peftlint.spec import ModelRef
 
 HINT_HOW = "# peftlint: model= comment"
 NO_MODEL = "no from_pretrained() call or trainer linked to this config"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from peftlint.linter.diagnostics import Span
+from peftlint.diagnostics import Span
 
 # libcst crashed at ~8 000 chained boolean operands and ~10 000 chained binary operations in
 # experiments; deeper files are reported instead of parsed.

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from peftlint import __version__
-from peftlint.linter.inventory import SCHEMA_VERSION, Inventory
+from peftlint.model.inventory import SCHEMA_VERSION, Inventory
 
 if TYPE_CHECKING:
-    from peftlint.linter.resolve import Resolved
+    from peftlint.model.resolve import Resolved
 
 CACHE_FORMAT = 2
 INVENTORY_PREFIX = "inventory-"
@@ -157,7 +157,7 @@ def get_inventory(
 ) -> Inventory:
     """The cached inventory of ``resolved`` built as ``model_class``, building and storing it on a miss.
 
-    Raises ``peftlint.linter.build.BuildError`` when the model cannot be built.
+    Raises ``peftlint.model.build.BuildError`` when the model cannot be built.
     """
     key = cache.key(resolved, model_class, trust_remote_code=trust_remote_code)
     inv = cache.load(key)
@@ -165,7 +165,7 @@ def get_inventory(
         # the same config text can be reached under another name (alias, local copy, legacy id)
         inv.model_id = resolved.label
         return inv
-    from peftlint.linter.build import build_inventory
+    from peftlint.model.build import build_inventory
 
     inv = build_inventory(resolved, model_class, trust_remote_code=trust_remote_code)
     cache.store(key, inv)

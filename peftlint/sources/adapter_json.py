@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from peftlint.linter.diagnostics import Span
-from peftlint.linter.sources import Problem, SourceResult
-from peftlint.linter.sources.jsonpos import parse_json_with_positions
-from peftlint.linter.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
-from peftlint.linter.spec import AdapterSpec, ModelRef, Value
+from peftlint.diagnostics import Span
+from peftlint.sources import Problem, SourceResult
+from peftlint.sources.jsonpos import parse_json_with_positions
+from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
+from peftlint.spec import AdapterSpec, ModelRef, Value
 
 
 

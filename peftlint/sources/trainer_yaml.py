@@ -29,10 +29,10 @@ from typing import Any
 
 import yaml
 
-from peftlint.linter.diagnostics import Span
-from peftlint.linter.sources import Problem, SourceResult
-from peftlint.linter.spec import AdapterSpec, ModelRef, Value
-from peftlint.linter.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
+from peftlint.diagnostics import Span
+from peftlint.sources import Problem, SourceResult
+from peftlint.spec import AdapterSpec, ModelRef, Value
+from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 
 # Keys whose presence (as a top-level key) marks a file as a trainer config worth a PFT902.
 _MARKERS = re.compile(

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from peftlint.linter.inventory import Inventory
-from peftlint.linter.matching import PeftView, Targeting, compute_targeting
-from peftlint.linter.settings import Settings
-from peftlint.linter.spec import AdapterSpec, Value
+from peftlint.model.inventory import Inventory
+from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
+from peftlint.config import Settings
+from peftlint.spec import AdapterSpec, Value
 
 TARGET_FIELDS = (
     "target_modules",

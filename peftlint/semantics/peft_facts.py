@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from peftlint import __version__
-from peftlint.linter.cache import FACTS_PREFIX, package_versions, read_json_entry, source_digest, write_json_entry
+from peftlint.model.cache import FACTS_PREFIX, package_versions, read_json_entry, source_digest, write_json_entry
 
 
 @dataclass

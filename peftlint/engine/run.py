@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from peftlint.linter import discover as disc
-from peftlint.linter.context import Context
-from peftlint.linter.diagnostics import Diagnostic, Severity, Span
-from peftlint.linter.settings import Settings
-from peftlint.linter.sources import Problem, SourceResult
-from peftlint.linter.spec import AdapterSpec, ModelRef
-from peftlint.linter.suppress import Suppressions, parse_suppressions, per_file_ignored
+from peftlint.engine import discover as disc
+from peftlint.rules.context import Context
+from peftlint.diagnostics import Diagnostic, Severity, Span
+from peftlint.config import Settings
+from peftlint.sources import Problem, SourceResult
+from peftlint.spec import AdapterSpec, ModelRef
+from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
 from peftlint.rules import Rule, all_rules, rule_by_code, selected
 
 # Codes the engine emits itself (their Rule classes carry only documentation).
@@ -53,31 +53,31 @@ SourceReader = Callable[[str, str, str, "Linter"], SourceResult]
 
 
 def _read_python(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
-    from peftlint.linter.sources.python import extract_python
+    from peftlint.sources.python import extract_python
 
     return extract_python(text, path, abspath, linter.config_classes())
 
 
 def _read_adapter_config(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
-    from peftlint.linter.sources.adapter_json import extract_adapter_config
+    from peftlint.sources.adapter_json import extract_adapter_config
 
     return extract_adapter_config(text, path, abspath, linter.peft_types())
 
 
 def _read_notebook(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
-    from peftlint.linter.sources.notebook import extract_notebook
+    from peftlint.sources.notebook import extract_notebook
 
     return extract_notebook(text, path, abspath, linter.config_classes())
 
 
 def _read_trainer_yaml(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
-    from peftlint.linter.sources.trainer_yaml import extract_trainer_yaml
+    from peftlint.sources.trainer_yaml import extract_trainer_yaml
 
     return extract_trainer_yaml(text, path, abspath)
 
 
 def _read_trainer_shell(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
-    from peftlint.linter.sources.trainer_yaml import extract_trainer_shell
+    from peftlint.sources.trainer_yaml import extract_trainer_shell
 
     return extract_trainer_shell(text, path, abspath)
 
@@ -103,7 +103,7 @@ class Linter:
     # -- peft facts ------------------------------------------------------------------------
     def facts(self) -> Any:
         if self._facts is None:
-            from peftlint.linter.peftinfo import load_peft_facts
+            from peftlint.semantics.peft_facts import load_peft_facts
 
             self._facts = load_peft_facts(self.cache_dir())
         return self._facts
@@ -115,7 +115,7 @@ class Linter:
         return {c.peft_type: name for name, c in self.facts().configs.items()}
 
     def cache_dir(self) -> Path | None:
-        from peftlint.linter.cache import default_cache_dir
+        from peftlint.model.cache import default_cache_dir
 
         if self.settings.no_cache:
             return None
@@ -241,7 +241,7 @@ class Linter:
         """Whether a saved adapter's weights load onto its base model (see linter/weights.py)."""
         if outcome.ctx is None or not outcome.spec.adapter_dir:
             return
-        from peftlint.linter.weights import verdict
+        from peftlint.semantics.weights import verdict
 
         label = disc.display_path(Path(outcome.spec.adapter_dir), self.cwd)
         try:
@@ -331,7 +331,7 @@ class Linter:
                           spec.path, span)
 
     def _inventory_for(self, spec: AdapterSpec, ref: ModelRef) -> tuple:
-        from peftlint.linter.load import load_inventory
+        from peftlint.model.load import load_inventory
 
         base_dirs = tuple(d for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None) if d)
         got = load_inventory(ref.ref, self.settings, self.cache_dir(), revision=ref.revision, base_dirs=base_dirs,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from peftlint.linter import roles
-from peftlint.linter import inventory as inv
-from peftlint.linter.inventory import Inventory
-from peftlint.linter.matching import LINEAR_KINDS
-from peftlint.linter.roles import normalize
+from peftlint.semantics import roles
+from peftlint.model import inventory as inv
+from peftlint.model.inventory import Inventory
+from peftlint.semantics.matching import LINEAR_KINDS
+from peftlint.semantics.roles import normalize
 
 
 def adaptable_suffixes(inventory: Inventory, kinds: frozenset[str] | None = None) -> list[str]:

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from peftlint.linter import inventory as inv
-from peftlint.linter.inventory import Inventory, ModuleInfo
+from peftlint.model import inventory as inv
+from peftlint.model.inventory import Inventory, ModuleInfo
 
 ALL_LINEAR = "all-linear"
 SEQ_CLS_HEADS = ("classifier", "score")

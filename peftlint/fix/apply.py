@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from peftlint.linter.diagnostics import Diagnostic, Edit, Span
+from peftlint.diagnostics import Diagnostic, Edit, Span
 
 if TYPE_CHECKING:
-    from peftlint.linter.engine import Linter, RunResult
-    from peftlint.linter.spec import Value
+    from peftlint.engine.run import Linter, RunResult
+    from peftlint.spec import Value
 
 MAX_PASSES = 5  # like ruff: fixes can enable further fixes; stop when nothing changes
 
@@ -214,7 +214,7 @@ def _one_pass(linter: "Linter", result: "RunResult", unsafe: bool, originals: di
         body = old[1:] if text_had_bom else old
         file_edits = [e for d in diags for e in d.fix.edits if e.path == rel]
         if p.suffix == ".ipynb":  # edits address the JSON text; apply them to the cell sources
-            from peftlint.linter.sources.notebook import apply_notebook_edits
+            from peftlint.sources.notebook import apply_notebook_edits
 
             new = apply_notebook_edits(body, file_edits)
         else:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from peftlint.linter.settings import Settings
+from peftlint.config import Settings
 
 UNRESOLVED, REMOTE_CODE = "PFT901", "PFT903"
 
@@ -43,7 +43,7 @@ def load_inventory(
 
     The memo dicts let one run resolve and build each model once.
     """
-    from peftlint.linter.resolve import ResolveOptions, Unresolved, resolve
+    from peftlint.model.resolve import ResolveOptions, Unresolved, resolve
 
     resolved_memo = {} if resolved_memo is None else resolved_memo
     inventory_memo = {} if inventory_memo is None else inventory_memo
@@ -62,12 +62,12 @@ def load_inventory(
         return Loaded(why=(f"{res.label} needs trust_remote_code to build (custom modeling code); peftlint never runs "
                            "remote code unless you pass --trust-remote-code, so model-aware checks were skipped"),
                       code=REMOTE_CODE)
-    from peftlint.linter.build import pick_model_class
+    from peftlint.model.build import pick_model_class
 
     cls = pick_model_class(res.config, model_class, task_type)
     ikey = (key, cls)
     if ikey not in inventory_memo:
-        from peftlint.linter.cache import InventoryCache, get_inventory
+        from peftlint.model.cache import InventoryCache, get_inventory
 
         try:
             inventory_memo[ikey] = get_inventory(res, cls, InventoryCache(cache_dir), trust_remote_code=trust)

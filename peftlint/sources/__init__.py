@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peftlint.linter.diagnostics import Diagnostic, Span
-from peftlint.linter.spec import AdapterSpec
+from peftlint.diagnostics import Diagnostic, Span
+from peftlint.spec import AdapterSpec
 
 
 @dataclass

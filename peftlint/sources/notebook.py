@@ -22,11 +22,11 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
-from peftlint.linter.diagnostics import Diagnostic, Edit, Fix, Span
-from peftlint.linter.sources import Problem, SourceResult
-from peftlint.linter.sources.jsonpos import parse_json_with_positions
-from peftlint.linter.sources.python import extract_python
-from peftlint.linter.spec import Value
+from peftlint.diagnostics import Diagnostic, Edit, Fix, Span
+from peftlint.sources import Problem, SourceResult
+from peftlint.sources.jsonpos import parse_json_with_positions
+from peftlint.sources.python import extract_python
+from peftlint.spec import Value
 
 # Cell magics whose body is Python (kept); every other %%magic cell is blanked.
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "python", "python3"}
@@ -273,7 +273,7 @@ def apply_notebook_edits(raw: str, edits: list[Edit]) -> str:
     change are rewritten (one JSON string per line, in the array's own indentation and with the
     file's ``ensure_ascii`` style), so the rest of the notebook stays byte-identical.
     """
-    from peftlint.linter.fix import apply_edits
+    from peftlint.fix.apply import apply_edits
 
     root = parse_json_with_positions(raw)
     lines = [0] + [m.end() for m in re.finditer("\n", raw)]

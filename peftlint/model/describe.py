@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from peftlint.linter import inventory as inv
-from peftlint.linter import roles
-from peftlint.linter.inventory import Inventory, ModuleInfo
-from peftlint.linter.matching import PeftView, compute_targeting, entry_matches, layer_index
+from peftlint.model import inventory as inv
+from peftlint.semantics import roles
+from peftlint.model.inventory import Inventory, ModuleInfo
+from peftlint.semantics.matching import PeftView, compute_targeting, entry_matches, layer_index
 
 # What LoRA can wrap (PEFT-SEMANTICS §5); other kinds are not listed as targets.
 ADAPTABLE_KINDS = (inv.LINEAR, inv.CONV1D_GPT2, inv.EMBEDDING, inv.CONV1D, inv.CONV2D, inv.CONV3D, inv.MHA)
@@ -35,7 +35,7 @@ class ModuleGroup:
     layers: int  # distinct repeated-block indices (0 outside repeated blocks)
     shapes: list[list[int | None]]  # distinct [in, out] (Embedding: [num_embeddings, dim])
     towers: list[str] = field(default_factory=list)
-    role: str | None = None  # roles.Q, roles.UP, ... (see peftlint.linter.roles)
+    role: str | None = None  # roles.Q, roles.UP, ... (see peftlint.semantics.roles)
     head: bool = False  # the output embedding or a classification head
     input_embedding: bool = False
     tied: bool = False  # shares its weight with another module (tie_word_embeddings)

@@ -10,8 +10,8 @@ import json
 import re
 from json.decoder import scanstring
 
-from peftlint.linter.diagnostics import Span
-from peftlint.linter.spec import Value
+from peftlint.diagnostics import Span
+from peftlint.spec import Value
 
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _WS = re.compile(r"[ \t\n\r]*")

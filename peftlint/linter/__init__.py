@@ -1,1 +1,0 @@
-"""The engine: discover → sources → spec → resolve → inventory → matching → rules → report/fix."""

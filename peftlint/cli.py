@@ -145,7 +145,6 @@ def modules(model: str, fmt: str, model_class: str | None, task_type: str | None
 
     MODEL is a hub id, a local directory or an alias from [tool.peftlint] models.
     """
-    from peftlint.model.cache import default_cache_dir
     from peftlint.model.load import load_inventory
     from peftlint.model.describe import describe_modules
     from peftlint.config import SettingsError, load_settings, merge_cli
@@ -158,7 +157,7 @@ def modules(model: str, fmt: str, model_class: str | None, task_type: str | None
         sys.exit(EXIT_FAILURE)
     settings = merge_cli(settings, online=online, trust_remote_code=trust_remote_code,
                          cache_dir=str(cache_dir) if cache_dir else None)
-    cdir = None if settings.no_cache else (Path(settings.cache_dir) if settings.cache_dir else default_cache_dir())
+    cdir = settings.cache_directory()
     base_dirs = tuple(d for d in (settings.project_root, str(Path.cwd())) if d)
     got = load_inventory(model, settings, cdir, revision=revision, base_dirs=base_dirs, model_class=model_class,
                          task_type=task_type.upper() if task_type else None)
@@ -177,7 +176,7 @@ def cache() -> None:
 @cache.command("dir")
 def cache_dir_cmd() -> None:
     """Print the cache directory."""
-    from peftlint.model.cache import default_cache_dir
+    from peftlint.store import default_cache_dir
 
     click.echo(str(default_cache_dir()))
 
@@ -185,9 +184,9 @@ def cache_dir_cmd() -> None:
 @cache.command("clear")
 def cache_clear() -> None:
     """Remove every cached inventory."""
-    from peftlint.model.cache import InventoryCache, default_cache_dir
+    from peftlint import store
 
-    n = InventoryCache(default_cache_dir()).clear()
+    n = store.clear(store.default_cache_dir())
     click.echo(f"removed {n} cached entr{'y' if n == 1 else 'ies'}")
 
 

@@ -1,4 +1,4 @@
-"""Settings: ``[tool.peftlint]`` in pyproject.toml, overridden by the command line."""
+"""Settings: ``[tool.peftlint]`` in pyproject.toml, overridden by the command line; rule selection."""
 
 from __future__ import annotations
 
@@ -34,6 +34,26 @@ class Settings:
     trust_remote_code: bool = False
     unsafe_fixes: bool = False
     project_root: str | None = None  # directory of the pyproject.toml that was read
+
+    def selects(self, code: str) -> bool:
+        """ruff's selection: select (default all) plus extend-select, minus ignore; prefixes allowed."""
+        chosen = prefix_hit(code, self.select) if self.select else True
+        chosen = chosen or prefix_hit(code, self.extend_select)
+        return chosen and not prefix_hit(code, self.ignore)
+
+    def cache_directory(self) -> Path | None:
+        """Where caches live: ``cache-dir``, else the user cache directory; None with ``--no-cache``."""
+        if self.no_cache:
+            return None
+        from peftlint.store import default_cache_dir
+
+        return Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+
+
+def prefix_hit(code: str, selectors: list[str]) -> bool:
+    """Whether ``code`` is named by one of ``selectors`` (codes, prefixes such as ``PFT1``, or ``ALL``)."""
+    code = code.upper()
+    return any(s.upper() == "ALL" or code.startswith(s.upper()) for s in selectors)
 
 
 _KEYS = {

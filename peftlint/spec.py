@@ -7,17 +7,6 @@ from typing import Any
 
 from peftlint.diagnostics import Span
 
-# task_type -> the transformers auto class PEFT's task implies (used when the code names no class)
-TASK_TYPE_TO_AUTO_CLASS = {
-    "CAUSAL_LM": "AutoModelForCausalLM",
-    "SEQ_2_SEQ_LM": "AutoModelForSeq2SeqLM",
-    "SEQ_CLS": "AutoModelForSequenceClassification",
-    "TOKEN_CLS": "AutoModelForTokenClassification",
-    "QUESTION_ANS": "AutoModelForQuestionAnswering",
-    "FEATURE_EXTRACTION": "AutoModel",
-}
-
-
 @dataclass
 class Value:
     """A field value as written in the source.

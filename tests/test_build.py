@@ -6,7 +6,9 @@ from typing import Callable
 import pytest
 
 from peftlint.model import inventory as inv
-from peftlint.model.build import BuildError, build_inventory, pick_model_class
+from peftlint.model.build import BuildError, build_inventory
+from peftlint.model.inventory import AllLinearRewrite
+from peftlint.model.classes import pick_model_class
 from peftlint.model.inventory import Inventory
 from peftlint.model.resolve import ResolveOptions, Resolved, bundled_index, resolve
 
@@ -87,7 +89,7 @@ def test_every_bundled_config_builds(hub_id: str, build: Build) -> None:
         inv.LINEAR, inv.CONV1D_GPT2, inv.CONV1D, inv.CONV2D, inv.CONV3D, inv.EMBEDDING, inv.MHA,
         inv.NORM, inv.DROPOUT, inv.CONTAINER, inv.MODULE_LIST, inv.OTHER,
     }  # fmt: skip
-    by_name = {m.name for m in inventory.modules} | set(inventory.extra["module_aliases"])
+    by_name = {m.name for m in inventory.modules} | set(inventory.module_aliases)
     for m in inventory.modules:  # every child is listed (possibly under its first name)
         assert all(f"{m.name}.{c}" in by_name for c in m.children)
     data = inventory.to_json()
@@ -129,7 +131,7 @@ def test_gpt2_conv1d(build: Build) -> None:
     assert gpt2.default_targets["LORA"] == ["c_attn"]
     assert gpt2.module("transformer.h.0.attn.attn_dropout").kind == inv.DROPOUT
     assert gpt2.module("transformer.h").kind == inv.MODULE_LIST
-    assert gpt2.extra["layer_lists"] == {"transformer.h": 12}
+    assert gpt2.layer_lists == {"transformer.h": 12}
 
 
 def test_llama(build: Build) -> None:
@@ -155,7 +157,7 @@ def test_llama(build: Build) -> None:
     assert llama.default_targets["LN_TUNING"] == ["input_layernorm", "post_attention_layernorm", "norm"]
     assert llama.default_targets["TRAINABLE_TOKENS"] == "model.embed_tokens"
     assert "ADAPTION_PROMPT" not in llama.default_targets and "PROMPT_TUNING" not in llama.default_targets
-    assert llama.extra["moe_conversion"]["applies"] is False
+    assert llama.moe.applies is False
 
 
 def test_llama_3_2_tied(build: Build) -> None:
@@ -178,18 +180,18 @@ def test_mixtral_fused_experts(build: Build) -> None:
 
 
 def test_mixtral_moe_conversion(build: Build) -> None:
-    moe = build("mistralai/Mixtral-8x7B-v0.1").extra["moe_conversion"]
-    assert moe["applies"] is True and moe["available"] is True
-    assert moe["base_model_type"] == "mixtral" and moe["has_checkpoint_conversion"]
-    assert moe["target_map"] == {"w1": "gate_up_proj", "w3": "gate_up_proj", "w2": "down_proj", "gate": "gate.weight"}
-    assert moe["fused"] == {"gate_up_proj": ["w1", "w3"]}
-    assert moe["rank_multiplier"] == {"gate_up_proj": 2}
-    assert moe["pattern_keys"] == {"gate_up_proj": r".*\.gate_up_proj"}
-    assert moe["none_targets_become_empty"] is True  # PEFT-SEMANTICS §1.5: the q/v default is lost
-    assert moe["all_linear"] == {
-        "target_modules": ["k_proj", "o_proj", "q_proj", "v_proj"],
-        "target_parameters": ["down_proj", "gate.weight", "gate_up_proj"],
-    }
+    moe = build("mistralai/Mixtral-8x7B-v0.1").moe
+    assert moe.applies is True and moe.available is True
+    assert moe.base_model_type == "mixtral" and moe.has_checkpoint_conversion
+    assert moe.target_map == {"w1": "gate_up_proj", "w3": "gate_up_proj", "w2": "down_proj", "gate": "gate.weight"}
+    assert moe.fused == {"gate_up_proj": ["w1", "w3"]}
+    assert moe.rank_multiplier == {"gate_up_proj": 2}
+    assert moe.pattern_keys == {"gate_up_proj": r".*\.gate_up_proj"}
+    assert moe.none_targets_become_empty is True  # PEFT-SEMANTICS §1.5: the q/v default is lost
+    assert moe.all_linear == AllLinearRewrite(
+        target_modules=["k_proj", "o_proj", "q_proj", "v_proj"],
+        target_parameters=["down_proj", "gate.weight", "gate_up_proj"],
+    )
 
 
 def test_qwen2_moe(build: Build) -> None:
@@ -197,10 +199,10 @@ def test_qwen2_moe(build: Build) -> None:
     assert "LORA" not in qwen.default_targets
     assert qwen.module("model.layers.0.mlp.shared_expert.gate_proj").kind == inv.LINEAR
     assert set(qwen.module("model.layers.0.mlp.experts").params) == {"gate_up_proj", "down_proj"}
-    moe = qwen.extra["moe_conversion"]
+    moe = qwen.moe
     # PEFT-SEMANTICS §4.3: transformers converts qwen2_moe checkpoints, PEFT does not rewrite configs
-    assert moe["applies"] is False and moe["base_model_type"] is None
-    assert moe["target_map"] == {} and moe["none_targets_become_empty"] is False
+    assert moe.applies is False and moe.base_model_type is None
+    assert moe.target_map == {} and moe.none_targets_become_empty is False
 
 
 def test_falcon(build: Build) -> None:
@@ -224,7 +226,7 @@ def test_t5(build: Build) -> None:
     ] in t5.tied_weights  # fmt: skip
     assert t5.tie_word_embeddings
     assert t5.module("encoder.block.0.layer.0.layer_norm").kind == inv.NORM  # T5LayerNorm
-    assert t5.extra["layer_lists"]["encoder.block"] == 6
+    assert t5.layer_lists["encoder.block"] == 6
 
 
 def test_whisper(build: Build) -> None:
@@ -262,7 +264,7 @@ def test_seq_cls_heads(build: Build) -> None:
     llama = build("meta-llama/Llama-2-7b-hf", "AutoModelForSequenceClassification")
     assert llama.model_class == "LlamaForSequenceClassification"
     assert llama.seq_cls_head == "score" and llama.output_embedding is None
-    assert llama.extra["requested_class"] == "AutoModelForSequenceClassification"
+    assert llama.requested_class == "AutoModelForSequenceClassification"
     roberta = build("roberta-base", None, "SEQ_CLS")
     assert roberta.model_class == "RobertaForSequenceClassification"
     assert roberta.seq_cls_head == "classifier"
@@ -279,16 +281,16 @@ def test_concrete_class_from_code(build: Build) -> None:
 def test_auto_class_fallback(build: Build) -> None:
     t5 = build("t5-small", "AutoModelForCausalLM")
     assert t5.model_class == "T5ForConditionalGeneration"
-    assert "AutoModelForCausalLM cannot build this config" in t5.extra["class_note"]
+    assert "AutoModelForCausalLM cannot build this config" in t5.class_note
     deberta = build("microsoft/deberta-v3-base")  # no architectures in this config
-    assert deberta.extra["requested_class"] == "AutoModelForCausalLM"
+    assert deberta.requested_class == "AutoModelForCausalLM"
     assert deberta.model_class == "DebertaV2ForMaskedLM"
 
 
 def test_unknown_class_name_falls_back(build: Build) -> None:
     inventory = build("gpt2", "SomethingThatIsNotInTransformers")
     assert inventory.model_class == "GPT2LMHeadModel"
-    assert "not a transformers class" in inventory.extra["class_note"]
+    assert "not a transformers class" in inventory.class_note
 
 
 def test_remote_code_model_is_not_built() -> None:
@@ -395,7 +397,8 @@ def test_remote_code_only_when_trusted(tmp_path) -> None:
     script = (
         "import json, sys\n"
         "from peftlint.model.resolve import resolve, ResolveOptions\n"
-        "from peftlint.model.build import build_inventory, pick_model_class, BuildError\n"
+        "from peftlint.model.build import build_inventory, BuildError\n"
+        "from peftlint.model.classes import pick_model_class\n"
         "r = resolve('fancy', base_dirs=[sys.argv[1]], options=ResolveOptions())\n"
         "try:\n"
         "    build_inventory(r, 'AutoModelForCausalLM')\n"

@@ -11,7 +11,9 @@ import pytest
 from helpers_hf import REPO_ROOT
 from peftlint.model import build as build_module
 from peftlint.model import inventory as inv
-from peftlint.model.cache import INVENTORY_PREFIX, InventoryCache, default_cache_dir, get_inventory
+from peftlint.model.cache import INVENTORY_PREFIX, InventoryCache
+from peftlint.model.load import get_inventory
+from peftlint.store import default_cache_dir
 from peftlint.model.inventory import Inventory, ModuleInfo
 from peftlint.model.resolve import ResolveOptions, Resolved, resolve
 
@@ -40,7 +42,6 @@ def _inventory(model_id: str = "acme/m") -> Inventory:
             ModuleInfo("model.layers.0", "Linear", inv.LINEAR, 4, 8, params={"weight": [8, 4]}),
         ],
         default_targets={"LORA": ["q_proj", "v_proj"]},
-        extra={"moe_conversion": {"applies": False}},
     )
 
 
@@ -91,12 +92,12 @@ def test_key_depends_on_inputs(tmp_path: Path) -> None:
 
 
 def test_key_depends_on_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from peftlint.model import cache as cache_module
+    from peftlint import store
 
     cache = InventoryCache(tmp_path)
     base = cache.key(_resolved(), "AutoModelForCausalLM")
-    real = cache_module.package_versions
-    monkeypatch.setattr(cache_module, "package_versions", lambda *d: {**real(*d), "peft": "99.0"})
+    real = store.package_versions
+    monkeypatch.setattr(store, "package_versions", lambda *d: {**real(*d), "peft": "99.0"})
     assert cache.key(_resolved(), "AutoModelForCausalLM") != base
 
 
@@ -207,8 +208,10 @@ def test_warm_run_imports_no_heavy_packages(tmp_path: Path) -> None:
     script = (
         "import json, sys\n"
         "from peftlint.model.resolve import resolve, ResolveOptions\n"
-        "from peftlint.model.build import pick_model_class\n"
-        "from peftlint.model.cache import InventoryCache, default_cache_dir, get_inventory\n"
+        "from peftlint.model.classes import pick_model_class\n"
+        "from peftlint.model.cache import InventoryCache\n"
+        "from peftlint.model.load import get_inventory\n"
+        "from peftlint.store import default_cache_dir\n"
         "from peftlint.semantics.peft_facts import load_peft_facts\n"
         "out = []\n"
         "for ref in ('gpt2', 'mistralai/Mixtral-8x7B-v0.1'):\n"

@@ -36,7 +36,8 @@ FOREIGN = [
 
 @functools.lru_cache(maxsize=None)
 def inventory(hub_id: str):
-    from peftlint.model.build import build_inventory, pick_model_class
+    from peftlint.model.build import build_inventory
+    from peftlint.model.classes import pick_model_class
     from peftlint.model.resolve import ResolveOptions, resolve
 
     res = resolve(hub_id, options=ResolveOptions())

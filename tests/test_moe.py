@@ -30,7 +30,8 @@ TINY_QWEN3_MOE = {
 
 @functools.lru_cache(maxsize=None)
 def inventory(ref: str):
-    from peftlint.model.build import build_inventory, pick_model_class
+    from peftlint.model.build import build_inventory
+    from peftlint.model.classes import pick_model_class
     from peftlint.model.resolve import ResolveOptions, resolve
 
     res = resolve(ref, options=ResolveOptions())
@@ -152,7 +153,7 @@ def test_qwen3_moe_rewrite_drops_dense_linears(tiny_qwen3_moe):
     from peft import LoraConfig
 
     inv = inventory(str(tiny_qwen3_moe))
-    assert inv.extra["moe_conversion"]["applies"]
+    assert inv.moe.applies
     cfg = transformers.AutoConfig.for_model(**TINY_QWEN3_MOE)
     with torch.device("meta"):
         model = transformers.Qwen3MoeForCausalLM._from_config(cfg)

@@ -10,7 +10,7 @@ import pytest
 
 from helpers_hf import REPO_ROOT
 from peftlint.semantics import peft_facts as peftinfo
-from peftlint.model.cache import FACTS_PREFIX
+from peftlint.semantics.peft_facts import FACTS_PREFIX
 from peftlint.semantics.peft_facts import PeftFacts, facts_key, load_peft_facts
 
 

@@ -73,7 +73,7 @@ def test_pft206_raising_classes_match_peft():
     import peft
 
     from peftlint.semantics.peft_facts import collect_peft_facts
-    from peftlint.rules.form import STR_TARGETS_WITH_LAYER_FILTER_RAISE
+    from peftlint.rules.form.pft206_regex_with_layer_filter import STR_TARGETS_WITH_LAYER_FILTER_RAISE
 
     raising = set()
     for name, info in collect_peft_facts().configs.items():

@@ -8,7 +8,7 @@ import pytest
 from lintutil import lint
 
 from peftlint.semantics import roles
-from peftlint.model.cache import default_cache_dir
+from peftlint.store import default_cache_dir
 from peftlint.model.load import load_inventory
 from peftlint.config import Settings
 from peftlint.semantics.suggest import suggest_target

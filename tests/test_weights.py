@@ -15,7 +15,7 @@ from adapterutil import GPT2, LLAMA, MIXTRAL, T5, edit_config, header, load_onto
     write_with_header
 from lintutil import lint, run_cli
 from peftlint.semantics.weights import pattern_key, read_weights
-from peftlint.rules.weights import accepts
+from peftlint.rules.weights.pft401_invalid_adapter_config import accepts
 
 WEIGHTS = "adapter_model.safetensors"
 PFT4 = ("PFT401", "PFT402", "PFT403", "PFT404", "PFT405", "PFT406", "PFT407")
@@ -191,7 +191,7 @@ def test_zero_sized_tensor(work, llama_lora, tmp_path):
     _, head = header(adapter / WEIGHTS)
     shapes = {k: tuple(v["shape"]) for k, v in head.items() if k != "__metadata__"}
     shapes["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"] = (0, 64)
-    from peftlint.rules.weights_examples import safetensors_bytes
+    from peftlint.rules.weights._examples import safetensors_bytes
 
     (adapter / WEIGHTS).write_bytes(safetensors_bytes(shapes))
     found = lint(work, str(adapter))

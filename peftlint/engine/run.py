@@ -9,16 +9,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from peftlint.engine import discover as disc
-from peftlint.rules.context import Context
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.config import Settings
 from peftlint.sources import Problem, SourceResult
 from peftlint.spec import AdapterSpec, ModelRef
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
-from peftlint.rules import Rule, all_rules, rule_by_code, selected
-
-# Codes the engine emits itself (their Rule classes carry only documentation).
-UNRESOLVED, SYNTAX, REMOTE_CODE, UNUSED_NOQA, INTERNAL = "PFT901", "PFT902", "PFT903", "PFT905", "PFT999"
+from peftlint.model.load import Loaded, load_inventory
+from peftlint.rules import Rule, all_rules, rule_by_code
+from peftlint.rules.context import Context
+from peftlint.rules.meta import INTERNAL, REMOTE_CODE, SYNTAX, UNRESOLVED, UNUSED_NOQA
 
 
 @dataclass
@@ -115,11 +114,7 @@ class Linter:
         return {c.peft_type: name for name, c in self.facts().configs.items()}
 
     def cache_dir(self) -> Path | None:
-        from peftlint.model.cache import default_cache_dir
-
-        if self.settings.no_cache:
-            return None
-        return Path(self.settings.cache_dir) if self.settings.cache_dir else default_cache_dir()
+        return self.settings.cache_directory()
 
     # -- the run -----------------------------------------------------------------------------
     def lint_paths(self, paths: Iterable[Path], jobs: int = 1) -> RunResult:
@@ -214,7 +209,7 @@ class Linter:
         s = self.settings
         kept = []
         for d in diags:
-            if not selected(d.code, s.select, s.extend_select, s.ignore):
+            if not self.settings.selects(d.code):
                 continue
             if per_file_ignored(d.code, d.path, s.per_file_ignores):
                 continue
@@ -223,13 +218,13 @@ class Linter:
             if s.strict and d.code == UNRESOLVED:
                 d.severity = Severity.ERROR
             kept.append(d)
-        if sup is not None and selected(UNUSED_NOQA, s.select, s.extend_select, s.ignore):
+        if sup is not None and self.settings.selects(UNUSED_NOQA):
             for c in sup.lines.values():
                 for code in c.codes or []:
                     code = code.upper()
                     if not code.startswith("PFT") or any(u.startswith(code) for u in c.used):
                         continue
-                    if code in skipped_codes or not selected(code, s.select, s.extend_select, s.ignore):
+                    if code in skipped_codes or not self.settings.selects(code):
                         continue
                     kept.append(Diagnostic(
                         UNUSED_NOQA, "unused-suppression", Severity.WARNING,
@@ -275,10 +270,12 @@ class Linter:
             outcome.skipped = spec.extra.get("model_unresolved") or "no base model linked to this config"
             diags.append(self._unresolved(spec, spec.span, outcome.skipped))
         else:
-            inventory, label, resolved, why, code = self._inventory_for(spec, ref)
+            got = self._inventory_for(spec, ref)
+            inventory, label, resolved = got.inventory, got.label, got.resolved
             if inventory is None:
-                outcome.skipped = why
-                diags.append(self._unresolved(spec, ref.span or spec.span, why, code))
+                outcome.skipped = got.why
+                code = REMOTE_CODE if got.needs_remote_code else UNRESOLVED
+                diags.append(self._unresolved(spec, ref.span or spec.span, got.why, code))
         outcome.model, outcome.inventory = label, inventory
         if ref is not None:
             outcome.how, outcome.from_default = ref.how, ref.from_default
@@ -288,7 +285,7 @@ class Linter:
         for rule in self.rules:
             if rule.needs_model and inventory is None:
                 continue
-            if not selected(rule.code, self.settings.select, self.settings.extend_select, self.settings.ignore):
+            if not self.settings.selects(rule.code):
                 continue
             try:
                 diags.extend(rule.check(ctx))
@@ -330,14 +327,12 @@ class Linter:
         return Diagnostic(code, rule.name if rule else code, rule.severity if rule else Severity.INFO, msg,
                           spec.path, span)
 
-    def _inventory_for(self, spec: AdapterSpec, ref: ModelRef) -> tuple:
-        from peftlint.model.load import load_inventory
-
+    def _inventory_for(self, spec: AdapterSpec, ref: ModelRef) -> Loaded:
         base_dirs = tuple(d for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None) if d)
         got = load_inventory(ref.ref, self.settings, self.cache_dir(), revision=ref.revision, base_dirs=base_dirs,
                              model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
                              resolved_memo=self._resolved, inventory_memo=self._inventories)
-        return got.inventory, got.label, got.resolved, got.why, got.code
+        return got
 
 
 def _name_trainer_key(message: str, keys: dict[str, str], tool: str) -> str:

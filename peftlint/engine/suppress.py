@@ -6,6 +6,8 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 
+from peftlint.config import prefix_hit
+
 _NOQA = re.compile(r"#\s*noqa(?P<sep>\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*[,\s]\s*[A-Za-z]+[0-9]+)*))?", re.I)
 _FILE_NOQA = re.compile(r"#\s*peftlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*[,\s]\s*[A-Za-z]+[0-9]+)*))?", re.I)
 
@@ -26,18 +28,14 @@ class Suppressions:
     file_noqa: bool = False
 
     def suppresses(self, code: str, lines: tuple[int, ...]) -> bool:
-        if self.file_noqa and (not self.file_codes or _hit(code, self.file_codes)):
+        if self.file_noqa and (not self.file_codes or prefix_hit(code, self.file_codes)):
             return True
         for ln in lines:
             c = self.lines.get(ln)
-            if c is not None and (c.codes is None or _hit(code, c.codes)):
+            if c is not None and (c.codes is None or prefix_hit(code, c.codes)):
                 c.used.add(code)
                 return True
         return False
-
-
-def _hit(code: str, codes: list[str]) -> bool:
-    return any(code.startswith(c.upper()) for c in codes)
 
 
 def _split(codes: str | None) -> list[str] | None:
@@ -66,6 +64,6 @@ def parse_suppressions(text: str) -> Suppressions:
 def per_file_ignored(code: str, path: str, per_file_ignores: dict[str, list[str]]) -> bool:
     for pattern, codes in per_file_ignores.items():
         if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path.rsplit("/", 1)[-1], pattern):
-            if _hit(code, codes):
+            if prefix_hit(code, codes):
                 return True
     return False

@@ -157,8 +157,8 @@ def describe_modules(inventory: Inventory, task_type: str | None = None, method:
     if default.no_default:
         notes.append(f"PEFT has no default target_modules for model type `{inventory.model_type}` ({method}): "
                      "name the targets explicitly")
-    if inventory.extra.get("class_note"):
-        notes.append(str(inventory.extra["class_note"]))
+    if inventory.class_note:
+        notes.append(inventory.class_note)
     return ModulesReport(
         model=inventory.model_id, model_type=inventory.model_type, model_class=inventory.model_class,
         num_hidden_layers=inventory.num_hidden_layers, groups=groups,

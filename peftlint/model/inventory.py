@@ -1,7 +1,7 @@
 """A base model's module tree as data: what the meta-device build records and the cache stores.
 
 This module must never import torch, transformers or peft: a run whose inventories are cached reads
-them from JSON through these classes only. ``peftlint.model.build`` fills them from a real model.
+them from JSON through these classes only. ``peftlint.model.record`` fills them from a real model.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Module kinds (``ModuleInfo.kind``)
 LINEAR = "linear"  # torch.nn.Linear and subclasses
@@ -50,6 +50,42 @@ class ModuleInfo:
 
 
 @dataclass
+class AllLinearRewrite:
+    """What ``"all-linear"`` becomes under the MoE rewrite (leaf names)."""
+
+    target_modules: list[str] = field(default_factory=list)
+    target_parameters: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MoeConversion:
+    """What PEFT's transformers-5 MoE rewrite (``convert_peft_config_for_transformers`` in
+    ``peft.utils.transformers_weight_conversion``) does to a LoRA config for this model type; read
+    from peft's own tables and checked by running the rewrite on probe configs (``record.py``)."""
+
+    available: bool = False  # the conversion module could be imported (transformers >= 5)
+    methods: list[str] = field(default_factory=lambda: ["LORA"])  # the rewrite runs for these peft types
+    has_checkpoint_conversion: bool = False  # transformers.conversion_mapping knows the model_type
+    base_model_type: str | None = None  # peft's conversion pattern for the model_type
+    applies: bool = False  # the rewrite changes configs for this model_type
+    # target_modules entry (exact or ".old" suffix) -> target_parameters entry, e.g. {"w1": "gate_up_proj"}
+    target_map: dict[str, str] = field(default_factory=dict)
+    fused: dict[str, list[str]] = field(default_factory=dict)  # halves fused into one parameter
+    rank_multiplier: dict[str, int] = field(default_factory=dict)  # rank_pattern[".*\\.new"] = n * r
+    pattern_keys: dict[str, str] = field(default_factory=dict)  # the rank/alpha_pattern key PEFT adds
+    none_targets_become_empty: bool = False  # target_modules=None turns into set() (default targets lost)
+    all_linear: AllLinearRewrite | None = None
+    error: str = ""  # a probe peft rejected; the rewrite is then treated as not applying
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "MoeConversion":
+        data = dict(data)
+        if data.get("all_linear") is not None:
+            data["all_linear"] = AllLinearRewrite(**data["all_linear"])
+        return cls(**data)
+
+
+@dataclass
 class Inventory:
     model_id: str  # what the model was resolved from (hub id or path)
     model_type: str  # config.model_type of the top-level config
@@ -70,7 +106,13 @@ class Inventory:
     # Sub-models (towers) of a composite model: prefix -> label ("language_model", "vision_tower", ...)
     towers: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)  # torch / transformers / peft
-    extra: dict[str, Any] = field(default_factory=dict)  # room for later rules (MoE rewrite, ...)
+    requested_class: str = ""  # the class that was asked for
+    class_note: str = ""  # why another class was built (e.g. AutoModelForCausalLM on t5)
+    # modules reachable under a second name (T5's ``encoder.embed_tokens`` is ``shared``): name ->
+    # canonical name; PEFT, like ``named_modules()``, only sees the first
+    module_aliases: dict[str, str] = field(default_factory=dict)
+    layer_lists: dict[str, int] = field(default_factory=dict)  # numbered ModuleLists: name -> length
+    moe: MoeConversion = field(default_factory=MoeConversion)
     schema: int = SCHEMA_VERSION
 
     # -- lookups (not serialised) ----------------------------------------------------------
@@ -87,8 +129,7 @@ class Inventory:
         return [m for m in self.modules if not m.children]
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        return d
+        return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Inventory":
@@ -96,4 +137,5 @@ class Inventory:
             raise ValueError(f"inventory schema {data.get('schema')!r} is not {SCHEMA_VERSION}")
         data = dict(data)
         data["modules"] = [ModuleInfo(**m) for m in data["modules"]]
+        data["moe"] = MoeConversion.from_json(data.get("moe") or {})
         return cls(**data)

@@ -2,28 +2,49 @@
 
 resolve (alias, local path, Hugging Face cache, bundled, ``--online``) → model class → cached
 inventory (built on the meta device on a miss). Never raises for a bad reference: the reason comes
-back as text, with the code of the note the linter reports (PFT901 or PFT903).
+back as text, with whether remote code is what stopped it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from peftlint.config import Settings
-
-UNRESOLVED, REMOTE_CODE = "PFT901", "PFT903"
-
+from peftlint.model.cache import InventoryCache
+from peftlint.model.classes import pick_model_class
+from peftlint.model.inventory import Inventory
+from peftlint.model.resolve import ResolveOptions, Resolved, Unresolved, resolve
 
 @dataclass
 class Loaded:
-    inventory: Any = None  # Inventory | None
+    inventory: Inventory | None = None
     label: str | None = None  # the resolved model's display name
-    resolved: Any = None  # resolve.Resolved | None
+    resolved: Resolved | None = None
     why: str = ""  # why there is no inventory
-    code: str = ""  # UNRESOLVED or REMOTE_CODE when there is none
+    needs_remote_code: bool = False  # what stopped it is a model that needs trust_remote_code
     model_class: str = ""
+
+
+def get_inventory(
+    resolved: Resolved, model_class: str, cache: InventoryCache, *, trust_remote_code: bool = False
+) -> Inventory:
+    """The cached inventory of ``resolved`` built as ``model_class``, building and storing it on a miss.
+
+    Raises ``peftlint.model.build.BuildError`` when the model cannot be built.
+    """
+    key = cache.key(resolved, model_class, trust_remote_code=trust_remote_code)
+    inv = cache.load(key)
+    if inv is not None:
+        # the same config text can be reached under another name (alias, local copy, legacy id)
+        inv.model_id = resolved.label
+        return inv
+    from peftlint.model import build
+
+    inv = build.build_inventory(resolved, model_class, trust_remote_code=trust_remote_code)
+    cache.store(key, inv)
+    return inv
 
 
 def load_inventory(
@@ -43,8 +64,6 @@ def load_inventory(
 
     The memo dicts let one run resolve and build each model once.
     """
-    from peftlint.model.resolve import ResolveOptions, Unresolved, resolve
-
     resolved_memo = {} if resolved_memo is None else resolved_memo
     inventory_memo = {} if inventory_memo is None else inventory_memo
     s = settings
@@ -56,25 +75,20 @@ def load_inventory(
     res = resolved_memo[key]
     via = f" (from {how})" if how else ""
     if isinstance(res, Unresolved):
-        return Loaded(why=f"{ref!r}{via}: {res.reason}", code=UNRESOLVED)
+        return Loaded(why=f"{ref!r}{via}: {res.reason}")
     trust = bool(s.trust_remote_code)
     if res.needs_remote_code and not trust:
         return Loaded(why=(f"{res.label} needs trust_remote_code to build (custom modeling code); peftlint never runs "
                            "remote code unless you pass --trust-remote-code, so model-aware checks were skipped"),
-                      code=REMOTE_CODE)
-    from peftlint.model.build import pick_model_class
-
+                      needs_remote_code=True)
     cls = pick_model_class(res.config, model_class, task_type)
     ikey = (key, cls)
     if ikey not in inventory_memo:
-        from peftlint.model.cache import InventoryCache, get_inventory
-
         try:
             inventory_memo[ikey] = get_inventory(res, cls, InventoryCache(cache_dir), trust_remote_code=trust)
         except Exception as exc:  # the model cannot be built: say why, lint the rest
             inventory_memo[ikey] = exc
     inv = inventory_memo[ikey]
     if isinstance(inv, Exception):
-        return Loaded(why=f"{res.label}{via} could not be built on the meta device: {inv}", code=UNRESOLVED,
-                      model_class=cls)
-    return Loaded(inv, res.label, res, "", "", cls)
+        return Loaded(why=f"{res.label}{via} could not be built on the meta device: {inv}", model_class=cls)
+    return Loaded(inv, res.label, res, model_class=cls)

@@ -1,33 +1,35 @@
-"""The rule registry: every ``Rule`` subclass with a code, from the family modules below."""
+"""The rule registry: every ``Rule`` subclass with a code, one per ``pftNNN_*.py`` file of a family."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from functools import lru_cache
+from pathlib import Path
 
 from peftlint.rules.base import Example, Rule
 
-# One module per family: 1xx targets, 2xx form, 3xx fields, 4xx saved adapters, 9xx meta.
-FAMILY_MODULES = ("targets", "form", "fields", "weights", "meta")
+# One folder per family: 1xx targets, 2xx form, 3xx fields, 4xx saved adapters, 9xx meta.
+FAMILIES = ("targets", "form", "fields", "weights", "meta")
 
-__all__ = ["Example", "Rule", "all_rules", "rule_by_code", "selected"]
+__all__ = ["Example", "Rule", "all_rules", "rule_by_code"]
 
 
 @lru_cache(maxsize=1)
 def all_rules() -> tuple[type[Rule], ...]:
     found: dict[str, type[Rule]] = {}
-    for mod_name in FAMILY_MODULES:
-        try:
-            mod = importlib.import_module(f"peftlint.rules.{mod_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"peftlint.rules.{mod_name}":
+    here = Path(__file__).resolve().parent
+    for family in FAMILIES:
+        for info in pkgutil.iter_modules([str(here / family)]):
+            if not info.name.startswith("pft"):
                 continue
-            raise
-        for obj in vars(mod).values():
-            if isinstance(obj, type) and issubclass(obj, Rule) and getattr(obj, "code", None):
-                if obj.code in found and found[obj.code] is not obj:
-                    raise RuntimeError(f"duplicate rule code {obj.code}")
-                found[obj.code] = obj
+            mod = importlib.import_module(f"peftlint.rules.{family}.{info.name}")
+            for obj in vars(mod).values():
+                if (isinstance(obj, type) and issubclass(obj, Rule) and obj.__module__ == mod.__name__
+                        and getattr(obj, "code", None)):
+                    if obj.code in found:
+                        raise RuntimeError(f"duplicate rule code {obj.code}")
+                    found[obj.code] = obj
     return tuple(found[c] for c in sorted(found))
 
 
@@ -37,14 +39,3 @@ def rule_by_code(code: str) -> type[Rule] | None:
         if r.code == code or r.name == code.lower():
             return r
     return None
-
-
-def _hits(code: str, selectors: list[str]) -> bool:
-    return any(s.upper() == "ALL" or code.startswith(s.upper()) for s in selectors)
-
-
-def selected(code: str, select: list[str], extend_select: list[str], ignore: list[str]) -> bool:
-    """ruff's selection: select (default all) plus extend-select, minus ignore; prefixes allowed."""
-    chosen = _hits(code, select) if select else True
-    chosen = chosen or _hits(code, extend_select)
-    return chosen and not _hits(code, ignore)

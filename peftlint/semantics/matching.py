@@ -86,7 +86,7 @@ def layer_selected(index: int, layers_to_transform: Any) -> bool:
 
 def moe_rewrite_applies(inventory: Inventory) -> bool:
     """True when PEFT's transformers-5 MoE rewrite turns a missing target_modules into an empty set."""
-    return bool((inventory.extra.get("moe_conversion") or {}).get("none_targets_become_empty"))
+    return inventory.moe.none_targets_become_empty
 
 
 def all_linear_names(inventory: Inventory, task_type: str | None) -> list[str]:
@@ -259,15 +259,15 @@ class MoeRewrite:
 def moe_rewrite(view: PeftView, inventory: Inventory, modules_to_save: list[str] | None = None) -> MoeRewrite | None:
     """The MoE rewrite of ``view``'s targets, or None when PEFT leaves the config as it is.
 
-    Driven by ``inventory.extra["moe_conversion"]``, which ``build.py`` reads from peft's own
-    conversion tables and probes (no hard-coded model list here).
+    Driven by ``inventory.moe``, which ``record.py`` reads from peft's own conversion tables and
+    probes (no hard-coded model list here).
     """
-    info = inventory.extra.get("moe_conversion") or {}
+    info = inventory.moe
     targets = view.target_modules
-    if view.method != "LORA" or not info.get("applies") or targets is None:
+    if view.method != "LORA" or not info.applies or targets is None:
         return None
-    target_map: dict[str, str] = info.get("target_map") or {}
-    fused: dict[str, list[str]] = info.get("fused") or {}
+    target_map = info.target_map
+    fused = info.fused
     from_string = isinstance(targets, str)
     if from_string:
         targets = _resolve_string_targets(targets, view, inventory, target_map, modules_to_save or [])
@@ -300,7 +300,7 @@ def moe_rewrite(view: PeftView, inventory: Inventory, modules_to_save: list[str]
                         f"because they are fused into {new}.")
             break
         if len(got) == len(required) and len(required) > 1:
-            key = (info.get("pattern_keys") or {}).get(new) or rf".*\.{re.escape(new)}"
+            key = info.pattern_keys.get(new) or rf".*\.{re.escape(new)}"
             rw.pattern_keys[key] = len(required)
     return rw
 
@@ -390,7 +390,7 @@ def ia3_is_feedforward(feedforward: Any, key: str) -> bool:
 def layer_position(key: str, inventory: Inventory) -> tuple[str, int] | None:
     """(numbered ModuleList, index) of the outermost repeated block ``key`` lies in, or None."""
     best: tuple[str, int] | None = None
-    for lst in (inventory.extra.get("layer_lists") or {}):
+    for lst in inventory.layer_lists:
         prefix = lst + "."
         if key.startswith(prefix):
             idx = key[len(prefix):].split(".", 1)[0]

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from peftlint import __version__
-from peftlint.model.cache import FACTS_PREFIX, package_versions, read_json_entry, source_digest, write_json_entry
+from peftlint import store
+from peftlint.store import package_versions
+
+FACTS_PREFIX = "peftfacts-"
 
 
 @dataclass
@@ -47,28 +48,25 @@ class PeftFacts:
 
 
 def facts_key() -> str:
-    parts = {
+    return store.digest({
         "peft": package_versions("peft")["peft"],
         "peftlint": __version__,
-        "source": source_digest("peftinfo.py"),
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+        "source": store.source_digest("semantics/peft_facts.py"),
+    })
 
 
 def load_peft_facts(cache_dir: Path | None) -> PeftFacts:
     """The facts of the installed peft, from ``cache_dir`` when cached there (None: no caching)."""
     key = facts_key()
-    path = Path(cache_dir) / f"{FACTS_PREFIX}{key}.json" if cache_dir is not None else None
-    if path is not None:
-        payload = read_json_entry(path, key)
-        if isinstance(payload, dict):
-            try:
-                return PeftFacts.from_json(payload)
-            except (TypeError, ValueError, KeyError, AttributeError):
-                pass  # damaged entry: rebuilt and overwritten below
+    path = store.entry_path(cache_dir, FACTS_PREFIX, key)
+    payload = store.read_entry(path, key)
+    if isinstance(payload, dict):
+        try:
+            return PeftFacts.from_json(payload)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            pass  # damaged entry: rebuilt and overwritten below
     facts = collect_peft_facts()
-    if path is not None:
-        write_json_entry(path, key, facts.to_json())
+    store.write_entry(path, key, facts.to_json())
     return facts
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from peftlint.diagnostics import Span
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources.jsonpos import parse_json_with_positions
-from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
+from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.spec import AdapterSpec, ModelRef, Value
 
 

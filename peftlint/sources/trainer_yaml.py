@@ -32,7 +32,7 @@ import yaml
 from peftlint.diagnostics import Span
 from peftlint.sources import Problem, SourceResult
 from peftlint.spec import AdapterSpec, ModelRef, Value
-from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
+from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 
 # Keys whose presence (as a top-level key) marks a file as a trainer config worth a PFT902.
 _MARKERS = re.compile(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import json
 
+
 BASE_DIR = "tiny-llama"
 BASE_CONFIG = json.dumps({
     "architectures": ["LlamaForCausalLM"],

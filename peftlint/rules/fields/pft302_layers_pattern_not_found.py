@@ -1,0 +1,57 @@
+"""PFT302 layers-pattern-not-found."""
+
+from __future__ import annotations
+
+from typing import Iterator
+import re
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.semantics.suggest import format_names
+
+
+class LayersPatternNotFound(Rule):
+    code = "PFT302"
+    name = "layers-pattern-not-found"
+    severity = Severity.ERROR
+    summary = "`layers_pattern` names no indexed module list."
+    docs = """
+    With `layers_pattern`, PEFT reads a target's block index from the part of its name that
+    follows `<pattern>.` (`layers.3.`), where the pattern is a regex at a dot boundary. If no
+    module name has `<pattern>.<number>.` in it (`"layer"` on Llama, `"h"` on Llama, `"blocks"`
+    on GPT-2), no target gets an index, every suffix-matched target is dropped, and PEFT raises
+    `Target modules ... not found ... You also specified 'layers_pattern'`.
+
+    Fix: use the name of the model's block list (`layers` on Llama, `h` on GPT-2, `block` on T5).
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0], layers_pattern="h")'),)
+    good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0], '
+                'layers_pattern="layers")'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        v = ctx.field("layers_pattern")
+        if ctx.inventory is None or v is None or v.dynamic:
+            return
+        names = ctx.inventory.names()
+        lists = sorted({n.rsplit(".", 1)[-1] for n in ctx.inventory.layer_lists})
+        items = v.items if v.items is not None else [v]
+        for item in items:
+            if item.dynamic or not isinstance(item.value, str) or not item.value:
+                continue
+            p = item.value
+            try:
+                rx = re.compile(rf"(?:^|.*?\.){p}\.(?P<idx>\d+)\.")
+            except re.error as exc:
+                yield self.diagnostic(ctx, item.span, f"layers_pattern `{p}` is not a valid regex ({exc})", subject=p)
+                continue
+            if any(rx.match(n) for n in names):
+                continue
+            hint = f"; this model's block lists are {format_names(lists)}" if lists else ""
+            yield self.diagnostic(
+                ctx, item.span,
+                f"no module of {ctx.model_label} has `{p}.<index>.` in its name, so PEFT finds no layer index, drops "
+                f"every suffix-matched target and raises \"Target modules ... not found ... You also specified "
+                f"'layers_pattern'\"{hint}",
+                subject=p)

@@ -1,0 +1,60 @@
+"""PFT304 unmatched-pattern-key."""
+
+from __future__ import annotations
+
+from typing import Iterator
+import re
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.rules.fields._common import key_span, pattern_dicts
+from peftlint.semantics.matching import pattern_key
+from peftlint.semantics.suggest import format_names
+
+
+class UnmatchedPatternKey(Rule):
+    code = "PFT304"
+    name = "unmatched-pattern-key"
+    severity = Severity.WARNING
+    summary = "A `rank_pattern`/`alpha_pattern` key matches no targeted module."
+    docs = """
+    PEFT looks each adapted module up in `rank_pattern`/`alpha_pattern` with
+    `re.match(rf"(.*\\.)?({key})$", name)`: a key is a regex that must match a dot-bounded
+    suffix of the full name. A partial word (`proj`), a container (`self_attn`), a prefix
+    (`model.layers.0`) or a module that is not a target matches nothing: that module keeps `r`
+    and `lora_alpha`, and PEFT only warns at runtime `The following rank_pattern keys did not
+    match any targeted module and were ignored`.
+
+    Fix: use the targeted module's name or a suffix of it (`q_proj`, `layers.0.self_attn.q_proj`).
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], rank_pattern={"self_attn": 16})'),)
+    good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], rank_pattern={"q_proj": 16})'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        if t is None or not ctx.complete:
+            return
+        targets = list(t.targeted) + list(t.parameters_targeted)
+        for field_name, v, keys in pattern_dicts(ctx):
+            for k in keys:
+                try:
+                    re.compile(rf"(.*\.)?({k})$")
+                except re.error as exc:
+                    yield self.diagnostic(
+                        ctx, key_span(v, k),
+                        f"{field_name} key `{k}` is not a valid regex ({exc}): get_peft_model raises re.error when it "
+                        "looks up the ranks; escape it (keys are regexes matched against module-name suffixes)",
+                        subject=k, severity=Severity.ERROR)
+                    continue
+                if any(pattern_key([k], n) for n in targets):
+                    continue
+                other = [m.name for m in ctx.inventory.modules if pattern_key([k], m.name)]
+                why = (f"it matches {format_names(other, 2)}, which {'is' if len(other) == 1 else 'are'} not adapted"
+                       if other else "it matches no module name as a dot-bounded suffix")
+                yield self.diagnostic(
+                    ctx, key_span(v, k),
+                    f"{field_name} key `{k}` applies to no adapted module ({why}): PEFT warns that it was ignored "
+                    f"and those modules keep the default; use a targeted module's name or suffix",
+                    subject=k)

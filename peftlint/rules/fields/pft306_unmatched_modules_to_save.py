@@ -1,0 +1,45 @@
+"""PFT306 unmatched-modules-to-save."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.rules.fields._common import user_saved_items
+from peftlint.semantics.matching import wrapper_matches
+from peftlint.semantics.suggest import closest_names, format_names
+
+
+class UnmatchedModulesToSave(Rule):
+    code = "PFT306"
+    name = "unmatched-modules-to-save"
+    severity = Severity.ERROR
+    summary = "A `modules_to_save` entry matches nothing."
+    docs = """
+    PEFT wraps every module whose full name ends with a `modules_to_save` entry and trains it
+    fully. An entry that ends no module name (`score` on a causal LM, `classifier` on Llama,
+    `lm-head`) is ignored **silently**: the layer you meant to train stays frozen and is not
+    saved with the adapter.
+
+    Fix: use the model's own name for the layer (`peftlint modules MODEL` lists them).
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], modules_to_save=["classifier"])'),)
+    good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], modules_to_save=["lm_head"])'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        if ctx.inventory is None:
+            return
+        names = ctx.inventory.names() + list(ctx.inventory.module_aliases)
+        for item in user_saved_items(ctx):
+            m = item.value
+            if not m or any(wrapper_matches(m, n) for n in names):
+                continue
+            hint = closest_names(m, ctx.inventory)
+            yield self.diagnostic(
+                ctx, item.span,
+                f"modules_to_save entry `{m}` ends no module name of {ctx.model_label}: PEFT ignores it silently and "
+                "trains nothing fully" + (f"; did you mean {format_names(hint)}?" if hint else ""),
+                subject=m)

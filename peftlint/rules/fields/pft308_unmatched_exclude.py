@@ -1,0 +1,90 @@
+"""PFT308 unmatched-exclude."""
+
+from __future__ import annotations
+
+from typing import Iterator
+import re
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.model import inventory as inv
+from peftlint.rules._common import literal_problem, py_example, string_items
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.rules.fields._common import plural
+from peftlint.semantics.matching import entry_matches, safe_fullmatch
+from peftlint.semantics.suggest import closest_names, format_names
+
+
+class UnmatchedExclude(Rule):
+    code = "PFT308"
+    name = "unmatched-exclude"
+    severity = Severity.WARNING
+    summary = "An `exclude_modules` entry matches nothing, or names a container whose children stay adapted."
+    docs = """
+    `exclude_modules` removes only the **matched module itself** (exact name or dot-bounded
+    suffix for a list, `re.fullmatch` on the full name for a string). Excluding a container such
+    as `self_attn` or `mlp` does not exclude the layers inside it, and an entry that matches
+    nothing is ignored (PEFT warns only when nothing at all was excluded). A plain word as a
+    string (`exclude_modules="v_proj"`) full-matches no name, so it excludes nothing.
+
+    Fix: name the adapted layers themselves (`mlp.down_proj`), or use a regex over the full
+    name (`r".*\\.mlp\\..*"`).
+    """
+    bad = (py_example('config = LoraConfig(target_modules="all-linear", exclude_modules=["mlp"])'),)
+    good = (py_example('config = LoraConfig(target_modules="all-linear", '
+                'exclude_modules=["mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"])'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        v = ctx.field("exclude_modules")
+        if t is None or v is None or v.dynamic or v.value is None:
+            return
+        targeted = t.targeted
+        names = ctx.inventory.names()
+        if v.is_str:
+            try:
+                re.compile(v.value)
+            except re.error as exc:
+                yield self.diagnostic(
+                    ctx, v.span, f"exclude_modules={v.value!r} is not a valid regex ({exc}): get_peft_model raises "
+                    "re.error", subject=v.value, severity=Severity.ERROR)
+                return
+            if v.value and not any(safe_fullmatch(v.value, n) for n in names):
+                yield self.diagnostic(
+                    ctx, v.span,
+                    f"exclude_modules={v.value!r} is a regex that full-matches no module name of {ctx.model_label}, so "
+                    f"it excludes nothing (PEFT warns at runtime); use r\".*\\.{v.value}\" or the list [{v.value!r}]",
+                    subject=v.value)
+            return
+        for item in string_items(ctx, "exclude_modules"):
+            e = item.value
+            if literal_problem(e) is not None:
+                continue  # reported by the PFT2xx form rules
+            hits = [n for n in names if entry_matches(e, n)]
+            if not hits:
+                hint = closest_names(e, ctx.inventory)
+                yield self.diagnostic(
+                    ctx, item.span,
+                    f"exclude_modules entry `{e}` matches no module of {ctx.model_label}, so it excludes nothing"
+                    + (f"; did you mean {format_names(hint)}?" if hint else ""),
+                    subject=e)
+                continue
+            owners = [k for k in t.parameters_targeted if any(k.startswith(h + ".") for h in hits)]
+            if owners:
+                yield self.diagnostic(
+                    ctx, item.span,
+                    f"exclude_modules entry `{e}` names modules whose parameters are in target_parameters, but "
+                    f"exclude_modules does not apply to parameters: PEFT still adapts {format_names(owners, 2)} "
+                    f"({plural(len(owners), 'parameter')}); remove them from target_parameters instead",
+                    subject=e)
+                continue
+            containers = [n for n in hits if ctx.inventory.module(n).kind in (inv.CONTAINER, inv.MODULE_LIST)]
+            inside = [n for n in targeted if any(n.startswith(c + ".") for c in containers)]
+            if inside:
+                leaves = list(dict.fromkeys(n.rsplit(".", 1)[-1] for n in inside))
+                yield self.diagnostic(
+                    ctx, item.span,
+                    f"exclude_modules entry `{e}` names a container; PEFT excludes only the container itself, so the "
+                    f"{plural(len(inside), 'module')} inside it ({format_names(leaves, 4)}) stay adapted; list them "
+                    f"(e.g. {[f'{e}.{x}' for x in leaves[:3]]!r}) or use the regex r\".*\\.{e}\\..*\"",
+                    subject=e)

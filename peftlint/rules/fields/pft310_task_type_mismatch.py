@@ -1,0 +1,128 @@
+"""PFT310 task-type-mismatch."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules._common import string_items
+from peftlint.rules.base import Example, Rule
+from peftlint.rules.context import Context
+from peftlint.semantics.matching import wrapper_matches
+from peftlint.semantics.suggest import format_names
+
+
+_CLASS_TASKS = (
+    ("ForCausalLM", "CAUSAL_LM"),
+    ("ForSequenceClassification", "SEQ_CLS"),
+    ("ForTokenClassification", "TOKEN_CLS"),
+    ("ForQuestionAnswering", "QUESTION_ANS"),
+)
+
+
+_CLASSIFIER_SUFFIXES = ("ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering",
+                        "ForImageClassification", "ForAudioClassification")
+
+
+def _task_of(ctx: Context) -> str | None:
+    cls = ctx.inventory.model_class
+    for suffix, task in _CLASS_TASKS:
+        if cls.endswith(suffix):
+            return task
+    tops = {n.split(".")[-1] for n in ctx.inventory.names() if n.count(".") <= 1}
+    if cls.endswith("ForConditionalGeneration") and {"encoder", "decoder"} <= tops:
+        return "SEQ_2_SEQ_LM"
+    if "For" not in cls:
+        return "FEATURE_EXTRACTION"
+    return None
+
+
+def _head(ctx: Context) -> str | None:
+    if ctx.inventory.model_class.endswith("ForQuestionAnswering"):
+        return next((n for n in ctx.inventory.names() if n.rsplit(".", 1)[-1] == "qa_outputs"), None)
+    return ctx.inventory.seq_cls_head
+
+
+class TaskTypeMismatch(Rule):
+    code = "PFT310"
+    name = "task-type-mismatch"
+    severity = Severity.WARNING
+    summary = "`task_type` disagrees with the model class, or is missing on a classifier."
+    docs = """
+    `task_type` picks the PeftModel class and decides what happens to a classification head, but
+    PEFT never checks it against the model:
+
+    - `CAUSAL_LM` on a sequence classifier fails at the first forward/generate with
+      `AttributeError: ... has no attribute 'prepare_inputs_for_generation'`.
+    - `SEQ_CLS` on a causal LM silently adds `classifier`/`score` to `modules_to_save`, matching
+      nothing.
+    - A classifier **without** `task_type` gets no special head handling: the randomly
+      initialised head stays frozen and is not saved — and with `"all-linear"` it gets LoRA
+      instead of full training.
+
+    Fix: set `task_type` to the model's task (`SEQ_CLS` for `...ForSequenceClassification`), or
+    put the head into `modules_to_save`.
+    """
+    bad = (Example(
+        "from transformers import AutoModelForSequenceClassification\n"
+        "from peft import LoraConfig, get_peft_model\n\n"
+        'model = AutoModelForSequenceClassification.from_pretrained("roberta-base")\n'
+        'config = LoraConfig(target_modules="all-linear")\n'
+        "model = get_peft_model(model, config)\n"),)
+    good = (Example(
+        "from transformers import AutoModelForSequenceClassification\n"
+        "from peft import LoraConfig, get_peft_model\n\n"
+        'model = AutoModelForSequenceClassification.from_pretrained("roberta-base")\n'
+        'config = LoraConfig(target_modules="all-linear", task_type="SEQ_CLS")\n'
+        "model = get_peft_model(model, config)\n"),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        if t is None:
+            return
+        facts = ctx.facts
+        info = ctx.config_info
+        if info is not None and "task_type" not in info.fields:
+            return
+        v = ctx.field("task_type")
+        task = ctx.view.task_type
+        if task is not None and (v is None or v.dynamic or not isinstance(v.value, str)):
+            task = task if isinstance(task, str) else None
+        expected = _task_of(ctx)
+        cls = ctx.inventory.model_class
+        span = v.span if v is not None else ctx.spec.span
+        if task:
+            task = task.rsplit(".", 1)[-1]
+            if expected is None or task == expected or (facts is not None and task not in facts.task_types):
+                return
+            if task == "SEQ_CLS":
+                what = ("PEFT adds 'classifier' and 'score' to modules_to_save, which match nothing here (silently), "
+                        "and wraps the model as PeftModelForSequenceClassification")
+            elif expected in ("SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS") and task in ("CAUSAL_LM", "SEQ_2_SEQ_LM"):
+                what = (f"PEFT wraps it as a generation model, which fails at the first forward or generate "
+                        f"(AttributeError: '{cls}' object has no attribute 'prepare_inputs_for_generation')")
+            else:
+                what = "PEFT picks the PeftModel class and head handling from task_type, not from the model"
+            yield self.diagnostic(
+                ctx, span,
+                f"task_type={task!r} but the model is {cls} (task {expected}): {what}; use task_type={expected!r}",
+                subject="task_type")
+            return
+        if not cls.endswith(_CLASSIFIER_SUFFIXES):
+            return
+        head = _head(ctx)
+        user_saved = [i.value for i in string_items(ctx, "modules_to_save")]
+        if head is None or any(wrapper_matches(m, head) for m in user_saved):
+            return
+        adapted = [n for n in t.targeted if n == head or n.startswith(head + ".")]
+        suggest = next((task for suffix, task in _CLASS_TASKS if cls.endswith(suffix)), None)
+        fix = f"set task_type={suggest!r}" if suggest else f"add modules_to_save=[{head.rsplit('.', 1)[-1]!r}]"
+        if adapted:
+            what = (f"the randomly initialised head `{head}` gets LoRA ({format_names(adapted, 2)}) instead of full "
+                    "training, and its base weights are not saved with the adapter")
+        else:
+            what = f"the randomly initialised head `{head}` stays frozen and is not saved with the adapter"
+        yield self.diagnostic(
+            ctx, span,
+            f"{cls} is a classifier but the config has no task_type: {what}; {fix}",
+            subject="task_type")

@@ -1,0 +1,57 @@
+"""PFT311 unmatched-target-parameter."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules._common import py_example, string_items
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.semantics.matching import entry_matches
+from peftlint.semantics.suggest import format_names
+
+
+class UnmatchedTargetParameter(Rule):
+    code = "PFT311"
+    name = "unmatched-target-parameter"
+    severity = Severity.ERROR
+    summary = "A `target_parameters` entry matches no parameter."
+    docs = """
+    `target_parameters` entries are matched against `<module name>.<parameter name>` of every
+    module's **own** parameters, exactly or as a dot-bounded suffix — no regex. A module name
+    (`mlp.experts`), a regex (`.*down_proj`) or a v4 name (`w1`) matches nothing: PEFT warns
+    `target_parameters=... were set but no parameter was matched` (or raises, when nothing else
+    matched), and the experts stay frozen.
+
+    Fix: name the parameter, e.g. `mlp.experts.gate_up_proj`; `peftlint modules MODEL` lists
+    the models' fused expert parameters.
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj"], target_parameters=["mlp.experts"])',
+               "Qwen/Qwen1.5-MoE-A2.7B"),)
+    good = (py_example('config = LoraConfig(target_modules=["q_proj"], target_parameters=["mlp.experts.down_proj"])',
+                "Qwen/Qwen1.5-MoE-A2.7B"),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        if t is None:
+            return
+        for item in string_items(ctx, "target_parameters"):
+            e = item.value
+            if t.parameter_hits.get(e):
+                continue
+            owners = [m for m in ctx.inventory.modules if entry_matches(e, m.name)]
+            params = [p for m in owners for p, shape in m.params.items() if len(shape) in (2, 3)]
+            if params:
+                hint = f"; it names a module — name its parameters: {[f'{e}.{p}' for p in dict.fromkeys(params)]!r}"
+            else:
+                cands = list(dict.fromkeys(p for m in ctx.inventory.modules for p, s in m.params.items() if len(s) == 3))
+                hint = (f"; this model's fused expert parameters are {format_names(cands)}" if cands else
+                        "; entries are `<module>.<parameter>` names (e.g. `q_proj.weight`), not regexes")
+            alone = not t.targeted and len(t.parameters_targeted) == 0
+            runtime = ("PEFT raises because nothing is targeted" if alone and ctx.complete else
+                       "PEFT warns \"target_parameters=... were set but no parameter was matched\" and adapts none")
+            yield self.diagnostic(
+                ctx, item.span,
+                f"target_parameters entry `{e}` matches no parameter of {ctx.model_label}: {runtime}{hint}",
+                subject=e)

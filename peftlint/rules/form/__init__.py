@@ -1,0 +1,1 @@
+"""PFT2xx: the form of the values, checkable without the model."""

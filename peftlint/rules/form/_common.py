@@ -1,0 +1,3 @@
+"""Helpers shared by the form rules."""
+
+from __future__ import annotations

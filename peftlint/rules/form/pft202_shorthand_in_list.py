@@ -1,0 +1,51 @@
+"""PFT202 shorthand-in-list."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity
+from peftlint.fix.apply import span_text
+from peftlint.rules._common import literal_problem, py_example, string_items
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+
+
+def _quote(ctx: Context, s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class ShorthandInList(Rule):
+    code = "PFT202"
+    name = "shorthand-in-list"
+    severity = Severity.ERROR
+    summary = '`"all-linear"` inside a list; PEFT expands only the bare string.'
+    docs = """
+    PEFT expands `target_modules="all-linear"` to every linear layer except the output head, but
+    only when it is the bare string. In a list, `["all-linear"]` is a literal module name that
+    matches nothing: `Target modules {'all-linear'} not found in the base model`.
+
+    Fix (safe, automatic): `target_modules="all-linear"`.
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["all-linear"])', model=None),)
+    good = (py_example('config = LoraConfig(target_modules="all-linear")', model=None),)
+    needs_model = False
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        v = ctx.field("target_modules")
+        items = list(string_items(ctx))
+        for item in items:
+            if literal_problem(item.value) != "shorthand":
+                continue
+            fix = None
+            if len(v.items) == 1 and not v.origin:
+                literal = span_text(ctx.text, item.span) if ctx.text else ""
+                if not literal.endswith(('"', "'")):
+                    literal = _quote(ctx, item.value)
+                fix = Fix("safe", (Edit(ctx.spec.path, v.span, literal),),
+                          f'replace the list with the string "{item.value}"')
+            yield self.diagnostic(
+                ctx, item.span,
+                f'"{item.value}" inside a list is a literal module name and matches nothing; PEFT expands the shorthand '
+                f'only as a bare string: target_modules="{item.value}"',
+                subject=item.value, fix=fix)

@@ -1,0 +1,50 @@
+"""PFT204 duplicate-entry."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Fix, Severity
+from peftlint.fix.apply import remove_item_edit
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.spec import Value
+
+
+class DuplicateEntry(Rule):
+    code = "PFT204"
+    name = "duplicate-entry"
+    severity = Severity.WARNING
+    summary = "The same entry appears twice."
+    docs = """
+    A repeated entry changes nothing (PEFT turns the list into a set) but usually hides a typo
+    for the name that was meant, such as `["q_proj", "q_proj"]` for `["q_proj", "v_proj"]`.
+
+    Fix (safe, automatic): remove the repetition — and check which name you meant.
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "k_proj", "q_proj"])', model=None),)
+    good = (py_example('config = LoraConfig(target_modules=["q_proj", "k_proj", "v_proj"])', model=None),)
+    needs_model = False
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        for field_name in ("target_modules", "modules_to_save", "exclude_modules", "target_parameters"):
+            v = ctx.field(field_name)
+            if v is None or v.dynamic or v.items is None:
+                continue
+            seen: set[str] = set()
+            prev: Value | None = None
+            for item in v.items:
+                if not item.dynamic and isinstance(item.value, str):
+                    if item.value in seen:
+                        fix = None
+                        edits = (remove_item_edit(ctx.spec.path, ctx.text, v.items, v.items.index(item),
+                                                  python=ctx.spec.source != "adapter_config", container=v.kind)
+                                 if prev is not None and not v.origin and getattr(ctx, "text", None) else None)
+                        if edits:
+                            fix = Fix("safe", edits, f"remove the repeated `{item.value}`")
+                        yield self.diagnostic(ctx, item.span, f"`{item.value}` appears twice in {field_name}; "
+                                              "remove the repetition (did you mean another name?)",
+                                              subject=item.value, fix=fix)
+                    seen.add(item.value)
+                prev = item

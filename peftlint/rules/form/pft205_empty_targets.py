@@ -1,0 +1,40 @@
+"""PFT205 empty-targets."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+
+
+class EmptyTargets(Rule):
+    code = "PFT205"
+    name = "empty-targets"
+    severity = Severity.ERROR
+    summary = "`target_modules=[]` or `\"\"` and no `target_parameters`."
+    docs = """
+    An empty `target_modules` is not "use the defaults" (that is `None`): PEFT raises
+    `No target_modules passed but also no target_parameters found`. It typically comes from a
+    helper like `find_all_linear_names` that returned nothing for a quantized model.
+
+    Fix: omit `target_modules` for PEFT's default, or name the targets.
+    """
+    bad = (py_example('config = LoraConfig(target_modules=[])', model=None),)
+    good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])', model=None),)
+    needs_model = False
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        v = ctx.field("target_modules")
+        if v is None or v.dynamic or v.value not in ([], "", (), set()) or v.value is None:
+            return
+        if v.items is not None and any(i.dynamic for i in v.items):
+            return
+        tp = ctx.field("target_parameters")
+        if tp is not None and (tp.dynamic or tp.value):
+            return
+        yield self.diagnostic(ctx, v.span, "target_modules is empty and there are no target_parameters: PEFT raises "
+                              "\"No `target_modules` passed but also no `target_parameters` found\". Omit it for "
+                              "PEFT's default or name the layers", subject="target_modules")

@@ -1,0 +1,53 @@
+"""PFT207 feedforward-not-subset."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules.base import Example, Rule
+from peftlint.rules.context import Context
+
+
+class FeedforwardNotSubset(Rule):
+    code = "PFT207"
+    name = "feedforward-not-subset"
+    severity = Severity.ERROR
+    summary = "IA3 `feedforward_modules` is not a subset of `target_modules` (exact strings)."
+    docs = """
+    `IA3Config` requires every `feedforward_modules` entry to appear in `target_modules`, and it
+    compares the **strings**, not the modules they match: `["down_proj"]` against
+    `["mlp.down_proj"]` fails although both name the same layers. The script stops with
+    `ValueError: feedforward_modules should be a subset of target_modules`. (With a regex on
+    either side, or tuples, PEFT checks nothing.)
+
+    Fix: write each feed-forward entry exactly as it appears in `target_modules`.
+    """
+    bad = (Example('from peft import IA3Config\n\nconfig = IA3Config(target_modules=["k_proj", "v_proj", "mlp.down_proj"], '
+                   'feedforward_modules=["down_proj"])\n'),)
+    good = (Example('from peft import IA3Config\n\nconfig = IA3Config(target_modules=["k_proj", "v_proj", "down_proj"], '
+                    'feedforward_modules=["down_proj"])\n'),)
+    needs_model = False
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        if ctx.spec.method != "IA3":
+            return
+        tm, ff = ctx.field("target_modules"), ctx.field("feedforward_modules")
+        if tm is None or ff is None or not tm.fully_static or not ff.fully_static:
+            return
+        # IA3Config turns lists into sets and checks only when both are sets (saved JSON lists too)
+        if tm.kind not in ("list", "set") or ff.kind not in ("list", "set") or tm.items is None or ff.items is None:
+            return
+        targets = {i.value for i in tm.items}
+        for item in ff.items:
+            if item.value in targets:
+                continue
+            same = [t for t in targets if isinstance(t, str) and isinstance(item.value, str)
+                    and (t.endswith("." + item.value) or item.value.endswith("." + t))]
+            hint = (f"; it names the same layers as `{same[0]}`, but PEFT compares the strings — write `{same[0]}`"
+                    if same else "; add it to target_modules or remove it")
+            yield self.diagnostic(
+                ctx, item.span,
+                f"feedforward_modules entry `{item.value}` is not in target_modules, so IA3Config raises "
+                f"\"`feedforward_modules` should be a subset of `target_modules`\"{hint}",
+                subject=str(item.value))

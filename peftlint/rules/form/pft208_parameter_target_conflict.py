@@ -1,0 +1,78 @@
+"""PFT208 parameter-target-conflict."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+
+
+class ParameterTargetConflict(Rule):
+    code = "PFT208"
+    name = "parameter-target-conflict"
+    severity = Severity.ERROR
+    summary = "`target_parameters` with dropout, `fan_in_fan_out`, DoRA, `lora_bias`, or given as a string."
+    docs = """
+    `target_parameters` wraps raw `nn.Parameter`s (MoE experts) in `lora.ParamWrapper`, which
+    supports plain LoRA only: with `lora_dropout != 0`, `fan_in_fan_out=True`, `use_dora=True`,
+    `lora_bias=True`, `velora_config` or `kasa_config`, `get_peft_model` raises
+    `ValueError: lora.ParamWrapper does not work with ...` after the model is loaded. A string
+    `target_parameters` is rejected at once (`must be a list of strings or None`).
+
+    Fix: use `lora_dropout=0` and drop the other options for parameter targets, or train the
+    experts with a separate adapter.
+
+    `AdaLoraConfig` accepts `target_parameters` (it inherits the field from LoRA), but AdaLoRA
+    cannot wrap parameters at all: `get_peft_model` crashes with
+    `TypeError: AdaLoraModel._create_and_replace() got an unexpected keyword argument
+    'parameter_name'`. Use `LoraConfig` for parameter targets.
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj"], target_parameters=["mlp.experts.down_proj"],\n'
+               '                    lora_dropout=0.05)', model=None),)
+    good = (py_example('config = LoraConfig(target_modules=["q_proj"], target_parameters=["mlp.experts.down_proj"],\n'
+                '                    lora_dropout=0.0)', model=None),)
+    needs_model = False
+
+    _CONFLICTS = (
+        ("lora_dropout", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v != 0,
+         "does not work with lora_dropout != 0", "lora_dropout=0"),
+        ("fan_in_fan_out", lambda v: v is True, "does not work with fan_in_fan_out", "fan_in_fan_out=False"),
+        ("use_dora", lambda v: v is True, "does not work with use_dora=True", "use_dora=False"),
+        ("lora_bias", lambda v: v is True, "does not work with lora_bias=True", "lora_bias=False"),
+        ("velora_config", lambda v: v is not None, "does not work when `velora_config` is set", "no velora_config"),
+        ("kasa_config", lambda v: v is not None, "does not work when `kasa_config` is set", "no kasa_config"),
+    )
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        tp = ctx.field("target_parameters")
+        if tp is None or tp.dynamic or tp.value is None:
+            return
+        if tp.is_str:
+            yield self.diagnostic(
+                ctx, tp.span,
+                f"target_parameters is a string ({tp.value!r}); {ctx.spec.config_class} raises \"`target_parameters` "
+                f"must be a list of strings or None\" — write [{tp.value!r}] (entries are names, not regexes)",
+                subject="target_parameters")
+            return
+        if not tp.value:
+            return
+        if ctx.spec.method == "ADALORA":
+            yield self.diagnostic(
+                ctx, tp.span,
+                f"{ctx.spec.config_class} accepts target_parameters but AdaLoRA cannot wrap parameters: get_peft_model "
+                "crashes with \"TypeError: AdaLoraModel._create_and_replace() got an unexpected keyword argument "
+                "'parameter_name'\". Remove target_parameters, or use LoraConfig to train these parameters",
+                subject="target_parameters")
+            return
+        for name, bad, text, fix in self._CONFLICTS:
+            v = ctx.field(name)
+            if v is None or v.dynamic or not bad(v.value):
+                continue
+            yield self.diagnostic(
+                ctx, v.span,
+                f"{name}={v.value!r} with target_parameters: get_peft_model raises \"lora.ParamWrapper {text}\" when it "
+                f"wraps the parameters; use {fix}",
+                subject=name)

@@ -1,0 +1,8 @@
+"""PFT9xx: what peftlint itself could not do (most are emitted by the engine)."""
+
+# Codes the engine emits itself; their rule classes in this folder carry the documentation.
+UNRESOLVED = "PFT901"
+SYNTAX = "PFT902"
+REMOTE_CODE = "PFT903"
+UNUSED_NOQA = "PFT905"
+INTERNAL = "PFT999"

@@ -1,0 +1,16 @@
+"""PFT902 syntax-error."""
+
+from __future__ import annotations
+
+from peftlint.diagnostics import Severity
+from peftlint.rules.base import Example
+from peftlint.rules.meta._common import EngineRule
+
+
+class SyntaxProblem(EngineRule):
+    code = "PFT902"
+    name = "syntax-error"
+    severity = Severity.ERROR
+    summary = "A file cannot be parsed (or read); the other files are still linted."
+    bad = (Example("from peft import LoraConfig\nconfig = LoraConfig(target_modules=['q_proj'\n"),)
+    good = (Example("from peft import LoraConfig\nconfig = LoraConfig(target_modules=['q_proj'])\n"),)

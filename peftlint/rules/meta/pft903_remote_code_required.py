@@ -1,0 +1,25 @@
+"""PFT903 remote-code-required."""
+
+from __future__ import annotations
+
+from peftlint.diagnostics import Severity
+from peftlint.rules.base import Example
+from peftlint.rules.meta._common import EngineRule
+
+
+class RemoteCodeRequired(EngineRule):
+    code = "PFT903"
+    name = "remote-code-required"
+    severity = Severity.INFO
+    summary = "The model needs `trust_remote_code`; not executed unless `--trust-remote-code`."
+    docs = """
+    A config whose `model_type` the installed transformers does not know (its `auto_map` points
+    at Python files shipped with the model) can only be built by running that code. peftlint
+    never does that unless you pass `--trust-remote-code`; the model-aware rules are skipped for
+    that config.
+    """
+    bad = (Example(
+        "from peft import LoraConfig\n\n# peftlint: model=./acme-7b\nconfig = LoraConfig(target_modules=['q_proj'])\n",
+        files=(("acme-7b/config.json",
+                '{"model_type": "acme", "auto_map": {"AutoModelForCausalLM": "modeling_acme.AcmeForCausalLM"}}'),)),)
+    good = (Example("from peft import LoraConfig\n\n# peftlint: model=gpt2\nconfig = LoraConfig(target_modules=['c_attn'])\n"),)

@@ -1,0 +1,34 @@
+"""PFT904 dynamic-value."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules.base import Example, Rule
+from peftlint.rules.context import Context
+
+
+class DynamicValue(Rule):
+    code = "PFT904"
+    name = "dynamic-value"
+    severity = Severity.INFO
+    summary = "A field's value is computed at runtime and cannot be checked."
+    docs = """
+    peftlint reads literals and constants (module or function level, concatenations, argparse
+    and dataclass defaults). A value computed by a call (`find_all_linear_names(model)`) or read
+    from elsewhere is not guessed; it is reported once so you know what was not checked.
+
+    Fix: nothing is wrong; use a literal or a constant if you want it checked.
+    """
+    bad = (Example("from peft import LoraConfig\n\ndef build(names):\n    return LoraConfig(target_modules=names())\n"),)
+    good = (Example("from peft import LoraConfig\n\nTARGETS = ['q_proj', 'v_proj']\nconfig = LoraConfig(target_modules=TARGETS)\n"),)
+    needs_model = False
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        for name, v in ctx.spec.fields.items():
+            dyn = [v] if v.dynamic else [i for i in (v.items or []) if i.dynamic]
+            for d in dyn:
+                why = f": {d.reason}" if d.reason else ""
+                yield self.diagnostic(ctx, d.span, f"`{name}` is computed at runtime{why}; it was not checked",
+                                      subject=name)

@@ -1,0 +1,16 @@
+"""PFT905 unused-suppression."""
+
+from __future__ import annotations
+
+from peftlint.diagnostics import Severity
+from peftlint.rules.base import Example
+from peftlint.rules.meta._common import EngineRule
+
+
+class UnusedSuppression(EngineRule):
+    code = "PFT905"
+    name = "unused-suppression"
+    severity = Severity.WARNING
+    summary = "A `# noqa: PFTxxx` that suppresses nothing."
+    bad = (Example("from peft import LoraConfig\n\n# peftlint: model=gpt2\nconfig = LoraConfig(target_modules=['c_attn'])  # noqa: PFT101\n"),)
+    good = (Example("from peft import LoraConfig\n\n# peftlint: model=gpt2\nconfig = LoraConfig(target_modules=['c_attn'])\n"),)

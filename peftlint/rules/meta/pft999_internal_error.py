@@ -1,0 +1,13 @@
+"""PFT999 internal-error."""
+
+from __future__ import annotations
+
+from peftlint.diagnostics import Severity
+from peftlint.rules.meta._common import EngineRule
+
+
+class InternalError(EngineRule):
+    code = "PFT999"
+    name = "internal-error"
+    severity = Severity.ERROR
+    summary = "peftlint failed on one spec or file; reported, and the rest of the run continues."

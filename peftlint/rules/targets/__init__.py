@@ -1,0 +1,1 @@
+"""PFT1xx: where the targets land on the base model's module tree."""

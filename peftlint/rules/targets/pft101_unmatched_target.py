@@ -1,0 +1,91 @@
+"""PFT101 unmatched-target."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Fix, Severity
+from peftlint.fix.apply import remove_item_edit, replace_string_edit
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.rules.targets._common import list_entries
+from peftlint.semantics.roles import role_targets
+from peftlint.semantics.suggest import adaptable_suffixes, format_names, suggest_target
+
+
+class UnmatchedTarget(Rule):
+    code = "PFT101"
+    name = "unmatched-target"
+    severity = Severity.ERROR
+    summary = "A `target_modules` list entry matches no module of the base model."
+    docs = """
+    PEFT matches each list entry against the full dotted module names: an entry matches a module
+    whose name equals it or ends with `.` + entry. PEFT raises only when *no* entry matches
+    anything; an entry that matches nothing next to one that does is ignored **silently**, so a
+    typo (`vproj`) or a name from another architecture (`query_key_value` on Llama, `q` on OPT)
+    trains a different adapter from the one you meant.
+
+    peftlint suggests the model's own name by spelling and by role: the query/key/value/output
+    projections and the MLP gate/up/down layers are recognised across architectures, so `q` on
+    Llama points to `q_proj`, `q_proj` on Falcon to the fused `query_key_value`, and `c_attn`
+    (GPT-2's fused qkv) on Qwen2 to `q_proj`, `k_proj`, `v_proj`. When there is exactly one such
+    equivalent, or a fused name whose parts this model has separately, `--fix --unsafe-fixes`
+    puts them in place (unsafe: it changes what is trained).
+
+    Fix: use the names the model really has. `peftlint modules MODEL` lists them.
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "vproj"])'),
+           py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])', "tiiuae/falcon-7b"))
+    good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        if t is None or t.mode != "list":
+            return
+        entries = list(list_entries(ctx))
+        dead = [(e, item) for e, item in entries if not t.entry_hits.get(e)]
+        if not dead:
+            return
+        all_dead = len(dead) == len(entries) and ctx.complete and not t.matched
+        role_map = role_targets(ctx.inventory)
+        taken = {e for e, _ in entries if t.entry_hits.get(e)}  # names the list keeps after the fixes
+        for entry, item in dead:
+            if all_dead:
+                runtime = "no entry matches, so PEFT raises NoMatchingPeftModuleError (\"Target modules ... not found in the base model\")"
+            else:
+                runtime = "PEFT ignores it silently and adapts only the other entries"
+            hint = suggest_target(entry, ctx.inventory, role_map)
+            fix_hint = hint.describe() or (
+                f"this model's adaptable layers are {format_names(adaptable_suffixes(ctx.inventory))}")
+            yield self.diagnostic(
+                ctx, item.span,
+                f"`{entry}` matches no module of {ctx.model_label}: {runtime}; {fix_hint}",
+                subject=entry, fix=self._fix(ctx, item, hint.replacements, taken))
+
+    @staticmethod
+    def _fix(ctx: Context, item, replacements: list[str], taken: set[str]) -> Fix | None:
+        """Unsafe: put the equivalent names in place (or drop the entry when the list has them already)."""
+        v = ctx.field("target_modules")
+        text = ctx.text
+        if not replacements or v is None or v.origin or not text or ctx.spec.source not in ("python", "adapter_config"):
+            return None
+        missing = [r for r in replacements if r not in taken]
+        if not missing:
+            edits = remove_item_edit(ctx.spec.path, text, v.items, v.items.index(item),
+                                     python=ctx.spec.source == "python", container=v.kind)
+            what = f"remove `{item.value}` ({format_names(replacements)} already targeted)"
+        elif len(missing) > 1 and v.kind not in ("list", "tuple", "set"):
+            return None
+        else:
+            edit = replace_string_edit(ctx.spec.path, text, item, missing[0])
+            if edit is not None and len(missing) > 1:
+                quote = edit.content[0]
+                edit = replace(edit, content=", ".join(f"{quote}{r}{quote}" for r in missing))
+            edits = (edit,) if edit else None
+            what = f"replace `{item.value}` with {format_names(missing)}"
+        if not edits:
+            return None
+        taken.update(missing)
+        return Fix("unsafe", edits, what)

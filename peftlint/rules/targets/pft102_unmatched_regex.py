@@ -1,0 +1,55 @@
+"""PFT102 unmatched-regex."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.semantics.suggest import format_names
+
+
+class UnmatchedRegex(Rule):
+    code = "PFT102"
+    name = "unmatched-regex"
+    severity = Severity.ERROR
+    summary = "A string `target_modules` full-matches no module name."
+    docs = """
+    A string `target_modules` is a regular expression that PEFT applies with `re.fullmatch` to the
+    *full* module name (`model.layers.0.self_attn.q_proj`), not a search and not a leaf name. A
+    plain word such as `"q_proj"` therefore matches nothing on a transformers model, and
+    `"q_proj|v_proj"` neither. PEFT raises NoMatchingPeftModuleError after loading the model.
+
+    Fix: anchor the expression on the full name (`r".*\\.(q_proj|v_proj)"`) or use a list.
+    """
+    bad = (py_example('config = LoraConfig(target_modules="q_proj|v_proj")'),)
+    good = (py_example('config = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)")'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        import re
+
+        t = ctx.targeting
+        v = ctx.field("target_modules")
+        if t is None or t.mode != "regex" or v is None or t.matched:
+            return
+        pattern = t.effective_targets
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            yield self.diagnostic(ctx, v.span, f"`{pattern}` is not a valid regular expression ({exc}); PEFT raises re.error",
+                                  subject=pattern)
+            return
+        names = ctx.inventory.names()
+        example = next((n for n in names if ctx.inventory.module(n).kind in ("linear", "gpt2-conv1d")), names[0] if names else "")
+        hint = ""
+        searched = sorted({n.rsplit(".", 1)[-1] for n in names if compiled.search(n)})
+        if searched:
+            alt = "|".join(searched[:6])
+            hint = f"; it would match {format_names(searched)} as a search — write r\".*\\.({alt})\" or the list {searched[:6]!r}"
+        yield self.diagnostic(
+            ctx, v.span,
+            f"the regex `{pattern}` full-matches no module name of {ctx.model_label} (PEFT uses re.fullmatch on full "
+            f"names such as `{example}`), so PEFT raises NoMatchingPeftModuleError{hint}",
+            subject=pattern)

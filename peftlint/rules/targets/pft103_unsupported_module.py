@@ -1,0 +1,146 @@
+"""PFT103 unsupported-module."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.model import inventory as inv
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.rules.targets._common import span_for
+from peftlint.semantics.matching import entry_matches
+from peftlint.semantics.methods import describe_supported, display_name, SILENT_KINDS, supported_kinds
+from peftlint.semantics.suggest import format_names
+
+
+def _describe_kind(m: inv.ModuleInfo) -> str:
+    return {
+        inv.NORM: "a normalization layer",
+        inv.DROPOUT: "a dropout layer",
+        inv.CONTAINER: "a container of other modules",
+        inv.MODULE_LIST: "a module list",
+        inv.EMBEDDING: "an embedding",
+        inv.MHA: "multi-head attention",
+    }.get(m.kind, "not a supported layer type")
+
+
+def _adaptable_children(ctx: Context, m: inv.ModuleInfo, kinds: frozenset[str]) -> list[str]:
+    prefix = m.name + "."
+    found: dict[str, None] = {}
+    for other in ctx.inventory.modules:
+        if other.name.startswith(prefix) and other.kind in kinds:
+            found.setdefault(other.name[len(prefix):], None)
+    return list(found)
+
+
+class UnsupportedModule(Rule):
+    code = "PFT103"
+    name = "unsupported-module"
+    severity = Severity.ERROR
+    summary = "A target matches a module the method cannot wrap (norm, dropout, router, container)."
+    docs = """
+    Each PEFT method wraps only some layer types (LoRA: Linear, Embedding, Conv1d/2d/3d,
+    transformers Conv1D, MultiheadAttention; AdaLoRA, LoHa, IA3, VeRA, OFT, ... fewer). A target
+    that lands on anything else — a norm, a dropout, a MoE router, or a container such as `mlp` or
+    `self_attn` — makes `get_peft_model` raise `ValueError: Target module ... is not supported`
+    (or a TypeError), aborting the whole call even if other entries are fine. PEFT does not
+    descend into a matched container. With `use_dora=True`, LoRA cannot wrap MultiheadAttention.
+
+    Two methods never raise and are reported as warnings instead: OSF adapts only `nn.Linear`
+    and silently skips anything else it matches, and LN-Tuning (meant for norms) trains a full
+    copy of any other module.
+
+    Fix: name the layers inside the container instead.
+
+    Targeting the `out_proj` of a `torch.nn.MultiheadAttention` directly (which `"all-linear"`
+    does, since it is an `nn.Linear`) is reported as a warning: PEFT wraps it without complaint,
+    but MultiheadAttention's forward reads `out_proj.weight` itself and never calls
+    `out_proj.forward`, so the adapter is a silent no-op. Target the MultiheadAttention module
+    instead (LoRA then adapts both its `in_proj` and its `out_proj`).
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "mlp"])'),)
+    good = (py_example('config = LoraConfig(target_modules=["q_proj", "gate_proj", "up_proj", "down_proj"])'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        use_dora = ctx.spec.static("use_dora") is True
+        kinds = supported_kinds(ctx.spec.method, use_dora=use_dora)
+        if t is not None and kinds is None and ctx.spec.method in SILENT_KINDS:
+            yield from self._silent(ctx, t)
+            return
+        if t is None or kinds is None:
+            return
+        yield from self._mha_out_proj(ctx, t)
+        bad = t.unsupported(ctx.inventory, kinds)
+        if not bad:
+            return
+        method = display_name(ctx.spec.method, ctx.spec.config_class)
+        supported = describe_supported(ctx.spec.method, use_dora=use_dora)
+        if use_dora:
+            method += " with use_dora=True"
+        field_v = ctx.field("target_modules")
+        groups: dict[str, list[inv.ModuleInfo]] = {}
+        if t.mode == "list":
+            for m in bad:
+                entry = next((e for e in t.effective_targets if entry_matches(e, m.name)), m.leaf)
+                groups.setdefault(entry, []).append(m)
+        else:
+            groups[str(t.effective_targets if t.mode == "regex" else t.mode)] = bad
+        items = {i.value: i for i in (field_v.items or [])} if field_v is not None else {}
+        for entry, mods in groups.items():
+            span = items[entry].span if entry in items else (field_v.span if field_v else ctx.spec.span)
+            first = mods[0]
+            what = _describe_kind(first)
+            children = _adaptable_children(ctx, first, kinds)
+            hint = (f"; target its layers instead: {format_names(children)}" if children
+                    else "; remove it from the targets")
+            how = "" if t.mode == "list" else f" ({'default targets' if t.mode == 'default' else t.mode} selects it)"
+            yield self.diagnostic(
+                ctx, span,
+                f"`{entry}`{how} matches {len(mods)} module{'s' if len(mods) != 1 else ''} of type {first.cls} ({what}); "
+                f"{method} can only wrap {supported}, so get_peft_model raises \"Target module {first.cls}(...) is not "
+                f"supported\"{hint}",
+                subject=entry)
+
+
+    def _mha_out_proj(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        """``<mha>.out_proj`` wrapped on its own: MHA's forward uses the weight, never ``out_proj.forward``."""
+        hit: list[str] = []
+        for name in t.targeted:
+            parent, _, leaf = name.rpartition(".")
+            owner = ctx.inventory.module(parent) if parent else None
+            if leaf == "out_proj" and owner is not None and owner.kind == inv.MHA and parent not in t.targeted:
+                hit.append(name)
+        if not hit:
+            return
+        span, subject = span_for(ctx, hit[0])
+        parents = [n.rpartition(".")[0] for n in hit]
+        yield self.diagnostic(
+            ctx, span,
+            f"{format_names(hit, 3)} {'is the out_proj' if len(hit) == 1 else 'are the out_proj layers'} of "
+            f"torch.nn.MultiheadAttention: PEFT wraps {'it' if len(hit) == 1 else 'them'}, but MultiheadAttention's "
+            "forward reads out_proj.weight directly and never calls out_proj.forward, so the adapter has no effect "
+            f"while still being trained and saved. Target the attention module itself ({format_names(parents, 3)}) "
+            "instead",
+            subject=subject or hit[0], severity=Severity.WARNING)
+
+    def _silent(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        """OSF and LN-Tuning never raise: say what they silently do with the wrong kind of module."""
+        method = ctx.spec.method
+        wanted = SILENT_KINDS[method]
+        odd = [m for n in t.targeted if (m := ctx.inventory.module(n)) is not None and m.kind not in wanted]
+        if not odd:
+            return
+        span, subject = span_for(ctx, odd[0].name)
+        names = format_names([m.name for m in odd], 3)
+        if method == "OSF":
+            what = (f"OSF only adapts torch.nn.Linear: it skips {names} ({odd[0].cls}) silently, yet lists "
+                    f"{'it' if len(odd) == 1 else 'them'} as targeted, so nothing is trained there")
+        else:
+            what = (f"LN-Tuning is meant for normalization layers, but {names} ({odd[0].cls}) "
+                    f"{'is' if len(odd) == 1 else 'are'} not one: PEFT trains a full copy of "
+                    f"{'it' if len(odd) == 1 else 'each'} instead, silently")
+        yield self.diagnostic(ctx, span, f"{what}; target other modules", subject=subject,
+                              severity=Severity.WARNING)

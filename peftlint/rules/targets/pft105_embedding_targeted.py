@@ -1,0 +1,78 @@
+"""PFT105 embedding-targeted."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.model import inventory as inv
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.rules.targets._common import span_for
+from peftlint.semantics.suggest import format_names
+
+
+class EmbeddingTargeted(Rule):
+    code = "PFT105"
+    name = "embedding-targeted"
+    severity = Severity.WARNING
+    summary = "An input embedding is adapted (saved whole; tied weights)."
+    docs = """
+    Adapting an embedding creates `lora_embedding_A/B`, and at save time PEFT sets
+    `save_embedding_layers=True` and writes the **full** embedding matrix into the adapter file
+    (a 135M model's adapter grows by ~100 MB; a 1B model's by GBs). On tied models the
+    adapter also touches the output head.
+
+    PEFT warns about a tied embedding (`Model has tie_word_embeddings=True and a tied layer is
+    part of the adapter ...`) only when it recognises it **by name**: a target whose last part is
+    `embed_tokens` or `lm_head`. An embedding tied to the output head under another name (such as
+    gpt2's `wte`) gets the adapter with no warning at all; the message then says so.
+
+    Fix: remove the embedding unless you are adding tokens; for new tokens prefer
+    `trainable_token_indices`.
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "embed_tokens"])'),)
+    good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        if t is None:
+            return
+        for name in t.targeted:
+            m = ctx.inventory.module(name)
+            if m is None or m.kind != inv.EMBEDDING or name == ctx.inventory.output_embedding:
+                continue
+            span, subject = span_for(ctx, name)
+            is_input = name == ctx.inventory.input_embedding
+            what = "the input embedding" if is_input else "an embedding"
+            tied = " It is tied to the output head." if is_input and ctx.inventory.tie_word_embeddings else ""
+            shared = self._tied_partners(ctx, name)
+            if shared and not self._tie_warning_by_name(t.targeted):
+                tied = (f" Its weight is tied to {format_names(shared, 2)}, but PEFT detects tied layers only by the "
+                        "names `embed_tokens`/`lm_head`, so it will NOT warn that the adapter touches a tied weight "
+                        "(merging or exporting can break the tie).")
+            size = f"{m.in_features}x{m.out_features}" if m.in_features else ""
+            yield self.diagnostic(
+                ctx, span,
+                f"`{name}` ({what}{', ' + size if size else ''}) gets an adapter; PEFT then saves the whole embedding "
+                f"matrix into the adapter file.{tied} Remove it unless you are training new tokens "
+                "(then consider trainable_token_indices)",
+                subject=subject or name)
+            return  # one finding per config is enough
+
+    # peft.utils.constants.EMBEDDING_LAYER_NAMES: the names PEFT's tie warning looks for.
+    _TIE_WARNING_NAMES = ("embed_tokens", "lm_head")
+
+    @staticmethod
+    def _tied_partners(ctx: Context, module_name: str) -> list[str]:
+        """Other parameters sharing storage with ``<module_name>.weight`` (from the inventory's tied groups)."""
+        own = f"{module_name}.weight"
+        for group in ctx.inventory.tied_weights:
+            if own in group:
+                return [p for p in group if p != own]
+        return []
+
+    @classmethod
+    def _tie_warning_by_name(cls, targeted: list[str]) -> bool:
+        return any(n.rsplit(".", 1)[-1] in cls._TIE_WARNING_NAMES for n in targeted)

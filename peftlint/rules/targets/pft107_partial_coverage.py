@@ -1,0 +1,83 @@
+"""PFT107 partial-coverage."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.rules.targets._common import list_entries
+from peftlint.semantics.matching import layer_filter_active, layer_position
+
+
+def _blocks(ctx: Context, names: list[str]) -> dict[str, set[int]]:
+    """{numbered ModuleList: indices} of the repeated blocks ``names`` lie in."""
+    out: dict[str, set[int]] = {}
+    for n in names:
+        pos = layer_position(n, ctx.inventory)
+        if pos is not None:
+            out.setdefault(pos[0], set()).add(pos[1])
+    return out
+
+
+def _in_block(name: str, pos: tuple[str, int]) -> str:
+    return name[len(f"{pos[0]}.{pos[1]}."):]
+
+
+def _ranges(indices: set[int]) -> str:
+    xs = sorted(indices)
+    if len(xs) > 6:
+        return f"{', '.join(map(str, xs[:5]))}, ... ({len(xs)} blocks)"
+    return ", ".join(map(str, xs))
+
+
+class PartialCoverage(Rule):
+    code = "PFT107"
+    name = "partial-coverage"
+    severity = Severity.WARNING
+    summary = "A `target_modules` entry reaches only some of the repeated blocks."
+    docs = """
+    A list entry matches every module whose full name ends with `.` + entry. An entry that carries
+    a block index (`layers.0.mlp.down_proj`) or names a layer that exists only in some blocks
+    (dense layers of a MoE model, a layer type that alternates) adapts only those blocks, without
+    any message from PEFT. That is rarely intended: usually the entry was copied from one
+    module's printed name.
+
+    Fix: use the leaf name (`down_proj`) for every block; to select blocks on purpose, use
+    `layers_to_transform` (with suffix entries, which the layer filter applies to).
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "layers.0.mlp.down_proj"])'),)
+    good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "down_proj"])'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        if t is None or t.mode != "list" or layer_filter_active(ctx.view.layers_to_transform):
+            return
+        lists = ctx.inventory.layer_lists
+        # what all entries together reach, per (block list, path inside the block): full names
+        # saved for every block (an expanded "all-linear") cover each other
+        union: dict[tuple[str, str], set[int]] = {}
+        for hits in t.entry_hits.values():
+            for n in hits:
+                pos = layer_position(n, ctx.inventory)
+                if pos is not None:
+                    union.setdefault((pos[0], _in_block(n, pos)), set()).add(pos[1])
+        for entry, item in list_entries(ctx):
+            for lst, idx in _blocks(ctx, t.entry_hits.get(entry, [])).items():
+                total = lists.get(lst)
+                if not total or len(idx) >= total:
+                    continue
+                paths = {_in_block(n, pos) for n in t.entry_hits.get(entry, [])
+                         if (pos := layer_position(n, ctx.inventory)) is not None and pos[0] == lst}
+                if all(len(union.get((lst, p), ())) >= total for p in paths):
+                    continue
+                leaf = entry.rsplit(".", 1)[-1]
+                yield self.diagnostic(
+                    ctx, item.span,
+                    f"`{entry}` reaches only block{'s' if len(idx) > 1 else ''} {_ranges(idx)} of the {total} blocks "
+                    f"of `{lst}`; PEFT adapts just those, silently. Use `{leaf}` for every block, or "
+                    f"`{leaf}` with layers_to_transform to choose blocks on purpose",
+                    subject=entry)
+                break

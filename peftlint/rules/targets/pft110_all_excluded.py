@@ -1,0 +1,51 @@
+"""PFT110 all-excluded."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules._common import py_example
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.semantics.matching import SEQ_CLS_HEADS
+
+
+class AllExcluded(Rule):
+    code = "PFT110"
+    name = "all-excluded"
+    severity = Severity.ERROR
+    summary = "Every matched module is removed by `exclude_modules`/`modules_to_save`."
+    docs = """
+    PEFT checks `exclude_modules` and `modules_to_save` before the targets: a module named there
+    is never adapted (`modules_to_save` also removes everything below it). When that removes
+    every module the targets matched, `get_peft_model` raises `No modules were targeted for
+    adaptation. This might be caused by a combination of mismatched target modules and excluded
+    modules.` — after the model is loaded.
+
+    Fix: narrow `exclude_modules`/`modules_to_save`, or target other modules.
+    """
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], exclude_modules=["q_proj", "v_proj"])'),)
+    good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], exclude_modules=["layers.0.self_attn.q_proj"])'),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        t = ctx.targeting
+        if t is None or not ctx.complete or not t.excluded or t.targeted or t.parameters_targeted:
+            return
+        if t.moe is not None and t.moe.error:
+            return
+        by: dict[str, int] = {}
+        for reason in t.excluded.values():
+            by[reason] = by.get(reason, 0) + 1
+        how = " and ".join(f"{reason} removes {n}" for reason, n in by.items())
+        v = ctx.field("exclude_modules") if "exclude_modules" in by else ctx.field("modules_to_save")
+        span = v.span if v is not None else ctx.spec.span
+        heads = ""
+        if "modules_to_save" in by and ctx.field("modules_to_save") is None:
+            heads = f" (task_type={ctx.view.task_type} adds {list(SEQ_CLS_HEADS)} to modules_to_save)"
+        yield self.diagnostic(
+            ctx, span,
+            f"the targets match {len(t.excluded)} module{'s' if len(t.excluded) != 1 else ''}, and {how}{heads}: "
+            "nothing is left, so get_peft_model raises \"No modules were targeted for adaptation\". Narrow the "
+            "exclusions or target other modules",
+            subject=None)

@@ -1,0 +1,81 @@
+"""PFT404 weight-key-mismatch."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.rules.base import Rule
+from peftlint.rules.context import Context
+from peftlint.rules.weights._common import adapter_example, and_more, config_key_span, weight_report, WEIGHTS
+from peftlint.rules.weights._examples import adapter_config, GOOD_WEIGHTS, lora_shapes, safetensors_bytes
+from peftlint.semantics.weights import group_keys
+
+
+class WeightKeyMismatch(Rule):
+    code = "PFT404"
+    name = "weight-key-mismatch"
+    severity = Severity.ERROR
+    summary = "Weights for modules the config does not target or the base lacks, or targets without weights."
+    docs = """
+    PEFT creates adapter layers for the modules the **config** targets and then copies the saved
+    tensors into them by name:
+
+    - a targeted module without saved tensors keeps its fresh initialisation (LoRA `B` is zero, so
+      the layer does nothing); PEFT only warns `Found missing adapter keys while loading the
+      checkpoint: [...]`;
+    - saved tensors for modules the config does not target are **ignored silently**: the trained
+      weights are not used;
+    - tensors named after modules the base model does not have come from another architecture;
+    - a `modules_to_save` module without its saved copy keeps the base model's weights.
+
+    Fix: make `target_modules`/`modules_to_save` in `adapter_config.json` describe what was
+    trained (re-save with `model.save_pretrained`), or load the adapter onto the base it was
+    trained on.
+    """
+    bad = (adapter_example(adapter_config(targets=("q_proj", "v_proj")),
+                    safetensors_bytes(lora_shapes(modules=("q_proj",))),
+                    note="`v_proj` is targeted but has no saved weights"),
+           adapter_example(adapter_config(targets=("q_proj",)), GOOD_WEIGHTS,
+                    note="`v_proj` weights are saved but not targeted"))
+    good = (adapter_example(adapter_config(targets=("q_proj", "v_proj"))),)
+
+    def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        rep = weight_report(ctx)
+        if rep is None or not rep.checked_model:
+            return
+        label = ctx.model_label
+        tspan = config_key_span(ctx, "target_modules", "target_parameters")
+        for keys in group_keys([e.key for e in rep.missing]).values():
+            e = rep.expected[keys[0]]
+            if e.part == "full":
+                msg = (f"`{e.module}` is in modules_to_save but {WEIGHTS} has no `{keys[0]}`{and_more(len(keys) - 1)}: "
+                       "PEFT keeps the base model's weights for it, so the trained copy is lost; re-save the "
+                       "adapter or remove the entry")
+                span = config_key_span(ctx, "modules_to_save")
+            else:
+                msg = (f"the config targets `{e.module}` but {WEIGHTS} has no `{keys[0]}`{and_more(len(keys) - 1)}: "
+                       "PEFT warns \"Found missing adapter keys while loading the checkpoint\" and leaves those "
+                       "layers untrained; fix target_modules to what was trained, or re-save the adapter")
+                span = tspan
+            yield self.diagnostic(ctx, span, msg, subject=keys[0])
+        for mods in group_keys(rep.missing_modules).values():
+            yield self.diagnostic(
+                ctx, tspan,
+                f"the config targets `{mods[0]}`{and_more(len(mods) - 1)} but {WEIGHTS} has no {rep.method} weights "
+                "for it: PEFT warns about missing adapter keys and leaves that layer untrained; fix target_modules "
+                "to what was trained, or re-save the adapter", subject=mods[0])
+        for keys in group_keys(rep.untargeted).values():
+            yield self.diagnostic(
+                ctx, tspan,
+                f"{WEIGHTS} has `{keys[0]}`{and_more(len(keys) - 1)}, but the config does not target that module: "
+                "PEFT ignores these weights silently; add the module to target_modules (or modules_to_save) as "
+                "it was trained",
+                subject=keys[0])
+        for keys in group_keys(rep.absent).values():
+            yield self.diagnostic(
+                ctx, config_key_span(ctx, "base_model_name_or_path"),
+                f"{WEIGHTS} has `{keys[0]}`{and_more(len(keys) - 1)}, but {label} has no such module: these weights "
+                "come from another architecture and PEFT ignores them silently; load the adapter onto the base "
+                "it was trained on",
+                subject=keys[0])

@@ -63,8 +63,8 @@ def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: s
           strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None,
           cache_dir: Path | None, jobs: int, config_file: Path | None) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
-    from peftlint.engine.run import Linter
     from peftlint.config import SettingsError, load_settings, merge_cli
+    from peftlint.engine.run import Linter
     from peftlint.report import renderers
 
     try:
@@ -145,9 +145,9 @@ def modules(model: str, fmt: str, model_class: str | None, task_type: str | None
 
     MODEL is a hub id, a local directory or an alias from [tool.peftlint] models.
     """
-    from peftlint.model.load import load_inventory
-    from peftlint.model.describe import describe_modules
     from peftlint.config import SettingsError, load_settings, merge_cli
+    from peftlint.model.describe import describe_modules
+    from peftlint.model.load import load_inventory
     from peftlint.report.modules_text import render_json, render_text
 
     try:

@@ -7,6 +7,7 @@ from typing import Any
 
 from peftlint.diagnostics import Span
 
+
 @dataclass
 class Value:
     """A field value as written in the source.
@@ -60,6 +61,24 @@ class ModelRef:
 
 
 @dataclass
+class SourceFacts:
+    """What the reader saw besides the field values."""
+
+    # field -> where it is named: ``name=value`` at a Python call, a JSON/YAML key, a command-line flag
+    key_spans: dict[str, Span] = field(default_factory=dict)
+    # Python: field -> the argument expression at the call (a field's ``Value.span`` points at the
+    # literal, which may be a constant defined elsewhere)
+    arg_spans: dict[str, Span] = field(default_factory=dict)
+    opaque_args: list[str] = field(default_factory=list)  # Python: what made the spec opaque (``**kw``, ...)
+    model_unresolved: str = ""  # why ``spec.model`` is None
+    model_class: str | None = None  # the model class the source implies when it names no model
+    tool: str = ""  # "unsloth", "axolotl", "llama-factory", "trl"; "" for plain peft
+    call: str = ""  # the call that builds the config when it is not a config class
+    trainer_keys: dict[str, str] = field(default_factory=dict)  # trainer configs: PEFT field -> trainer key
+    notebook: bool = False  # read from a notebook's cells
+
+
+@dataclass
 class AdapterSpec:
     path: str  # display path, relative to the cwd, '/'-separated
     source: str  # "python" | "adapter_config" | "yaml" | "notebook"
@@ -75,7 +94,7 @@ class AdapterSpec:
     adapter_dir: str | None = None
     # absolute file path, for fixes and model-relative resolution
     abspath: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    facts: SourceFacts = field(default_factory=SourceFacts)
 
     def get(self, name: str) -> Value | None:
         return self.fields.get(name)

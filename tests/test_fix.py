@@ -9,7 +9,7 @@ from pathlib import Path
 from lintutil import lint, run_cli
 
 from peftlint.diagnostics import Span
-from peftlint.fix.apply import apply_edits, remove_item_edit
+from peftlint.fix.edits import apply_edits, remove_item_edit
 from peftlint.spec import Value
 
 SCRIPT = '''\

@@ -122,6 +122,6 @@ def test_reader_maps_specs_to_python_spans():
                        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
     res = extract_notebook(text, "nb.ipynb", "/tmp/nb.ipynb", {"LoraConfig"})
     [spec] = res.specs
-    assert spec.extra["notebook"] is True
+    assert spec.facts.notebook is True
     assert spec.static("target_modules") == ["q_proj"] and spec.static("r") == 8
     assert spec.span.line == 2  # program coordinates until the engine calls remap()

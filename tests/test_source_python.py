@@ -115,7 +115,7 @@ def test_literal_values_and_every_keyword_as_written() -> None:
     }
     assert spec.fields["lora_alpha"].kind == "int" and spec.fields["layers_to_transform"].kind == "none"
     assert spec.fields["r"].span == Span(3, 7, 3, 9)
-    assert spec.extra["keyword_spans"]["target_module"] == Span(4, 5, 4, 29)
+    assert spec.facts.key_spans["target_module"] == Span(4, 5, 4, 29)
     assert not spec.opaque
 
 
@@ -187,7 +187,7 @@ def test_constant_resolved_through_a_name_keeps_the_literal_spans() -> None:
     assert tm.value == ["q_proj", "vproj"] and not tm.dynamic
     assert tm.items[1].span == Span(3, 22, 3, 29)
     assert tm.origin == "TARGETS (line 3)" and tm.items[1].origin == "TARGETS (line 3)"
-    assert spec.extra["arg_spans"]["target_modules"] == Span(6, 38, 6, 45)
+    assert spec.facts.arg_spans["target_modules"] == Span(6, 38, 6, 45)
 
 
 def test_function_local_constant_shadows_the_module_constant() -> None:
@@ -342,7 +342,7 @@ def test_kwargs_and_positional_arguments_make_the_spec_opaque() -> None:
         return a, b, c
     """
     a, b, c = specs(src)
-    assert a.opaque and a.fields["r"].value == 8 and a.extra["opaque_args"] == ["**kw"]
+    assert a.opaque and a.fields["r"].value == 8 and a.facts.opaque_args == ["**kw"]
     assert b.opaque and b.fields["r"].value == 4
     assert not c.opaque and c.fields["target_modules"].items[0].value == "q"
 
@@ -472,7 +472,7 @@ def test_a_hint_separated_by_code_does_not_apply() -> None:
     src = "from peft import LoraConfig\n# peftlint: model=gpt2\nx = 1\ncfg = LoraConfig(r=8)\n"
     spec = one(src)
     assert spec.model is None
-    assert spec.extra["model_unresolved"] == "no from_pretrained() call or trainer linked to this config"
+    assert spec.facts.model_unresolved == "no from_pretrained() call or trainer linked to this config"
 
 
 ARGPARSE_SCRIPT = """
@@ -507,7 +507,7 @@ def test_argparse_default() -> None:
 def test_argparse_required_option_leaves_the_model_unresolved() -> None:
     spec = one(ARGPARSE_SCRIPT.format(attr="path"))
     assert spec.model is None
-    assert spec.extra["model_unresolved"] == "the model comes from --model-path, which has no default"
+    assert spec.facts.model_unresolved == "the model comes from --model-path, which has no default"
 
 
 HF_PARSER_SCRIPT = """
@@ -566,7 +566,7 @@ def test_hf_argument_parser_field_without_default() -> None:
     )
     spec = one(src)
     assert spec.model is None
-    assert spec.extra["model_unresolved"] == (
+    assert spec.facts.model_unresolved == (
         "the model comes from ModelArguments.model_name_or_path, which has no default"
     )
 
@@ -644,7 +644,7 @@ def test_parameter_without_default_or_caller() -> None:
         """
     )
     assert spec.model is None
-    assert spec.extra["model_unresolved"] == "argument 'base_model' of train() has no default"
+    assert spec.facts.model_unresolved == "argument 'base_model' of train() has no default"
 
 
 def test_environment_variable_default() -> None:
@@ -681,7 +681,7 @@ def test_unsloth_get_peft_model_is_a_lora_config() -> None:
     assert spec.config_class == "LoraConfig" and spec.span.line == 8
     assert "model" not in spec.fields and spec.fields["r"].value == 16
     assert spec.fields["target_modules"].items[3].value == "o_proj"
-    assert spec.extra["tool"] == "unsloth"
+    assert spec.facts.tool == "unsloth"
     m = spec.model
     assert m.ref == "unsloth/llama-3-8b-bnb-4bit" and m.model_class == "FastLanguageModel"
     assert m.how == "FastLanguageModel.from_pretrained() at line 3"
@@ -703,7 +703,7 @@ def test_unsloth_vision_positional_model_name() -> None:
 def test_no_model_at_all() -> None:
     spec = one("from peft import LoraConfig\ncfg = LoraConfig(r=8)\ncfg.save_pretrained('out')\n")
     assert spec.model is None
-    assert spec.extra["model_unresolved"] == "no from_pretrained() call or trainer linked to this config"
+    assert spec.facts.model_unresolved == "no from_pretrained() call or trainer linked to this config"
 
 
 def test_tokenizer_is_not_a_model() -> None:
@@ -889,7 +889,7 @@ def test_two_unlinked_models_are_not_guessed() -> None:
         """
     )
     assert spec.model is None
-    assert spec.extra["model_unresolved"] == "several models are loaded in main() and none is visibly given this config"
+    assert spec.facts.model_unresolved == "several models are loaded in main() and none is visibly given this config"
 
 
 def test_unreadable_model_name_is_not_replaced_by_another_model() -> None:
@@ -904,7 +904,7 @@ def test_unreadable_model_name_is_not_replaced_by_another_model() -> None:
         """
     )
     assert spec.model is None
-    assert spec.extra["model_unresolved"] == "the model comes from the command line (sys.argv[1])"
+    assert spec.facts.model_unresolved == "the model comes from the command line (sys.argv[1])"
 
 
 def test_hint_above_a_multiline_statement() -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from lintutil import lint
-from peftlint.sources.trainer_yaml import extract_trainer_shell, extract_trainer_yaml
+from peftlint.sources.trainer_shell import extract_trainer_shell
+from peftlint.sources.trainer_yaml import extract_trainer_yaml
 
 MODEL = "HuggingFaceTB/SmolLM2-135M"
 
@@ -36,7 +37,7 @@ peft_layers_to_transform: [0, 1]
 peft_layers_pattern: layers
 peft_use_dora: true
 """)
-    assert spec.extra["tool"] == "axolotl" and spec.config_class == "LoraConfig"
+    assert spec.facts.tool == "axolotl" and spec.config_class == "LoraConfig"
     assert spec.model.ref == MODEL and spec.model.model_class == "AutoModelForCausalLM"
     assert spec.static("target_modules") == ["q_proj", "v_proj"]
     assert spec.static("r") == 16 and spec.static("lora_alpha") == 32 and spec.static("lora_dropout") == 0.05
@@ -58,7 +59,7 @@ def test_axolotl_shorthands_and_non_lora_runs():
 def test_llama_factory_comma_lists_and_all():
     [spec] = _spec(f"model_name_or_path: {MODEL}\nfinetuning_type: lora\nlora_target: q_proj, v_proj\n"
                    "additional_target: embed_tokens\nlora_rank: 8\n")
-    assert spec.extra["tool"] == "llama-factory"
+    assert spec.facts.tool == "llama-factory"
     v = spec.get("target_modules")
     assert v.value == ["q_proj", "v_proj"]
     assert [(i.span.column, i.span.end_column) for i in v.items] == [(14, 20), (22, 28)]
@@ -73,7 +74,7 @@ def test_llama_factory_comma_lists_and_all():
 def test_trl_model_config():
     [spec] = _spec(f"model_name_or_path: {MODEL}\nuse_peft: true\nlora_r: 4\nlora_target_modules: [q_proj]\n"
                    "lora_task_type: SEQ_CLS\nmodel_revision: main\n")
-    assert spec.extra["tool"] == "trl" and spec.task_type == "SEQ_CLS"
+    assert spec.facts.tool == "trl" and spec.task_type == "SEQ_CLS"
     assert spec.model.model_class == "AutoModelForSequenceClassification" and spec.model.revision == "main"
     assert _spec(f"model_name_or_path: {MODEL}\nuse_peft: false\nlora_target_modules: [q_proj]\n") == []
 
@@ -139,11 +140,11 @@ llamafactory-cli train --model_name_or_path {MODEL} --finetuning_type lora --lor
 """
     res = extract_trainer_shell(text, "run.sh", "/tmp/run.sh")
     trl, lf = res.specs
-    assert trl.extra["tool"] == "trl" and trl.model.ref == MODEL and trl.static("r") == 16
+    assert trl.facts.tool == "trl" and trl.model.ref == MODEL and trl.static("r") == 16
     v = trl.get("target_modules")
     assert [i.value for i in v.items[:2]] == ["q_proj", "v_proj"] and v.items[2].dynamic
     assert (v.items[0].span.line, v.items[0].span.column) == (7, 27)
-    assert lf.extra["tool"] == "llama-factory" and lf.static("target_modules") == ["q_proj", "vproj"]
+    assert lf.facts.tool == "llama-factory" and lf.static("target_modules") == ["q_proj", "vproj"]
     item = lf.get("target_modules").items[1]
     assert text.splitlines()[7][item.span.column - 1:item.span.end_column - 1] == "vproj"
 

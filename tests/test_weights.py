@@ -14,7 +14,8 @@ from safetensors import safe_open
 from adapterutil import GPT2, LLAMA, MIXTRAL, T5, edit_config, header, load_onto, model_dir, save_adapter, \
     write_with_header
 from lintutil import lint, run_cli
-from peftlint.semantics.weights import pattern_key, read_weights
+from peftlint.semantics.matching import pattern_key
+from peftlint.sources.adapter_weights import read_weights
 from peftlint.rules.weights.pft401_invalid_adapter_config import accepts
 
 WEIGHTS = "adapter_model.safetensors"
@@ -89,7 +90,7 @@ def _report(cwd, adapter):
 
     result = Linter(Settings(), cwd=cwd).lint_paths([adapter])
     [outcome] = result.outcomes
-    return outcome.spec.extra["_weights"][1]
+    return outcome.ctx.weights
 
 
 def test_param_wrapper_nesting_matches_peft(work):

@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from peftlint.engine import discover as disc
-from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.config import Settings
-from peftlint.sources import Problem, SourceResult
-from peftlint.spec import AdapterSpec, ModelRef
+from peftlint.diagnostics import Diagnostic, Severity, Span
+from peftlint.engine import discover as disc
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
 from peftlint.model.load import Loaded, load_inventory
 from peftlint.rules import Rule, all_rules, rule_by_code
 from peftlint.rules.context import Context
 from peftlint.rules.meta import INTERNAL, REMOTE_CODE, SYNTAX, UNRESOLVED, UNUSED_NOQA
+from peftlint.sources import Problem, SourceResult
+from peftlint.spec import AdapterSpec, ModelRef
 
 
 @dataclass
@@ -76,7 +76,7 @@ def _read_trainer_yaml(text: str, path: str, abspath: str, linter: "Linter") -> 
 
 
 def _read_trainer_shell(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
-    from peftlint.sources.trainer_yaml import extract_trainer_shell
+    from peftlint.sources.trainer_shell import extract_trainer_shell
 
     return extract_trainer_shell(text, path, abspath)
 
@@ -240,7 +240,7 @@ class Linter:
 
         label = disc.display_path(Path(outcome.spec.adapter_dir), self.cwd)
         try:
-            line = verdict(outcome.ctx, label, outcome.skipped)
+            line = verdict(outcome.ctx.weights, outcome.ctx.model_label, label, outcome.skipped)
         except Exception as exc:  # the findings are already reported; the summary line is optional
             line = f"adapter {label}: fits {outcome.model or 'its base model'}: unknown (peftlint failed: {exc})"
         if line:
@@ -267,7 +267,7 @@ class Linter:
         inventory, label, resolved = None, None, None
         ref = self.choose_ref(spec)
         if ref is None:
-            outcome.skipped = spec.extra.get("model_unresolved") or "no base model linked to this config"
+            outcome.skipped = spec.facts.model_unresolved or "no base model linked to this config"
             diags.append(self._unresolved(spec, spec.span, outcome.skipped))
         else:
             got = self._inventory_for(spec, ref)
@@ -291,12 +291,12 @@ class Linter:
                 diags.extend(rule.check(ctx))
             except Exception as exc:
                 diags.append(self._internal(spec.path, spec.span, exc))
-        keys = {f: k for f, k in spec.extra.get("trainer_keys", {}).items() if f != k}
+        keys = {f: k for f, k in spec.facts.trainer_keys.items() if f != k}
         for d in diags:
             if d.model is None:
                 d.model = label
             if keys:
-                d.message = _name_trainer_key(d.message, keys, spec.extra.get("tool", "trainer"))
+                d.message = _name_trainer_key(d.message, keys, spec.facts.tool or "trainer")
             d.noqa_lines = tuple(sorted({d.span.line, spec.span.line}))
         return diags
 
@@ -306,7 +306,7 @@ class Linter:
         ref = spec.model
         if ref is not None and ref.how.startswith("# peftlint"):
             return ref
-        cls = ref.model_class if ref else spec.extra.get("model_class")
+        cls = ref.model_class if ref else spec.facts.model_class
         if s.cli_model:
             return ModelRef(s.cli_model, "--model", model_class=cls, base_dir=str(self.cwd))
         if spec.source == "adapter_config" and s.model:

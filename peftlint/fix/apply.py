@@ -1,11 +1,6 @@
-"""fix: build and apply the text edits carried by diagnostics (format-preserving), atomically,
-only to files that change.
-
-Rules build their edits with the helpers here (``replace_string_edit``, ``remove_item_edit``):
-they work on the source text and the spans the readers recorded, so comments, quotes, trailing
-commas and the layout of a list survive, in Python and in JSON alike. ``apply_fixes`` applies them,
-checks that the result still parses, writes atomically and re-lints until nothing fixable is left.
-"""
+"""``--fix`` and ``--diff``: apply the edits carried by diagnostics (see ``edits.py``), check that the
+result still parses, write atomically only the files that change, and re-lint until nothing
+fixable is left."""
 
 from __future__ import annotations
 
@@ -15,153 +10,18 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
-from peftlint.diagnostics import Diagnostic, Edit, Span
+from peftlint.diagnostics import Diagnostic
+from peftlint.fix.edits import apply_edits
 
 if TYPE_CHECKING:
     from peftlint.engine.run import Linter, RunResult
-    from peftlint.spec import Value
 
 MAX_PASSES = 5  # like ruff: fixes can enable further fixes; stop when nothing changes
 
 
-# -- positions -----------------------------------------------------------------------------------
-
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    for i, ch in enumerate(text):
-        if ch == "\n":
-            starts.append(i + 1)
-    return starts
-
-
-class _Offsets:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.starts = _line_starts(text)
-
-    def off(self, line: int, col: int) -> int:
-        return self.starts[line - 1] + col - 1
-
-    def pos(self, off: int) -> tuple[int, int]:
-        lo, hi = 0, len(self.starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.starts[mid] <= off:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo + 1, off - self.starts[lo] + 1
-
-    def span(self, a: int, b: int) -> Span:
-        return Span(*self.pos(a), *self.pos(b))
-
-
-def span_text(text: str, span: Span) -> str:
-    o = _Offsets(text)
-    try:
-        return text[o.off(span.line, span.column):o.off(span.end_line, span.end_column)]
-    except IndexError:
-        return ""
-
-
-# -- edit builders for rules ---------------------------------------------------------------------
-
-def _is_plain_string(src: str, value: str) -> str | None:
-    """The quote character when ``src`` is exactly a simple literal of ``value`` ('x' or "x")."""
-    if len(src) >= 2 and src[0] == src[-1] and src[0] in "'\"" and src[1:-1] == value and "\\" not in src:
-        return src[0]
-    return None
-
-
-def replace_string_edit(path: str, text: str, item: "Value", new: str) -> Edit | None:
-    """Replace a plain string literal by another name, keeping its quote style; None if not plain."""
-    quote = _is_plain_string(span_text(text, item.span), str(item.value))
-    if quote is None or quote in new or "\\" in new:
-        return None
-    return Edit(path, item.span, f"{quote}{new}{quote}")
-
-
-def _skip_blank(text: str, i: int, comments: bool) -> int:
-    """Skip whitespace (and ``#`` comments in Python) from ``i``; returns the next significant offset."""
-    while i < len(text):
-        if text[i] in " \t\r\n\\":
-            i += 1
-        elif comments and text[i] == "#":
-            while i < len(text) and text[i] != "\n":
-                i += 1
-        else:
-            break
-    return i
-
-
-def remove_item_edit(path: str, text: str, items: Sequence["Value"], index: int, *,
-                     python: bool = True, container: str = "list") -> tuple[Edit, ...] | None:
-    """Edits deleting ``items[index]`` from its list with one comma, keeping the list's layout.
-
-    An item alone on its line goes with its whole line (and the comment after it); an inline item
-    goes with the comma before it (or, first in the list, the comma after it). The last item never
-    leaves a dangling comma behind it in JSON. Returns None when the text around the item is not
-    what a list looks like (then no fix is offered).
-    """
-    if not 0 <= index < len(items) or len(items) < 2:
-        return None
-    if container == "tuple" and len(items) == 2:
-        return None  # ("a", "a") -> ("a") would be a string, not a tuple
-    o = _Offsets(text)
-    try:
-        start = o.off(items[index].span.line, items[index].span.column)
-        end = o.off(items[index].span.end_line, items[index].span.end_column)
-        prev_end = o.off(items[index - 1].span.end_line, items[index - 1].span.end_column) if index else None
-    except IndexError:
-        return None
-    after = _skip_blank(text, end, python)
-    has_comma = after < len(text) and text[after] == ","
-    is_last = index == len(items) - 1
-    if not is_last and not has_comma:
-        return None
-    line_start = text.rfind("\n", 0, start) + 1
-    tail_from = after + 1 if has_comma else end
-    eol = text.find("\n", tail_from)
-    eol = len(text) if eol < 0 else eol
-    tail = text[tail_from:eol].strip()
-    alone = (text[line_start:start].strip() == "" and "\n" not in text[end:tail_from]
-             and (tail == "" or (python and tail.startswith("#"))))
-    if alone and eol < len(text):
-        whole_line = Edit(path, o.span(line_start, eol + 1), "")
-        if has_comma or prev_end is None:
-            return (whole_line,)
-        comma = _skip_blank(text, prev_end, python)  # the last item goes: drop the comma before it
-        if text[comma:comma + 1] != "," or comma >= line_start:
-            return None
-        return (Edit(path, o.span(comma, comma + 1), ""), whole_line)
-    if prev_end is not None and "\n" not in text[prev_end:start]:
-        return (Edit(path, o.span(prev_end, end), ""),)
-    if has_comma and not is_last:
-        nxt = after + 1
-        while nxt < len(text) and text[nxt] in " \t":
-            nxt += 1
-        return (Edit(path, o.span(start, nxt), ""),)
-    return None
-
-
 # -- applying ------------------------------------------------------------------------------------
-
-def apply_edits(text: str, edits: list[Edit]) -> str:
-    """Apply non-overlapping edits (later ones first); an edit overlapping an applied one is skipped."""
-    o = _Offsets(text)
-    ranges = sorted({(o.off(e.span.line, e.span.column), o.off(e.span.end_line, e.span.end_column), e.content)
-                     for e in edits}, reverse=True)
-    out = text
-    last_start = len(text) + 1
-    for a, b, content in ranges:
-        if b > last_start:
-            continue
-        out = out[:a] + content + out[b:]
-        last_start = a
-    return out
-
 
 def write_atomic(path: Path, text: str) -> None:
     """Write through a temporary file in the same directory and rename it over ``path``."""
@@ -296,12 +156,5 @@ def _reparses(path: Path, text: str) -> bool:
         try:
             json.loads(text.lstrip("\ufeff"))
         except ValueError:
-            return False
-    elif path.suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            list(yaml.safe_load_all(text))
-        except yaml.YAMLError:
             return False
     return True

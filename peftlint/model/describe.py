@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from peftlint.model import inventory as inv
-from peftlint.semantics import roles
 from peftlint.model.inventory import Inventory, ModuleInfo
+from peftlint.semantics import roles
 from peftlint.semantics.matching import PeftView, compute_targeting, entry_matches, layer_index
 
 # What LoRA can wrap (PEFT-SEMANTICS §5); other kinds are not listed as targets.

@@ -15,7 +15,8 @@ from peftlint.config import Settings
 from peftlint.model.cache import InventoryCache
 from peftlint.model.classes import pick_model_class
 from peftlint.model.inventory import Inventory
-from peftlint.model.resolve import ResolveOptions, Resolved, Unresolved, resolve
+from peftlint.model.resolve import Resolved, ResolveOptions, Unresolved, resolve
+
 
 @dataclass
 class Loaded:

@@ -213,8 +213,8 @@ def _find_bundled(repo_id: str) -> Path | None:
 
 
 def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str | None) -> str:
-    from huggingface_hub import hf_hub_download
     from huggingface_hub import errors as hf_errors
+    from huggingface_hub import hf_hub_download
 
     try:
         return hf_hub_download(

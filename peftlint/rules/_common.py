@@ -9,7 +9,6 @@ from peftlint.rules.context import Context
 from peftlint.semantics.matching import ALL_LINEAR
 from peftlint.spec import Value
 
-
 SMOL = "HuggingFaceTB/SmolLM2-135M"
 
 

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
 from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
-from peftlint.config import Settings
+from peftlint.semantics.weights import WeightReport, analyze
+from peftlint.sources.adapter_weights import read_adapter_weights
 from peftlint.spec import AdapterSpec, Value
 
 TARGET_FIELDS = (
@@ -80,6 +82,17 @@ class Context:
             layers_pattern=static("layers_pattern"),
             task_type=self.spec.task_type or static("task_type"),
         )
+
+    @cached_property
+    def weights(self) -> WeightReport | None:
+        """The weight report of a saved adapter's spec (its folder read once), else None."""
+        spec = self.spec
+        if spec.source != "adapter_config" or not spec.adapter_dir:
+            return None
+        fields = {k: v.value for k, v in spec.fields.items() if not v.dynamic}
+        prefix = (self.facts.prefixes.get(spec.method, "") if self.facts is not None else "") or ""
+        targeting = self.targeting if self.inventory is not None else None
+        return analyze(read_adapter_weights(spec.adapter_dir), spec.method, fields, targeting, self.inventory, prefix)
 
     @cached_property
     def targeting(self) -> Targeting | None:

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peftlint import __version__
-from peftlint import store
+from peftlint import __version__, store
 from peftlint.store import package_versions
 
 FACTS_PREFIX = "peftfacts-"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from peftlint.semantics import roles
 from peftlint.model import inventory as inv
 from peftlint.model.inventory import Inventory
+from peftlint.semantics import roles
 from peftlint.semantics.matching import LINEAR_KINDS
 from peftlint.semantics.roles import normalize
 

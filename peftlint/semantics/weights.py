@@ -1,9 +1,5 @@
-"""Saved adapter weights: read the safetensors header and compare it with what PEFT expects.
-
-The header is read with the safetensors library's own reader (``safe_open(..., framework="numpy")``):
-it validates the header (size limit, offsets, coverage of the data buffer) and reads no tensor data.
-Nothing here imports torch, transformers or peft. Pickle files (``adapter_model.bin``) are never
-opened.
+"""Saved adapter weights compared with what PEFT expects (the file is read by
+``sources/adapter_weights.py``, header only). Nothing here imports torch, transformers or peft.
 
 Expected keys and shapes follow PEFT-SEMANTICS §5.2. LoRA is fully supported (Linear, GPT-2 Conv1D,
 Embedding, ConvNd, DoRA magnitudes, ``lora_bias``, ``modules_to_save`` copies, saved embedding
@@ -16,15 +12,13 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from peftlint.model import inventory as inv
 from peftlint.model.inventory import Inventory, ModuleInfo
 from peftlint.semantics.matching import entry_matches, pattern_key
+from peftlint.sources.adapter_weights import AdapterWeights, TensorInfo, WeightFile
 
-SAFETENSORS = "adapter_model.safetensors"
-PICKLES = ("adapter_model.bin", "adapter_model.pt", "adapter_model.pth", "adapter_model.ckpt")
 PREFIX = "base_model.model."
 FULL_SUPPORT = ("LORA",)
 
@@ -33,44 +27,6 @@ _LORA_KEY = re.compile(
     r"(?P<part>lora_A\.weight|lora_B\.weight|lora_B\.bias|lora_embedding_A|lora_embedding_B|lora_magnitude_vector)$"
 )
 _INDEX = re.compile(r"\.\d+\.")
-
-
-@dataclass(frozen=True)
-class TensorInfo:
-    shape: tuple[int, ...]
-    dtype: str
-
-    @property
-    def size(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
-
-
-@dataclass
-class WeightFile:
-    path: str
-    tensors: dict[str, TensorInfo] = field(default_factory=dict)
-    metadata: dict[str, str] | None = None
-    error: str | None = None  # the library's reason when the file cannot be read
-
-
-def read_weights(path: str | Path) -> WeightFile:
-    """The tensor names, shapes and dtypes of a safetensors file (header only; never raises)."""
-    from safetensors import safe_open
-
-    wf = WeightFile(str(path))
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            wf.metadata = f.metadata()
-            for k in f.keys():
-                sl = f.get_slice(k)
-                wf.tensors[k] = TensorInfo(tuple(int(d) for d in sl.get_shape()), str(sl.get_dtype()))
-    except Exception as exc:  # SafetensorError, OSError, ...: the reason is the diagnostic
-        wf.error = f"{type(exc).__name__}: {exc}".strip()
-        wf.tensors = {}
-    return wf
 
 
 @dataclass(frozen=True)
@@ -133,18 +89,6 @@ class WeightReport:
     @property
     def readable(self) -> bool:
         return self.file is not None and self.file.error is None
-
-
-def find_weights(adapter_dir: str) -> tuple[str | None, str | None]:
-    """(safetensors path, pickle path) in an adapter folder; PEFT prefers the safetensors file."""
-    d = Path(adapter_dir)
-    st = d / SAFETENSORS
-    if st.is_file():
-        return str(st), None
-    for name in PICKLES:
-        if (d / name).is_file():
-            return None, str(d / name)
-    return None, None
 
 
 # -- expected keys ---------------------------------------------------------------------------------
@@ -393,15 +337,13 @@ def compare(report: WeightReport, spec_fields: dict[str, Any], targeting: Any, i
             report.absent.append(key)
 
 
-def analyze(adapter_dir: str, method: str, spec_fields: dict[str, Any], targeting: Any,
+def analyze(found: AdapterWeights, method: str, spec_fields: dict[str, Any], targeting: Any,
             inventory: Inventory | None, prefix: str) -> WeightReport:
-    """Read the adapter folder's weights and compare them with the config and the base model."""
-    weights, pickle = find_weights(adapter_dir)
-    report = WeightReport(adapter_dir, weights, pickle, method=method, full_support=method in FULL_SUPPORT)
-    if weights is None:
-        return report
-    report.file = read_weights(weights)
-    if not report.readable:
+    """Compare an adapter folder's weights with the config and the base model."""
+    report = WeightReport(found.adapter_dir, found.weights_path, found.pickle_path, method=method,
+                          full_support=method in FULL_SUPPORT)
+    report.file = found.file
+    if report.file is None or not report.readable:
         return report
     report.zero = [k for k, t in report.file.tensors.items() if t.size == 0]
     if inventory is not None:
@@ -442,30 +384,13 @@ def first_problem(report: WeightReport) -> str | None:
     return None
 
 
-# -- per-spec memo and verdict -------------------------------------------------------------------
+# -- the verdict -----------------------------------------------------------------------------------
 
-def report_for(ctx: Any) -> WeightReport | None:
-    """The weight report of a saved adapter's spec (computed once per spec and inventory), else None."""
-    spec = ctx.spec
-    if spec.source != "adapter_config" or not spec.adapter_dir:
-        return None
-    memo = spec.extra.get("_weights")
-    if memo is not None and memo[0] is ctx.inventory:
-        return memo[1]
-    fields = {k: v.value for k, v in spec.fields.items() if not v.dynamic}
-    prefix = (ctx.facts.prefixes.get(spec.method, "") if ctx.facts is not None else "") or ""
-    targeting = ctx.targeting if ctx.inventory is not None else None
-    rep = analyze(spec.adapter_dir, spec.method, fields, targeting, ctx.inventory, prefix)
-    spec.extra["_weights"] = (ctx.inventory, rep)
-    return rep
-
-
-def verdict(ctx: Any, adapter_label: str, skipped: str | None) -> str | None:
+def verdict(rep: WeightReport | None, model_label: str | None, adapter_label: str, skipped: str | None) -> str | None:
     """One line for the text report: whether the adapter loads onto its base model as trained."""
-    rep = report_for(ctx)
     if rep is None or (rep.weights_path is None and rep.pickle_path is None):
         return None
-    model = ctx.model_label or "its base model"
+    model = model_label or "its base model"
     head = f"adapter {adapter_label}: fits {model}:"
     if rep.file is None:
         return f"{head} unknown (weights are a pickle, never loaded)"

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 from peftlint.diagnostics import Span
+from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources.jsonpos import parse_json_with_positions
-from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.spec import AdapterSpec, ModelRef, Value
-
 
 
 def extract_adapter_config(text: str, path: str, abspath: str, peft_types: dict[str, str]) -> SourceResult:
@@ -41,7 +40,7 @@ def extract_adapter_config(text: str, path: str, abspath: str, peft_types: dict[
         abspath=abspath,
         adapter_dir=str(Path(abspath).parent),
     )
-    spec.extra["key_spans"] = {k: kv.span for k, kv in (root.keys or {}).items()}
+    spec.facts.key_spans = {k: kv.span for k, kv in (root.keys or {}).items()}
     tt = fields.get("task_type")
     spec.task_type = tt.value if tt is not None and isinstance(tt.value, str) else None
     base = fields.get("base_model_name_or_path")
@@ -56,8 +55,8 @@ def extract_adapter_config(text: str, path: str, abspath: str, peft_types: dict[
             model_class=_model_class(fields, spec.task_type),
         )
     else:
-        spec.extra["model_unresolved"] = "base_model_name_or_path is empty"
-        spec.extra["model_class"] = _model_class(fields, spec.task_type)
+        spec.facts.model_unresolved = "base_model_name_or_path is empty"
+        spec.facts.model_class = _model_class(fields, spec.task_type)
     return SourceResult(specs=[spec])
 
 

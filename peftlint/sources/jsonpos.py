@@ -10,35 +10,17 @@ import json
 import re
 from json.decoder import scanstring
 
-from peftlint.diagnostics import Span
 from peftlint.spec import Value
+from peftlint.textpos import LineIndex
 
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _WS = re.compile(r"[ \t\n\r]*")
 
 
-class _Lines:
-    def __init__(self, text: str) -> None:
-        self.starts = [0]
-        for m in re.finditer("\n", text):
-            self.starts.append(m.end())
-
-    def pos(self, offset: int) -> tuple[int, int]:
-        import bisect
-
-        i = bisect.bisect_right(self.starts, offset) - 1
-        return i + 1, offset - self.starts[i] + 1
-
-    def span(self, start: int, end: int) -> Span:
-        l1, c1 = self.pos(start)
-        l2, c2 = self.pos(end)
-        return Span(l1, c1, l2, c2)
-
-
 def parse_json_with_positions(text: str) -> Value:
     """Parse ``text``; raises ``json.JSONDecodeError`` for invalid JSON."""
     json.loads(text)
-    lines = _Lines(text)
+    lines = LineIndex(text)
     value, _ = _parse(text, _skip(text, 0), lines)
     return value
 
@@ -47,7 +29,7 @@ def _skip(text: str, i: int) -> int:
     return _WS.match(text, i).end()
 
 
-def _parse(text: str, i: int, lines: _Lines) -> tuple[Value, int]:
+def _parse(text: str, i: int, lines: LineIndex) -> tuple[Value, int]:
     ch = text[i]
     if ch == "{":
         return _parse_object(text, i, lines)
@@ -68,7 +50,7 @@ def _parse(text: str, i: int, lines: _Lines) -> tuple[Value, int]:
     return Value(num, lines.span(i, m.end()), kind="float" if isinstance(num, float) else "int"), m.end()
 
 
-def _parse_object(text: str, i: int, lines: _Lines) -> tuple[Value, int]:
+def _parse_object(text: str, i: int, lines: LineIndex) -> tuple[Value, int]:
     start = i
     i = _skip(text, i + 1)
     keys: dict[str, Value] = {}
@@ -96,7 +78,7 @@ def _parse_object(text: str, i: int, lines: _Lines) -> tuple[Value, int]:
     return Value(plain, lines.span(start, i), kind="dict", keys=keys, members=members), i
 
 
-def _parse_array(text: str, i: int, lines: _Lines) -> tuple[Value, int]:
+def _parse_array(text: str, i: int, lines: LineIndex) -> tuple[Value, int]:
     start = i
     i = _skip(text, i + 1)
     items: list[Value] = []

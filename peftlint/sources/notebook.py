@@ -27,6 +27,7 @@ from peftlint.sources import Problem, SourceResult
 from peftlint.sources.jsonpos import parse_json_with_positions
 from peftlint.sources.python import extract_python
 from peftlint.spec import Value
+from peftlint.textpos import LineIndex
 
 # Cell magics whose body is Python (kept); every other %%magic cell is blanked.
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "python", "python3"}
@@ -63,7 +64,7 @@ class NotebookMap:
     def __init__(self, raw: str, cells: list[_Cell]) -> None:
         self.raw = raw
         self.cells = cells
-        self.line_starts = [0] + [m.end() for m in re.finditer("\n", raw)]
+        self.lines = LineIndex(raw)
         self._firsts = [c.program_line for c in cells]
 
     def cell_at(self, line: int) -> _Cell | None:
@@ -91,8 +92,7 @@ class NotebookMap:
         return cell.starts[off] if off < len(cell.starts) else cell.ends[-1]
 
     def raw_pos(self, offset: int) -> tuple[int, int]:
-        i = bisect.bisect_right(self.line_starts, offset) - 1
-        return i + 1, offset - self.line_starts[i] + 1
+        return self.lines.pos(offset)
 
     def span(self, span: Span) -> tuple[Span, _Cell, int] | None:
         a = self.offset(span.line, span.column)
@@ -171,7 +171,7 @@ def extract_notebook(text: str, path: str, abspath: str, config_classes: Collect
         if root.kind == "dict" and root.members and "worksheets" in root.members:
             return SourceResult()  # nbformat 3 (pre-2015): not read
         return SourceResult(problems=[Problem("PFT902", "not a Jupyter notebook: no \"cells\" list", root.span)])
-    lines = [0] + [m.end() for m in re.finditer("\n", text)]
+    lines = LineIndex(text)
     cells: list[_Cell] = []
     for n, cv in enumerate(cells_v.items, start=1):
         if cv.kind != "dict" or not cv.members:
@@ -181,8 +181,8 @@ def extract_notebook(text: str, path: str, abspath: str, config_classes: Collect
         if ctype is None or ctype.value != "code" or src is None:
             continue
         strings = src.items if src.items is not None else [src]
-        pieces = [_decode(text, _offset(lines, s.span)) for s in strings if s.kind == "str"]
-        cells.append(_join(n, pieces, text, _offset(lines, src.span)))
+        pieces = [_decode(text, lines.offset(s.span.line, s.span.column)) for s in strings if s.kind == "str"]
+        cells.append(_join(n, pieces, text, lines.offset(src.span.line, src.span.column)))
     program = _program(cells)
     result = extract_python(program, path, abspath, config_classes)
     out = NotebookResult(specs=result.specs, problems=result.problems, mapping=NotebookMap(text, cells),
@@ -190,12 +190,8 @@ def extract_notebook(text: str, path: str, abspath: str, config_classes: Collect
     for spec in out.specs:
         # the cells are Python: rules treat the spec as Python (their fixes are Python edits that
         # ``remap`` re-encodes); this marks where it came from
-        spec.extra["notebook"] = True
+        spec.facts.notebook = True
     return out
-
-
-def _offset(line_starts: list[int], span: Span) -> int:
-    return line_starts[span.line - 1] + span.column - 1
 
 
 def _decode(raw: str, i: int) -> _Piece:
@@ -273,10 +269,10 @@ def apply_notebook_edits(raw: str, edits: list[Edit]) -> str:
     change are rewritten (one JSON string per line, in the array's own indentation and with the
     file's ``ensure_ascii`` style), so the rest of the notebook stays byte-identical.
     """
-    from peftlint.fix.apply import apply_edits
+    from peftlint.fix.edits import apply_edits
 
     root = parse_json_with_positions(raw)
-    lines = [0] + [m.end() for m in re.finditer("\n", raw)]
+    lines = LineIndex(raw)
     cells_v = root.members.get("cells") if root.members else None
     if cells_v is None or cells_v.items is None:
         return apply_edits(raw, edits)
@@ -288,11 +284,11 @@ def apply_notebook_edits(raw: str, edits: list[Edit]) -> str:
         strings = src.items if src.items is not None else [src]
         if not strings or any(s.kind != "str" for s in strings):
             continue
-        a, b = _offset(lines, src.span), _offset(lines, Span(src.span.end_line, src.span.end_column, 0, 0))
-        mine = [e for e in edits if a <= _offset(lines, e.span) and _offset(lines, Span(e.span.end_line, e.span.end_column, 0, 0)) <= b]
+        a, b = lines.offset(src.span.line, src.span.column), lines.offset(src.span.end_line, src.span.end_column)
+        mine = [e for e in edits if a <= lines.offset(e.span.line, e.span.column) and lines.offset(e.span.end_line, e.span.end_column) <= b]
         if not mine:
             continue
-        pieces = [_decode(raw, _offset(lines, s.span)) for s in strings]
+        pieces = [_decode(raw, lines.offset(s.span.line, s.span.column)) for s in strings]
         cell = _join(0, pieces, raw, a)
         new_text = _apply_cell_edits(cell, mine, lines)
         if new_text is None or new_text == cell.text:
@@ -304,13 +300,13 @@ def apply_notebook_edits(raw: str, edits: list[Edit]) -> str:
     return out
 
 
-def _apply_cell_edits(cell: _Cell, edits: list[Edit], lines: list[int]) -> str | None:
+def _apply_cell_edits(cell: _Cell, edits: list[Edit], lines: LineIndex) -> str | None:
     inverse = {s: k for k, s in enumerate(cell.starts)}
     inverse_end = {e: k + 1 for k, e in enumerate(cell.ends)}
     ranges = []
     for e in edits:
-        ra = _offset(lines, e.span)
-        rb = _offset(lines, Span(e.span.end_line, e.span.end_column, 0, 0))
+        ra = lines.offset(e.span.line, e.span.column)
+        rb = lines.offset(e.span.end_line, e.span.end_column)
         a = inverse.get(ra, inverse_end.get(ra))
         b = inverse_end.get(rb, inverse.get(rb))
         if a is None or b is None or b < a:
@@ -326,7 +322,7 @@ def _apply_cell_edits(cell: _Cell, edits: list[Edit], lines: list[int]) -> str |
     return text
 
 
-def _source_json(raw: str, src: Value, strings: list[Value], new_text: str, lines: list[int]) -> str:
+def _source_json(raw: str, src: Value, strings: list[Value], new_text: str, lines: LineIndex) -> str:
     ascii_only = all(ord(ch) < 128 for ch in raw)
     parts = _LINES.findall(new_text)
     if src.items is None:  # a single string
@@ -337,7 +333,8 @@ def _source_json(raw: str, src: Value, strings: list[Value], new_text: str, line
     if first.line == last.line:  # all on one line
         return "[" + ", ".join(json.dumps(p, ensure_ascii=ascii_only) for p in parts) + "]"
     indent = " " * (first.column - 1)
-    close_line = raw[lines[last.end_line - 1]:lines[last.end_line - 1] + last.end_column - 2]
+    start = lines.offset(last.end_line, 1)
+    close_line = raw[start:start + last.end_column - 2]
     close_indent = close_line[: len(close_line) - len(close_line.lstrip())]
     body = ",\n".join(indent + json.dumps(p, ensure_ascii=ascii_only) for p in parts)
     return "[\n" + body + "\n" + close_indent + "]"

@@ -22,7 +22,6 @@ like a trainer config gives ``PFT902``.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,10 @@ from typing import Any
 import yaml
 
 from peftlint.diagnostics import Span
+from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.sources import Problem, SourceResult
 from peftlint.spec import AdapterSpec, ModelRef, Value
-from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
+from peftlint.textpos import LineIndex
 
 # Keys whose presence (as a top-level key) marks a file as a trainer config worth a PFT902.
 _MARKERS = re.compile(
@@ -96,16 +96,16 @@ def extract_trainer_yaml(text: str, path: str, abspath: str) -> SourceResult:
 
 # -- YAML nodes → Values ---------------------------------------------------------------------------
 
-def _span(node: yaml.Node, text: str | None = None) -> Span:
+def _span(node: yaml.Node, lines: LineIndex | None = None) -> Span:
     s, e = node.start_mark, node.end_mark
-    if text is not None and e.index > s.index and text[e.index - 1:e.index] in ("\n", " ", "\r", "\t"):
+    text = lines.text if lines is not None else None
+    if lines is not None and e.index > s.index and text[e.index - 1:e.index] in ("\n", " ", "\r", "\t"):
         # a block collection ends at the start of the next key: end the span after its last character
         end = e.index
         while end > s.index and text[end - 1] in " \t\r\n":
             end -= 1
-        line = text.count("\n", 0, end)
-        col = end - (text.rfind("\n", 0, end) + 1)
-        return Span(s.line + 1, s.column + 1, line + 1, col + 1)
+        line, col = lines.pos(end)
+        return Span(s.line + 1, s.column + 1, line, col)
     return Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1)
 
 
@@ -118,6 +118,7 @@ class _Entry:
 class _Reader:
     def __init__(self, text: str) -> None:
         self.text = text
+        self.lines = LineIndex(text)
         self.constructor = yaml.constructor.SafeConstructor()
 
     def mapping(self, node: yaml.MappingNode) -> dict[str, _Entry]:
@@ -130,18 +131,18 @@ class _Reader:
     def value(self, node: yaml.Node) -> Value:
         if isinstance(node, yaml.SequenceNode):
             items = [self.value(n) for n in node.value]
-            return Value([i.value for i in items], _span(node, self.text), kind="list", items=items)
+            return Value([i.value for i in items], _span(node, self.lines), kind="list", items=items)
         if isinstance(node, yaml.MappingNode):
             members = {str(k.value): self.value(v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
             keys = {str(k.value): self.value(k) for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-            return Value({k: m.value for k, m in members.items()}, _span(node, self.text), kind="dict", keys=keys,
+            return Value({k: m.value for k, m in members.items()}, _span(node, self.lines), kind="dict", keys=keys,
                          members=members)
         py = self.constructor.construct_object(node, deep=True)
         if isinstance(py, str) and _TEMPLATE.search(py):
-            return Value(None, _span(node, self.text), dynamic=True, kind="dynamic",
+            return Value(None, _span(node, self.lines), dynamic=True, kind="dynamic",
                          reason=f"filled in by a template variable when the config is rendered ({py})")
         kind = {str: "str", bool: "bool", int: "int", float: "float", type(None): "none"}.get(type(py), "str")
-        return Value(py, _span(node, self.text), kind=kind)
+        return Value(py, _span(node, self.lines), kind=kind)
 
 
 def comma_value(s: str, span: Span, raw: str | None) -> Value:
@@ -200,7 +201,7 @@ def _spec_from_mapping(top: dict[str, _Entry], doc_span: Span, path: str, abspat
     first = Span(doc_span.line, doc_span.column, doc_span.line, doc_span.column + 1)
     spec = AdapterSpec(path=path, source="yaml", config_class="LoraConfig", method="LORA", span=first,
                        abspath=abspath)
-    spec.extra["tool"] = flavour
+    spec.facts.tool = flavour
     key_spans: dict[str, Span] = {}
     trainer_keys: dict[str, str] = {}
     for key, field_name in table.items():
@@ -233,8 +234,8 @@ def _spec_from_mapping(top: dict[str, _Entry], doc_span: Span, path: str, abspat
             spec.fields["task_type"] = tt.value
             spec.task_type = tt.value.value
             key_spans["task_type"] = tt.key.span
-    spec.extra["key_spans"] = key_spans
-    spec.extra["trainer_keys"] = trainer_keys
+    spec.facts.key_spans = key_spans
+    spec.facts.trainer_keys = trainer_keys
     _link_model(spec, top, flavour, abspath)
     return spec
 
@@ -271,170 +272,5 @@ def _link_model(spec: AdapterSpec, top: dict[str, _Entry], flavour: str, abspath
                 base_dir=base_dir, model_class=model_class,
                 trust_remote_code=bool(trc is not None and trc.value.value is True))
             return
-    spec.extra["model_unresolved"] = f"the {flavour} config names no base model (`{keys[-1]}`)"
-    spec.extra["model_class"] = model_class
-
-
-# -- shell scripts ---------------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"""'[^']*'|"(?:[^"\\]|\\.)*"|(?:[^\s'"\\;&|]|\\.)+|\\\n|[;&|]+|\n""")
-_SHELL_FIELDS = {
-    "--lora_target_modules": ("target_modules", "list"), "--lora_target": ("target_modules", "comma"),
-    "--lora_modules_to_save": ("modules_to_save", "list"), "--additional_target": ("modules_to_save", "comma"),
-    "--lora_r": ("r", "int"), "--lora_rank": ("r", "int"), "--lora_alpha": ("lora_alpha", "int"),
-    "--lora_target_parameters": ("target_parameters", "list"), "--lora_task_type": ("task_type", "str"),
-}
-
-
-def looks_like_trainer_shell(text: str) -> bool:
-    return "--lora_target" in text or "--use_peft" in text
-
-
-def extract_trainer_shell(text: str, path: str, abspath: str) -> SourceResult:
-    """TRL (``--use_peft --lora_target_modules q_proj v_proj``) and LLaMA-Factory
-    (``--finetuning_type lora --lora_target q_proj,v_proj``) command lines; one spec per command
-    that names LoRA targets. Words are read statically; ``$VAR`` values are dynamic."""
-    result = SourceResult()
-    lines = _LineIndex(text)
-    for cmd in _commands(text):
-        spec = _shell_spec(cmd, lines, path, abspath)
-        if spec is not None:
-            result.specs.append(spec)
-    return result
-
-
-class _LineIndex:
-    def __init__(self, text: str) -> None:
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
-
-    def span(self, a: int, b: int) -> Span:
-        import bisect
-
-        i = bisect.bisect_right(self.starts, a) - 1
-        j = bisect.bisect_right(self.starts, b) - 1
-        return Span(i + 1, a - self.starts[i] + 1, j + 1, b - self.starts[j] + 1)
-
-
-def _commands(text: str) -> list[list[tuple[str, int, int]]]:
-    """Split into commands of (word, start, end); comments and line continuations handled."""
-    cmds: list[list[tuple[str, int, int]]] = [[]]
-    i = 0
-    for m in _TOKEN.finditer(text):
-        tok = m.group()
-        if tok == "\\\n":
-            continue
-        if tok == "\n" or tok[0] in ";&|":
-            cmds.append([])
-            continue
-        if tok.startswith("#") and (m.start() == 0 or text[m.start() - 1] in " \t\n"):
-            # a comment: skip to the end of the line
-            i = text.find("\n", m.start())
-            cmds[-1].append(("#comment", m.start(), i if i >= 0 else len(text)))
-            continue
-        cmds[-1].append((tok, m.start(), m.end()))
-    out = []
-    for c in cmds:
-        words = []
-        cut = None
-        for w in c:
-            if w[0] == "#comment":
-                cut = w[1]
-            if cut is None or w[1] < cut:
-                if w[0] != "#comment":
-                    words.append(w)
-        if words:
-            out.append(words)
-    return out
-
-
-def _word(raw: str) -> tuple[str, bool]:
-    """(the word's value after shell quoting, whether it depends on an expansion)."""
-    try:
-        parts = shlex.split(raw)
-    except ValueError:
-        return raw, True
-    value = parts[0] if len(parts) == 1 else raw
-    return value, "$" in raw and not raw.startswith("'")
-
-
-def _shell_spec(cmd: list[tuple[str, int, int]], lines: _LineIndex, path: str, abspath: str) -> AdapterSpec | None:
-    opts: dict[str, list[tuple[str, int, int]]] = {}
-    flags: dict[str, tuple[str, int, int]] = {}
-    i = 0
-    while i < len(cmd):
-        tok, a, b = cmd[i]
-        if tok.startswith("--"):
-            name, eq, rest = tok.partition("=")
-            flags[name] = cmd[i]
-            vals = []
-            if eq:
-                vals.append((rest, a + len(name) + 1, b))
-            else:
-                j = i + 1
-                while j < len(cmd) and not cmd[j][0].startswith("-"):
-                    vals.append(cmd[j])
-                    j += 1
-                i = j - 1
-            opts[name] = vals
-        i += 1
-    ft = opts.get("--finetuning_type")
-    trl = "--use_peft" in flags and (not opts["--use_peft"] or opts["--use_peft"][0][0].lower() == "true")
-    lf = "--lora_target" in opts or (ft is not None and ft and ft[0][0] == "lora")
-    if not (trl or lf) or not any(k in opts for k in ("--lora_target_modules", "--lora_target")):
-        return None
-    flavour = "llama-factory" if lf and not trl else "trl"
-    first = lines.span(cmd[0][1], cmd[0][2])
-    spec = AdapterSpec(path=path, source="shell", config_class="LoraConfig", method="LORA",
-                       span=Span(first.line, first.column, first.line, first.column + 1), abspath=abspath)
-    spec.extra["tool"] = flavour
-    key_spans: dict[str, Span] = {}
-    for opt, (field_name, how) in _SHELL_FIELDS.items():
-        vals = opts.get(opt)
-        if vals is None or not vals:
-            continue
-        key_spans[field_name] = lines.span(flags[opt][1], flags[opt][1] + len(opt))
-        items = []
-        for raw, a, b in vals:
-            value, dyn = _word(raw)
-            span = lines.span(a, b)
-            if dyn:
-                items.append(Value(None, span, dynamic=True, kind="dynamic", reason=f"shell expansion {raw}"))
-            elif how == "comma":
-                items.extend(comma_value(value, span, raw).items or [])
-            else:
-                items.append(Value(value, span, kind="str"))
-        whole = lines.span(vals[0][1], vals[-1][2])
-        if how in ("list", "comma"):
-            if flavour == "trl" and opt == "--lora_target_modules" and len(items) == 1 and items[0].is_str:
-                v = trl_single(items[0])
-            elif how == "comma" and len(items) == 1 and not items[0].dynamic and items[0].value.lower() == "all":
-                v = Value("all-linear", items[0].span, kind="str", origin="lora_target all")
-            else:
-                v = Value(None if any(i.dynamic for i in items) else [i.value for i in items], whole, kind="list",
-                          items=items, origin="command-line words")
-        else:
-            it = items[0]
-            if it.dynamic:
-                v = it
-            elif how == "int":
-                try:
-                    v = Value(int(it.value), it.span, kind="int")
-                except ValueError:
-                    v = Value(it.value, it.span, kind="str")
-            else:
-                v = it
-        spec.fields[field_name] = v
-        if field_name == "task_type" and v.is_str:
-            spec.task_type = v.value
-    spec.extra["key_spans"] = key_spans
-    model = opts.get("--model_name_or_path")
-    if model:
-        value, dyn = _word(model[0][0])
-        if not dyn:
-            spec.model = ModelRef(value, "`--model_name_or_path` on the command line", span=lines.span(model[0][1], model[0][2]),
-                                  base_dir=str(Path(abspath).parent) if abspath else None,
-                                  model_class=_TASK_CLASSES.get(spec.task_type or "CAUSAL_LM"))
-    if spec.model is None:
-        spec.extra["model_unresolved"] = "the command line names no static --model_name_or_path"
-        spec.extra["model_class"] = _TASK_CLASSES.get(spec.task_type or "CAUSAL_LM")
-    return spec
+    spec.facts.model_unresolved = f"the {flavour} config names no base model (`{keys[-1]}`)"
+    spec.facts.model_class = model_class

@@ -9,7 +9,6 @@ from peftlint.rules.context import Context
 from peftlint.semantics.matching import SEQ_CLS_HEADS
 from peftlint.spec import Value
 
-
 # Methods whose rank_pattern/alpha_pattern go through peft's ``get_pattern_key`` (first match wins).
 # AdaLoRA's rank_pattern is an internal budget mask and OSF uses re.search (§2.3).
 PATTERN_KEY_METHODS = frozenset({"LORA", "LOHA", "LOKR", "HIRA", "DELORA"})

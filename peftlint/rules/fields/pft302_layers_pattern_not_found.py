@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Iterator
 import re
+from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example

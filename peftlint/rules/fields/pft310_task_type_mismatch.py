@@ -11,7 +11,6 @@ from peftlint.rules.context import Context
 from peftlint.semantics.matching import wrapper_matches
 from peftlint.semantics.suggest import format_names
 
-
 _CLASS_TASKS = (
     ("ForCausalLM", "CAUSAL_LM"),
     ("ForSequenceClassification", "SEQ_CLS"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity
-from peftlint.fix.apply import span_text
 from peftlint.rules._common import literal_problem, py_example, string_items
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
+from peftlint.textpos import LineIndex
 
 
 def _quote(ctx: Context, s: str) -> str:
@@ -39,7 +39,7 @@ class ShorthandInList(Rule):
                 continue
             fix = None
             if len(v.items) == 1 and not v.origin:
-                literal = span_text(ctx.text, item.span) if ctx.text else ""
+                literal = LineIndex(ctx.text).slice(item.span) if ctx.text else ""
                 if not literal.endswith(('"', "'")):
                     literal = _quote(ctx, item.value)
                 fix = Fix("safe", (Edit(ctx.spec.path, v.span, literal),),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Fix, Severity
-from peftlint.fix.apply import remove_item_edit
+from peftlint.fix.edits import remove_item_edit
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context

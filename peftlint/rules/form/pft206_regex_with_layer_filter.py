@@ -10,7 +10,6 @@ from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.spec import Value
 
-
 # Config classes whose __post_init__ rejects a str target_modules together with a layer filter
 # (checked against the installed peft in tests/test_rules_fields.py); the others accept the config
 # and then ignore the filter, because PEFT never applies it to a regex.

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
 import difflib
+from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
-
 
 # Keywords unsloth's FastLanguageModel/FastVisionModel.get_peft_model accepts besides LoraConfig's fields.
 UNSLOTH_ONLY_ARGS = frozenset({
@@ -45,17 +44,15 @@ class UnknownArgument(Rule):
         if is_json:
             known |= {"peft_type", "auto_mapping", "peft_version", "base_model_name_or_path", "revision", "task_type",
                       "inference_mode"}
-        if ctx.spec.extra.get("tool") == "unsloth":
+        if ctx.spec.facts.tool == "unsloth":
             known |= UNSLOTH_ONLY_ARGS
         for name, v in ctx.spec.fields.items():
             if name in known:
                 continue
             close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.7)
             hint = f"; did you mean `{close[0]}`?" if close else ""
-            span = ctx.spec.extra.get("keyword_spans", {}).get(name, v.span)
+            span = ctx.spec.facts.key_spans.get(name, v.span)
             if ctx.spec.source == "adapter_config":
-                key = ctx.spec.extra.get("key_spans", {}).get(name)
-                span = key or span
                 yield self.diagnostic(ctx, span, f"`{name}` is not a field of {info.name} in peft {facts.version}: "
                                       f"PEFT warns and ignores it{hint}", subject=name, severity=Severity.WARNING)
             else:

@@ -9,7 +9,6 @@ from peftlint.rules._common import py_example, value_problem
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 
-
 # List fields whose items PEFT uses as names or layer indices.
 _ITEM_TYPES = {"target_modules": str, "modules_to_save": str, "exclude_modules": str, "target_parameters": str,
                "layers_to_transform": int, "layers_pattern": str}

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Fix, Severity
-from peftlint.fix.apply import remove_item_edit, replace_string_edit
+from peftlint.fix.edits import remove_item_edit, replace_string_edit
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context

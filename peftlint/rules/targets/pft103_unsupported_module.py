@@ -11,7 +11,7 @@ from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
 from peftlint.semantics.matching import entry_matches
-from peftlint.semantics.methods import describe_supported, display_name, SILENT_KINDS, supported_kinds
+from peftlint.semantics.methods import SILENT_KINDS, describe_supported, display_name, supported_kinds
 from peftlint.semantics.suggest import format_names
 
 

@@ -9,7 +9,6 @@ from peftlint.rules.base import Example, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import list_entries
 
-
 # A tiny LLaVA (CLIP vision tower + Llama language model) written beside the examples of PFT108.
 TINY_LLAVA = (
     '{"model_type": "llava", "architectures": ["LlavaForConditionalGeneration"], "image_token_index": 100, '

@@ -8,8 +8,7 @@ from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.rules.base import Example, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._examples import BASE_FILE, GOOD_WEIGHTS
-from peftlint.semantics.weights import group_keys, Mismatch, report_for, WeightReport
-
+from peftlint.semantics.weights import Mismatch, WeightReport, group_keys
 
 WEIGHTS = "adapter_model.safetensors"
 
@@ -50,7 +49,7 @@ def backticked(keys: list[str], limit: int = 3) -> str:
 
 
 def weight_report(ctx: Context) -> WeightReport | None:
-    rep = report_for(ctx)
+    rep = ctx.weights
     if rep is None or not rep.readable:
         return None
     return rep

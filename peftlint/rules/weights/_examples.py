@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import json
 
-
 BASE_DIR = "tiny-llama"
 BASE_CONFIG = json.dumps({
     "architectures": ["LlamaForCausalLM"],

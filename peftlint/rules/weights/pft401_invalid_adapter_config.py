@@ -11,7 +11,6 @@ from peftlint.rules.context import Context
 from peftlint.rules.weights._common import adapter_example
 from peftlint.rules.weights._examples import adapter_config
 
-
 _JSON_KIND = {str: "a string", bool: "a boolean", int: "an integer", float: "a number", list: "an array",
               dict: "an object", type(None): "null"}
 

@@ -8,12 +8,12 @@ from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import (
+    WEIGHTS,
     adapter_example,
     and_more,
     config_key_span,
     mismatch_groups,
     weight_report,
-    WEIGHTS,
 )
 from peftlint.rules.weights._examples import adapter_config, lora_shapes, safetensors_bytes
 from peftlint.semantics.weights import fmt_shape

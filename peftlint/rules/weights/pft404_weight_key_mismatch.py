@@ -7,8 +7,8 @@ from typing import Iterator
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
-from peftlint.rules.weights._common import adapter_example, and_more, config_key_span, weight_report, WEIGHTS
-from peftlint.rules.weights._examples import adapter_config, GOOD_WEIGHTS, lora_shapes, safetensors_bytes
+from peftlint.rules.weights._common import WEIGHTS, adapter_example, and_more, config_key_span, weight_report
+from peftlint.rules.weights._examples import GOOD_WEIGHTS, adapter_config, lora_shapes, safetensors_bytes
 from peftlint.semantics.weights import group_keys
 
 

@@ -9,7 +9,7 @@ from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import adapter_example, and_more, weights_diagnostic
 from peftlint.rules.weights._examples import adapter_config, lora_shapes, safetensors_bytes
-from peftlint.semantics.weights import fmt_shape, group_keys, report_for
+from peftlint.semantics.weights import fmt_shape, group_keys
 
 
 class EmptyTensor(Rule):
@@ -33,7 +33,7 @@ class EmptyTensor(Rule):
     good = (adapter_example(adapter_config()),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
-        rep = report_for(ctx)
+        rep = ctx.weights
         if rep is None or not rep.readable or not rep.zero:
             return
         assert rep.file is not None

@@ -8,10 +8,8 @@ from typing import Iterator
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
-from peftlint.rules.weights._common import adapter_example, WEIGHTS, weights_diagnostic
+from peftlint.rules.weights._common import WEIGHTS, adapter_example, weights_diagnostic
 from peftlint.rules.weights._examples import adapter_config, lora_shapes, safetensors_bytes
-from peftlint.semantics.weights import report_for
-
 
 _TRUNCATED = safetensors_bytes(lora_shapes())[:-100]
 
@@ -38,7 +36,7 @@ class UnreadableWeights(Rule):
     good = (adapter_example(adapter_config()),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
-        rep = report_for(ctx)
+        rep = ctx.weights
         if rep is None:
             return
         if rep.file is not None and rep.file.error:

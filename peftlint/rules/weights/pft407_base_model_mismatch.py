@@ -8,7 +8,7 @@ from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import adapter_example
-from peftlint.rules.weights._examples import adapter_config, BASE_DIR
+from peftlint.rules.weights._examples import BASE_DIR, adapter_config
 
 
 def _same_model(a: str, b: str, aliases: dict[str, str]) -> bool:

@@ -6,15 +6,8 @@ every unsloth ``FastLanguageModel.get_peft_model(model, ...)`` becomes one spec:
 values resolved statically (see ``pyscope.ValueResolver``) and its base model linked through the
 code (see ``pymodel.ModelLinker``).
 
-Besides the ``AdapterSpec`` fields, ``spec.extra`` carries:
-
-- ``keyword_spans``: keyword → span of ``name=value`` at the call (for unknown-argument findings
-  and fixes; a field's ``Value.span`` points at the literal, which may be a constant elsewhere);
-- ``arg_spans``: keyword → span of the argument expression at the call;
-- ``opaque_args``: what made the spec opaque (``**kwargs``, positional arguments);
-- ``model_unresolved``: why ``spec.model`` is None;
-- ``tool``/``call`` for unsloth specs (``"unsloth"``, ``"FastLanguageModel.get_peft_model"``):
-  unsloth accepts keywords that ``LoraConfig`` does not (``use_gradient_checkpointing``, ...).
+What else the reader saw goes to ``spec.facts`` (see ``SourceFacts``); for unsloth specs ``tool``
+and ``call`` say so (unsloth accepts keywords that ``LoraConfig`` does not).
 """
 
 from __future__ import annotations
@@ -104,7 +97,7 @@ class _Extractor:
             try:
                 self._link(spec, call, unsloth)
             except Exception as exc:  # noqa: BLE001
-                spec.extra["model_unresolved"] = f"internal error while linking the model: {_describe(exc)}"
+                spec.facts.model_unresolved = f"internal error while linking the model: {_describe(exc)}"
                 message = f"internal error while linking {config_class}() to its model: {_describe(exc)}"
                 result.problems.append(Problem("PFT999", message, spec.span))
             result.specs.append(spec)
@@ -163,13 +156,12 @@ class _Extractor:
         spec.opaque = bool(opaque_args)
         task = spec.fields.get("task_type")
         spec.task_type = task.value if task is not None and task.is_str else None
-        spec.extra["keyword_spans"] = keyword_spans
-        spec.extra["arg_spans"] = arg_spans
-        if opaque_args:
-            spec.extra["opaque_args"] = opaque_args
+        spec.facts.key_spans = keyword_spans
+        spec.facts.arg_spans = arg_spans
+        spec.facts.opaque_args = opaque_args
         if unsloth:
-            spec.extra["tool"] = "unsloth"
-            spec.extra["call"] = f"{unsloth}.get_peft_model"
+            spec.facts.tool = "unsloth"
+            spec.facts.call = f"{unsloth}.get_peft_model"
         return spec
 
     def _expand_kwargs(
@@ -204,7 +196,7 @@ class _Extractor:
             ref, why = self.linker.link_config(call)
         spec.model = ref
         if ref is None:
-            spec.extra["model_unresolved"] = why
+            spec.facts.model_unresolved = why
 
 
 def _join(first: Span, last: Span) -> Span:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import libcst as cst
+
 from peftlint.diagnostics import Span
 from peftlint.sources.python.scope import ModuleIndex, ValueResolver, dotted_name
 from peftlint.spec import ModelRef

@@ -1,0 +1,41 @@
+"""One index between character offsets and 1-based (line, column) positions of a text.
+
+Lines end at ``\\n`` (a ``\\r`` before it stays part of the line, as in the positions JSON, YAML and
+notebook readers report); columns count characters. Used by every reader that records spans and by
+the fix code that turns spans back into offsets.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from peftlint.diagnostics import Span
+
+_NEWLINE = re.compile("\n")
+
+
+class LineIndex:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+
+    def offset(self, line: int, column: int) -> int:
+        """The offset of a 1-based position; raises IndexError for a line the text does not have."""
+        if line < 1:
+            raise IndexError(line)
+        return self.starts[line - 1] + column - 1
+
+    def pos(self, offset: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.starts, offset) - 1
+        return i + 1, offset - self.starts[i] + 1
+
+    def span(self, start: int, end: int) -> Span:
+        return Span(*self.pos(start), *self.pos(end))
+
+    def slice(self, span: Span) -> str:
+        """The text a span covers, or "" when the span lies outside the text."""
+        try:
+            return self.text[self.offset(span.line, span.column):self.offset(span.end_line, span.end_column)]
+        except IndexError:
+            return ""

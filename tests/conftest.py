@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED_MODELS = Path(__file__).resolve().parents[1] / "peftlint" / "data" / "models"
+SHARED_MODELS = Path(__file__).resolve().parents[2] / "peftlint" / "data" / "models"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from lintutil import lint
+from support.lintutil import lint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_examples_report_the_planted_mistakes():

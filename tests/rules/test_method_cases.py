@@ -15,9 +15,8 @@ import warnings
 from pathlib import Path
 
 import pytest
-
-from lintutil import lint
-from oracle import fresh, peft_outcome
+from support.lintutil import lint
+from support.oracle import fresh, peft_outcome
 
 SMOL = "HuggingFaceTB/SmolLM2-135M"
 

@@ -7,10 +7,9 @@ import pytest
 
 from peftlint.model import inventory as inv
 from peftlint.model.build import BuildError, build_inventory
-from peftlint.model.inventory import AllLinearRewrite
 from peftlint.model.classes import pick_model_class
-from peftlint.model.inventory import Inventory
-from peftlint.model.resolve import ResolveOptions, Resolved, bundled_index, resolve
+from peftlint.model.inventory import AllLinearRewrite, Inventory
+from peftlint.model.resolve import Resolved, ResolveOptions, bundled_index, resolve
 
 # one hub id per bundled file (the index also holds legacy/namespaced aliases of some files)
 _FILES: dict[str, str] = {}
@@ -383,7 +382,7 @@ def test_remote_code_only_when_trusted(tmp_path) -> None:
     import subprocess
     import sys
 
-    from helpers_hf import REPO_ROOT
+    from support.helpers_hf import REPO_ROOT
 
     model = tmp_path / "fancy"
     model.mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from lintutil import lint
+from support.lintutil import lint
 
 
 def write(tmp_path, text):

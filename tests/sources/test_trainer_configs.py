@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lintutil import lint
+from support.lintutil import lint
+
 from peftlint.sources.trainer_shell import extract_trainer_shell
 from peftlint.sources.trainer_yaml import extract_trainer_yaml
 
@@ -156,7 +157,7 @@ def test_noqa_in_yaml(tmp_path: Path):
 
 
 def test_fix_in_yaml_keeps_the_file_valid(tmp_path: Path):
-    from lintutil import run_cli
+    from support.lintutil import run_cli
 
     ax = tmp_path / "axolotl.yaml"
     ax.write_text(f"base_model: {MODEL}\nadapter: lora\nlora_target_modules:\n  - all-linear\nlora_r: 8\n")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 
 import pytest
+from support.oracle import bundled_ids, fresh, peft_outcome, peftlint_outcome
 
-from oracle import bundled_ids, fresh, peft_outcome, peftlint_outcome
 from peftlint.semantics.matching import PeftView, compute_targeting
 
 FOREIGN = [

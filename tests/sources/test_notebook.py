@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lintutil import lint, run_cli
+from support.lintutil import lint, run_cli
+
 from peftlint.sources.notebook import extract_notebook
 
 MODEL = "HuggingFaceTB/SmolLM2-135M"

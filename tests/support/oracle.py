@@ -8,7 +8,7 @@ import json
 import warnings
 from pathlib import Path
 
-MODELS = Path(__file__).resolve().parents[1] / "peftlint" / "data" / "models"
+MODELS = Path(__file__).resolve().parents[2] / "peftlint" / "data" / "models"
 
 
 def bundled_ids() -> list[str]:

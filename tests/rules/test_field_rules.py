@@ -7,9 +7,9 @@ import re
 import warnings
 
 import pytest
+from support.lintutil import lint
+from support.oracle import fresh, peft_outcome
 
-from lintutil import lint
-from oracle import fresh, peft_outcome
 from peftlint.semantics.matching import PeftView, compute_targeting, pattern_key
 
 SMOL = "HuggingFaceTB/SmolLM2-135M"
@@ -72,8 +72,8 @@ def test_pft110_all_excluded_raises():
 def test_pft206_raising_classes_match_peft():
     import peft
 
-    from peftlint.semantics.peft_facts import collect_peft_facts
     from peftlint.rules.form.pft206_regex_with_layer_filter import STR_TARGETS_WITH_LAYER_FILTER_RAISE
+    from peftlint.semantics.peft_facts import collect_peft_facts
 
     raising = set()
     for name, info in collect_peft_facts().configs.items():
@@ -115,8 +115,7 @@ def test_pft207_tuples_not_reported(tmp_path):
 
 def test_pft208_parameter_conflicts_raise():
     from peft import LoraConfig
-
-    from oracle import fresh as fresh_model
+    from support.oracle import fresh as fresh_model
 
     for kw, text in (({"lora_dropout": 0.1}, "lora_dropout != 0"), ({"use_dora": True}, "use_dora=True"),
                      ({"lora_bias": True}, "lora_bias=True")):
@@ -380,7 +379,6 @@ def test_configs_saved_by_peft_are_clean(hub_id, cls, kwargs, tmp_path):
 
 def test_parameters_ignore_layer_filter_and_exclude(tmp_path):
     from peft import LoraConfig, get_peft_model
-
     from test_moe import wrapped_parameters
 
     qwen = "Qwen/Qwen1.5-MoE-A2.7B"

@@ -12,9 +12,9 @@ import json
 import warnings
 
 import pytest
+from support.lintutil import lint
+from support.oracle import fresh, peft_outcome, wrapped_parameters
 
-from lintutil import lint
-from oracle import fresh, peft_outcome, wrapped_parameters
 from peftlint.semantics.matching import PeftView, compute_targeting
 
 MIXTRAL = "mistralai/Mixtral-8x7B-v0.1"

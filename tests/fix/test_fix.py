@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from lintutil import lint, run_cli
+from support.lintutil import lint, run_cli
 
 from peftlint.diagnostics import Span
 from peftlint.fix.edits import apply_edits, remove_item_edit
@@ -248,10 +248,10 @@ def test_tuples_stay_tuples(tmp_path: Path) -> None:
 
 
 def test_a_fix_that_would_not_parse_is_not_applied(tmp_path: Path) -> None:
+    from peftlint.config import Settings
     from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity
     from peftlint.engine.run import Linter, RunResult
     from peftlint.fix.apply import apply_fixes
-    from peftlint.config import Settings
 
     p = _write(tmp_path, "train.py", "x = [1, 2]\n")
     bad = Diagnostic("PFT204", "duplicate-entry", Severity.WARNING, "m", "train.py", Span(1, 5, 1, 6),

@@ -1,8 +1,8 @@
 """Every rule's documented bad example triggers it and its good example does not (Fixit style)."""
 
 import pytest
+from support.lintutil import lint_example
 
-from lintutil import lint_example
 from peftlint.rules import all_rules
 
 CASES = [(r, "bad", i) for r in all_rules() for i in range(len(r.bad))] + [

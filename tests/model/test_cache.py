@@ -7,15 +7,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.helpers_hf import REPO_ROOT
 
-from helpers_hf import REPO_ROOT
 from peftlint.model import build as build_module
 from peftlint.model import inventory as inv
 from peftlint.model.cache import INVENTORY_PREFIX, InventoryCache
-from peftlint.model.load import get_inventory
-from peftlint.store import default_cache_dir
 from peftlint.model.inventory import Inventory, ModuleInfo
-from peftlint.model.resolve import ResolveOptions, Resolved, resolve
+from peftlint.model.load import get_inventory
+from peftlint.model.resolve import Resolved, ResolveOptions, resolve
+from peftlint.store import default_cache_dir
 
 
 def _resolved(text: str = '{"model_type": "llama"}', label: str = "acme/m", auto_map: bool = False) -> Resolved:

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from lintutil import lint
+from support.lintutil import lint
 
 MODEL = "HuggingFaceTB/SmolLM2-135M"
 

@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.helpers_hf import REPO_ROOT
 
-from helpers_hf import REPO_ROOT
 from peftlint.semantics import peft_facts as peftinfo
-from peftlint.semantics.peft_facts import FACTS_PREFIX
-from peftlint.semantics.peft_facts import PeftFacts, facts_key, load_peft_facts
+from peftlint.semantics.peft_facts import FACTS_PREFIX, PeftFacts, facts_key, load_peft_facts
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lintutil import run_cli
+from support.lintutil import run_cli
+
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.report.github import annotation, escape_data, escape_property
 

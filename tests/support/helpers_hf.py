@@ -8,12 +8,12 @@ import http.server
 import json
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
-from contextlib import contextmanager
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_MODELS = REPO_ROOT / "peftlint" / "data" / "models"
 
 

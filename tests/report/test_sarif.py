@@ -8,10 +8,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support.lintutil import lint, run_cli
 
-from lintutil import lint, run_cli
-
-SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+SCHEMA = Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json"
 
 BAD = '''from peft import LoraConfig
 from transformers import AutoModelForCausalLM

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lintutil import lint
+from support.lintutil import lint
 
-from peftlint.semantics import roles
-from peftlint.store import default_cache_dir
-from peftlint.model.load import load_inventory
 from peftlint.config import Settings
+from peftlint.model.load import load_inventory
+from peftlint.semantics import roles
 from peftlint.semantics.suggest import suggest_target
+from peftlint.store import default_cache_dir
 
 SMOL = "HuggingFaceTB/SmolLM2-135M"
 MODELS = [SMOL, "gpt2", "t5-small", "google/flan-t5-base", "facebook/opt-350m", "EleutherAI/pythia-160m",
@@ -122,8 +122,8 @@ def test_pft101_fused_name_on_a_split_model_offers_all_parts(tmp_path: Path) -> 
                                           ("t5-small", "v_proj")])
 def test_replacement_is_what_peft_needs(model: str, entry: str) -> None:
     """PEFT finds nothing for the borrowed name and adapts every layer of that role with the replacement."""
-    from oracle import fresh, peft_outcome
     from peft import LoraConfig
+    from support.oracle import fresh, peft_outcome
 
     cls = "AutoModelForSeq2SeqLM" if model == "t5-small" else "AutoModelForCausalLM"
     replacement = suggest_target(entry, inventory(model)).replacement

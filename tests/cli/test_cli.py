@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from lintutil import lint, run_cli
+from support.lintutil import lint, run_cli
 
 SMOL = "HuggingFaceTB/SmolLM2-135M"
 TYPO = f"""\

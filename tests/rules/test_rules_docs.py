@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lintutil import run_cli
+from support.lintutil import run_cli
 
 from peftlint.rules import all_rules
 from peftlint.rules.docs import END, START, replace_block, rules_markdown
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_readme_rule_list_is_up_to_date() -> None:

@@ -11,11 +11,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from lintutil import lint, run_cli
-from oracle import fresh, peft_outcome
+from support.lintutil import lint, run_cli
+from support.oracle import fresh, peft_outcome
 
 SMOL = "HuggingFaceTB/SmolLM2-135M"
-MODELS_DIR = Path(__file__).resolve().parents[1] / "peftlint" / "data" / "models"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "peftlint" / "data" / "models"
 
 
 def modules_json(tmp: Path, *args: str) -> dict:

@@ -10,13 +10,23 @@ import warnings
 
 import pytest
 from safetensors import safe_open
+from support.adapterutil import (
+    GPT2,
+    LLAMA,
+    MIXTRAL,
+    T5,
+    edit_config,
+    header,
+    load_onto,
+    model_dir,
+    save_adapter,
+    write_with_header,
+)
+from support.lintutil import lint, run_cli
 
-from adapterutil import GPT2, LLAMA, MIXTRAL, T5, edit_config, header, load_onto, model_dir, save_adapter, \
-    write_with_header
-from lintutil import lint, run_cli
+from peftlint.rules.weights.pft401_invalid_adapter_config import accepts
 from peftlint.semantics.matching import pattern_key
 from peftlint.sources.adapter_weights import read_weights
-from peftlint.rules.weights.pft401_invalid_adapter_config import accepts
 
 WEIGHTS = "adapter_model.safetensors"
 PFT4 = ("PFT401", "PFT402", "PFT403", "PFT404", "PFT405", "PFT406", "PFT407")
@@ -85,8 +95,8 @@ def test_real_adapters_fit(work, name, config, lora):
 
 
 def _report(cwd, adapter):
-    from peftlint.engine.run import Linter
     from peftlint.config import Settings
+    from peftlint.engine.run import Linter
 
     result = Linter(Settings(), cwd=cwd).lint_paths([adapter])
     [outcome] = result.outcomes
@@ -367,7 +377,7 @@ def test_classification_head_num_labels(work):
 
 def test_weights_without_adapter_config_are_reported(tmp_path):
     """PEFT cannot load a folder whose adapter_config.json is missing; peftlint says so instead of skipping it."""
-    from lintutil import lint as lint_cli
+    from support.lintutil import lint as lint_cli
 
     orphan = tmp_path / "run" / "checkpoint-10"
     orphan.mkdir(parents=True)

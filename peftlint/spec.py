@@ -58,6 +58,11 @@ class ModelRef:
     model_class: str | None = None  # transformers class named in the code, e.g. "AutoModelForCausalLM"
     from_default: bool = False  # True when taken from an argparse/dataclass/parameter default
     trust_remote_code: bool = False  # the code itself passes trust_remote_code=True
+    # a model stored in a folder of its repository (diffusers: "unet", "transformer", "text_encoder")
+    subfolder: str | None = None
+    # who builds it: "transformers", "diffusers", or "local" (an nn.Module class defined in the
+    # linted code; ``ref`` is then the class name and the tree is read statically)
+    library: str = "transformers"
 
 
 @dataclass
@@ -87,6 +92,9 @@ class AdapterSpec:
     span: Span  # the config call (or the file start for JSON)
     fields: dict[str, Value] = field(default_factory=dict)
     model: ModelRef | None = None
+    # further models the same config is applied to (pytest parameters, subclasses that override a
+    # model id): the config is checked against ``model`` and each of these
+    other_models: list[ModelRef] = field(default_factory=list)
     task_type: str | None = None
     # keyword arguments that are passed as **kwargs or positionally and could not be read
     opaque: bool = False

@@ -113,6 +113,9 @@ class Inventory:
     module_aliases: dict[str, str] = field(default_factory=dict)
     layer_lists: dict[str, int] = field(default_factory=dict)  # numbered ModuleLists: name -> length
     moe: MoeConversion = field(default_factory=MoeConversion)
+    # modules whose subtree could not be read (a tree built statically from code): a name that
+    # could live under one of them is never reported as missing
+    unknown: list[str] = field(default_factory=list)
     schema: int = SCHEMA_VERSION
 
     # -- lookups (not serialised) ----------------------------------------------------------

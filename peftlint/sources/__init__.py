@@ -23,6 +23,9 @@ class SourceResult:
     specs: list[AdapterSpec] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     program: str | None = None  # the text rules see when it differs from the file (notebook cells)
+    # other files whose content the specs depend on (a sibling module a constant or class came
+    # from): a change to any of them invalidates cached findings of this file
+    dependencies: list[str] = field(default_factory=list)
 
     def remap(self, diags: list[Diagnostic]) -> list[Diagnostic]:
         """Move findings from program positions to positions in the file (identity but for notebooks)."""

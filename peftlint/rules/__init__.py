@@ -7,12 +7,12 @@ import pkgutil
 from functools import lru_cache
 from pathlib import Path
 
-from peftlint.rules.base import Example, Rule
+from peftlint.rules.base import Example, Expect, Rule
 
 # One folder per family: 1xx targets, 2xx form, 3xx fields, 4xx saved adapters, 9xx meta.
 FAMILIES = ("targets", "form", "fields", "weights", "meta")
 
-__all__ = ["Example", "Rule", "all_rules", "rule_by_code"]
+__all__ = ["Example", "Expect", "Rule", "all_rules", "rule_by_code"]
 
 
 @lru_cache(maxsize=1)

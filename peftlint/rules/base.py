@@ -12,13 +12,26 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Expect:
+    """One finding a bad example must produce (Fixit's ``expected_line``/``expected_message``/
+    ``expected_replacement``): its position, a part of its message, and for a fixable finding the
+    whole file after ``--fix`` (with ``--unsafe-fixes`` when the fix is unsafe)."""
+
+    line: int
+    column: int
+    message: str
+    fixed: str | None = None
+
+
+@dataclass(frozen=True)
 class Example:
     """A snippet that is linted as a real file in tests and shown by ``peftlint rule CODE``.
 
     ``kind`` is the file type: "python" (written as ``train.py``), "json" (written as
     ``adapter_config.json``), "yaml" or "notebook". ``files`` adds further files beside it (for
     saved-adapter examples: name -> text or bytes), written before linting. ``args`` are extra CLI
-    arguments (for instance ``["--model", "gpt2"]``).
+    arguments (for instance ``["--model", "gpt2"]``). ``expect`` pins, for a bad example, every
+    finding of the rule (and nothing else of that rule may be reported).
     """
 
     code: str
@@ -26,6 +39,7 @@ class Example:
     args: tuple[str, ...] = ()
     files: tuple[tuple[str, str | bytes], ...] = ()
     note: str = ""
+    expect: tuple[Expect, ...] = ()
 
 
 class Rule:

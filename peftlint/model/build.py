@@ -34,6 +34,14 @@ class BuildError(Exception):
 
 def build_inventory(resolved: "Resolved", model_class: str, *, trust_remote_code: bool = False) -> Inventory:
     """Build ``resolved``'s model as ``model_class`` on the meta device and record its inventory."""
+    if resolved.library == "diffusers":
+        from peftlint.model.build_diffusers import build_diffusers_model
+
+        model, class_note = build_diffusers_model(resolved, model_class)
+        from peftlint.model.record import record
+
+        with _quiet():
+            return record(model, resolved, model_class, class_note)
     with _quiet():
         model, class_note = _build_model(resolved, model_class, trust_remote_code)
         from peftlint.model.record import record

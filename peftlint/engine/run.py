@@ -307,14 +307,20 @@ class Linter:
         if ref is not None and ref.how.startswith("# peftlint"):
             return ref
         cls = ref.model_class if ref else spec.facts.model_class
+        # a pipeline given for a component's config (a diffusers LoRA file's `unet` weights) means that component
+        sub = ref.subfolder if ref else spec.facts.subfolder
+        lib = ref.library if ref else "transformers"
         if s.cli_model:
-            return ModelRef(s.cli_model, "--model", model_class=cls, base_dir=str(self.cwd))
-        if spec.source == "adapter_config" and s.model:
-            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root)
+            return ModelRef(s.cli_model, "--model", model_class=cls, base_dir=str(self.cwd), subfolder=_sub(s.cli_model, sub),
+                            library=lib)
+        if spec.source in ("adapter_config", "diffusers_lora") and s.model:
+            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root,
+                            subfolder=_sub(s.model, sub), library=lib)
         if ref is not None:
             return ref
         if s.model:
-            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root)
+            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root,
+                            subfolder=_sub(s.model, sub), library=lib)
         return None
 
     def _unresolved(self, spec: AdapterSpec, span: Span, why: str, code: str = UNRESOLVED) -> Diagnostic:
@@ -331,8 +337,16 @@ class Linter:
         base_dirs = tuple(d for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None) if d)
         got = load_inventory(ref.ref, self.settings, self.cache_dir(), revision=ref.revision, base_dirs=base_dirs,
                              model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
-                             resolved_memo=self._resolved, inventory_memo=self._inventories)
+                             resolved_memo=self._resolved, inventory_memo=self._inventories,
+                             subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None)
         return got
+
+
+def _sub(model: str, subfolder: str | None) -> str | None:
+    """The subfolder a configured model stands for: its own (``repo:unet``) wins over the source's."""
+    from peftlint.model.resolve import split_subfolder
+
+    return None if split_subfolder(model)[1] else subfolder
 
 
 def _name_trainer_key(message: str, keys: dict[str, str], tool: str) -> str:

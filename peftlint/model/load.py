@@ -61,12 +61,14 @@ def load_inventory(
     resolved_memo: dict | None = None,
     inventory_memo: dict | None = None,
     subfolder: str | None = None,
+    library: str | None = None,
 ) -> Loaded:
     """The inventory of ``ref`` as ``settings`` allow (online, trust_remote_code, aliases).
 
     ``subfolder`` names a model stored in a folder of its repository (a diffusers pipeline's
     ``unet``); ``ref`` may also say it as ``repo:unet``. Which library builds the model is read from
-    its config. The memo dicts let one run resolve and build each model once.
+    its config; ``library`` is what the code implied, and a class named for another library than
+    the config's is ignored. The memo dicts let one run resolve and build each model once.
     """
     resolved_memo = {} if resolved_memo is None else resolved_memo
     inventory_memo = {} if inventory_memo is None else inventory_memo
@@ -86,6 +88,8 @@ def load_inventory(
         return Loaded(why=(f"{res.label} needs trust_remote_code to build (custom modeling code); peftlint never runs "
                            "remote code unless you pass --trust-remote-code, so model-aware checks were skipped"),
                       needs_remote_code=True)
+    if library and library != res.library:
+        model_class = None  # e.g. a diffusers class named for what turned out to be a transformers text encoder
     if res.library == "diffusers":
         cls = pick_diffusers_class(res.config, model_class)
     else:

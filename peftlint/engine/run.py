@@ -158,6 +158,9 @@ class Linter:
                 "adapter with save_pretrained, or put its adapter_config.json here", subject="adapter_config.json"))],
                 None)
             return
+        if cand.kind == disc.DIFFUSERS_LORA:
+            self._lint_diffusers_lora(cand, path, result)
+            return
         try:
             data = cand.path.read_bytes()
         except OSError as exc:
@@ -204,6 +207,28 @@ class Linter:
         sup = parse_suppressions(text) if cand.kind in (disc.PYTHON, disc.NOTEBOOK, disc.YAML, disc.SHELL) else None
         self._emit(result, diags, sup, path, skipped_codes)
 
+    def _lint_diffusers_lora(self, cand: disc.Candidate, path: str, result: RunResult) -> None:
+        """A binary safetensors file: its header is the source (see sources/diffusers_lora.py)."""
+        from peftlint.sources.diffusers_lora import extract_diffusers_lora
+
+        result.files += 1
+        diags: list[Diagnostic] = []
+        try:
+            src = extract_diffusers_lora(path, str(cand.path), self.peft_types())
+        except Exception as exc:  # a reader bug must not stop the run
+            diags.append(self._internal(path, Span(1, 1, 1, 1), exc))
+            src = SourceResult()
+        diags += [self._problem(path, p) for p in src.problems]
+        for spec in src.specs:
+            outcome = SpecOutcome(spec)
+            result.outcomes.append(outcome)
+            try:
+                diags += self.lint_spec(spec, "", outcome)
+            except Exception as exc:
+                diags.append(self._internal(path, spec.span, exc))
+            self._verdict(outcome, result)
+        self._emit(result, diags, None, path)
+
     def _emit(self, result: RunResult, diags: list[Diagnostic], sup: Suppressions | None, path: str = "",
               skipped_codes: set[str] = frozenset()) -> None:
         s = self.settings
@@ -239,6 +264,8 @@ class Linter:
         from peftlint.semantics.weights import verdict
 
         label = disc.display_path(Path(outcome.spec.adapter_dir), self.cwd)
+        if outcome.spec.source == "diffusers_lora":
+            label = f"{outcome.spec.path} ({outcome.spec.facts.subfolder})"
         try:
             line = verdict(outcome.ctx.weights, outcome.ctx.model_label, label, outcome.skipped)
         except Exception as exc:  # the findings are already reported; the summary line is optional

@@ -10,6 +10,7 @@ import contextlib
 import warnings
 from typing import TYPE_CHECKING, Any, Iterator
 
+from peftlint.model.build_diffusers import BuildError
 from peftlint.model.classes import CANDIDATE_AUTO_CLASSES
 from peftlint.model.inventory import Inventory
 
@@ -27,9 +28,6 @@ _STRIP_KEYS = (
     "_attn_implementation_autoset",
 )
 
-
-class BuildError(Exception):
-    """The model could not be built; the message is meant for users."""
 
 
 def build_inventory(resolved: "Resolved", model_class: str, *, trust_remote_code: bool = False) -> Inventory:

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = 'install diffusers to check it: pip install "peftlint[diffusers]"'
 
+
+class BuildError(Exception):
+    """The model could not be built; the message is meant for users (re-exported by ``build``)."""
+
+
 # Keys of a diffusers config.json that are bookkeeping, not constructor arguments.
 _BOOKKEEPING = ("_class_name", "_diffusers_version", "_name_or_path", "_use_default_values", "_commit_hash")
 
@@ -27,8 +32,6 @@ def build_diffusers_model(resolved: "Resolved", model_class: str) -> tuple[Any, 
     has no such class, or it cannot take this config, the config's ``_class_name`` is built (what
     ``diffusers.AutoModel`` picks) and the note says so.
     """
-    from peftlint.model.build import BuildError
-
     try:
         import diffusers
     except ImportError:

@@ -133,17 +133,20 @@ def rule(code: str | None, show_all: bool) -> None:
 @click.argument("model")
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "json"]),
               help="Output format.")
-@click.option("--model-class", help="transformers class to build (default: from task type or config.architectures).")
+@click.option("--model-class", help="transformers (or diffusers) class to build (default: from task type or the config).")
+@click.option("--subfolder", help="Folder of the model in its repository: a diffusers pipeline's unet, transformer, "
+              "text_encoder, ... (also written MODEL:SUBFOLDER).")
 @click.option("--task-type", help="PEFT task_type (CAUSAL_LM, SEQ_CLS, ...): picks the class and what all-linear skips.")
 @click.option("--revision", help="Revision of a hub model in the Hugging Face cache.")
 @click.option("--online/--offline", default=None, help="Allow downloading config.json of unknown models (default: offline).")
 @click.option("--trust-remote-code", is_flag=True, default=None, help="Build models that need custom code from the hub.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Inventory cache directory.")
-def modules(model: str, fmt: str, model_class: str | None, task_type: str | None, revision: str | None,
-            online: bool | None, trust_remote_code: bool | None, cache_dir: Path | None) -> None:
+def modules(model: str, fmt: str, model_class: str | None, subfolder: str | None, task_type: str | None,
+            revision: str | None, online: bool | None, trust_remote_code: bool | None, cache_dir: Path | None) -> None:
     """List the modules of MODEL an adapter can target, and ready-to-paste target_modules.
 
-    MODEL is a hub id, a local directory or an alias from [tool.peftlint] models.
+    MODEL is a hub id, a local directory or an alias from [tool.peftlint] models; a diffusers
+    pipeline's component is MODEL:unet (or --subfolder unet).
     """
     from peftlint.config import SettingsError, load_settings, merge_cli
     from peftlint.model.describe import describe_modules
@@ -160,7 +163,7 @@ def modules(model: str, fmt: str, model_class: str | None, task_type: str | None
     cdir = settings.cache_directory()
     base_dirs = tuple(d for d in (settings.project_root, str(Path.cwd())) if d)
     got = load_inventory(model, settings, cdir, revision=revision, base_dirs=base_dirs, model_class=model_class,
-                         task_type=task_type.upper() if task_type else None)
+                         task_type=task_type.upper() if task_type else None, subfolder=subfolder)
     if got.inventory is None:
         click.echo(f"peftlint: cannot list the modules: {got.why}", err=True)
         sys.exit(EXIT_FAILURE)

@@ -81,6 +81,9 @@ class SourceFacts:
     call: str = ""  # the call that builds the config when it is not a config class
     trainer_keys: dict[str, str] = field(default_factory=dict)  # trainer configs: PEFT field -> trainer key
     notebook: bool = False  # read from a notebook's cells
+    # the repository folder of the model this config is for when the source names the component but
+    # not the model (a diffusers LoRA file's ``unet.`` weights): ``--model`` then means that folder of it
+    subfolder: str | None = None
 
 
 @dataclass

@@ -26,6 +26,9 @@ SHELL = "shell"  # trainer command lines in shell scripts (TRL / LLaMA-Factory f
 # (the weights are checked from there; pickles are never opened).
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 ORPHAN_WEIGHTS = "orphan_weights"  # adapter weights with no adapter_config.json beside them
+# diffusers' save_lora_weights: every component's LoRA in one file, no adapter_config.json
+DIFFUSERS_LORA = "diffusers_lora"
+DIFFUSERS_LORA_WEIGHTS = ("pytorch_lora_weights.safetensors", "pytorch_lora_weights.bin")
 
 # Substrings at least one of which a file must contain to be worth parsing.
 PREFILTER = {
@@ -46,6 +49,8 @@ class Candidate:
 
 def file_kind(path: Path, explicit: bool = False) -> str | None:
     name = path.name
+    if name in DIFFUSERS_LORA_WEIGHTS:
+        return DIFFUSERS_LORA
     if name in ADAPTER_WEIGHTS:
         return None if (path.parent / "adapter_config.json").is_file() else ORPHAN_WEIGHTS
     if name.endswith(".py") or name.endswith(".pyi"):

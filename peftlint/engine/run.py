@@ -158,6 +158,9 @@ class Linter:
                 "adapter with save_pretrained, or put its adapter_config.json here", subject="adapter_config.json"))],
                 None)
             return
+        if cand.kind == disc.DIFFUSERS_LORA:
+            self._lint_diffusers_lora(cand, path, result)
+            return
         try:
             data = cand.path.read_bytes()
         except OSError as exc:
@@ -204,6 +207,28 @@ class Linter:
         sup = parse_suppressions(text) if cand.kind in (disc.PYTHON, disc.NOTEBOOK, disc.YAML, disc.SHELL) else None
         self._emit(result, diags, sup, path, skipped_codes)
 
+    def _lint_diffusers_lora(self, cand: disc.Candidate, path: str, result: RunResult) -> None:
+        """A binary safetensors file: its header is the source (see sources/diffusers_lora.py)."""
+        from peftlint.sources.diffusers_lora import extract_diffusers_lora
+
+        result.files += 1
+        diags: list[Diagnostic] = []
+        try:
+            src = extract_diffusers_lora(path, str(cand.path), self.peft_types())
+        except Exception as exc:  # a reader bug must not stop the run
+            diags.append(self._internal(path, Span(1, 1, 1, 1), exc))
+            src = SourceResult()
+        diags += [self._problem(path, p) for p in src.problems]
+        for spec in src.specs:
+            outcome = SpecOutcome(spec)
+            result.outcomes.append(outcome)
+            try:
+                diags += self.lint_spec(spec, "", outcome)
+            except Exception as exc:
+                diags.append(self._internal(path, spec.span, exc))
+            self._verdict(outcome, result)
+        self._emit(result, diags, None, path)
+
     def _emit(self, result: RunResult, diags: list[Diagnostic], sup: Suppressions | None, path: str = "",
               skipped_codes: set[str] = frozenset()) -> None:
         s = self.settings
@@ -239,6 +264,8 @@ class Linter:
         from peftlint.semantics.weights import verdict
 
         label = disc.display_path(Path(outcome.spec.adapter_dir), self.cwd)
+        if outcome.spec.source == "diffusers_lora":
+            label = f"{outcome.spec.path} ({outcome.spec.facts.subfolder})"
         try:
             line = verdict(outcome.ctx.weights, outcome.ctx.model_label, label, outcome.skipped)
         except Exception as exc:  # the findings are already reported; the summary line is optional
@@ -307,14 +334,20 @@ class Linter:
         if ref is not None and ref.how.startswith("# peftlint"):
             return ref
         cls = ref.model_class if ref else spec.facts.model_class
+        # a pipeline given for a component's config (a diffusers LoRA file's `unet` weights) means that component
+        sub = ref.subfolder if ref else spec.facts.subfolder
+        lib = ref.library if ref else "transformers"
         if s.cli_model:
-            return ModelRef(s.cli_model, "--model", model_class=cls, base_dir=str(self.cwd))
-        if spec.source == "adapter_config" and s.model:
-            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root)
+            return ModelRef(s.cli_model, "--model", model_class=cls, base_dir=str(self.cwd), subfolder=_sub(s.cli_model, sub),
+                            library=lib)
+        if spec.source in ("adapter_config", "diffusers_lora") and s.model:
+            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root,
+                            subfolder=_sub(s.model, sub), library=lib)
         if ref is not None:
             return ref
         if s.model:
-            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root)
+            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root,
+                            subfolder=_sub(s.model, sub), library=lib)
         return None
 
     def _unresolved(self, spec: AdapterSpec, span: Span, why: str, code: str = UNRESOLVED) -> Diagnostic:
@@ -331,8 +364,16 @@ class Linter:
         base_dirs = tuple(d for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None) if d)
         got = load_inventory(ref.ref, self.settings, self.cache_dir(), revision=ref.revision, base_dirs=base_dirs,
                              model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
-                             resolved_memo=self._resolved, inventory_memo=self._inventories)
+                             resolved_memo=self._resolved, inventory_memo=self._inventories,
+                             subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None)
         return got
+
+
+def _sub(model: str, subfolder: str | None) -> str | None:
+    """The subfolder a configured model stands for: its own (``repo:unet``) wins over the source's."""
+    from peftlint.model.resolve import split_subfolder
+
+    return None if split_subfolder(model)[1] else subfolder
 
 
 def _name_trainer_key(message: str, keys: dict[str, str], tool: str) -> str:

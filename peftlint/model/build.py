@@ -10,6 +10,7 @@ import contextlib
 import warnings
 from typing import TYPE_CHECKING, Any, Iterator
 
+from peftlint.model.build_diffusers import BuildError
 from peftlint.model.classes import CANDIDATE_AUTO_CLASSES
 from peftlint.model.inventory import Inventory
 
@@ -28,12 +29,17 @@ _STRIP_KEYS = (
 )
 
 
-class BuildError(Exception):
-    """The model could not be built; the message is meant for users."""
-
 
 def build_inventory(resolved: "Resolved", model_class: str, *, trust_remote_code: bool = False) -> Inventory:
     """Build ``resolved``'s model as ``model_class`` on the meta device and record its inventory."""
+    if resolved.library == "diffusers":
+        from peftlint.model.build_diffusers import build_diffusers_model
+
+        model, class_note = build_diffusers_model(resolved, model_class)
+        from peftlint.model.record import record
+
+        with _quiet():
+            return record(model, resolved, model_class, class_note)
     with _quiet():
         model, class_note = _build_model(resolved, model_class, trust_remote_code)
         from peftlint.model.record import record

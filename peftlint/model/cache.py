@@ -1,7 +1,8 @@
 """The inventory cache: one JSON entry per (config text, model class, library versions, builder).
 
-The key covers everything an inventory depends on: the config text, the model class, the
-torch/transformers/peft versions (read from package metadata, so computing a key imports none of
+The key covers everything an inventory depends on: the config text, the model class, the library
+that builds it and the repository folder it came from, the torch/transformers/peft (and, for
+diffusers models, diffusers) versions (read from package metadata, so computing a key imports none of
 them), the inventory schema, the peftlint version and the source of the builder itself. A warm run
 reads JSON only; the builder (and with it torch, transformers and peft) is imported only on a miss.
 """
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from peftlint.model.resolve import Resolved
 
 INVENTORY_PREFIX = "inventory-"
-BUILDER_FILES = ("model/build.py", "model/record.py", "model/inventory.py")
+BUILDER_FILES = ("model/build.py", "model/build_diffusers.py", "model/record.py", "model/inventory.py")
 
 
 @dataclass
@@ -27,10 +28,13 @@ class InventoryCache:
     directory: Path | None  # None = caching disabled (--no-cache)
 
     def key(self, resolved: "Resolved", model_class: str, *, trust_remote_code: bool = False) -> str:
+        libraries = ("torch", "transformers", "peft") + (("diffusers",) if resolved.library == "diffusers" else ())
         return store.digest({
             "config_text": resolved.config_text,
             "model_class": model_class,
-            "versions": store.package_versions("torch", "transformers", "peft"),
+            "library": resolved.library,
+            "subfolder": resolved.subfolder,
+            "versions": store.package_versions(*libraries),
             "schema": SCHEMA_VERSION,
             "peftlint": __version__,
             "builder": store.source_digest(*BUILDER_FILES),

@@ -40,6 +40,15 @@ CANDIDATE_AUTO_CLASSES = (
 )
 
 
+def pick_diffusers_class(config: dict[str, Any], code_class: str | None) -> str:
+    """The diffusers class to build: the class named in the code, else (and for ``AutoModel``, which
+    reads it too) the config's ``_class_name``."""
+    name = (code_class or "").rsplit(".", 1)[-1].strip()
+    if name and name != "AutoModel" and name.isidentifier():
+        return name
+    return str(config.get("_class_name") or "AutoModel")
+
+
 def pick_model_class(config: dict[str, Any], code_class: str | None, task_type: str | None) -> str:
     """The transformers class to build: the class named in the code, else the task type's auto
     class, else ``config["architectures"][0]``, else ``AutoModelForCausalLM``.

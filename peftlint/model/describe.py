@@ -58,7 +58,7 @@ class ParameterGroup:
 @dataclass
 class ModulesReport:
     model: str
-    model_type: str
+    model_type: str  # "" for diffusers models
     model_class: str
     num_hidden_layers: int | None
     groups: list[ModuleGroup]
@@ -72,6 +72,8 @@ class ModulesReport:
     # fused parameters (MoE experts in transformers 5): reached with target_parameters only
     parameters: list[ParameterGroup] = field(default_factory=list)
     all_linear_parameters: list[str] = field(default_factory=list)  # added by PEFT's MoE conversion
+    library: str = "transformers"  # who builds the model: "transformers" or "diffusers"
+    peft_model_type: bool = True  # the config has a model_type (else target_modules=None raises KeyError)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,10 +114,12 @@ def describe_modules(inventory: Inventory, task_type: str | None = None, method:
     tied = _tied_names(inventory)
     heads = {n for n in (inventory.output_embedding, inventory.seq_cls_head) if n}
 
+    positional = roles.positional_lists(inventory)
     by_key: dict[tuple[str, str], list[ModuleInfo]] = {}
     for m in inventory.modules:
         if m.kind in ADAPTABLE_KINDS:
-            by_key.setdefault((m.leaf, m.kind), []).append(m)
+            # a layer in a positional sequence is named with it (`to_out.0`, `net.0.proj`)
+            by_key.setdefault((roles.entry_leaf(m.name, positional), m.kind), []).append(m)
     groups: list[ModuleGroup] = []
     for (leaf, kind), mods in by_key.items():
         names = [m.name for m in mods]
@@ -129,7 +133,8 @@ def describe_modules(inventory: Inventory, task_type: str | None = None, method:
         mod_roles = {role_of.get(n) for n in names}
         groups.append(ModuleGroup(
             entry=entry, leaf=leaf, kind=_KIND_LABELS.get(kind, kind), classes=sorted({m.cls for m in mods}),
-            count=len(mods), layers=len({i for i in (layer_index(n, None) for n in names) if i is not None}),
+            count=len(mods), layers=0 if inventory.library == "diffusers" else  # no layer numbers PEFT reads
+            len({i for i in (layer_index(n, None) for n in names) if i is not None}),
             shapes=shapes, towers=sorted({t for t in (_tower(n, inventory.towers) for n in names) if t}),
             role=next(iter(mod_roles)) if len(mod_roles) == 1 else None,
             head=any(n in heads for n in names), input_embedding=inventory.input_embedding in names,
@@ -154,7 +159,10 @@ def describe_modules(inventory: Inventory, task_type: str | None = None, method:
     if params:
         notes.append("expert weights are fused parameters, not Linear modules: target_modules cannot reach them; "
                      "use target_parameters=" + str([p.entry for p in params]).replace("'", '"'))
-    if default.no_default:
+    if default.no_default and not inventory.peft_model_type:
+        notes.append(f"the config has no model_type, so PEFT has no default target_modules ({method}): "
+                     "name the targets explicitly")
+    elif default.no_default:
         notes.append(f"PEFT has no default target_modules for model type `{inventory.model_type}` ({method}): "
                      "name the targets explicitly")
     if inventory.class_note:
@@ -167,13 +175,17 @@ def describe_modules(inventory: Inventory, task_type: str | None = None, method:
         all_linear_skips=sorted(n for n in heads if n not in al_set and inventory.module(n) is not None
                                 and inventory.module(n).kind in (inv.LINEAR, inv.CONV1D_GPT2)),
         suggested=suggested, towers=dict(inventory.towers), notes=notes, parameters=params,
-        all_linear_parameters=list(all_linear.effective_parameters))
+        all_linear_parameters=list(all_linear.effective_parameters), library=inventory.library,
+        peft_model_type=inventory.peft_model_type)
 
 
 def _parameter_groups(inventory: Inventory) -> list[ParameterGroup]:
-    """3-d parameters of modules (fused MoE experts), grouped by module leaf and parameter name."""
+    """3-d parameters of modules (fused MoE experts), grouped by module leaf and parameter name.
+    Layers LoRA wraps as modules (a Conv2d's 4-d kernel) are not listed."""
     found: dict[tuple[str, str], list[tuple[ModuleInfo, list[int]]]] = {}
     for m in inventory.modules:
+        if m.kind in ADAPTABLE_KINDS:
+            continue
         for pname, shape in m.params.items():
             if len(shape) >= 3:
                 found.setdefault((m.leaf, pname), []).append((m, shape))

@@ -88,8 +88,8 @@ class MoeConversion:
 @dataclass
 class Inventory:
     model_id: str  # what the model was resolved from (hub id or path)
-    model_type: str  # config.model_type of the top-level config
-    model_class: str  # the transformers class that was built, e.g. "LlamaForCausalLM"
+    model_type: str  # config.model_type of the top-level config ("" for diffusers models)
+    model_class: str  # the class that was built, e.g. "LlamaForCausalLM", "UNet2DConditionModel"
     config_hash: str
     modules: list[ModuleInfo]  # named_modules() order, root excluded
     output_embedding: str | None = None  # name of model.get_output_embeddings(), if any
@@ -116,6 +116,11 @@ class Inventory:
     # modules whose subtree could not be read (a tree built statically from code): a name that
     # could live under one of them is never reported as missing
     unknown: list[str] = field(default_factory=list)
+    # who built the model: "transformers" or "diffusers" (a UNet or diffusion transformer)
+    library: str = "transformers"
+    # the config PEFT reads (``BaseTuner.get_model_config``) has a model_type; diffusers configs do
+    # not, and ``target_modules=None`` then makes PEFT raise ``KeyError: 'model_type'``
+    peft_model_type: bool = True
     schema: int = SCHEMA_VERSION
 
     # -- lookups (not serialised) ----------------------------------------------------------

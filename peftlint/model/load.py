@@ -13,7 +13,7 @@ from typing import Sequence
 
 from peftlint.config import Settings
 from peftlint.model.cache import InventoryCache
-from peftlint.model.classes import pick_model_class
+from peftlint.model.classes import pick_diffusers_class, pick_model_class
 from peftlint.model.inventory import Inventory
 from peftlint.model.resolve import Resolved, ResolveOptions, Unresolved, resolve
 
@@ -60,19 +60,25 @@ def load_inventory(
     how: str = "",
     resolved_memo: dict | None = None,
     inventory_memo: dict | None = None,
+    subfolder: str | None = None,
+    library: str | None = None,
 ) -> Loaded:
     """The inventory of ``ref`` as ``settings`` allow (online, trust_remote_code, aliases).
 
-    The memo dicts let one run resolve and build each model once.
+    ``subfolder`` names a model stored in a folder of its repository (a diffusers pipeline's
+    ``unet``); ``ref`` may also say it as ``repo:unet``. Which library builds the model is read from
+    its config; ``library`` is what the code implied, and a class named for another library than
+    the config's is ignored. The memo dicts let one run resolve and build each model once.
     """
     resolved_memo = {} if resolved_memo is None else resolved_memo
     inventory_memo = {} if inventory_memo is None else inventory_memo
     s = settings
     name = s.models.get(ref, ref)
-    key = (name, revision, tuple(base_dirs))
+    key = (name, subfolder, revision, tuple(base_dirs))
     if key not in resolved_memo:
         opts = ResolveOptions(aliases=dict(s.models), online=bool(s.online), trust_remote_code=bool(s.trust_remote_code))
-        resolved_memo[key] = resolve(ref, revision=revision, base_dirs=tuple(base_dirs), options=opts)
+        resolved_memo[key] = resolve(ref, revision=revision, base_dirs=tuple(base_dirs), options=opts,
+                                     subfolder=subfolder)
     res = resolved_memo[key]
     via = f" (from {how})" if how else ""
     if isinstance(res, Unresolved):
@@ -82,7 +88,12 @@ def load_inventory(
         return Loaded(why=(f"{res.label} needs trust_remote_code to build (custom modeling code); peftlint never runs "
                            "remote code unless you pass --trust-remote-code, so model-aware checks were skipped"),
                       needs_remote_code=True)
-    cls = pick_model_class(res.config, model_class, task_type)
+    if library and library != res.library:
+        model_class = None  # e.g. a diffusers class named for what turned out to be a transformers text encoder
+    if res.library == "diffusers":
+        cls = pick_diffusers_class(res.config, model_class)
+    else:
+        cls = pick_model_class(res.config, model_class, task_type)
     ikey = (key, cls)
     if ikey not in inventory_memo:
         try:

@@ -16,20 +16,30 @@ if TYPE_CHECKING:
 
 
 def record(model: Any, resolved: "Resolved", requested: str, class_note: str) -> Inventory:
+    """Record a transformers model, or a diffusers model (``resolved.library == "diffusers"``: a
+    ``ModelMixin`` whose config is a plain dict without ``model_type``, no LM head, no towers)."""
+    from peft.tuners.tuners_utils import BaseTuner
     from transformers import PreTrainedModel
 
     named = list(model.named_modules())
     modules = [_module_info(name, module) for name, module in named if name]
-    config = model.config
-    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
-    model_type = getattr(config, "model_type", None) or str(resolved.config.get("model_type") or "")
+    diffusers = resolved.library == "diffusers"
+    # what PEFT reads model_type from when it looks up default targets
+    peft_config = BaseTuner.get_model_config(model)
+    has_model_type = isinstance(peft_config, dict) and "model_type" in peft_config
+    if diffusers:
+        model_type, tie, layers = "", False, None
+    else:
+        config = model.config
+        text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+        model_type = getattr(config, "model_type", None) or str(resolved.config.get("model_type") or "")
+        tie = getattr(text_config, "tie_word_embeddings", None)
+        if tie is None:
+            tie = getattr(config, "tie_word_embeddings", False)
+        layers = getattr(text_config, "num_hidden_layers", None)
 
-    tie = getattr(text_config, "tie_word_embeddings", None)
-    if tie is None:
-        tie = getattr(config, "tie_word_embeddings", False)
-    layers = getattr(text_config, "num_hidden_layers", None)
-
-    default_targets, ia3_feedforward = _default_targets(model, model_type)
+    default_targets, ia3_feedforward = _default_targets(model, model_type, has_model_type)
+    libraries = ("torch", "transformers", "peft") + (("diffusers",) if diffusers else ())
 
     return Inventory(
         model_id=resolved.label,
@@ -46,13 +56,15 @@ def record(model: Any, resolved: "Resolved", requested: str, class_note: str) ->
         is_pretrained_model=isinstance(model, PreTrainedModel),
         default_targets=default_targets,
         ia3_default_feedforward=ia3_feedforward,
-        towers=_towers(model, named),
-        versions=package_versions("torch", "transformers", "peft"),
+        towers={} if diffusers else _towers(model, named),
+        versions=package_versions(*libraries),
         requested_class=requested,
         class_note=class_note,
         module_aliases=_module_aliases(model, named),
         layer_lists=_layer_lists(named),
         moe=_safe_moe_conversion(model, model_type),
+        library=resolved.library,
+        peft_model_type=has_model_type,
     )
 
 
@@ -202,9 +214,13 @@ def _jsonable_targets(value: Any) -> Any:
     return list(value)
 
 
-def _default_targets(model: Any, model_type: str) -> tuple[dict[str, Any], Any]:
+def _default_targets(model: Any, model_type: str, has_model_type: bool = True) -> tuple[dict[str, Any], Any]:
     """PEFT's ``target_modules=None`` defaults for ``model_type``, per peft type, read from each
-    tuner's ``target_module_mapping`` (IA3 keeps its table in ``peft.utils.constants``)."""
+    tuner's ``target_module_mapping`` (IA3 keeps its table in ``peft.utils.constants``).
+
+    Without a ``model_type`` in the config PEFT reads (diffusers models), every tuner's
+    ``_prepare_adapter_config`` indexes ``model_config["model_type"]`` and raises ``KeyError``, except
+    TrainableTokens, which looks for the input embedding instead."""
     from peft.mapping import PEFT_TYPE_TO_TUNER_MAPPING
     from peft.utils.constants import (
         TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING,
@@ -215,6 +231,8 @@ def _default_targets(model: Any, model_type: str) -> tuple[dict[str, Any], Any]:
     out: dict[str, Any] = {}
     for peft_type, tuner in PEFT_TYPE_TO_TUNER_MAPPING.items():
         key = str(getattr(peft_type, "value", peft_type))
+        if not has_model_type and key != "TRAINABLE_TOKENS":
+            continue
         mapping = getattr(tuner, "target_module_mapping", None)
         if key == "IA3":
             mapping = TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING
@@ -226,7 +244,7 @@ def _default_targets(model: Any, model_type: str) -> tuple[dict[str, Any], Any]:
         elif key == "TRAINABLE_TOKENS":
             # TrainableTokensModel._prepare_adapter_config targets the input embedding by name
             out[key] = _get_input_embeddings_name(model, "embed_tokens")
-    feedforward = TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING.get(model_type)
+    feedforward = TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING.get(model_type) if has_model_type else None
     return dict(sorted(out.items())), (_jsonable_targets(feedforward) if feedforward is not None else None)
 
 

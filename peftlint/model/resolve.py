@@ -5,6 +5,11 @@ honouring ``revision``) → configs bundled with peftlint → (``online`` only) 
 ``config.json`` alone → :class:`Unresolved`. Remote code is never executed here and the network is
 never touched unless ``ResolveOptions.online`` is set.
 
+A model stored in a folder of its repository (a diffusers pipeline's ``unet``, ``transformer`` or
+``text_encoder``) is named with ``subfolder`` or written ``<repo or path>:<subfolder>``; its config
+is ``<subfolder>/config.json`` wherever the repository is found. Which library builds it is read
+from the config: diffusers writes ``_class_name`` and ``_diffusers_version`` into every model config.
+
 Importing this module imports neither torch, transformers nor peft; huggingface_hub is imported
 lazily, and whether transformers knows a ``model_type`` is read from transformers' generated
 name table without importing the package (see :func:`known_model_type`).
@@ -17,6 +22,7 @@ import functools
 import importlib.util
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +64,9 @@ class Resolved:
     needs_remote_code: bool = False
     has_auto_map: bool = False  # the config names remote classes (used with trust_remote_code=True)
     revision: str | None = None
+    subfolder: str | None = None  # the repository folder the config was read from
+    # "diffusers" when the config is a diffusers model config (``_class_name``), else "transformers"
+    library: str = "transformers"
 
     def runs_remote_code(self, trust_remote_code: bool) -> bool:
         """Whether building with ``trust_remote_code`` loads the model's own code: only for configs
@@ -85,35 +94,66 @@ def resolve(
     revision: str | None = None,
     base_dirs: Sequence[str] = (),
     options: ResolveOptions,
+    subfolder: str | None = None,
 ) -> Resolved | Unresolved:
     """Find the config.json of ``ref``; never raises for bad input, returns :class:`Unresolved`."""
     original = ref
     ref, search_dirs = _expand_alias(ref, base_dirs, options)
+    if subfolder is None:
+        ref, subfolder = split_subfolder(ref)
+    subfolder = subfolder.strip("/") if subfolder else None
     if not ref.strip():
         return Unresolved(original, "the model reference is empty; pass --model or a hub id")
+    filename = f"{subfolder}/config.json" if subfolder else "config.json"
+    repo_id: str | None = None
     try:
-        local, local_note = _find_local(ref, search_dirs)
+        local, local_note, pipeline = _find_local(ref, search_dirs, subfolder)
         if local is not None:
-            return _load(ref, ref, local, "local", revision)
+            return _load(ref, _label(ref, subfolder), local, "local", revision, subfolder)
+        if pipeline:
+            return Unresolved(ref, local_note)
 
         repo_id = _as_repo_id(ref)
         cache_dir = options.hf_cache_dir or _default_hf_cache()
         if repo_id is not None:
-            cached = _find_in_hf_cache(repo_id, revision, cache_dir)
+            cached = _find_in_hf_cache(repo_id, revision, cache_dir, filename)
             if cached is not None:
-                return _load(ref, repo_id, Path(cached), "hf-cache", revision)
+                return _load(ref, _label(repo_id, subfolder), Path(cached), "hf-cache", revision, subfolder)
 
-            bundled = _find_bundled(repo_id)
+            bundled = _find_bundled(repo_id, subfolder)
             if bundled is not None:
-                return _load(ref, repo_id, bundled, "bundled", revision)
+                return _load(ref, _label(repo_id, subfolder), bundled, "bundled", revision, subfolder)
+
+            if not subfolder:
+                pipeline = _pipeline_note(repo_id, revision, cache_dir)
+                if pipeline:
+                    return Unresolved(ref, pipeline)
 
             if options.online:
-                downloaded = _download(repo_id, revision, cache_dir, options.endpoint)
-                return _load(ref, repo_id, Path(downloaded), "online", revision)
+                downloaded = _download(repo_id, revision, cache_dir, options.endpoint, subfolder)
+                return _load(ref, _label(repo_id, subfolder), Path(downloaded), "online", revision, subfolder)
     except _Failed as exc:
         return Unresolved(ref, str(exc))
 
-    return Unresolved(ref, _unresolved_reason(ref, repo_id, local_note, cache_dir, revision))
+    return Unresolved(ref, _unresolved_reason(ref, repo_id, local_note, cache_dir, revision, filename))
+
+
+def split_subfolder(ref: str) -> tuple[str, str | None]:
+    """``"<repo or path>:<subfolder>"`` -> (repo or path, subfolder); other references unchanged.
+
+    Hub ids never contain ``:``; a Windows drive (``C:\\x``) and an existing path are left alone.
+    """
+    head, sep, tail = ref.rpartition(":")
+    if not sep or len(head) < 2 or not _SUBFOLDER.fullmatch(tail) or os.path.exists(ref):
+        return ref, None
+    return head, tail
+
+
+_SUBFOLDER = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+
+
+def _label(name: str, subfolder: str | None) -> str:
+    return f"{name}:{subfolder}" if subfolder else name
 
 
 # -- alias and local lookup -----------------------------------------------------------------------
@@ -132,24 +172,78 @@ def _expand_alias(ref: str, base_dirs: Sequence[str], options: ResolveOptions) -
     return ref, search_dirs
 
 
-def _find_local(ref: str, base_dirs: Sequence[str]) -> tuple[Path | None, str]:
-    """The config.json file for a local reference, or None plus a note for the unresolved reason."""
+def _find_local(ref: str, base_dirs: Sequence[str],
+                subfolder: str | None = None) -> tuple[Path | None, str, bool]:
+    """The config.json file for a local reference, or None plus a note for the unresolved reason
+    (and whether the note is that the directory is a diffusers pipeline)."""
     expanded = os.path.expanduser(ref)
     candidates = [Path(b) / expanded for b in base_dirs] + [Path(expanded)]
     note = ""
     for cand in candidates:
         try:
             if cand.is_dir():
-                cfg = cand / "config.json"
+                cfg = cand / subfolder / "config.json" if subfolder else cand / "config.json"
                 if cfg.is_file():
-                    return cfg, ""
+                    return cfg, "", False
+                components = [] if subfolder else _local_components(cand)
+                if components:
+                    return None, _components_hint(ref, components), True
                 if not note:
-                    note = f"the local directory {cand} has no config.json"
-            elif cand.is_file() and cand.suffix == ".json":
-                return cand, ""
+                    what = f"{subfolder}/config.json" if subfolder else "config.json"
+                    note = f"the local directory {cand} has no {what}"
+            elif cand.is_file() and cand.suffix == ".json" and not subfolder:
+                return cand, "", False
         except OSError:  # unreadable path component, name too long, ...
             continue
-    return None, note
+    return None, note, False
+
+
+# -- diffusers pipelines: a model_index.json and one folder per component ---------------------------
+
+
+def _local_components(directory: Path) -> list[str]:
+    """Folders of a local diffusers pipeline that hold a model config, in model_index.json order."""
+    index = directory / "model_index.json"
+    if not index.is_file():
+        return []
+    names = _index_components(index)
+    return [n for n in names if (directory / n / "config.json").is_file()]
+
+
+def _index_components(path: Path) -> list[str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(data, dict):
+        return []
+    # a component is ``"unet": ["diffusers", "UNet2DConditionModel"]``; null entries are absent parts
+    return [k for k, v in data.items() if not k.startswith("_") and isinstance(v, list) and len(v) == 2
+            and all(isinstance(x, str) for x in v)]
+
+
+def _components_hint(name: str, components: list[str]) -> str:
+    shown = ", ".join(f"`{name}:{c}`" for c in components)
+    return (f"{name} is a diffusers pipeline (model_index.json), not one model: name the component an adapter "
+            f"is for, e.g. {shown}")
+
+
+def _pipeline_note(repo_id: str, revision: str | None, cache_dir: str) -> str:
+    """Why a pipeline repository without a subfolder is not one model (empty when it is not a pipeline)."""
+    cached = _find_in_hf_cache(repo_id, revision, cache_dir, "model_index.json")
+    if cached is not None:
+        names = _index_components(Path(cached))
+        found = [n for n in names if _find_in_hf_cache(repo_id, revision, cache_dir, f"{n}/config.json")]
+        return _components_hint(repo_id, found or names)
+    bundled = bundled_components(repo_id)
+    return _components_hint(repo_id, bundled) if bundled else ""
+
+
+def bundled_components(repo_id: str) -> list[str]:
+    """Subfolders of ``repo_id`` whose configs are bundled (diffusers pipelines)."""
+    lowered = repo_id.lower()
+    return [v["subfolder"] for v in bundled_index().values()
+            if v.get("subfolder") and str(v.get("repo", "")).lower() == lowered]
 
 
 def _looks_like_path(ref: str) -> bool:
@@ -184,11 +278,11 @@ def _default_hf_cache() -> str:
     return constants.HF_HUB_CACHE
 
 
-def _find_in_hf_cache(repo_id: str, revision: str | None, cache_dir: str) -> str | None:
+def _find_in_hf_cache(repo_id: str, revision: str | None, cache_dir: str, filename: str = "config.json") -> str | None:
     from huggingface_hub import try_to_load_from_cache
 
     try:
-        found = try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir, revision=revision)
+        found = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir, revision=revision)
     except (OSError, ValueError):  # unreadable cache folder, odd revision string
         return None
     # ``_CACHED_NO_EXIST`` (a sentinel object) means "known not to exist at that revision".
@@ -196,12 +290,18 @@ def _find_in_hf_cache(repo_id: str, revision: str | None, cache_dir: str) -> str
 
 
 def bundled_index() -> dict[str, dict[str, Any]]:
-    """hub id -> {"file", "source"[, "alias_of"]} for the configs shipped with peftlint."""
+    """hub id -> {"file", "source"[, "alias_of"]} for the configs shipped with peftlint.
+
+    A model in a folder of its repository is keyed ``"<repo>:<subfolder>"`` (the notation users
+    write) and its entry also names ``"repo"`` and ``"subfolder"``; ``"library"`` says who builds it
+    when that is not transformers.
+    """
     return json.loads(BUNDLED_INDEX.read_text(encoding="utf-8"))
 
 
-def _find_bundled(repo_id: str) -> Path | None:
+def _find_bundled(repo_id: str, subfolder: str | None = None) -> Path | None:
     index = bundled_index()
+    repo_id = _label(repo_id, subfolder)
     entry = index.get(repo_id)
     if entry is None:
         lowered = repo_id.lower()
@@ -212,14 +312,17 @@ def _find_bundled(repo_id: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str | None) -> str:
+def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str | None,
+              subfolder: str | None = None) -> str:
     from huggingface_hub import errors as hf_errors
     from huggingface_hub import hf_hub_download
 
+    filename = f"{subfolder}/config.json" if subfolder else "config.json"
     try:
         return hf_hub_download(
             repo_id,
             "config.json",
+            subfolder=subfolder,
             revision=revision,
             cache_dir=cache_dir,
             endpoint=endpoint,
@@ -236,7 +339,7 @@ def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str 
             ) from None
         where = endpoint or constants.ENDPOINT
         detail = f": {_one_line(cause)}" if cause is not None else ""
-        raise _Failed(f"could not reach {where} to download config.json of {repo_id}{detail}") from None
+        raise _Failed(f"could not reach {where} to download {filename} of {repo_id}{detail}") from None
     except hf_errors.GatedRepoError:
         raise _Failed(
             f"{repo_id} is a gated repository; accept its licence on the hub and log in "
@@ -249,19 +352,23 @@ def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str 
     except hf_errors.RevisionNotFoundError:
         raise _Failed(f"revision {revision!r} of {repo_id} does not exist on the Hugging Face Hub") from None
     except hf_errors.EntryNotFoundError:
-        raise _Failed(f"{repo_id} has no config.json on the Hugging Face Hub; it is not a transformers model") from None
+        if subfolder:
+            raise _Failed(f"{repo_id} has no {filename} on the Hugging Face Hub; check the subfolder") from None
+        raise _Failed(f"{repo_id} has no config.json on the Hugging Face Hub; it is not a transformers model "
+                      "(for a diffusers pipeline, name its component: `repo:unet`)") from None
     except hf_errors.OfflineModeIsEnabled:
         raise _Failed(
             f"--online was given but HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded"
         ) from None
     except Exception as exc:  # network errors come from httpx/requests and vary by version
-        raise _Failed(f"downloading config.json of {repo_id} failed: {_one_line(exc)}") from None
+        raise _Failed(f"downloading {filename} of {repo_id} failed: {_one_line(exc)}") from None
 
 
 # -- reading the file -----------------------------------------------------------------------------
 
 
-def _load(ref: str, label: str, path: Path, source: str, revision: str | None) -> Resolved:
+def _load(ref: str, label: str, path: Path, source: str, revision: str | None,
+          subfolder: str | None = None) -> Resolved:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -281,6 +388,9 @@ def _load(ref: str, label: str, path: Path, source: str, revision: str | None) -
         raise _Failed(f"{path} does not hold a JSON object, so it is not a transformers config.json")
     for key in _PRIVATE_KEYS:
         config.pop(key, None)
+    if is_diffusers_config(config):
+        return Resolved(ref=ref, label=label, config=config, config_text=text, source=source, location=str(path),
+                        revision=revision, subfolder=subfolder, library="diffusers")
     model_type = config.get("model_type")
     has_auto_map = isinstance(config.get("auto_map"), dict) and bool(config["auto_map"])
     if isinstance(model_type, str) and model_type:
@@ -297,7 +407,14 @@ def _load(ref: str, label: str, path: Path, source: str, revision: str | None) -
         needs_remote_code=needs_remote,
         has_auto_map=has_auto_map,
         revision=revision,
+        subfolder=subfolder,
     )
+
+
+def is_diffusers_config(config: dict[str, Any]) -> bool:
+    """A diffusers model config: ``ConfigMixin.save_config`` writes ``_class_name`` and
+    ``_diffusers_version``; transformers configs have neither."""
+    return isinstance(config.get("_class_name"), str) and "model_type" not in config
 
 
 def _unresolved_reason(
@@ -306,13 +423,14 @@ def _unresolved_reason(
     local_note: str,
     cache_dir: str,
     revision: str | None,
+    filename: str = "config.json",
 ) -> str:
     if repo_id is None:
-        base = local_note or f"{ref} is not a local directory with a config.json"
+        base = local_note or f"{ref} is not a local directory with a {filename}"
         return f"{base}, and it is not a valid Hugging Face Hub id; check the path or pass --model"
     at = f" at revision {revision}" if revision else ""
     parts = [local_note or "not a local directory", f"not in the Hugging Face cache{at} ({_short(cache_dir)})", "not bundled"]
-    return ", ".join(parts) + "; pass --online to download its config.json, or --model"
+    return ", ".join(parts) + f"; pass --online to download its {filename}, or --model"
 
 
 def _short(path: str) -> str:

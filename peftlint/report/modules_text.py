@@ -45,7 +45,8 @@ def _py(value: object) -> str:
 
 def render_text(report: ModulesReport) -> str:
     layers = f", {report.num_hidden_layers} layers" if report.num_hidden_layers else ""
-    out = [f"{report.model} ({report.model_type}, {report.model_class}{layers})", ""]
+    kind = report.model_type or report.library
+    out = [f"{report.model} ({kind}, {report.model_class}{layers})", ""]
     rows = [("target entry", "kind", "count", "layers", "in->out", "selected by", "what")]
     for g in report.groups:
         entry = g.entry or f"({g.leaf}: no unique suffix)"
@@ -59,7 +60,10 @@ def render_text(report: ModulesReport) -> str:
         pw = [max(len(r[i]) for r in prow) for i in range(3)]
         out += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, pw)) + "  " + r[-1] for r in prow]
     out.append("")
-    if report.default_targets is None:
+    if report.default_targets is None and not report.peft_model_type:
+        out.append("PEFT default (target_modules omitted): none, the config has no model_type; get_peft_model "
+                    "and add_adapter raise KeyError: 'model_type'")
+    elif report.default_targets is None:
         out.append(f"PEFT default (target_modules omitted): none for `{report.model_type}`; get_peft_model raises")
     else:
         out.append(f"PEFT default (target_modules omitted): {_py(report.default_targets)} "
@@ -67,7 +71,9 @@ def render_text(report: ModulesReport) -> str:
     skips = f", not {', '.join(report.all_linear_skips)}" if report.all_linear_skips else ""
     moe = (f"; PEFT's MoE conversion adds target_parameters={_py(report.all_linear_parameters)}"
            if report.all_linear_parameters else "")
-    out.append(f'"all-linear" selects {report.all_linear_count} modules (every Linear/Conv1D{skips}){moe}')
+    convs = sorted({g.entry or g.leaf for g in report.groups if g.kind.startswith("Conv") and g.kind != "Conv1D (gpt2)"})
+    not_conv = f"; not the Conv layers ({', '.join(convs[:4])}{', ...' if len(convs) > 4 else ''})" if convs else ""
+    out.append(f'"all-linear" selects {report.all_linear_count} modules (every Linear/Conv1D{skips}){moe}{not_conv}')
     s = report.suggested
     if s:
         out += ["", "Ready to paste:"]

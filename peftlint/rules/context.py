@@ -11,6 +11,7 @@ from peftlint.model.inventory import Inventory
 from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
 from peftlint.semantics.weights import WeightReport, analyze
 from peftlint.sources.adapter_weights import read_adapter_weights
+from peftlint.sources.diffusers_lora import component_weights
 from peftlint.spec import AdapterSpec, Value
 
 TARGET_FIELDS = (
@@ -87,12 +88,16 @@ class Context:
     def weights(self) -> WeightReport | None:
         """The weight report of a saved adapter's spec (its folder read once), else None."""
         spec = self.spec
-        if spec.source != "adapter_config" or not spec.adapter_dir:
+        if spec.source not in ("adapter_config", "diffusers_lora") or not spec.adapter_dir:
             return None
         fields = {k: v.value for k, v in spec.fields.items() if not v.dynamic}
         prefix = (self.facts.prefixes.get(spec.method, "") if self.facts is not None else "") or ""
         targeting = self.targeting if self.inventory is not None else None
-        return analyze(read_adapter_weights(spec.adapter_dir), spec.method, fields, targeting, self.inventory, prefix)
+        if spec.source == "diffusers_lora":  # one component's weights in a diffusers LoRA file
+            found = component_weights(spec.abspath, spec.facts.subfolder or "")
+        else:
+            found = read_adapter_weights(spec.adapter_dir)
+        return analyze(found, spec.method, fields, targeting, self.inventory, prefix)
 
     @cached_property
     def targeting(self) -> Targeting | None:

@@ -30,14 +30,17 @@ def closest_names(entry: str, inventory: Inventory, limit: int = 3) -> list[str]
     """Spelling neighbours among leaf names and dotted suffixes of the model's adaptable modules."""
     leaves: dict[str, None] = {}
     suffixes: dict[str, None] = {}
+    positional = roles.positional_lists(inventory)
     for m in inventory.modules:
         if m.kind not in ADAPTABLE_KINDS:  # never suggest a container, norm or activation
             continue
-        leaves.setdefault(m.leaf, None)
+        # `to_out.0`: the index of a positional sequence is part of the name
+        leaves.setdefault(roles.entry_leaf(m.name, positional) if positional else m.leaf, None)
         parts = m.name.split(".")
+        layer = roles.layer_digits(m.name, positional)
         for n in range(2, min(4, len(parts)) + 1):
             suffix = ".".join(parts[-n:])
-            if not any(p.isdigit() for p in parts[-n:]):
+            if not any(layer[-n:]) and not parts[-n].isdigit():
                 suffixes.setdefault(suffix, None)
     pool = list(suffixes) if "." in entry else list(leaves)
     hits = difflib.get_close_matches(entry, pool, n=limit, cutoff=0.6)

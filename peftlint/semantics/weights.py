@@ -27,6 +27,7 @@ _LORA_KEY = re.compile(
     r"(?P<part>lora_A\.weight|lora_B\.weight|lora_B\.bias|lora_embedding_A|lora_embedding_B|lora_magnitude_vector)$"
 )
 _INDEX = re.compile(r"\.\d+\.")
+_LORA_PART = re.compile(r"\.(lora_A|lora_B|lora_embedding_A|lora_embedding_B|lora_magnitude_vector)(\.weight|\.bias)?$")
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,9 @@ def shape_fits(saved: tuple[int, ...], expected: tuple[int, ...]) -> bool:
     return len(saved) == len(expected) and all(e < 0 or s == e for s, e in zip(saved, expected))
 
 
-def _lora_module(m: ModuleInfo, r: int, rank_from: str, dora: bool, lora_bias: bool) -> list[Expected]:
-    p = PREFIX + m.name
+def _lora_module(m: ModuleInfo, r: int, rank_from: str, dora: bool, lora_bias: bool,
+                 base: str = PREFIX) -> list[Expected]:
+    p = base + m.name
     desc = _base_desc(m)
     common = dict(module=m.name, base=desc, rank=r, rank_from=rank_from)
     i, o = m.in_features, m.out_features
@@ -166,7 +168,7 @@ def _param_targets(inventory: Inventory, target_parameters: list[str]) -> dict[s
     return found
 
 
-def _wrapper_keys(m: ModuleInfo, order: list[str], r: int, rank_pattern: dict) -> list[Expected]:
+def _wrapper_keys(m: ModuleInfo, order: list[str], r: int, rank_pattern: dict, base: str = PREFIX) -> list[Expected]:
     """Expected keys for nested ParamWrappers on ``m``; ``order`` is innermost first."""
     out: list[Expected] = []
     # the wrapper of the parameter wrapped last is outermost: no ".base_layer" in its key
@@ -174,7 +176,7 @@ def _wrapper_keys(m: ModuleInfo, order: list[str], r: int, rank_pattern: dict) -
         shape = m.params[pname]
         name = f"{m.name}.{pname}"
         rank, rank_from = _rank(name, r, rank_pattern)
-        p = PREFIX + m.name + ".base_layer" * depth
+        p = base + m.name + ".base_layer" * depth
         if len(shape) == 2:
             o, i = shape
             scale = 1
@@ -193,7 +195,7 @@ def _wrapper_keys(m: ModuleInfo, order: list[str], r: int, rank_pattern: dict) -
 
 
 def _param_wrappers(inventory: Inventory, target_parameters: list[str], r: int, rank_pattern: dict,
-                    saved: dict[str, TensorInfo] | None) -> list[Expected]:
+                    saved: dict[str, TensorInfo] | None, base: str = PREFIX) -> list[Expected]:
     """PEFT nests one ParamWrapper per targeted parameter in registration order. The cached
     inventory does not keep that order, so with several parameters on one module the nesting that
     best explains the saved file is used (any order gives the same keys; only shapes can differ)."""
@@ -201,13 +203,13 @@ def _param_wrappers(inventory: Inventory, target_parameters: list[str], r: int, 
     for mod, pnames in _param_targets(inventory, target_parameters).items():
         m = inventory.module(mod)
         assert m is not None
-        best = _wrapper_keys(m, pnames, r, rank_pattern)
+        best = _wrapper_keys(m, pnames, r, rank_pattern, base)
         if saved and 1 < len(pnames) <= 4:
             def score(exp: list[Expected]) -> int:
                 return sum(1 for e in exp if e.key in saved and shape_fits(saved[e.key].shape, e.shape))
 
             for order in itertools.permutations(pnames):
-                cand = _wrapper_keys(m, list(order), r, rank_pattern)
+                cand = _wrapper_keys(m, list(order), r, rank_pattern, base)
                 if score(cand) > score(best):
                     best = cand
         out += best
@@ -225,19 +227,21 @@ def wrapped_modules_to_save(inventory: Inventory, modules_to_save: list[str]) ->
     return out
 
 
-def _full_copy(inventory: Inventory, mod: str, part: str = "full", required: bool = True) -> list[Expected]:
+def _full_copy(inventory: Inventory, mod: str, part: str = "full", required: bool = True,
+               base: str = PREFIX) -> list[Expected]:
     out = []
     for m in inventory.modules:
         if m.name == mod or m.name.startswith(mod + "."):
             for pname, shape in m.params.items():
-                out.append(Expected(f"{PREFIX}{m.name}.{pname}", tuple(shape), module=mod, part=part,
+                out.append(Expected(f"{base}{m.name}.{pname}", tuple(shape), module=mod, part=part,
                                     base=f"{m.cls} {pname} {list(shape)}", required=required))
     return out
 
 
 def expected_lora(spec_fields: dict[str, Any], targeting: Any, inventory: Inventory,
-                  saved: dict[str, TensorInfo] | None = None) -> dict[str, Expected]:
-    """key -> Expected for a LoRA config (plain field values) on ``inventory``."""
+                  saved: dict[str, TensorInfo] | None = None, base: str = PREFIX) -> dict[str, Expected]:
+    """key -> Expected for a LoRA config (plain field values) on ``inventory``; ``base`` is what the
+    saved keys start with (``base_model.model.`` for PEFT, ``unet.`` in a diffusers LoRA file)."""
     r = spec_fields.get("r", 8)
     r = r if _is_int(r) else -1
     rank_pattern = spec_fields.get("rank_pattern") or {}
@@ -250,38 +254,38 @@ def expected_lora(spec_fields: dict[str, Any], targeting: Any, inventory: Invent
         if m is None:
             continue
         rank, rank_from = _rank(name, r, rank_pattern)
-        for e in _lora_module(m, rank, rank_from, dora, lora_bias):
+        for e in _lora_module(m, rank, rank_from, dora, lora_bias, base):
             exp[e.key] = e
     tp = spec_fields.get("target_parameters")
     if isinstance(tp, list) and all(isinstance(t, str) for t in tp):
-        for e in _param_wrappers(inventory, tp, r, rank_pattern, saved):
+        for e in _param_wrappers(inventory, tp, r, rank_pattern, saved, base):
             exp[e.key] = e
     mts = list(targeting.modules_to_save) if targeting is not None else []
     for mod in wrapped_modules_to_save(inventory, mts):
-        for e in _full_copy(inventory, mod):
+        for e in _full_copy(inventory, mod, base=base):
             exp[e.key] = e
     # resized or targeted embeddings may be saved whole (save_embedding_layers); optional
     for emb in (inventory.input_embedding, inventory.output_embedding):
         if emb:
-            for e in _full_copy(inventory, emb, "embedding", required=False):
+            for e in _full_copy(inventory, emb, "embedding", required=False, base=base):
                 exp.setdefault(e.key, e)
     return exp
 
 
 # -- comparison ---------------------------------------------------------------------------------
 
-def saved_module(key: str) -> str | None:
+def saved_module(key: str, base: str = PREFIX) -> str | None:
     """The base module a saved key belongs to ("base_model.model.x.q_proj.lora_A.weight" -> "x.q_proj")."""
-    if not key.startswith(PREFIX):
+    if not key.startswith(base):
         return None
-    rest = key[len(PREFIX):]
+    rest = key[len(base):]
     m = _LORA_KEY.match(rest)
     mod = m.group("mod") if m else rest.rsplit(".", 1)[0]
     return mod.replace(".base_layer", "")
 
 
-def _in_base(inventory: Inventory, key: str) -> bool:
-    mod = saved_module(key)
+def _in_base(inventory: Inventory, key: str, base: str = PREFIX) -> bool:
+    mod = saved_module(key, base)
     if mod is None:
         return False
     if inventory.module(mod) is not None:
@@ -292,11 +296,11 @@ def _in_base(inventory: Inventory, key: str) -> bool:
     return owner is not None and pname in owner.params
 
 
-def _inside_unchecked(inventory: Inventory, key: str) -> bool:
+def _inside_unchecked(inventory: Inventory, key: str, base: str = PREFIX) -> bool:
     """Keys whose saved layout peftlint does not model (MultiheadAttention, trainable tokens)."""
     if ".token_adapter." in key or "trainable_tokens_" in key:
         return True
-    mod = saved_module(key) or ""
+    mod = saved_module(key, base) or ""
     parts = mod.split(".")
     for i in range(len(parts), 0, -1):
         m = inventory.module(".".join(parts[:i]))
@@ -306,19 +310,19 @@ def _inside_unchecked(inventory: Inventory, key: str) -> bool:
 
 
 def compare(report: WeightReport, spec_fields: dict[str, Any], targeting: Any, inventory: Inventory,
-            prefix: str) -> None:
+            prefix: str, base: str = PREFIX) -> None:
     """Fill the key and shape findings of ``report`` (the file must be readable)."""
     assert report.file is not None
     saved = report.file.tensors
     report.checked_model = True
     if report.full_support:
-        report.expected = expected_lora(spec_fields, targeting, inventory, saved)
+        report.expected = expected_lora(spec_fields, targeting, inventory, saved, base)
         for key, t in saved.items():
             e = report.expected.get(key)
             if e is None:
-                if _inside_unchecked(inventory, key):
+                if _inside_unchecked(inventory, key, base):
                     continue
-                (report.untargeted if _in_base(inventory, key) else report.absent).append(key)
+                (report.untargeted if _in_base(inventory, key, base) else report.absent).append(key)
             elif not shape_fits(t.shape, e.shape) and t.size:
                 mm = Mismatch(key, t.shape, e)
                 (report.rank if mm.is_rank else report.shape).append(mm)
@@ -329,11 +333,11 @@ def compare(report: WeightReport, spec_fields: dict[str, Any], targeting: Any, i
     targeted = list(targeting.targeted) if targeting is not None else []
     report.targets_nothing = not targeted and not spec_fields.get("target_parameters")
     for mod in targeted:
-        head = f"{PREFIX}{mod}."
+        head = f"{base}{mod}."
         if not any(k.startswith(head) and prefix in k[len(head):] for k in saved):
             report.missing_modules.append(mod)
     for key in saved:
-        if key.startswith(PREFIX) and not _in_base(inventory, key) and not _inside_unchecked(inventory, key):
+        if key.startswith(base) and not _in_base(inventory, key, base) and not _inside_unchecked(inventory, key, base):
             report.absent.append(key)
 
 
@@ -347,7 +351,7 @@ def analyze(found: AdapterWeights, method: str, spec_fields: dict[str, Any], tar
         return report
     report.zero = [k for k, t in report.file.tensors.items() if t.size == 0]
     if inventory is not None:
-        compare(report, spec_fields, targeting, inventory, prefix)
+        compare(report, spec_fields, targeting, inventory, prefix, found.base)
     return report
 
 
@@ -355,7 +359,7 @@ def group_keys(keys: list[str]) -> dict[str, list[str]]:
     """Keys grouped by module with layer indices replaced by N (one finding per group)."""
     groups: dict[str, list[str]] = {}
     for k in keys:
-        form = saved_module(k) or k
+        form = saved_module(k) or _LORA_PART.sub("", k)
         groups.setdefault(_INDEX.sub(".N.", _INDEX.sub(".N.", form + ".")), []).append(k)
     return groups
 

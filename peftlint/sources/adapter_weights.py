@@ -60,6 +60,9 @@ class AdapterWeights:
     weights_path: str | None = None
     pickle_path: str | None = None
     file: WeightFile | None = None
+    # what every saved key of the adapter starts with: PEFT's ``base_model.model.``, or the
+    # component (``unet.``) in a diffusers LoRA file
+    base: str = "base_model.model."
 
 
 def find_weights(adapter_dir: str) -> tuple[str | None, str | None]:

@@ -14,7 +14,8 @@ from peftlint.model.resolve import Resolved, ResolveOptions, bundled_index, reso
 # one hub id per bundled file (the index also holds legacy/namespaced aliases of some files)
 _FILES: dict[str, str] = {}
 for _hub_id, _entry in sorted(bundled_index().items()):
-    if "alias_of" not in _entry:
+    # diffusion models are built by diffusers: tests/model/test_diffusion_models.py, tests/semantics
+    if "alias_of" not in _entry and _entry.get("library", "transformers") == "transformers":
         _FILES.setdefault(_entry["file"], _hub_id)
 BUNDLED_IDS = sorted(_FILES.values())
 

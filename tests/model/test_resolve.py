@@ -173,7 +173,10 @@ def test_every_bundled_model_resolves(hub_id: str, opts: ResolveOptions) -> None
     assert isinstance(res, Resolved), res
     assert res.source == "bundled" and res.label == hub_id
     assert "_source" not in res.config
-    assert isinstance(res.config.get("model_type"), str)
+    if bundled_index()[hub_id].get("library") == "diffusers":
+        assert res.library == "diffusers" and isinstance(res.config.get("_class_name"), str)
+    else:
+        assert isinstance(res.config.get("model_type"), str)
     assert res.needs_remote_code is False
 
 

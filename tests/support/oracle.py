@@ -11,11 +11,14 @@ from pathlib import Path
 MODELS = Path(__file__).resolve().parents[2] / "peftlint" / "data" / "models"
 
 
-def bundled_ids() -> list[str]:
+def bundled_ids(library: str = "transformers") -> list[str]:
+    """One id per bundled config file built by ``library`` (aliases and pipelines' shared text
+    encoders share files; a component is ``repo:subfolder``)."""
     index = json.loads((MODELS.parent / "bundled_index.json").read_text())
     files = {}
     for hub_id, entry in sorted(index.items()):
-        files.setdefault(entry["file"], hub_id)  # one id per file (aliases share files)
+        if entry.get("library", "transformers") == library and "alias_of" not in entry:
+            files.setdefault(entry["file"], hub_id)
     return sorted(files.values())
 
 
@@ -27,6 +30,12 @@ def meta_model(hub_id: str, model_class: str):
 
     index = json.loads((MODELS.parent / "bundled_index.json").read_text())
     cfg_dict = json.loads((MODELS / index[hub_id]["file"]).read_text())
+    if index[hub_id].get("library") == "diffusers":
+        import diffusers
+
+        cls = getattr(diffusers, model_class)
+        with torch.device("meta"):
+            return cls.from_config({k: v for k, v in cfg_dict.items() if not k.startswith("_")})
     cfg = transformers.AutoConfig.for_model(cfg_dict["model_type"], **{k: v for k, v in cfg_dict.items() if k != "model_type"})
     cls = getattr(transformers, model_class)
     with torch.device("meta"):
@@ -50,6 +59,8 @@ def peft_outcome(model, config) -> tuple[str, set[str], list[str]]:
             pm = get_peft_model(model, config)
         except (ValueError, TypeError, KeyError, NotImplementedError) as exc:
             msg = str(exc)
+            if isinstance(exc, KeyError) and targets_were_none and exc.args == ("model_type",):
+                return "no-default", set(), []  # a config without model_type (diffusers models)
             lost_default = targets_were_none and "No `target_modules` passed" in msg
             if "Please specify `target_modules`" in msg or "Please specify `feedforward_modules`" in msg or lost_default:
                 return "no-default", set(), []
@@ -62,6 +73,30 @@ def peft_outcome(model, config) -> tuple[str, set[str], list[str]]:
             raise
     texts = [str(w.message) for w in caught if "is_gradient_checkpointing" not in str(w.message)]
     return "ok", set(pm.base_model.targeted_module_names), texts
+
+
+def add_adapter_outcome(model, config) -> tuple[str, set[str]]:
+    """(verdict, adapted module names) of diffusers' ``model.add_adapter(config)``: PEFT's
+    ``inject_adapter_in_model`` on the model itself (no PeftModel wrapper, no ``base_model.model.``)."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    targets_were_none = getattr(config, "target_modules", 0) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            model.add_adapter(config)
+        except KeyError as exc:
+            if targets_were_none and exc.args == ("model_type",):
+                return "no-default", set()
+            raise
+        except ValueError as exc:
+            msg = str(exc)
+            if "not found in the base model" in msg or "No modules were targeted" in msg:
+                return "unmatched", set()
+            if "not supported" in msg:
+                return "unsupported", set()
+            raise
+    return "ok", {n for n, m in model.named_modules() if isinstance(m, BaseTunerLayer)}
 
 
 def peftlint_outcome(targeting, inventory, method: str = "LORA") -> tuple[str, set[str]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.diagnostics import Diagnostic, Fix, Severity
+from peftlint.fix.edits import replace_string_edit
 from peftlint.model import inventory as inv
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
@@ -27,11 +28,14 @@ def _describe_kind(m: inv.ModuleInfo) -> str:
 
 
 def _adaptable_children(ctx: Context, m: inv.ModuleInfo, kinds: frozenset[str]) -> list[str]:
+    """Entries for the adaptable layers inside ``m``: their names below it, with ``m``'s own name in
+    front when that starts with an index (the `0` of a `to_out` ModuleList is `to_out.0`)."""
     prefix = m.name + "."
     found: dict[str, None] = {}
     for other in ctx.inventory.modules:
         if other.name.startswith(prefix) and other.kind in kinds:
-            found.setdefault(other.name[len(prefix):], None)
+            rel = other.name[len(prefix):]
+            found.setdefault(f"{m.leaf}.{rel}" if rel.split(".", 1)[0].isdigit() else rel, None)
     return list(found)
 
 
@@ -97,12 +101,28 @@ class UnsupportedModule(Rule):
             hint = (f"; target its layers instead: {format_names(children)}" if children
                     else "; remove it from the targets")
             how = "" if t.mode == "list" else f" ({'default targets' if t.mode == 'default' else t.mode} selects it)"
+            fix = None
+            if entry in items and len(children) == 1 and all(_adaptable_children(ctx, m, kinds) == children for m in mods):
+                fix = self._fix(ctx, items[entry], children[0])
             yield self.diagnostic(
                 ctx, span,
                 f"`{entry}`{how} matches {len(mods)} module{'s' if len(mods) != 1 else ''} of type {first.cls} ({what}); "
                 f"{method} can only wrap {supported}, so get_peft_model raises \"Target module {first.cls}(...) is not "
                 f"supported\"{hint}",
-                subject=entry)
+                subject=entry, fix=fix)
+
+    @staticmethod
+    def _fix(ctx: Context, item, child: str) -> Fix | None:
+        """Unsafe: name the one adaptable layer inside the container (`to_out` -> `to_out.0`)."""
+        v = ctx.field("target_modules")
+        if v is None or v.origin or not ctx.text or ctx.spec.source not in ("python", "adapter_config"):
+            return None
+        head, _, leaf = item.value.rpartition(".")
+        # children of a module list already carry its name (`to_out.0`); others are relative (`gate_proj`)
+        inner = child if child.startswith(leaf + ".") else f"{leaf}.{child}"
+        new = f"{head}.{inner}" if head else inner
+        edit = replace_string_edit(ctx.spec.path, ctx.text, item, new)
+        return Fix("unsafe", (edit,), f"replace `{item.value}` with `{new}`") if edit else None
 
 
     def _mha_out_proj(self, ctx: Context, t) -> Iterator[Diagnostic]:

@@ -9,6 +9,7 @@ from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import backticked
+from peftlint.semantics import roles
 from peftlint.semantics.matching import moe_rewrite_applies
 from peftlint.semantics.suggest import adaptable_suffixes
 
@@ -24,7 +25,8 @@ class NoDefaultTargets(Rule):
     (phi3, qwen2_moe, gemma3 multimodal, gpt_oss, ...), and `get_peft_model` raises
     `ValueError: Please specify target_modules in peft_config`. On transformers-5 MoE models that
     PEFT rewrites (mixtral, qwen3_moe, deepseek_v3, ...) the default is lost even where the table
-    has one.
+    has one. Diffusion models (a diffusers UNet or transformer) have no `model_type` at all: PEFT
+    then fails with `KeyError: 'model_type'`.
 
     Fix: name the targets explicitly.
     """
@@ -47,10 +49,18 @@ class NoDefaultTargets(Rule):
         lost = ctx.spec.method == "LORA" and moe_rewrite_applies(ctx.inventory) and \
             ctx.inventory.default_targets.get("LORA") is not None
         span = v.span if v is not None else ctx.spec.span
-        attn = [s for s in adaptable_suffixes(ctx.inventory) if any(k in s for k in ("q", "k", "v", "attn", "query", "key", "value"))]
+        by_role = roles.role_targets(ctx.inventory)
+        attn = [n for r in (roles.Q, roles.K, roles.V, roles.O, roles.QKV) for n in by_role.get(r, [])]
+        if not attn:
+            attn = [s for s in adaptable_suffixes(ctx.inventory)
+                    if any(k in s for k in ("q", "k", "v", "attn", "query", "key", "value"))]
         suggestion = attn[:4] or adaptable_suffixes(ctx.inventory)[:4]
         mt = ctx.inventory.model_type
-        if lost:
+        if not ctx.inventory.peft_model_type:
+            why = (f"the config of {ctx.model_label} ({ctx.inventory.model_class}) has no model_type, which PEFT reads "
+                   "to look up its default target_modules, so get_peft_model (and diffusers' add_adapter) raise "
+                   "KeyError: 'model_type'")
+        elif lost:
             why = (f"PEFT's transformers-5 MoE rewrite turns the missing target_modules of `{mt}` into an empty set "
                    "before the defaults apply, so get_peft_model raises \"No `target_modules` passed but also no "
                    "`target_parameters` found\"")

@@ -33,6 +33,19 @@ def _ranges(indices: set[int]) -> str:
     return ", ".join(map(str, xs))
 
 
+def _other_kind_of_block(ctx: Context, lst: str, reached: set[int], total: int, entry: str) -> bool:
+    """The blocks the entry misses are of another class and have no layer of that name at all (a
+    UNet's `DownBlock2D` next to its `CrossAttnDownBlock2D`s has no attention): nothing to fix."""
+    inv = ctx.inventory
+    cls = {i: m.cls for i in range(total) if (m := inv.module(f"{lst}.{i}")) is not None}
+    missed = set(range(total)) - reached
+    if {cls.get(i) for i in missed} & {cls.get(i) for i in reached}:
+        return False
+    leaf = next((p for p in reversed(entry.split(".")) if not p.isdigit()), entry)
+    prefixes = tuple(f"{lst}.{i}." for i in missed)
+    return not any(m.name.startswith(prefixes) and leaf in m.name.split(".") for m in inv.modules)
+
+
 class PartialCoverage(Rule):
     code = "PFT107"
     name = "partial-coverage"
@@ -47,6 +60,9 @@ class PartialCoverage(Rule):
 
     Fix: use the leaf name (`down_proj`) for every block; to select blocks on purpose, use
     `layers_to_transform` (with suffix entries, which the layer filter applies to).
+
+    Blocks of another kind that have no such layer at all are not reported: a UNet's
+    `DownBlock2D` has no attention, so `to_q` reaching only its `CrossAttnDownBlock2D`s is complete.
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "layers.0.mlp.down_proj"])'),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "down_proj"])'),)
@@ -72,6 +88,8 @@ class PartialCoverage(Rule):
                 paths = {_in_block(n, pos) for n in t.entry_hits.get(entry, [])
                          if (pos := layer_position(n, ctx.inventory)) is not None and pos[0] == lst}
                 if all(len(union.get((lst, p), ())) >= total for p in paths):
+                    continue
+                if _other_kind_of_block(ctx, lst, idx, total, entry):
                     continue
                 leaf = entry.rsplit(".", 1)[-1]
                 yield self.diagnostic(

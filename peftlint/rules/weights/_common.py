@@ -58,3 +58,8 @@ def weight_report(ctx: Context) -> WeightReport | None:
 def mismatch_groups(items: list[Mismatch]) -> list[tuple[Mismatch, int]]:
     by_key = {mm.key: mm for mm in items}
     return [(by_key[keys[0]], len(keys) - 1) for keys in group_keys([mm.key for mm in items]).values()]
+
+
+def weights_name(rep: WeightReport) -> str:
+    """The weight file's name as saved: adapter_model.safetensors, or diffusers' pytorch_lora_weights.safetensors."""
+    return PurePosixPath((rep.weights_path or WEIGHTS).replace("\\", "/")).name

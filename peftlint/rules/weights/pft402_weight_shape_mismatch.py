@@ -8,12 +8,12 @@ from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import (
-    WEIGHTS,
     adapter_example,
     and_more,
     config_key_span,
     mismatch_groups,
     weight_report,
+    weights_name,
 )
 from peftlint.rules.weights._examples import adapter_config, lora_shapes, safetensors_bytes
 from peftlint.semantics.weights import fmt_shape
@@ -62,7 +62,7 @@ class WeightShapeMismatch(Rule):
                        "on (base_model_name_or_path) or retrain it for this one")
             yield self.diagnostic(
                 ctx, config_key_span(ctx, "base_model_name_or_path"),
-                f"{WEIGHTS}: `{mm.key}` has shape {fmt_shape(mm.saved)}, but `{e.module}` of {ctx.model_label} "
+                f"{weights_name(rep)}: `{mm.key}` has shape {fmt_shape(mm.saved)}, but `{e.module}` of {ctx.model_label} "
                 f"is {e.base} and needs {fmt_shape(e.shape)}{and_more(more)}: PeftModel.from_pretrained raises "
                 f"\"size mismatch for {mm.key}\"; {why}",
                 subject=mm.key)

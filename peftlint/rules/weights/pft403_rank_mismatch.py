@@ -8,12 +8,12 @@ from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import (
-    WEIGHTS,
     adapter_example,
     and_more,
     config_key_span,
     mismatch_groups,
     weight_report,
+    weights_name,
 )
 from peftlint.rules.weights._examples import adapter_config, lora_shapes, safetensors_bytes
 from peftlint.semantics.weights import fmt_shape
@@ -62,7 +62,7 @@ class RankMismatch(Rule):
                 fix = f"set `rank_pattern[{e.rank_from!r}]` to {mm.saved_rank}, or reorder the keys"
             yield self.diagnostic(
                 ctx, span,
-                f"{WEIGHTS}: `{mm.key}` was saved with rank {mm.saved_rank} ({fmt_shape(mm.saved)}), but the "
+                f"{weights_name(rep)}: `{mm.key}` was saved with rank {mm.saved_rank} ({fmt_shape(mm.saved)}), but the "
                 f"config gives `{e.module}` rank {e.rank} from {src}{and_more(more)}: PEFT builds rank-{e.rank} "
                 f"layers and PeftModel.from_pretrained raises \"size mismatch for {mm.key}\"; {fix}",
                 subject=mm.key)

@@ -7,7 +7,13 @@ from typing import Iterator
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
-from peftlint.rules.weights._common import WEIGHTS, adapter_example, and_more, config_key_span, weight_report
+from peftlint.rules.weights._common import (
+    adapter_example,
+    and_more,
+    config_key_span,
+    weight_report,
+    weights_name,
+)
 from peftlint.rules.weights._examples import GOOD_WEIGHTS, adapter_config, lora_shapes, safetensors_bytes
 from peftlint.semantics.weights import group_keys
 
@@ -49,12 +55,12 @@ class WeightKeyMismatch(Rule):
         for keys in group_keys([e.key for e in rep.missing]).values():
             e = rep.expected[keys[0]]
             if e.part == "full":
-                msg = (f"`{e.module}` is in modules_to_save but {WEIGHTS} has no `{keys[0]}`{and_more(len(keys) - 1)}: "
+                msg = (f"`{e.module}` is in modules_to_save but {weights_name(rep)} has no `{keys[0]}`{and_more(len(keys) - 1)}: "
                        "PEFT keeps the base model's weights for it, so the trained copy is lost; re-save the "
                        "adapter or remove the entry")
                 span = config_key_span(ctx, "modules_to_save")
             else:
-                msg = (f"the config targets `{e.module}` but {WEIGHTS} has no `{keys[0]}`{and_more(len(keys) - 1)}: "
+                msg = (f"the config targets `{e.module}` but {weights_name(rep)} has no `{keys[0]}`{and_more(len(keys) - 1)}: "
                        "PEFT warns \"Found missing adapter keys while loading the checkpoint\" and leaves those "
                        "layers untrained; fix target_modules to what was trained, or re-save the adapter")
                 span = tspan
@@ -62,20 +68,20 @@ class WeightKeyMismatch(Rule):
         for mods in group_keys(rep.missing_modules).values():
             yield self.diagnostic(
                 ctx, tspan,
-                f"the config targets `{mods[0]}`{and_more(len(mods) - 1)} but {WEIGHTS} has no {rep.method} weights "
+                f"the config targets `{mods[0]}`{and_more(len(mods) - 1)} but {weights_name(rep)} has no {rep.method} weights "
                 "for it: PEFT warns about missing adapter keys and leaves that layer untrained; fix target_modules "
                 "to what was trained, or re-save the adapter", subject=mods[0])
         for keys in group_keys(rep.untargeted).values():
             yield self.diagnostic(
                 ctx, tspan,
-                f"{WEIGHTS} has `{keys[0]}`{and_more(len(keys) - 1)}, but the config does not target that module: "
+                f"{weights_name(rep)} has `{keys[0]}`{and_more(len(keys) - 1)}, but the config does not target that module: "
                 "PEFT ignores these weights silently; add the module to target_modules (or modules_to_save) as "
                 "it was trained",
                 subject=keys[0])
         for keys in group_keys(rep.absent).values():
             yield self.diagnostic(
                 ctx, config_key_span(ctx, "base_model_name_or_path"),
-                f"{WEIGHTS} has `{keys[0]}`{and_more(len(keys) - 1)}, but {label} has no such module: these weights "
+                f"{weights_name(rep)} has `{keys[0]}`{and_more(len(keys) - 1)}, but {label} has no such module: these weights "
                 "come from another architecture and PEFT ignores them silently; load the adapter onto the base "
                 "it was trained on",
                 subject=keys[0])

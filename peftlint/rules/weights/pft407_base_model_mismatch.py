@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.model.resolve import split_subfolder
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import adapter_example
@@ -52,6 +53,9 @@ class BaseModelMismatch(Rule):
         s = ctx.settings
         declared, how = (s.cli_model, "--model") if s.cli_model else (s.model, "[tool.peftlint] model")
         if not declared or _same_model(v.value, declared, dict(s.models)):
+            return
+        # `--model pipeline:unet` for an adapter saved with the pipeline's id names that pipeline's component
+        if split_subfolder(declared)[1] and _same_model(v.value, split_subfolder(declared)[0], dict(s.models)):
             return
         yield self.diagnostic(
             ctx, v.span,

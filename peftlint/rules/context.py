@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
 from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
+from peftlint.semantics.peft_check import Complaint, NotLiteral, Verdict, construct, literal, literal_args, probe
 from peftlint.semantics.weights import WeightReport, analyze
 from peftlint.sources.adapter_weights import read_adapter_weights
 from peftlint.spec import AdapterSpec, Value
@@ -82,6 +84,85 @@ class Context:
             layers_pattern=static("layers_pattern"),
             task_type=self.spec.task_type or static("task_type"),
         )
+
+    @cached_property
+    def literal_args(self) -> dict[str, Any] | None:
+        """The config's arguments as literals, when every one of them is (else None)."""
+        if self.spec.opaque:
+            return None
+        return literal_args(self.spec.fields)
+
+    @cached_property
+    def peft_verdict(self) -> Verdict | None:
+        """What peft itself says when this config is built from its literal arguments (cached on
+        disk, see semantics/peft_check.py), or None when it cannot be built faithfully: an argument
+        is dynamic or unknown to the class, the config is built by another tool (unsloth, a trainer
+        YAML), or peft's facts are missing."""
+        info = self.config_info
+        spec = self.spec
+        if info is None or spec.facts.tool or spec.source not in ("python", "notebook", "adapter_config"):
+            return None
+        args = self.literal_args
+        if args is None:
+            return None
+        if spec.source == "adapter_config":
+            args = {k: v for k, v in args.items() if k in info.fields}  # peft drops the others (PFT209 says so)
+        elif any(k not in info.fields for k in args):
+            return None  # PFT209: the script stops with a TypeError before any check runs
+        return construct(spec.config_class, args, self.settings.cache_directory(),
+                         saved=spec.source == "adapter_config")
+
+    def field_named_by(self, message: str) -> str | None:
+        """The argument peft's ``message`` is about: the first field of the class it names (in
+        backticks, else as a word), or whose annotation is a sub-config class it names
+        (``KasaConfig`` -> ``kasa_config``); fields the config passes come first. None when the
+        message names no field."""
+        info = self.config_info
+        if info is None:
+            return None
+        hits: list[tuple[int, int, str]] = []  # (0 if passed else 1, position, field)
+        for name in info.fields:
+            m = re.search(rf"`{re.escape(name)}`", message) or \
+                re.search(rf"(?<![\w.`]){re.escape(name)}(?![\w`])", message)
+            if m is not None:
+                hits.append((0 if name in self.spec.fields else 1, m.start(), name))
+        for cls in sorted({c for f in info.fields.values() for c in f.type.classes}):
+            m = re.search(rf"\b{re.escape(cls)}\b", message)
+            owner = info.field_naming_class(cls)
+            if m is not None and owner is not None:
+                hits.append((0 if owner in self.spec.fields else 1, m.start(), owner))
+        return min(hits)[2] if hits else None
+
+    @cached_property
+    def peft_rejected(self) -> dict[str, Complaint]:
+        """Field -> what peft raised about it when the config was built (PFT211 reports these;
+        other rules leave them to it)."""
+        verdict = self.peft_verdict
+        out: dict[str, Complaint] = {}
+        for c in verdict.complaints if verdict is not None else ():
+            name = self.field_named_by(c.message)
+            if name is not None and c.kind == "raises":
+                out.setdefault(name, c)
+        return out
+
+    def probe(self, name: str, value: Any, leave_out: frozenset[str] = frozenset()) -> Verdict | None:
+        """Whether ``name=value`` alone makes get_peft_model fail (see ``peft_check.probe``); None
+        when it cannot be asked (the config is rejected already, or built by another tool). The
+        fields in ``leave_out`` (other doubtful values) keep their defaults in the probe."""
+        verdict = self.peft_verdict
+        # unsloth checks and rewrites the arguments itself before peft sees them
+        if self.spec.facts.tool == "unsloth" or self.config_info is None or not self.config_info.has_target_modules:
+            return None
+        if verdict is not None and verdict.raised is not None:
+            return None
+        base: dict[str, Any] = {}
+        for k, v in self.spec.fields.items():
+            if k != name and k not in leave_out and self.config_info.fields.get(k) is not None:
+                try:
+                    base[k] = literal(v)
+                except NotLiteral:
+                    pass
+        return probe(self.spec.config_class, name, value, base, self.settings.cache_directory())
 
     @cached_property
     def weights(self) -> WeightReport | None:

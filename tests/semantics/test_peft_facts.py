@@ -22,11 +22,13 @@ def test_lora(facts: PeftFacts) -> None:
     lora = facts.configs["LoraConfig"]
     assert lora.peft_type == "LORA" and lora.has_target_modules
     assert facts.by_peft_type("LORA") is lora
-    assert lora.fields["target_modules"]["default"] is None
-    assert "list[str]" in lora.fields["target_modules"]["type"]
-    assert lora.fields["r"]["default"] == 8
-    assert lora.fields["bias"]["default"] == "none"
-    assert lora.fields["target_parameters"]["default"] is None
+    assert lora.fields["target_modules"].default is None
+    assert "list[str]" in lora.fields["target_modules"].type.text
+    tm = lora.fields["target_modules"].type
+    assert sorted(tm.kinds) == ["list", "null", "str"] and tm.items.kinds == ["str"]
+    assert lora.fields["r"].default == 8 and lora.fields["r"].type.kinds == ["int"]
+    assert lora.fields["bias"].default == "none"
+    assert lora.fields["target_parameters"].default is None
     assert "target_module" not in lora.fields  # the typo PFT209 catches
 
 

@@ -112,6 +112,23 @@ class Context:
         return construct(spec.config_class, args, self.settings.cache_directory(),
                          saved=spec.source == "adapter_config")
 
+    def constructed(self, names: tuple[str, ...]) -> Verdict | None:
+        """peft's verdict on building the config class from these fields alone (the others at their
+        defaults), when each is a literal; None when it cannot be asked. Rules use it to ask one of
+        peft's checks about a config whose other arguments are computed."""
+        if self.spec.facts.tool == "unsloth" or self.config_info is None:
+            return None
+        args: dict[str, Any] = {}
+        for name in names:
+            v = self.spec.fields.get(name)
+            if v is None or name not in self.config_info.fields:
+                return None
+            try:
+                args[name] = literal(v)
+            except NotLiteral:
+                return None
+        return construct(self.spec.config_class, args, self.settings.cache_directory())
+
     def field_named_by(self, message: str) -> str | None:
         """The argument peft's ``message`` is about: the first field of the class it names (in
         backticks, else as a word), or whose annotation is a sub-config class it names

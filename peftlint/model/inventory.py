@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Module kinds (``ModuleInfo.kind``)
 LINEAR = "linear"  # torch.nn.Linear and subclasses
@@ -116,6 +116,9 @@ class Inventory:
     # modules whose subtree could not be read (a tree built statically from code): a name that
     # could live under one of them is never reported as missing
     unknown: list[str] = field(default_factory=list)
+    # transformers auto classes whose model mapping lists ``model_class`` ("AutoModelForCausalLM"),
+    # read from transformers.models.auto.modeling_auto: the tasks this class is built for
+    auto_classes: list[str] = field(default_factory=list)
     schema: int = SCHEMA_VERSION
 
     # -- lookups (not serialised) ----------------------------------------------------------

@@ -131,47 +131,52 @@ class Context:
 
     def field_named_by(self, message: str) -> str | None:
         """The argument peft's ``message`` is about: the first field of the class it names (in
-        backticks, else as a word), or whose annotation is a sub-config class it names
-        (``KasaConfig`` -> ``kasa_config``); fields the config passes come first. None when the
-        message names no field."""
+        backticks or as a word, also with spaces for underscores: "task type"), or whose annotation
+        is a sub-config class it names (``KasaConfig`` -> ``kasa_config``), else the passed string
+        value it quotes; fields the config passes come first. None when it names no field."""
         info = self.config_info
         if info is None:
             return None
-        hits: list[tuple[int, int, str]] = []  # (0 if passed else 1, position, field)
+        hits: list[tuple[int, int, int, str]] = []  # (0 if passed else 1, how, position, field)
         for name in info.fields:
-            m = re.search(rf"`{re.escape(name)}`", message) or \
-                re.search(rf"(?<![\w.`]){re.escape(name)}(?![\w`])", message)
+            words = [rf"`{re.escape(name)}`", rf"(?<![\w.`]){re.escape(name)}(?![\w`])"]
+            if "_" in name:
+                words.append(rf"(?i)\b{re.escape(name.replace('_', ' '))}\b")
+            m = next((m for m in (re.search(w, message) for w in words) if m is not None), None)
             if m is not None:
-                hits.append((0 if name in self.spec.fields else 1, m.start(), name))
+                hits.append((0 if name in self.spec.fields else 1, 0, m.start(), name))
         for cls in sorted({c for f in info.fields.values() for c in f.type.classes}):
             m = re.search(rf"\b{re.escape(cls)}\b", message)
             owner = info.field_naming_class(cls)
             if m is not None and owner is not None:
-                hits.append((0 if owner in self.spec.fields else 1, m.start(), owner))
-        return min(hits)[2] if hits else None
+                hits.append((0 if owner in self.spec.fields else 1, 0, m.start(), owner))
+        for name, v in self.spec.fields.items():
+            if v.is_str and len(v.value) > 1:
+                at = message.find(repr(v.value))
+                if at >= 0 and name in info.fields:
+                    hits.append((0, 1, at, name))
+        return min(hits)[3] if hits else None
 
     @cached_property
-    def peft_rejected(self) -> dict[str, Complaint]:
-        """Field -> what peft raised about it when the config was built (PFT211 reports these;
-        other rules leave them to it)."""
+    def peft_complaints(self) -> dict[str, Complaint]:
+        """Field -> what peft raised (else warned) about it when the config was built (PFT211
+        reports these; other rules leave those fields to it)."""
         verdict = self.peft_verdict
         out: dict[str, Complaint] = {}
-        for c in verdict.complaints if verdict is not None else ():
+        for c in verdict.complaints if verdict is not None else ():  # raises come first
             name = self.field_named_by(c.message)
-            if name is not None and c.kind == "raises":
+            if name is not None:
                 out.setdefault(name, c)
         return out
 
     def probe(self, name: str, value: Any, leave_out: frozenset[str] = frozenset()) -> Verdict | None:
         """Whether ``name=value`` alone makes get_peft_model fail (see ``peft_check.probe``); None
-        when it cannot be asked (the config is rejected already, or built by another tool). The
-        fields in ``leave_out`` (other doubtful values) keep their defaults in the probe."""
-        verdict = self.peft_verdict
+        when it cannot be asked (unsloth builds the config). The fields in ``leave_out`` (other
+        doubtful values) and those peft rejected keep their defaults in the probe."""
         # unsloth checks and rewrites the arguments itself before peft sees them
         if self.spec.facts.tool == "unsloth" or self.config_info is None or not self.config_info.has_target_modules:
             return None
-        if verdict is not None and verdict.raised is not None:
-            return None
+        leave_out = leave_out | set(self.peft_complaints)  # what peft rejects when building the config
         base: dict[str, Any] = {}
         for k, v in self.spec.fields.items():
             if k != name and k not in leave_out and self.config_info.fields.get(k) is not None:

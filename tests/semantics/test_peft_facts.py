@@ -105,3 +105,24 @@ def test_second_load_imports_no_peft(tmp_path: Path) -> None:
     cold, warm = run(), run()
     assert "peft" in cold["heavy"]
     assert warm["heavy"] == [] and warm["n"] == cold["n"]
+
+
+def test_field_types_are_read_from_the_annotations(facts: PeftFacts) -> None:
+    """Literal choices, types and sub-configs come from typing.get_type_hints, not from source text."""
+    import typing
+
+    import peft
+
+    hints = typing.get_type_hints(peft.LoraConfig)
+    init = facts.configs["LoraConfig"].fields["init_lora_weights"].type
+    literal = next(a for a in typing.get_args(hints["init_lora_weights"]) if typing.get_origin(a) is typing.Literal)
+    assert init.choices == list(typing.get_args(literal))
+    assert {"loftq", "orthogonal", "mica", "pissa_niter_[number of iters]"} <= set(init.choices)
+    assert init.kinds == ["bool"]
+    kasa = facts.configs["LoraConfig"].fields["kasa_config"].type
+    assert kasa.classes == ["KasaConfig"] and kasa.optional
+    assert facts.configs["LoraConfig"].field_naming_class("KasaConfig") == "kasa_config"
+    task = facts.configs["LoraConfig"].fields["task_type"].type
+    assert set(task.choices) == {t.value for t in peft.TaskType} and "str" in task.kinds
+    assert facts.configs["AdaptionPromptConfig"].is_adaption_prompt
+    assert not facts.configs["LoraConfig"].is_adaption_prompt

@@ -51,7 +51,7 @@ class RegexWithLayerFilter(Rule):
             return
         for name in ("layers_to_transform", "layers_pattern"):
             v = ctx.field(name)
-            if not _set(v) or v.value == [] or name in ctx.peft_rejected:  # PFT211 reports peft's verdict
+            if not _set(v) or v.value == [] or name in ctx.peft_complaints:  # PFT211 reports peft's verdict
                 continue
             both = ctx.constructed(("target_modules", name))
             if both is None:

@@ -41,7 +41,7 @@ class FeedforwardNotSubset(Rule):
         tm, ff = ctx.field("target_modules"), ctx.field("feedforward_modules")
         if tm is None or ff is None or not tm.fully_static or not ff.fully_static:
             return
-        if "feedforward_modules" in ctx.peft_rejected or tm.items is None or ff.items is None:
+        if "feedforward_modules" in ctx.peft_complaints or tm.items is None or ff.items is None:
             return  # PFT211 reports peft's verdict on the whole config
         verdict = ctx.constructed(("target_modules", "feedforward_modules"))
         if verdict is None or verdict.raised is None or ctx.field_named_by(verdict.raised.message) != "feedforward_modules":

@@ -53,7 +53,7 @@ class InvalidValue(Rule):
         doubtful: dict[str, bool] = {}  # field -> its value is of a declared type
         for name, v in ctx.spec.fields.items():
             meta = info.fields.get(name)
-            if meta is None or not v.fully_static or name in ctx.peft_rejected:
+            if meta is None or not v.fully_static or name in ctx.peft_complaints:
                 continue
             declared = accepts(meta.type, v.value, any_choice=ctx.spec.source == "adapter_config")
             if not declared or _is_rank(name, v.value) or name == "task_type":

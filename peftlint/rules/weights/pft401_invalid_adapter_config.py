@@ -60,7 +60,7 @@ class InvalidAdapterConfig(Rule):
         info = ctx.facts.configs.get(spec.config_class)
         if info is None:
             return
-        rejected = ctx.peft_rejected
+        rejected = ctx.peft_complaints
         for name, v in spec.fields.items():
             f = info.fields.get(name)
             if f is None or name == "peft_type" or v.dynamic:

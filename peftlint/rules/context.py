@@ -199,8 +199,12 @@ class Context:
 
     @cached_property
     def targeting(self) -> Targeting | None:
-        """PEFT's matching on this model, or None without a model or with dynamic targets."""
+        """PEFT's matching on this model, or None without a model, with dynamic targets, or for a
+        method that does not pick layers by name (prompt learning, AdaptionPrompt)."""
         if self.inventory is None or self.view.target_modules is _DYNAMIC:
+            return None
+        info = self.config_info
+        if info is not None and not info.targets_layers:
             return None
         return compute_targeting(self.view, self.inventory)
 

@@ -72,6 +72,12 @@ class ConfigClassInfo:
         data["fields"] = {k: FieldInfo(v["default"], FieldType.from_json(v["type"])) for k, v in data["fields"].items()}
         return cls(**data)
 
+    @property
+    def targets_layers(self) -> bool:
+        """Whether ``target_modules`` selects layers for PEFT's module matching. Prompt-learning
+        configs take no targets; AdaptionPrompt's name the attention blocks it wraps itself."""
+        return self.has_target_modules and not self.is_prompt_learning and not self.is_adaption_prompt
+
     def field_naming_class(self, class_name: str) -> str | None:
         """The field whose annotation names the sub-config class ``class_name`` ("KasaConfig" -> kasa_config)."""
         return next((n for n, f in self.fields.items() if class_name in f.type.classes), None)

@@ -10,6 +10,7 @@ from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
+from peftlint.semantics.methods import EMBEDDING_METHODS
 from peftlint.semantics.suggest import format_names
 
 
@@ -37,7 +38,7 @@ class EmbeddingTargeted(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         t = ctx.targeting
-        if t is None:
+        if t is None or ctx.spec.method in EMBEDDING_METHODS:
             return
         for name in t.targeted:
             m = ctx.inventory.module(name)

@@ -18,7 +18,6 @@ def lint_model(tmp_path, loader: str, model: str, config: str) -> list[dict]:
 
 def test_gpt2_lm_head_model_is_a_causal_lm(tmp_path):
     from peft import LoraConfig, PeftModelForCausalLM, get_peft_model
-
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     assert MODEL_FOR_CAUSAL_LM_MAPPING_NAMES["gpt2"] == "GPT2LMHeadModel"

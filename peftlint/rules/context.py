@@ -9,6 +9,7 @@ from typing import Any
 
 from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
+from peftlint.semantics import unsloth
 from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
 from peftlint.semantics.peft_check import Complaint, NotLiteral, Verdict, construct, literal, literal_args, probe
 from peftlint.semantics.weights import WeightReport, analyze
@@ -74,6 +75,8 @@ class Context:
         target_modules = static("target_modules")
         if tm is not None and (tm.dynamic or (tm.value is not None and tm.items is None and not _is(tm.value, str))):
             target_modules = _DYNAMIC
+        if self.spec.facts.tool == "unsloth" and not unsloth.targets_as_written(self.spec.facts.call, self.spec.fields):
+            target_modules = _DYNAMIC  # unsloth picks or rewrites the layers itself
         return PeftView(
             method=self.spec.method or "LORA",
             target_modules=target_modules,

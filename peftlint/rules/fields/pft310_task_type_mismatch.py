@@ -73,8 +73,8 @@ class TaskTypeMismatch(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         t = ctx.targeting
-        if t is None:
-            return
+        if t is None or ctx.spec.facts.tool == "unsloth":
+            return  # unsloth sets task_type itself (CAUSAL_LM, or SEQ_CLS for a classifier)
         facts = ctx.facts
         info = ctx.config_info
         if info is not None and "task_type" not in info.fields:

@@ -136,6 +136,18 @@ def _candidate_classes(model_class: str, config: dict[str, Any]) -> list[str]:
     return names
 
 
+def _by_preference(auto_classes: list[str]) -> list[str]:
+    """Auto classes, those of peft's task types first, the generic ones last."""
+    from peftlint.model.classes import AUTO_CLASS_TO_TASK_TYPE
+
+    def rank(name: str) -> tuple[int, str]:
+        if name in AUTO_CLASS_TO_TASK_TYPE and name != "AutoModel":
+            return 0, name
+        return (2 if name in ("AutoModelForPreTraining", "AutoModel") else 1), name
+
+    return sorted(auto_classes, key=rank)
+
+
 def _build_model(resolved: "Resolved", model_class: str, trust_remote_code: bool) -> tuple[Any, str]:
     import torch
     import transformers
@@ -143,7 +155,20 @@ def _build_model(resolved: "Resolved", model_class: str, trust_remote_code: bool
     cfg, remote, config_note = _make_config(resolved, trust_remote_code)
     auto_map = resolved.config.get("auto_map") if isinstance(resolved.config.get("auto_map"), dict) else {}
     tried: list[str] = []
-    for name in _candidate_classes(model_class, resolved.config):
+    names = _candidate_classes(model_class, resolved.config)
+    named = getattr(transformers, model_class, None) if model_class.isidentifier() else None
+    same_head = ""
+    if named is not None and not remote and not hasattr(named, "_model_mapping") and \
+            not isinstance(cfg, getattr(named, "config_class", type(None))):
+        # a concrete class of another architecture (a saved adapter's auto_mapping, checked against
+        # --model): build this config's model with the auto class that lists that class
+        from peftlint.model.record import auto_classes_of
+
+        autos = _by_preference(auto_classes_of(model_class))
+        names = autos + [n for n in names if n not in autos]
+        same_head = f"{model_class} is a {named.config_class.model_type} class; built this config's model with " \
+            "the auto class that lists it"
+    for name in names:
         cls = getattr(transformers, name, None) if name.isidentifier() else None
         if cls is None and remote:
             # a remote class named in the code: build it through the auto class that maps to it
@@ -168,7 +193,12 @@ def _build_model(resolved: "Resolved", model_class: str, trust_remote_code: bool
                 raise BuildError(f"building {resolved.label} as {name} failed: {_one_line(exc)}") from None
             tried.append(f"{name} ({_one_line(exc)})")
             continue
-        note = "" if name == model_class else f"{model_class} cannot build this config: " + "; ".join(tried)
+        if name == model_class:
+            note = ""
+        elif same_head and not tried:
+            note = f"{same_head} ({name})"
+        else:
+            note = f"{model_class} cannot build this config: " + "; ".join(tried)
         return model, "; ".join(n for n in (config_note, note) if n)
     raise BuildError(f"no transformers class can build {resolved.label}: " + "; ".join(tried))
 

@@ -15,6 +15,24 @@ TASK_TYPE_TO_AUTO_CLASS = {
     "FEATURE_EXTRACTION": "AutoModel",
 }
 
+AUTO_CLASS_TO_TASK_TYPE = {auto: task for task, auto in TASK_TYPE_TO_AUTO_CLASS.items()}
+
+# Auto classes of models with a randomly initialised classification head (``classifier``, ``score``,
+# ``qa_outputs``) that training must update.
+CLASSIFIER_AUTO_CLASSES = (
+    "AutoModelForSequenceClassification",
+    "AutoModelForTokenClassification",
+    "AutoModelForQuestionAnswering",
+    "AutoModelForImageClassification",
+    "AutoModelForAudioClassification",
+)
+
+
+def task_types_of(auto_classes: list[str]) -> list[str]:
+    """The peft task types whose auto class lists the model class (from ``Inventory.auto_classes``)."""
+    return [AUTO_CLASS_TO_TASK_TYPE[a] for a in auto_classes if a in AUTO_CLASS_TO_TASK_TYPE]
+
+
 # Loader classes from other libraries that build a transformers auto class.
 FOREIGN_LOADERS = {
     "FastLanguageModel": "AutoModelForCausalLM",  # unsloth

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Module kinds (``ModuleInfo.kind``)
 LINEAR = "linear"  # torch.nn.Linear and subclasses
@@ -121,6 +121,9 @@ class Inventory:
     # the config PEFT reads (``BaseTuner.get_model_config``) has a model_type; diffusers configs do
     # not, and ``target_modules=None`` then makes PEFT raise ``KeyError: 'model_type'``
     peft_model_type: bool = True
+    # transformers auto classes whose model mapping lists ``model_class`` ("AutoModelForCausalLM"),
+    # read from transformers.models.auto.modeling_auto: the tasks this class is built for
+    auto_classes: list[str] = field(default_factory=list)
     schema: int = SCHEMA_VERSION
 
     # -- lookups (not serialised) ----------------------------------------------------------

@@ -65,7 +65,27 @@ def record(model: Any, resolved: "Resolved", requested: str, class_note: str) ->
         moe=_safe_moe_conversion(model, model_type),
         library=resolved.library,
         peft_model_type=has_model_type,
+        auto_classes=auto_classes_of(type(model).__name__),
     )
+
+
+def auto_classes_of(class_name: str) -> list[str]:
+    """The transformers auto classes whose model mapping (``MODEL_FOR_CAUSAL_LM_MAPPING_NAMES``,
+    ``MODEL_MAPPING_NAMES``, ... in ``transformers.models.auto.modeling_auto``) lists ``class_name``."""
+    from transformers.models.auto import modeling_auto
+
+    out = []
+    for name in sorted(dir(modeling_auto)):
+        mapping = getattr(getattr(modeling_auto, name, None), "_model_mapping", None) if name.startswith("AutoModel") \
+            else None
+        names = getattr(mapping, "_model_mapping", None)
+        if not isinstance(names, dict):
+            continue
+        for value in names.values():
+            if value == class_name or (isinstance(value, (list, tuple)) and class_name in value):
+                out.append(name)
+                break
+    return out
 
 
 def _kind(module: Any) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
+from peftlint.semantics import unsloth
 from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
+from peftlint.semantics.peft_check import Complaint, NotLiteral, Verdict, construct, literal, literal_args, probe
 from peftlint.semantics.weights import WeightReport, analyze
 from peftlint.sources.adapter_weights import read_adapter_weights
 from peftlint.sources.diffusers_lora import component_weights
@@ -73,6 +76,8 @@ class Context:
         target_modules = static("target_modules")
         if tm is not None and (tm.dynamic or (tm.value is not None and tm.items is None and not _is(tm.value, str))):
             target_modules = _DYNAMIC
+        if self.spec.facts.tool == "unsloth" and not unsloth.targets_as_written(self.spec.facts.call, self.spec.fields):
+            target_modules = _DYNAMIC  # unsloth picks or rewrites the layers itself
         return PeftView(
             method=self.spec.method or "LORA",
             target_modules=target_modules,
@@ -83,6 +88,107 @@ class Context:
             layers_pattern=static("layers_pattern"),
             task_type=self.spec.task_type or static("task_type"),
         )
+
+    @cached_property
+    def literal_args(self) -> dict[str, Any] | None:
+        """The config's arguments as literals, when every one of them is (else None)."""
+        if self.spec.opaque:
+            return None
+        return literal_args(self.spec.fields)
+
+    @cached_property
+    def peft_verdict(self) -> Verdict | None:
+        """What peft itself says when this config is built from its literal arguments (cached on
+        disk, see semantics/peft_check.py), or None when it cannot be built faithfully: an argument
+        is dynamic or unknown to the class, the config is built by another tool (unsloth, a trainer
+        YAML), or peft's facts are missing."""
+        info = self.config_info
+        spec = self.spec
+        if info is None or spec.facts.tool or spec.source not in ("python", "notebook", "adapter_config"):
+            return None
+        args = self.literal_args
+        if args is None:
+            return None
+        if spec.source == "adapter_config":
+            args = {k: v for k, v in args.items() if k in info.fields}  # peft drops the others (PFT209 says so)
+        elif any(k not in info.fields for k in args):
+            return None  # PFT209: the script stops with a TypeError before any check runs
+        return construct(spec.config_class, args, self.settings.cache_directory(),
+                         saved=spec.source == "adapter_config")
+
+    def constructed(self, names: tuple[str, ...]) -> Verdict | None:
+        """peft's verdict on building the config class from these fields alone (the others at their
+        defaults), when each is a literal; None when it cannot be asked. Rules use it to ask one of
+        peft's checks about a config whose other arguments are computed."""
+        if self.spec.facts.tool == "unsloth" or self.config_info is None:
+            return None
+        args: dict[str, Any] = {}
+        for name in names:
+            v = self.spec.fields.get(name)
+            if v is None or name not in self.config_info.fields:
+                return None
+            try:
+                args[name] = literal(v)
+            except NotLiteral:
+                return None
+        return construct(self.spec.config_class, args, self.settings.cache_directory())
+
+    def field_named_by(self, message: str) -> str | None:
+        """The argument peft's ``message`` is about: the first field of the class it names (in
+        backticks or as a word, also with spaces for underscores: "task type"), or whose annotation
+        is a sub-config class it names (``KasaConfig`` -> ``kasa_config``), else the passed string
+        value it quotes; fields the config passes come first. None when it names no field."""
+        info = self.config_info
+        if info is None:
+            return None
+        hits: list[tuple[int, int, int, str]] = []  # (0 if passed else 1, how, position, field)
+        for name in info.fields:
+            words = [rf"`{re.escape(name)}`", rf"(?<![\w.`]){re.escape(name)}(?![\w`])"]
+            if "_" in name:
+                words.append(rf"(?i)\b{re.escape(name.replace('_', ' '))}\b")
+            m = next((m for m in (re.search(w, message) for w in words) if m is not None), None)
+            if m is not None:
+                hits.append((0 if name in self.spec.fields else 1, 0, m.start(), name))
+        for cls in sorted({c for f in info.fields.values() for c in f.type.classes}):
+            m = re.search(rf"\b{re.escape(cls)}\b", message)
+            owner = info.field_naming_class(cls)
+            if m is not None and owner is not None:
+                hits.append((0 if owner in self.spec.fields else 1, 0, m.start(), owner))
+        for name, v in self.spec.fields.items():
+            if v.is_str and len(v.value) > 1:
+                at = message.find(repr(v.value))
+                if at >= 0 and name in info.fields:
+                    hits.append((0, 1, at, name))
+        return min(hits)[3] if hits else None
+
+    @cached_property
+    def peft_complaints(self) -> dict[str, Complaint]:
+        """Field -> what peft raised (else warned) about it when the config was built (PFT211
+        reports these; other rules leave those fields to it)."""
+        verdict = self.peft_verdict
+        out: dict[str, Complaint] = {}
+        for c in verdict.complaints if verdict is not None else ():  # raises come first
+            name = self.field_named_by(c.message)
+            if name is not None:
+                out.setdefault(name, c)
+        return out
+
+    def probe(self, name: str, value: Any, leave_out: frozenset[str] = frozenset()) -> Verdict | None:
+        """Whether ``name=value`` alone makes get_peft_model fail (see ``peft_check.probe``); None
+        when it cannot be asked (unsloth builds the config). The fields in ``leave_out`` (other
+        doubtful values) and those peft rejected keep their defaults in the probe."""
+        # unsloth checks and rewrites the arguments itself before peft sees them
+        if self.spec.facts.tool == "unsloth" or self.config_info is None or not self.config_info.has_target_modules:
+            return None
+        leave_out = leave_out | set(self.peft_complaints)  # what peft rejects when building the config
+        base: dict[str, Any] = {}
+        for k, v in self.spec.fields.items():
+            if k != name and k not in leave_out and self.config_info.fields.get(k) is not None:
+                try:
+                    base[k] = literal(v)
+                except NotLiteral:
+                    pass
+        return probe(self.spec.config_class, name, value, base, self.settings.cache_directory())
 
     @cached_property
     def weights(self) -> WeightReport | None:
@@ -101,8 +207,12 @@ class Context:
 
     @cached_property
     def targeting(self) -> Targeting | None:
-        """PEFT's matching on this model, or None without a model or with dynamic targets."""
+        """PEFT's matching on this model, or None without a model, with dynamic targets, or for a
+        method that does not pick layers by name (prompt learning, AdaptionPrompt)."""
         if self.inventory is None or self.view.target_modules is _DYNAMIC:
+            return None
+        info = self.config_info
+        if info is not None and not info.targets_layers:
             return None
         return compute_targeting(self.view, self.inventory)
 

@@ -44,6 +44,10 @@ SILENT_KINDS: dict[str, frozenset[str]] = {
     "LN_TUNING": frozenset({inv.NORM}),
 }
 
+# Methods whose purpose is to train embedding rows: adapting the input embedding is what they are
+# for (TrainableTokens trains the selected token rows only and saves just those).
+EMBEDDING_METHODS = frozenset({"TRAINABLE_TOKENS"})
+
 KIND_LABELS = {
     inv.LINEAR: "torch.nn.Linear",
     inv.CONV1D_GPT2: "transformers Conv1D",

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,13 +18,69 @@ from peftlint.store import package_versions
 FACTS_PREFIX = "peftfacts-"
 
 
+JSON_KINDS = ("null", "bool", "int", "float", "str", "list", "dict")
+
+
+@dataclass
+class FieldType:
+    """A field's annotation as data, read with ``typing.get_type_hints``/``get_args`` from peft's
+    dataclass (never from its source text), so that checks need no peft import.
+
+    A union is flattened into its alternatives: the JSON kinds it accepts, the values of its
+    ``Literal``/``Enum`` members, the item type of its ``list``/``tuple``/``set`` members and the
+    sub-config dataclasses (written as a JSON object). ``open`` marks an alternative peftlint does
+    not model (any class that is neither): then every value may be accepted.
+    """
+
+    text: str  # the annotation as peft writes it, for messages
+    kinds: list[str] = field(default_factory=list)  # of JSON_KINDS
+    choices: list[Any] = field(default_factory=list)  # Literal and Enum values
+    items: "FieldType | None" = None  # element type of the sequence alternatives (None: not declared)
+    classes: list[str] = field(default_factory=list)  # sub-config dataclasses ("LoftQConfig")
+    open: bool = False
+
+    @property
+    def optional(self) -> bool:
+        return "null" in self.kinds
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "FieldType":
+        data = dict(data)
+        if data.get("items") is not None:
+            data["items"] = cls.from_json(data["items"])
+        return cls(**data)
+
+
+@dataclass
+class FieldInfo:
+    default: Any  # JSON-able default, None when it has no JSON form
+    type: FieldType
+
+
 @dataclass
 class ConfigClassInfo:
     name: str  # "LoraConfig"
     peft_type: str  # "LORA"; "" for the abstract bases PeftConfig / PromptLearningConfig
-    fields: dict[str, dict[str, Any]]  # field name -> {"default": JSON-able default or None, "type": str}
+    fields: dict[str, FieldInfo]  # the dataclass fields __init__ accepts
     has_target_modules: bool
-    is_prompt_learning: bool = False
+    is_prompt_learning: bool = False  # PromptLearningConfig: prompt/prefix tuning, P-tuning (no target modules)
+    is_adaption_prompt: bool = False  # AdaptionPrompt: its target_modules name attention blocks, not layers
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ConfigClassInfo":
+        data = dict(data)
+        data["fields"] = {k: FieldInfo(v["default"], FieldType.from_json(v["type"])) for k, v in data["fields"].items()}
+        return cls(**data)
+
+    @property
+    def targets_layers(self) -> bool:
+        """Whether ``target_modules`` selects layers for PEFT's module matching. Prompt-learning
+        configs take no targets; AdaptionPrompt's name the attention blocks it wraps itself."""
+        return self.has_target_modules and not self.is_prompt_learning and not self.is_adaption_prompt
+
+    def field_naming_class(self, class_name: str) -> str | None:
+        """The field whose annotation names the sub-config class ``class_name`` ("KasaConfig" -> kasa_config)."""
+        return next((n for n, f in self.fields.items() if class_name in f.type.classes), None)
 
 
 @dataclass
@@ -42,7 +100,7 @@ class PeftFacts:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "PeftFacts":
         data = dict(data)
-        data["configs"] = {k: ConfigClassInfo(**v) for k, v in data["configs"].items()}
+        data["configs"] = {k: ConfigClassInfo.from_json(v) for k, v in data["configs"].items()}
         return cls(**data)
 
 
@@ -85,8 +143,9 @@ def collect_peft_facts() -> PeftFacts:
         obj = getattr(peft, name, None)
         if not (name.endswith("Config") and inspect.isclass(obj) and issubclass(obj, peft.PeftConfig)):
             continue
+        hints = typing.get_type_hints(obj)
         fields = {
-            f.name: {"default": _default(f), "type": _type_name(f.type)}
+            f.name: FieldInfo(default=_default(f), type=field_type(hints.get(f.name, f.type), text=_type_name(f.type)))
             for f in dataclasses.fields(obj)
             if f.init
         }
@@ -96,6 +155,7 @@ def collect_peft_facts() -> PeftFacts:
             fields=fields,
             has_target_modules="target_modules" in fields,
             is_prompt_learning=issubclass(obj, peft.PromptLearningConfig),
+            is_adaption_prompt=issubclass(obj, peft.AdaptionPromptConfig),
         )
     return PeftFacts(
         version=getattr(peft, "__version__", package_versions("peft")["peft"]),
@@ -105,6 +165,68 @@ def collect_peft_facts() -> PeftFacts:
     )
 
 
+_PLAIN_KINDS = {type(None): "null", bool: "bool", int: "int", float: "float", str: "str", dict: "dict",
+                list: "list", tuple: "list", set: "list", frozenset: "list"}
+
+
+def field_type(annotation: Any, text: str | None = None) -> FieldType:
+    """``annotation`` (a resolved type hint) as a :class:`FieldType`; ``text`` is how peft writes it."""
+    ft = FieldType(text=text or _type_name(annotation))
+    _add(ft, annotation)
+    return ft
+
+
+def _add(ft: FieldType, hint: Any) -> None:
+    origin = typing.get_origin(hint)
+    args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+    if origin is typing.Literal:
+        ft.choices += [_jsonable(a) for a in args if _jsonable(a) not in ft.choices]
+        return
+    if origin is typing.Union or (origin is not None and type(hint).__name__ == "UnionType"):
+        for a in args:
+            _add(ft, a)
+        return
+    base = origin if origin is not None else hint
+    if base in _PLAIN_KINDS:
+        kind = _PLAIN_KINDS[base]
+        if kind not in ft.kinds:
+            ft.kinds.append(kind)
+        if kind == "list" and args:
+            if ft.items is None:
+                ft.items = FieldType(text=", ".join(_type_name(a) for a in args))
+            for a in args:
+                _add(ft.items, a)
+        return
+    if isinstance(base, type) and issubclass(base, enum.Enum):
+        ft.choices += [_jsonable(m) for m in base if _jsonable(m) not in ft.choices]
+        return
+    if isinstance(base, type) and dataclasses.is_dataclass(base):
+        ft.classes.append(base.__name__)
+        if "dict" not in ft.kinds:
+            ft.kinds.append("dict")
+        return
+    ft.open = True
+
+
+def accepts(ft: FieldType, value: Any, *, int_as_float: bool = True, any_choice: bool = False) -> bool:
+    """Whether the JSON-like ``value`` has a form ``ft`` declares. ``int_as_float``: an int where a
+    float is declared (peft computes with it the same); ``any_choice``: a value of the type of the
+    declared choices counts even when it is not one of them (a question of value, not of type)."""
+    if ft.open:
+        return True
+    choice_types = {type(c) for c in ft.choices}
+    if type(value) in choice_types and (any_choice or value in ft.choices):
+        return True
+    kind = _PLAIN_KINDS.get(type(value))
+    if kind is None:
+        return False
+    if kind in ft.kinds:
+        if kind == "list" and ft.items is not None:
+            return all(accepts(ft.items, v, int_as_float=int_as_float, any_choice=any_choice) for v in value)
+        return True
+    return kind == "int" and int_as_float and "float" in ft.kinds
+
+
 def _enum_value(value: Any) -> str:
     return str(value.value) if isinstance(value, enum.Enum) else str(value)
 
@@ -112,9 +234,11 @@ def _enum_value(value: Any) -> str:
 def _type_name(annotation: Any) -> str:
     if isinstance(annotation, str):
         return annotation
+    if annotation is type(None):
+        return "None"
     if isinstance(annotation, type):
         return annotation.__name__
-    return str(annotation).replace("typing.", "")
+    return re.sub(r"\b(?:[a-z_][a-z0-9_]*\.)+(?=[A-Za-z_])", "", str(annotation).replace("NoneType", "None"))
 
 
 def _default(f: dataclasses.Field) -> Any:

@@ -65,26 +65,5 @@ def _model_class(fields: dict[str, Value], task_type: str | None) -> str | None:
     if am is not None and isinstance(am.value, dict):
         cls = am.value.get("base_model_class")
         if isinstance(cls, str) and cls:
-            return _auto_class(cls)
+            return cls  # a concrete class ("LlamaForCausalLM"); the builder maps it to its auto class when needed
     return _TASK_CLASSES.get(task_type or "")
-
-
-# auto_mapping names a concrete class ("LlamaForCausalLM"); its head's auto class builds the same
-# model from its own config and the right one from another base's config (--model, [tool.peftlint]).
-_HEAD_AUTO = (
-    ("ForCausalLM", "AutoModelForCausalLM"),
-    ("LMHeadModel", "AutoModelForCausalLM"),  # GPT2LMHeadModel, CTRLLMHeadModel
-    ("ForSequenceClassification", "AutoModelForSequenceClassification"),
-    ("ForTokenClassification", "AutoModelForTokenClassification"),
-    ("ForQuestionAnswering", "AutoModelForQuestionAnswering"),
-    ("ForMaskedLM", "AutoModelForMaskedLM"),
-)
-
-
-def _auto_class(cls: str) -> str:
-    if cls.startswith("Auto"):
-        return cls
-    for suffix, auto in _HEAD_AUTO:
-        if cls.endswith(suffix):
-            return auto
-    return cls

@@ -69,25 +69,31 @@ def test_pft110_all_excluded_raises():
 # -- form rules -------------------------------------------------------------------------------------
 
 
-def test_pft206_raising_classes_match_peft():
+@pytest.mark.parametrize("cls", ["LoraConfig", "LoHaConfig", "OFTConfig"])
+def test_pft206_follows_peft_when_other_arguments_are_computed(tmp_path, cls):
+    """No class list of its own: with a computed argument, PFT206 asks peft about the pair alone."""
     import peft
 
-    from peftlint.rules.form.pft206_regex_with_layer_filter import STR_TARGETS_WITH_LAYER_FILTER_RAISE
-    from peftlint.semantics.peft_facts import collect_peft_facts
+    try:
+        getattr(peft, cls)(target_modules=r".*\.q_proj", layers_to_transform=[0])
+        raised = None
+    except ValueError as exc:
+        raised = str(exc)
+    (tmp_path / "train.py").write_text(
+        f"import sys\nfrom peft import {cls}\n\n# peftlint: model={SMOL}\n"
+        f'c = {cls}(target_modules=r".*\\.q_proj", layers_to_transform=[0], lora_dropout=float(sys.argv[1]))\n')
+    [found] = [d for d in lint(tmp_path, ".") if d["code"] == "PFT206"]
+    if raised:
+        assert found["severity"] == "error" and raised.strip() in found["message"]
+    else:
+        assert found["severity"] == "warning" and "accepts it" in found["message"]
+    assert not any(d["code"] == "PFT211" for d in lint(tmp_path, "."))  # not built: lora_dropout is computed
 
-    raising = set()
-    for name, info in collect_peft_facts().configs.items():
-        if not info.has_target_modules or "layers_to_transform" not in info.fields:
-            continue
-        kwargs = {"total_step": 10} if name == "AdaLoraConfig" else {}
-        try:
-            getattr(peft, name)(target_modules=r".*q_proj", layers_to_transform=[0], **kwargs)
-        except ImportError:
-            continue
-        except ValueError as exc:
-            if "cannot be used when `target_modules` is a str" in str(exc):
-                raising.add(name)
-    assert raising == STR_TARGETS_WITH_LAYER_FILTER_RAISE - {"AdamssConfig"}
+
+def test_pft206_leaves_literal_configs_to_peft(tmp_path):
+    found = findings(tmp_path, 'LoraConfig(target_modules=r".*\\.q_proj", layers_to_transform=[0])')
+    assert [(d["code"], d["subject"]) for d in found if d["code"] in ("PFT206", "PFT211")] == \
+        [("PFT211", "layers_to_transform")]
 
 
 def test_pft206_nonraising_config_adapts_every_layer(tmp_path):
@@ -96,7 +102,7 @@ def test_pft206_nonraising_config_adapts_every_layer(tmp_path):
     verdict, targeted, _ = peft_outcome(smol(), LoHaConfig(target_modules=r".*\.q_proj", layers_to_transform=[0]))
     assert verdict == "ok" and len(targeted) == inventory().num_hidden_layers
     found = findings(tmp_path, 'LoHaConfig(target_modules=r".*\\.q_proj", layers_to_transform=[0])', imports="LoHaConfig")
-    assert any(f["code"] == "PFT206" and "accepts it" in f["message"] for f in found)
+    assert any(f["code"] == "PFT206" and "accepts it" in f["message"] and f["severity"] == "warning" for f in found)
 
 
 def test_pft207_subset_is_exact_strings():
@@ -154,8 +160,18 @@ def test_pft210_task_type_and_types(tmp_path):
         LoraConfig(task_type="causal_lm")
     found = findings(tmp_path, 'LoraConfig(target_modules=["q_proj"], task_type="causal_lm", r=8.0, '
                                'lora_alpha=16.0, fan_in_fan_out=0, lora_dropout="0.1")')
+    # peft rejects task_type when the config is built (PFT211, its own message); r and lora_dropout
+    # fail later, in get_peft_model (PFT210); lora_alpha=16.0 and fan_in_fan_out=0 work
+    assert [(f["subject"], f["severity"]) for f in found if f["code"] == "PFT211"] == [("task_type", "error")]
+    assert "Invalid task type: 'causal_lm'" in next(f["message"] for f in found if f["code"] == "PFT211")
     subjects = sorted(f["subject"] for f in found if f["code"] == "PFT210")
-    assert subjects == ["lora_dropout", "r", "task_type"]
+    assert subjects == ["lora_dropout", "r"]
+    for kw in ({"r": 8.0}, {"lora_dropout": "0.1"}):
+        import torch.nn as nn
+        from peft import get_peft_model
+
+        with pytest.raises(TypeError):
+            get_peft_model(nn.Sequential(nn.Linear(8, 8)), LoraConfig(target_modules=["0"], **kw))
 
 
 # -- PFT301-PFT303: the layer filter ---------------------------------------------------------------

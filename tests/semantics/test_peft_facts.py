@@ -22,11 +22,13 @@ def test_lora(facts: PeftFacts) -> None:
     lora = facts.configs["LoraConfig"]
     assert lora.peft_type == "LORA" and lora.has_target_modules
     assert facts.by_peft_type("LORA") is lora
-    assert lora.fields["target_modules"]["default"] is None
-    assert "list[str]" in lora.fields["target_modules"]["type"]
-    assert lora.fields["r"]["default"] == 8
-    assert lora.fields["bias"]["default"] == "none"
-    assert lora.fields["target_parameters"]["default"] is None
+    assert lora.fields["target_modules"].default is None
+    assert "list[str]" in lora.fields["target_modules"].type.text
+    tm = lora.fields["target_modules"].type
+    assert sorted(tm.kinds) == ["list", "null", "str"] and tm.items.kinds == ["str"]
+    assert lora.fields["r"].default == 8 and lora.fields["r"].type.kinds == ["int"]
+    assert lora.fields["bias"].default == "none"
+    assert lora.fields["target_parameters"].default is None
     assert "target_module" not in lora.fields  # the typo PFT209 catches
 
 
@@ -103,3 +105,24 @@ def test_second_load_imports_no_peft(tmp_path: Path) -> None:
     cold, warm = run(), run()
     assert "peft" in cold["heavy"]
     assert warm["heavy"] == [] and warm["n"] == cold["n"]
+
+
+def test_field_types_are_read_from_the_annotations(facts: PeftFacts) -> None:
+    """Literal choices, types and sub-configs come from typing.get_type_hints, not from source text."""
+    import typing
+
+    import peft
+
+    hints = typing.get_type_hints(peft.LoraConfig)
+    init = facts.configs["LoraConfig"].fields["init_lora_weights"].type
+    literal = next(a for a in typing.get_args(hints["init_lora_weights"]) if typing.get_origin(a) is typing.Literal)
+    assert init.choices == list(typing.get_args(literal))
+    assert {"loftq", "orthogonal", "mica", "pissa_niter_[number of iters]"} <= set(init.choices)
+    assert init.kinds == ["bool"]
+    kasa = facts.configs["LoraConfig"].fields["kasa_config"].type
+    assert kasa.classes == ["KasaConfig"] and kasa.optional
+    assert facts.configs["LoraConfig"].field_naming_class("KasaConfig") == "kasa_config"
+    task = facts.configs["LoraConfig"].fields["task_type"].type
+    assert set(task.choices) == {t.value for t in peft.TaskType} and "str" in task.kinds
+    assert facts.configs["AdaptionPromptConfig"].is_adaption_prompt
+    assert not facts.configs["LoraConfig"].is_adaption_prompt

@@ -32,7 +32,7 @@ class LayersPatternNotFound(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         v = ctx.field("layers_pattern")
-        if ctx.inventory is None or v is None or v.dynamic:
+        if ctx.inventory is None or v is None or v.dynamic or "layers_pattern" in ctx.peft_complaints:
             return
         names = ctx.inventory.names()
         lists = sorted({n.rsplit(".", 1)[-1] for n in ctx.inventory.layer_lists})

@@ -5,39 +5,29 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.model.classes import AUTO_CLASS_TO_TASK_TYPE, CLASSIFIER_AUTO_CLASSES, task_types_of
 from peftlint.rules._common import string_items
 from peftlint.rules.base import Example, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import wrapper_matches
 from peftlint.semantics.suggest import format_names
 
-_CLASS_TASKS = (
-    ("ForCausalLM", "CAUSAL_LM"),
-    ("ForSequenceClassification", "SEQ_CLS"),
-    ("ForTokenClassification", "TOKEN_CLS"),
-    ("ForQuestionAnswering", "QUESTION_ANS"),
-)
-
-
-_CLASSIFIER_SUFFIXES = ("ForSequenceClassification", "ForTokenClassification", "ForQuestionAnswering",
-                        "ForImageClassification", "ForAudioClassification")
-
 
 def _task_of(ctx: Context) -> str | None:
-    cls = ctx.inventory.model_class
-    for suffix, task in _CLASS_TASKS:
-        if cls.endswith(suffix):
-            return task
-    tops = {n.split(".")[-1] for n in ctx.inventory.names() if n.count(".") <= 1}
-    if cls.endswith("ForConditionalGeneration") and {"encoder", "decoder"} <= tops:
-        return "SEQ_2_SEQ_LM"
-    if "For" not in cls:
-        return "FEATURE_EXTRACTION"
-    return None
+    """The one peft task type whose transformers auto class lists the built class, else None
+    (a class no task mapping lists, such as a vision-language model, or one listed under several)."""
+    tasks = task_types_of(ctx.inventory.auto_classes)
+    return tasks[0] if len(tasks) == 1 else None
+
+
+def _classifier(ctx: Context) -> str | None:
+    """The classifier auto class that lists the built class, if any."""
+    return next((a for a in CLASSIFIER_AUTO_CLASSES if a in ctx.inventory.auto_classes), None)
 
 
 def _head(ctx: Context) -> str | None:
-    if ctx.inventory.model_class.endswith("ForQuestionAnswering"):
+    if "AutoModelForQuestionAnswering" in ctx.inventory.auto_classes:
+        # PeftModelForQuestionAnswering's head: peft.peft_model sets classifier_module_names = ["qa_outputs"]
         return next((n for n in ctx.inventory.names() if n.rsplit(".", 1)[-1] == "qa_outputs"), None)
     return ctx.inventory.seq_cls_head
 
@@ -59,6 +49,12 @@ class TaskTypeMismatch(Rule):
       initialised head stays frozen and is not saved — and with `"all-linear"` it gets LoRA
       instead of full training.
 
+    The model's task is read from transformers' own auto-model mappings (the class built for the
+    model is listed under `AutoModelForCausalLM`, `AutoModelForSeq2SeqLM`,
+    `AutoModelForSequenceClassification`, ..., or `AutoModel` for feature extraction), never
+    guessed from the class name: `GPT2LMHeadModel` is a causal LM. A class listed under no peft
+    task, or under several (vision-language models), is not judged.
+
     Fix: set `task_type` to the model's task (`SEQ_CLS` for `...ForSequenceClassification`), or
     put the head into `modules_to_save`.
     """
@@ -77,8 +73,8 @@ class TaskTypeMismatch(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         t = ctx.targeting
-        if t is None:
-            return
+        if t is None or ctx.spec.facts.tool == "unsloth":
+            return  # unsloth sets task_type itself (CAUSAL_LM, or SEQ_CLS for a classifier)
         facts = ctx.facts
         info = ctx.config_info
         if info is not None and "task_type" not in info.fields:
@@ -107,14 +103,15 @@ class TaskTypeMismatch(Rule):
                 f"task_type={task!r} but the model is {cls} (task {expected}): {what}; use task_type={expected!r}",
                 subject="task_type")
             return
-        if not cls.endswith(_CLASSIFIER_SUFFIXES):
+        classifier = _classifier(ctx)
+        if classifier is None:
             return
         head = _head(ctx)
         user_saved = [i.value for i in string_items(ctx, "modules_to_save")]
         if head is None or any(wrapper_matches(m, head) for m in user_saved):
             return
         adapted = [n for n in t.targeted if n == head or n.startswith(head + ".")]
-        suggest = next((task for suffix, task in _CLASS_TASKS if cls.endswith(suffix)), None)
+        suggest = AUTO_CLASS_TO_TASK_TYPE.get(classifier)
         fix = f"set task_type={suggest!r}" if suggest else f"add modules_to_save=[{head.rsplit('.', 1)[-1]!r}]"
         if adapted:
             what = (f"the randomly initialised head `{head}` gets LoRA ({format_names(adapted, 2)}) instead of full "

@@ -10,14 +10,6 @@ from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.spec import Value
 
-# Config classes whose __post_init__ rejects a str target_modules together with a layer filter
-# (checked against the installed peft in tests/test_rules_fields.py); the others accept the config
-# and then ignore the filter, because PEFT never applies it to a regex.
-STR_TARGETS_WITH_LAYER_FILTER_RAISE = frozenset({
-    "LoraConfig", "AdaLoraConfig", "C3AConfig", "DeftConfig", "DeloraConfig", "FourierFTConfig", "HRAConfig",
-    "HiraConfig", "MissConfig", "PsoftConfig", "ShadowConfig", "UniLoraConfig", "WaveFTConfig",
-})
-
 
 def _set(v: Value | None) -> bool:
     """The field is given with a static value other than None."""
@@ -36,10 +28,17 @@ class RegexWithLayerFilter(Rule):
     (`ValueError: layers_to_transform cannot be used when target_modules is a str.`); configs
     without that check (LoHa, LoKr, OFT, VeRA, ...) accept it and adapt **every** layer.
 
+    When every argument of the call is a literal, PFT211 reports peft's own error; this rule covers
+    the configs peft accepts, and calls with computed arguments (it asks peft about
+    `target_modules` and the layer filter alone).
+
     Fix: put the layer selection into the regex (`r".*\\.layers\\.(0|1)\\..*\\.(q_proj|v_proj)"`),
     or use a list of names with `layers_to_transform`.
     """
-    bad = (py_example('config = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)", layers_to_transform=[0, 1])', model=None),)
+    bad = (py_example('config = LoHaConfig(target_modules=r".*\\.(q_proj|v_proj)", layers_to_transform=[0, 1])', model=None,
+                      imports="LoHaConfig"),
+           py_example('import sys\n\nconfig = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)", layers_to_transform=[0, 1], '
+                      'r=int(sys.argv[1]))', model=None))
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0, 1])', model=None),)
     needs_model = False
 
@@ -47,19 +46,25 @@ class RegexWithLayerFilter(Rule):
         tm = ctx.field("target_modules")
         if tm is None or not tm.is_str:
             return
-        raises = ctx.spec.config_class in STR_TARGETS_WITH_LAYER_FILTER_RAISE
+        alone = ctx.constructed(("target_modules",))
+        if alone is None or alone.raised is not None:
+            return
         for name in ("layers_to_transform", "layers_pattern"):
             v = ctx.field(name)
-            if not _set(v) or v.value == []:
+            if not _set(v) or v.value == [] or name in ctx.peft_complaints:  # PFT211 reports peft's verdict
                 continue
-            if raises:
-                what = (f"{ctx.spec.config_class} raises \"`{name}` cannot be used when `target_modules` is a str.\" "
-                        "when the script starts")
+            both = ctx.constructed(("target_modules", name))
+            if both is None:
+                continue
+            severity = Severity.ERROR
+            if both.raised is not None:
+                what = f"{ctx.spec.config_class} raises \"{both.raised.message}\" when the script starts"
             else:
+                severity = Severity.WARNING
                 what = (f"{ctx.spec.config_class} accepts it, but PEFT never layer-filters a string target_modules, "
                         "so every layer the regex matches is adapted")
             yield self.diagnostic(
                 ctx, v.span,
                 f"{name} with a string target_modules ({tm.value!r}): {what}. Put the layer selection into the regex, "
                 f"or use a list of names with {name}",
-                subject=name)
+                subject=name, severity=severity)

@@ -21,10 +21,16 @@ class FeedforwardNotSubset(Rule):
     `ValueError: feedforward_modules should be a subset of target_modules`. (With a regex on
     either side, or tuples, PEFT checks nothing.)
 
+    When every argument of the call is a literal, PFT211 reports peft's own error for the whole
+    config; this rule covers calls with computed arguments (it asks peft about the two lists
+    alone) and adds which entry is missing.
+
     Fix: write each feed-forward entry exactly as it appears in `target_modules`.
     """
-    bad = (Example('from peft import IA3Config\n\nconfig = IA3Config(target_modules=["k_proj", "v_proj", "mlp.down_proj"], '
-                   'feedforward_modules=["down_proj"])\n'),)
+    bad = (Example('import sys\n\nfrom peft import IA3Config\n\nconfig = IA3Config(target_modules=["k_proj", "v_proj", '
+                   '"mlp.down_proj"], feedforward_modules=["down_proj"],\n                   modules_to_save=sys.argv[1:])\n',
+                   note="`modules_to_save` is computed, so the whole config is not built (PFT211 would report it "
+                   "otherwise)"),)
     good = (Example('from peft import IA3Config\n\nconfig = IA3Config(target_modules=["k_proj", "v_proj", "down_proj"], '
                     'feedforward_modules=["down_proj"])\n'),)
     needs_model = False
@@ -35,9 +41,11 @@ class FeedforwardNotSubset(Rule):
         tm, ff = ctx.field("target_modules"), ctx.field("feedforward_modules")
         if tm is None or ff is None or not tm.fully_static or not ff.fully_static:
             return
-        # IA3Config turns lists into sets and checks only when both are sets (saved JSON lists too)
-        if tm.kind not in ("list", "set") or ff.kind not in ("list", "set") or tm.items is None or ff.items is None:
-            return
+        if "feedforward_modules" in ctx.peft_complaints or tm.items is None or ff.items is None:
+            return  # PFT211 reports peft's verdict on the whole config
+        verdict = ctx.constructed(("target_modules", "feedforward_modules"))
+        if verdict is None or verdict.raised is None or ctx.field_named_by(verdict.raised.message) != "feedforward_modules":
+            return  # peft accepts the pair (it checks only when both are lists)
         targets = {i.value for i in tm.items}
         for item in ff.items:
             if item.value in targets:
@@ -48,6 +56,6 @@ class FeedforwardNotSubset(Rule):
                     if same else "; add it to target_modules or remove it")
             yield self.diagnostic(
                 ctx, item.span,
-                f"feedforward_modules entry `{item.value}` is not in target_modules, so IA3Config raises "
-                f"\"`feedforward_modules` should be a subset of `target_modules`\"{hint}",
+                f"feedforward_modules entry `{item.value}` is not in target_modules, so {ctx.spec.config_class} raises "
+                f"\"{verdict.raised.message}\"{hint}",
                 subject=str(item.value))

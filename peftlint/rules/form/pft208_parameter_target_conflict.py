@@ -51,6 +51,8 @@ class ParameterTargetConflict(Rule):
         if tp is None or tp.dynamic or tp.value is None:
             return
         if tp.is_str:
+            if "target_parameters" in ctx.peft_complaints:
+                return  # PFT211 reports peft's own message
             yield self.diagnostic(
                 ctx, tp.span,
                 f"target_parameters is a string ({tp.value!r}); {ctx.spec.config_class} raises \"`target_parameters` "

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules._common import py_example, value_problem
+from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
+from peftlint.semantics.peft_facts import FieldType, accepts
 
 # List fields whose items PEFT uses as names or layer indices.
 _ITEM_TYPES = {"target_modules": str, "modules_to_save": str, "exclude_modules": str, "target_parameters": str,
@@ -18,38 +19,78 @@ class InvalidValue(Rule):
     code = "PFT210"
     name = "invalid-value"
     severity = Severity.ERROR
-    summary = "A value of the wrong type or out of range (`r<=0`, unknown `bias`, `task_type`, `init_lora_weights`)."
+    summary = "A value `get_peft_model` rejects (`r<=0`, unknown `bias` or `init_lora_weights`, wrong type), or an unknown `task_type`."
     docs = """
-    PEFT checks few values when the config is created; most bad values fail only inside
-    `get_peft_model`, after the model is loaded:
+    peft checks few values when the config is created (PFT211 reports those); most bad values fail
+    only inside `get_peft_model`, after the model is loaded, while the layers are built:
 
-    - `r <= 0`: `` ValueError: `r` should be a positive integer value but the value passed is 0 ``.
+    - `r=0` with LoRA: `` ValueError: `r` should be a positive integer value but the value passed is 0 ``.
     - an unknown `bias`: `NotImplementedError: Requested bias: ..., is not implemented.`
-    - an unknown `task_type` (it is case-sensitive): `ValueError: Invalid task type: 'causal_lm'`.
     - an unknown `init_lora_weights` string: `ValueError: Unknown initialization init_lora_weights='...'`.
-    - a value of the wrong type (`r=8.0`, `lora_dropout="0.1"`, `target_modules=5`) fails with a
-      TypeError deep inside torch.
+    - a value of the wrong type (`r=8.0`, `lora_dropout="0.1"`) fails with a TypeError deep inside
+      torch.
+    - an unknown `task_type` (it is case-sensitive): `ValueError: Invalid task type: 'causal_lm'`
+      (reported here when the config has computed arguments; otherwise PFT211 reports peft's own
+      message).
 
-    The accepted values and types are read from the installed peft's config classes.
+    peftlint does not keep its own list of accepted values. A value outside what the field's
+    annotation in the installed peft declares (its `Literal` choices, its types) is tried on a
+    one-layer model with peft's `get_peft_model`, with and without the value; only a failure that
+    value alone causes is reported, with peft's message. Values peft accepts although its
+    annotation does not list them (`init_lora_weights="pissa_niter_16"`, `OFTConfig(r=0,
+    oft_block_size=8)`) give nothing. List entries of the wrong type (`layers_to_transform=["0"]`)
+    never match anything and are reported too.
     """
     bad = (py_example('config = LoraConfig(r=0, target_modules=["q_proj", "v_proj"], bias="lora")', model=None),)
     good = (py_example('config = LoraConfig(r=8, target_modules=["q_proj", "v_proj"], bias="lora_only")', model=None),)
     needs_model = False
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
-        facts = ctx.facts
         info = ctx.config_info
         if info is None:
             return
+        checked = ctx.peft_verdict is not None
+        doubtful: dict[str, bool] = {}  # field -> its value is of a declared type
         for name, v in ctx.spec.fields.items():
             meta = info.fields.get(name)
-            if meta is None or not v.fully_static:
+            if meta is None or not v.fully_static or name in ctx.peft_complaints:
                 continue
-            msg = value_problem(ctx, name, v.value, meta.get("type") or "", facts.task_types)
-            if msg:
-                yield self.diagnostic(ctx, v.span, msg, subject=name)
-            elif v.items is not None and ctx.spec.source != "adapter_config":  # saved configs: PFT401
+            declared = accepts(meta.type, v.value, any_choice=ctx.spec.source == "adapter_config")
+            if not declared or _is_rank(name, v.value) or name == "task_type":
+                doubtful[name] = declared
+        for name, v in ctx.spec.fields.items():
+            if name in doubtful:
+                msg = self._problem(ctx, name, v.value, info.fields[name].type, doubtful, checked)
+                if msg:
+                    yield self.diagnostic(ctx, v.span, msg, subject=name)
+                    continue
+            if v.fully_static and v.items is not None and ctx.spec.source != "adapter_config":  # saved: PFT401
                 yield from self._items(ctx, name, v)
+
+    def _problem(self, ctx: Context, name: str, value: Any, ft: FieldType, doubtful: dict[str, bool],
+                 checked: bool) -> str | None:
+        cls = ctx.spec.config_class
+        task_types = ctx.facts.task_types
+        if name == "task_type":
+            if checked or value is None or value in task_types:
+                return None  # a config peft built has had its task_type checked by peft (PFT211)
+            close = [t for t in task_types if t.lower() == str(value).lower()]
+            hint = f"; did you mean {close[0]!r}?" if close else f"; use one of {', '.join(task_types)}"
+            return f"task_type={value!r} is not a peft TaskType: {cls} raises \"Invalid task type\"{hint}"
+        # saved configs: a wrong type is PFT401's; only values of a declared type are tried here
+        if ctx.spec.source == "adapter_config" and not doubtful[name]:
+            return None
+        probe = ctx.probe(name, value, leave_out=frozenset(doubtful))
+        if probe is None or probe.raised is None:
+            return None  # peft accepts it (or cannot tell without the real model): nothing certain to say
+        raised = probe.raised.text()
+        if isinstance(value, str) and ft.choices and "str" not in ft.kinds:
+            shown = ", ".join(repr(c) for c in ft.choices)
+            return f"{name}={value!r}: get_peft_model raises {raised}; {cls} declares {shown}"
+        if not doubtful[name]:
+            return (f"{name}={value!r} is a {type(value).__name__}, but {cls} declares `{ft.text}`: get_peft_model "
+                    f"raises {raised}")
+        return f"{name}={value!r}: get_peft_model raises {raised}"
 
     def _items(self, ctx: Context, name: str, v) -> Iterator[Diagnostic]:
         want = _ITEM_TYPES.get(name)
@@ -62,3 +103,7 @@ class InvalidValue(Rule):
                       if want is int else "PEFT formats it into a name that matches nothing useful")
             yield self.diagnostic(ctx, item.span, f"{name} entry {item.value!r} has type {type(item.value).__name__}, "
                                   f"not {want.__name__}: {effect}", subject=name)
+
+
+def _is_rank(name: str, value: Any) -> bool:
+    return name == "r" and isinstance(value, int) and not isinstance(value, bool) and value <= 0

@@ -9,6 +9,7 @@ from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
+from peftlint.semantics import unsloth
 
 
 class HeadTargeted(Rule):
@@ -34,6 +35,8 @@ class HeadTargeted(Rule):
         if t is None or head is None or head not in t.targeted:
             return
         span, subject = span_for(ctx, head)
+        if ctx.spec.facts.tool == "unsloth" and unsloth.unsure_entry(ctx.spec.facts.call, subject or head):
+            return  # unsloth handles the head itself, differently across releases (semantics/unsloth.py)
         tied = (" It is tied to the input embedding (tie_word_embeddings=True): PEFT warns, and merging or exporting "
                 "the adapter can break the tie.") if ctx.inventory.tie_word_embeddings else ""
         yield self.diagnostic(

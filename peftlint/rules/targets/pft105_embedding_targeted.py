@@ -10,6 +10,8 @@ from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
+from peftlint.semantics import unsloth
+from peftlint.semantics.methods import EMBEDDING_METHODS
 from peftlint.semantics.suggest import format_names
 
 
@@ -37,13 +39,15 @@ class EmbeddingTargeted(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         t = ctx.targeting
-        if t is None:
+        if t is None or ctx.spec.method in EMBEDDING_METHODS:
             return
         for name in t.targeted:
             m = ctx.inventory.module(name)
             if m is None or m.kind != inv.EMBEDDING or name == ctx.inventory.output_embedding:
                 continue
             span, subject = span_for(ctx, name)
+            if ctx.spec.facts.tool == "unsloth" and unsloth.unsure_entry(ctx.spec.facts.call, subject or name):
+                continue  # unsloth moves it to modules_to_save on some paths (semantics/unsloth.py)
             is_input = name == ctx.inventory.input_embedding
             what = "the input embedding" if is_input else "an embedding"
             tied = " It is tied to the output head." if is_input and ctx.inventory.tie_word_embeddings else ""

@@ -1,0 +1,252 @@
+"""Ask the installed peft whether a config is valid, instead of re-writing its checks.
+
+Two questions, both answered by running peft's own code on literal values only (never the linted
+code, never a value peftlint could not read exactly):
+
+- ``construct``: build the config class from the arguments, as the user's script (or
+  ``PeftConfig.from_pretrained`` for a saved ``adapter_config.json``) does. This runs the class's
+  ``__post_init__``; what it raises or warns is peft's verdict on the config.
+- ``probe``: whether one value that peft's annotation does not declare (an unknown string, a rank
+  <= 0, a value of another type) makes ``get_peft_model`` fail. peft checks these only while it
+  builds the layers, so the value is tried on a one-layer toy model, once with and once without
+  it; only a failure the value alone causes counts.
+
+Verdicts are stored in the cache directory (``peftcheck-`` entries) under the config class, the
+arguments and the peft version, so a run that meets the same arguments again imports no peft.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from peftlint import __version__, store
+from peftlint.spec import Value
+
+CHECK_PREFIX = "peftcheck-"
+
+# Fields that pick modules: a probe on the toy model replaces them with its own single target.
+_TARGETING = frozenset({
+    "target_modules", "exclude_modules", "layers_to_transform", "layers_pattern", "modules_to_save",
+    "target_parameters", "rank_pattern", "alpha_pattern", "feedforward_modules", "trainable_token_indices",
+    "layer_replication", "task_type", "inference_mode", "base_model_name_or_path", "revision", "peft_type",
+    "auto_mapping", "peft_version",
+})
+
+
+@dataclass
+class Complaint:
+    """One thing peft raised or warned."""
+
+    kind: str  # "raises" | "warns"
+    error: str  # the exception class ("ValueError") or warning category ("UserWarning")
+    message: str  # peft's own text
+
+    def text(self) -> str:
+        return f"{self.error}: {self.message}" if self.kind == "raises" else self.message
+
+
+@dataclass
+class Verdict:
+    complaints: list[Complaint] = field(default_factory=list)
+    # False when peft could not judge here (a package its check needs is missing): say nothing
+    judged: bool = True
+
+    @property
+    def raised(self) -> Complaint | None:
+        return next((c for c in self.complaints if c.kind == "raises"), None)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Verdict":
+        return cls(complaints=[Complaint(**c) for c in data["complaints"]], judged=bool(data["judged"]))
+
+
+# -- literal arguments ---------------------------------------------------------------------------
+
+
+class NotLiteral(Exception):
+    """A value that is not exactly known, or has no faithful JSON form."""
+
+
+def literal(v: Value) -> Any:
+    """The Python value a fully static ``Value`` stands for (tuples and sets kept), else NotLiteral."""
+    if v.dynamic:
+        raise NotLiteral
+    if v.items is not None:
+        items = [literal(i) for i in v.items]
+        if v.kind == "tuple":
+            return tuple(items)
+        if v.kind == "set":
+            return set(items)
+        return items
+    if isinstance(v.value, dict):
+        if v.members is not None and set(v.members) == set(v.value) and all(isinstance(k, str) for k in v.value):
+            return {k: literal(v.members[k]) for k in v.value}
+        return _plain(v.value)
+    return _plain(v.value)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotLiteral
+        return value
+    if isinstance(value, list):
+        return [_plain(x) for x in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(x) for k, x in value.items()}
+    raise NotLiteral
+
+
+def literal_args(fields: dict[str, Value]) -> dict[str, Any] | None:
+    """Every field as a literal, or None when any of them is not one."""
+    try:
+        return {name: literal(v) for name, v in fields.items()}
+    except (NotLiteral, TypeError, RecursionError):
+        return None
+
+
+def _encode(value: Any) -> Any:
+    """A JSON form that keeps tuples and sets apart from lists (for the cache key)."""
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(x) for x in value]}
+    if isinstance(value, set):
+        return {"set": sorted((_encode(x) for x in value), key=lambda x: json.dumps(x, sort_keys=True))}
+    if isinstance(value, list):
+        return [_encode(x) for x in value]
+    if isinstance(value, dict):
+        return {"dict": [[k, _encode(x)] for k, x in value.items()]}
+    return value
+
+
+# -- verdicts ------------------------------------------------------------------------------------
+
+
+def construct(config_class: str, args: dict[str, Any], cache_dir: Path | None, *, saved: bool = False) -> Verdict:
+    """peft's verdict on ``config_class(**args)`` (``saved``: loading a saved adapter_config.json)."""
+    how = "load" if saved else "construct"
+    return _cached(how, config_class, args, cache_dir, lambda: _run_construct(config_class, args, saved))
+
+
+def probe(config_class: str, name: str, value: Any, base: dict[str, Any], cache_dir: Path | None) -> Verdict:
+    """Whether ``name=value`` alone makes ``get_peft_model`` fail for ``config_class`` (see the module
+    docstring). ``base`` holds the config's other literal arguments; targeting fields are replaced.
+    An empty verdict means the value passes or peft's answer depends on something else."""
+    base = {k: v for k, v in base.items() if k not in _TARGETING and k != name}
+    key_args = {"field": name, "value": value, "base": base}
+    return _cached("probe", config_class, key_args, cache_dir, lambda: _run_probe(config_class, name, value, base))
+
+
+def _cached(how: str, config_class: str, args: dict[str, Any], cache_dir: Path | None,
+            compute: Callable[[], Verdict]) -> Verdict:
+    key = store.digest({
+        "how": how,
+        "class": config_class,
+        "args": _encode(args),
+        "peft": store.package_versions("peft")["peft"],
+        "peftlint": __version__,
+        "source": store.source_digest("semantics/peft_check.py"),
+    })
+    path = store.entry_path(cache_dir, CHECK_PREFIX, key)
+    payload = store.read_entry(path, key)
+    if isinstance(payload, dict):
+        try:
+            return Verdict.from_json(payload)
+        except (TypeError, KeyError, ValueError):
+            pass  # damaged entry: recomputed below
+    verdict = compute()
+    if verdict.judged:
+        store.write_entry(path, key, asdict(verdict))
+    return verdict
+
+
+def _run_construct(config_class: str, args: dict[str, Any], saved: bool) -> Verdict:
+    import peft
+
+    cls = getattr(peft, config_class, None)
+    if cls is None:
+        return Verdict(judged=False)
+
+    def build() -> None:
+        if saved:
+            kwargs = cls.check_kwargs(**args)
+            peft.PeftConfig.from_peft_type(**kwargs) if "peft_type" in kwargs else cls(**kwargs)
+        else:
+            cls(**args)
+
+    return _observe(build)
+
+
+def _toy() -> Any:
+    """A model with one ``nn.Linear(64, 64)`` named ``lin`` (real, tiny weights on the CPU)."""
+    import torch
+
+    class ToyModel(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = torch.nn.Linear(64, 64)
+
+        def forward(self, x: Any) -> Any:
+            return self.lin(x)
+
+    return ToyModel()
+
+
+def _run_probe(config_class: str, name: str, value: Any, base: dict[str, Any]) -> Verdict:
+    import peft
+
+    cls = getattr(peft, config_class, None)
+    if cls is None or "target_modules" not in getattr(cls, "__dataclass_fields__", {}):
+        return Verdict(judged=False)
+
+    def apply(extra: dict[str, Any]) -> Callable[[], None]:
+        def run() -> None:
+            config = cls(**base, **extra, target_modules=["lin"])
+            peft.get_peft_model(_toy(), config)
+        return run
+
+    without = _observe(apply({}))
+    if without.raised is not None:
+        return Verdict()  # the toy model itself does not fit these arguments: no answer
+    with_value = _observe(apply({name: value}))
+    if with_value.raised is None:
+        return Verdict()
+    return Verdict(complaints=[with_value.raised])
+
+
+def _observe(action: Callable[[], None]) -> Verdict:
+    """Run ``action`` and collect what it raises and what peft warns meanwhile."""
+    import warnings
+
+    import peft
+
+    peft_dir = os.path.dirname(os.path.abspath(peft.__file__)) + os.sep
+    complaints: list[Complaint] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            action()
+        except ImportError:
+            return Verdict(judged=False)  # peft needs a package this environment lacks; the user's may have it
+        except Exception as exc:  # noqa: BLE001 - whatever peft raises is its verdict
+            complaints.append(Complaint("raises", type(exc).__name__, _one_text(exc)))
+    seen: set[str] = set()
+    for w in caught:
+        text = str(w.message).strip()
+        if not os.path.abspath(w.filename).startswith(peft_dir) or text in seen:
+            continue
+        seen.add(text)
+        complaints.append(Complaint("warns", w.category.__name__, text))
+    complaints.sort(key=lambda c: c.kind != "raises")
+    return Verdict(complaints=complaints)
+
+
+def _one_text(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

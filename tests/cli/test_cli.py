@@ -37,7 +37,7 @@ def test_text_output_has_path_line_col_code_and_summary(tmp_path):
     assert first.startswith("train.py:4:47: PFT101 `vproj` matches no module of HuggingFaceTB/SmolLM2-135M")
     assert "did you mean" in first and "v_proj" in first
     assert "Checked 1 file: 1 config found, 1 checked against their base model" in out
-    assert "Found 0 errors, 1 warning, 0 notes." in out  # PEFT ignores the typo silently: a warning
+    assert "Found 1 error, 0 warnings, 0 notes." in out
 
 
 def test_json_output_fields_and_positions(tmp_path):
@@ -45,7 +45,7 @@ def test_json_output_fields_and_positions(tmp_path):
     [d] = lint(tmp_path, ".")
     assert set(d) >= {"code", "name", "severity", "message", "path", "line", "column", "end_line",
                       "end_column", "subject", "model", "fix"}
-    assert (d["code"], d["name"], d["severity"], d["path"]) == ("PFT101", "unmatched-target", "warning", "sub/train.py")
+    assert (d["code"], d["name"], d["severity"], d["path"]) == ("PFT101", "unmatched-target", "error", "sub/train.py")
     assert (d["line"], d["column"], d["end_line"], d["end_column"]) == (4, 47, 4, 54)
     assert d["subject"] == "vproj" and d["model"] == SMOL
     assert d["fix"]["applicability"] == "unsafe" and d["fix"]["edits"][0]["content"] == '"v_proj"'

@@ -38,8 +38,7 @@ def test_cli_github_format(tmp_path: Path):
     lines = out.splitlines()
     assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
     typo = next(line for line in lines if "PFT101" in line)
-    # PEFT ignores the typo silently (another entry matches): a warning
-    assert typo.startswith("::warning file=train.py,line=5,col=47,endLine=5,endColumn=54,title=peftlint (PFT101)::")
+    assert typo.startswith("::error file=train.py,line=5,col=47,endLine=5,endColumn=54,title=peftlint (PFT101)::")
     assert "`vproj` matches no module" in typo
     assert any(line.startswith("::warning ") and "title=peftlint (PFT204)" in line for line in lines)
     assert any(line.startswith("::notice ") and "title=peftlint (PFT901)" in line for line in lines)

@@ -32,8 +32,7 @@ class LayerOutOfRange(Rule):
     its name is in the list. An index beyond the model's blocks (`[30, 31]` on a 30-layer model,
     a 1-based count, an index copied from a bigger model) selects nothing: the other indices are
     adapted silently, and if none exists PEFT raises `Target modules ... not found in the base
-    model. Note: You specified 'layers_to_transform': [...]` (an error; the silent case is a
-    warning).
+    model. Note: You specified 'layers_to_transform': [...]`.
 
     Fix: use indices from 0 to the number of blocks minus one.
     """
@@ -67,4 +66,4 @@ class LayerOutOfRange(Rule):
             yield self.diagnostic(
                 ctx, item.span,
                 f"layer {i} does not exist for these targets on {ctx.model_label} (blocks {lo}-{hi}): {runtime}",
-                subject=str(i), severity=None if all_missing else Severity.WARNING)
+                subject=str(i))

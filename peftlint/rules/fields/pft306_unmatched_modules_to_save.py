@@ -16,7 +16,7 @@ from peftlint.semantics.suggest import closest_names, format_names
 class UnmatchedModulesToSave(Rule):
     code = "PFT306"
     name = "unmatched-modules-to-save"
-    severity = Severity.WARNING
+    severity = Severity.ERROR
     summary = "A `modules_to_save` entry matches nothing."
     docs = """
     PEFT wraps every module whose full name ends with a `modules_to_save` entry and trains it

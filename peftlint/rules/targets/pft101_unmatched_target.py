@@ -25,8 +25,7 @@ class UnmatchedTarget(Rule):
     whose name equals it or ends with `.` + entry. PEFT raises only when *no* entry matches
     anything; an entry that matches nothing next to one that does is ignored **silently**, so a
     typo (`vproj`) or a name from another architecture (`query_key_value` on Llama, `q` on OPT)
-    trains a different adapter from the one you meant. The finding is an error when PEFT raises
-    (nothing matches) and a warning when the entry is ignored silently.
+    trains a different adapter from the one you meant.
 
     peftlint suggests the model's own name by spelling and by role: the query/key/value/output
     projections and the MLP gate/up/down layers are recognised across architectures, so `q` on
@@ -63,8 +62,7 @@ class UnmatchedTarget(Rule):
             yield self.diagnostic(
                 ctx, item.span,
                 f"`{entry}` matches no module of {ctx.model_label}: {runtime}; {fix_hint}",
-                subject=entry, fix=self._fix(ctx, item, hint.replacements, taken),
-                severity=None if all_dead else Severity.WARNING)
+                subject=entry, fix=self._fix(ctx, item, hint.replacements, taken))
 
     @staticmethod
     def _fix(ctx: Context, item, replacements: list[str], taken: set[str]) -> Fix | None:

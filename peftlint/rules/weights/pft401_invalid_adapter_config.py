@@ -78,4 +78,4 @@ class InvalidAdapterConfig(Rule):
                 f"`{name}` is {kind} ({_short(v.value)}) but {spec.config_class} declares `{ann}`: PEFT passes "
                 "the value on unchecked, so loading this adapter fails while the layers are built or silently "
                 f"does something else; write it as `{ann}`",
-                subject=name, severity=Severity.WARNING)
+                subject=name)

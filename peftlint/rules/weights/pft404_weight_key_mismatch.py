@@ -77,11 +77,11 @@ class WeightKeyMismatch(Rule):
                 f"{weights_name(rep)} has `{keys[0]}`{and_more(len(keys) - 1)}, but the config does not target that module: "
                 "PEFT ignores these weights silently; add the module to target_modules (or modules_to_save) as "
                 "it was trained",
-                subject=keys[0], severity=Severity.WARNING)
+                subject=keys[0])
         for keys in group_keys(rep.absent).values():
             yield self.diagnostic(
                 ctx, config_key_span(ctx, "base_model_name_or_path"),
                 f"{weights_name(rep)} has `{keys[0]}`{and_more(len(keys) - 1)}, but {label} has no such module: these weights "
                 "come from another architecture and PEFT ignores them silently; load the adapter onto the base "
                 "it was trained on",
-                subject=keys[0], severity=Severity.WARNING)
+                subject=keys[0])

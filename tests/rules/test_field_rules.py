@@ -21,7 +21,7 @@ def smol():
 
 
 def inventory(ref: str = SMOL):
-    from test_moe import inventory as inv
+    from support.oracle import built_inventory as inv
 
     return inv(ref)
 
@@ -395,7 +395,7 @@ def test_configs_saved_by_peft_are_clean(hub_id, cls, kwargs, tmp_path):
 
 def test_parameters_ignore_layer_filter_and_exclude(tmp_path):
     from peft import LoraConfig, get_peft_model
-    from test_moe import wrapped_parameters
+    from support.oracle import wrapped_parameters
 
     qwen = "Qwen/Qwen1.5-MoE-A2.7B"
     with warnings.catch_warnings():

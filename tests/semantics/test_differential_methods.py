@@ -177,8 +177,8 @@ def _wrapped(pm) -> set[str]:
 @pytest.mark.parametrize("hub_id,cls,cases", FIELD_CASES, ids=[c[0] for c in FIELD_CASES])
 def test_fields_agree_with_peft(hub_id, cls, cases):
     from peft import LoraConfig, get_peft_model
+    from support.oracle import built_inventory as inventory
     from support.oracle import fresh, wrapped_parameters
-    from test_moe import inventory
 
     from peftlint.semantics.matching import PeftView, compute_targeting, wrapper_matches
 

@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 from support.lintutil import lint
-from support.oracle import fresh, peft_outcome, wrapped_parameters
+from support.oracle import built_inventory, fresh, peft_outcome, wrapped_parameters
 
 from peftlint.semantics.matching import PeftView, compute_targeting
 
@@ -28,14 +28,7 @@ TINY_QWEN3_MOE = {
 }
 
 
-@functools.lru_cache(maxsize=None)
-def inventory(ref: str):
-    from peftlint.model.build import build_inventory
-    from peftlint.model.classes import pick_model_class
-    from peftlint.model.resolve import ResolveOptions, resolve
-
-    res = resolve(ref, options=ResolveOptions())
-    return build_inventory(res, pick_model_class(res.config, None, None))
+inventory = functools.lru_cache(maxsize=None)(built_inventory)
 
 
 def run_peft(model, config):

@@ -44,6 +44,16 @@ def meta_model(hub_id: str, model_class: str):
         return cls._from_config(cfg)
 
 
+def built_inventory(ref: str):
+    """peftlint's inventory of a bundled model, built on the meta device (no cache)."""
+    from peftlint.model.build import build_inventory
+    from peftlint.model.classes import pick_model_class
+    from peftlint.model.resolve import ResolveOptions, resolve
+
+    res = resolve(ref, options=ResolveOptions())
+    return build_inventory(res, pick_model_class(res.config, None, None))
+
+
 def fresh(hub_id: str, model_class: str):
     return copy.deepcopy(meta_model(hub_id, model_class))
 

@@ -66,6 +66,18 @@ class ModelRef:
 
 
 @dataclass
+class TargetRule:
+    """A trainer computes ``target_modules`` from the model itself (axolotl's
+    ``lora_target_linear: true``, LLaMA-Factory's ``lora_target: all``): the reader cannot list the
+    names, so ``target_modules`` holds a dynamic item for them until ``semantics.trainer_targets``
+    applies the trainer's rule to the model's inventory."""
+
+    trainer: str  # "axolotl" | "llama-factory" | "llama-factory-v1": whose rule
+    written: str  # what the config says, for messages: "lora_target_linear: true", "lora_target: all"
+    span: Span  # where it is written (the document start for a default)
+
+
+@dataclass
 class SourceFacts:
     """What the reader saw besides the field values."""
 
@@ -80,6 +92,7 @@ class SourceFacts:
     tool: str = ""  # "unsloth", "axolotl", "llama-factory", "trl"; "" for plain peft
     call: str = ""  # the call that builds the config when it is not a config class
     trainer_keys: dict[str, str] = field(default_factory=dict)  # trainer configs: PEFT field -> trainer key
+    target_rule: TargetRule | None = None  # trainer configs whose trainer lists target_modules itself
     notebook: bool = False  # read from a notebook's cells
 
 

@@ -279,8 +279,13 @@ class Linter:
         outcome.model, outcome.inventory = label, inventory
         if ref is not None:
             outcome.how, outcome.from_default = ref.how, ref.from_default
-        ctx = Context(spec=spec, inventory=inventory, model_label=label, settings=self.settings,
-                      facts=self.facts(), resolved=resolved, text=text)
+        expanded = None
+        if inventory is not None and spec.facts.tool in ("axolotl", "llama-factory"):
+            from peftlint.semantics.trainer_targets import expand
+
+            expanded = expand(spec, inventory)  # what the trainer itself passes as target_modules
+        ctx = Context(spec=expanded.spec if expanded else spec, inventory=inventory, model_label=label,
+                      settings=self.settings, facts=self.facts(), resolved=resolved, text=text)
         outcome.ctx = ctx
         for rule in self.rules:
             if rule.needs_model and inventory is None:
@@ -295,7 +300,10 @@ class Linter:
         for d in diags:
             if d.model is None:
                 d.model = label
-            if keys:
+            if expanded is not None and expanded.note and (d.subject in expanded.generated or not expanded.explicit) \
+                    and re.search(r"\btarget_modules\b", d.message):
+                d.message = f"{d.message} ({expanded.note})"
+            elif keys:
                 d.message = _name_trainer_key(d.message, keys, spec.facts.tool or "trainer")
             d.noqa_lines = tuple(sorted({d.span.line, spec.span.line}))
         return diags

@@ -49,26 +49,46 @@ peft_use_dora: true
     assert (items[1].span.line, items[1].span.column, items[1].span.end_column) == (8, 5, 11)
 
 
-def test_axolotl_shorthands_and_non_lora_runs():
+def _rule_items(spec):
+    """(the names written beside the trainer's rule, the rule's placeholder item)."""
+    v = spec.get("target_modules")
+    return [i.value for i in v.items if not i.dynamic], [i for i in v.items if i.dynamic]
+
+
+def test_axolotl_lora_target_linear_is_axolotls_rule_not_all_linear():
     [spec] = _spec(f"base_model: {MODEL}\nadapter: lora\nlora_target_linear: true\n")
-    assert spec.static("target_modules") == "all-linear"
+    rule = spec.facts.target_rule
+    assert (rule.trainer, rule.written, (rule.span.line, rule.span.column)) == ("axolotl", "lora_target_linear: true",
+                                                                                (3, 21))
+    own, [ph] = _rule_items(spec)
+    assert own == [] and "axolotl lists the model's linear layers itself" in ph.reason
+    assert spec.static("target_modules") is None  # known only once the model is
     assert _spec(f"base_model: {MODEL}\nadapter:\nlora_target_linear: true\n") == []  # full fine-tune
+    # axolotl adds its names to lora_target_modules: the list is kept, entry by entry
     [spec] = _spec(f"base_model: {MODEL}\nadapter: lora\nlora_target_linear: true\nlora_target_modules: [q_proj]\n")
-    assert spec.static("target_modules") == ["q_proj"]  # the explicit list is still checked entry by entry
+    assert _rule_items(spec)[0] == ["q_proj"]
+    # ... and a string beside it becomes one literal entry of that list, not a regex
+    [spec] = _spec(f"base_model: {MODEL}\nadapter: lora\nlora_target_linear: true\nlora_target_modules: 'q_.*'\n")
+    assert _rule_items(spec)[0] == ["q_.*"]
+    # neither key: axolotl passes target_modules=[] (PEFT raises), never PEFT's defaults
+    [spec] = _spec(f"base_model: {MODEL}\nadapter: lora\n")
+    assert spec.static("target_modules") == []
 
 
 def test_llama_factory_comma_lists_and_all():
     [spec] = _spec(f"model_name_or_path: {MODEL}\nfinetuning_type: lora\nlora_target: q_proj, v_proj\n"
                    "additional_target: embed_tokens\nlora_rank: 8\n")
-    assert spec.facts.tool == "llama-factory"
+    assert spec.facts.tool == "llama-factory" and spec.facts.target_rule is None
     v = spec.get("target_modules")
     assert v.value == ["q_proj", "v_proj"]
     assert [(i.span.column, i.span.end_column) for i in v.items] == [(14, 20), (22, 28)]
     assert spec.static("modules_to_save") == ["embed_tokens"] and spec.static("r") == 8
     [spec] = _spec(f"model_name_or_path: {MODEL}\nfinetuning_type: lora\nlora_target: all\n")
-    assert spec.static("target_modules") == "all-linear"
+    assert spec.facts.target_rule.written == "lora_target: all" and _rule_items(spec)[0] == []
     [spec] = _spec(f"model_name_or_path: {MODEL}\nfinetuning_type: lora\n")  # LLaMA-Factory's default is all
-    assert spec.static("target_modules") == "all-linear"
+    assert spec.facts.target_rule.written == "lora_target: all (its default)"
+    [spec] = _spec(f"model_name_or_path: {MODEL}\nfinetuning_type: lora\nlora_target: ALL\n")
+    assert spec.static("target_modules") == ["ALL"]  # LLaMA-Factory compares with "all" exactly
     assert _spec(f"model_name_or_path: {MODEL}\nfinetuning_type: full\n") == []
 
 

@@ -14,7 +14,7 @@ from peftlint.textpos import LineIndex
 _TEMPLATE = re.compile(r"\$\{?[A-Za-z_]|\{\{")  # ${VAR}, $VAR, {{ jinja }}
 # Nodes one document's values may visit, aliases counted each time they are followed: far above
 # any real config, far below what a "billion laughs" alias bomb expands to.
-BUDGET = 100_000
+BUDGET = 10_000
 
 
 class OverBudget(Exception):

@@ -14,7 +14,7 @@ and reading goes on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable
 
 import yaml
 from yaml import events as ev
@@ -62,9 +62,14 @@ class _Stop(Exception):
     """The event stream ended early (a parse error is raised by PyYAML itself)."""
 
 
+_SCALAR, _ALIAS = ev.ScalarEvent, ev.AliasEvent
+_MAP_START, _SEQ_START, _MAP_END, _SEQ_END = (ev.MappingStartEvent, ev.SequenceStartEvent, ev.MappingEndEvent,
+                                              ev.SequenceEndEvent)
+
+
 class _Walker:
-    def __init__(self, events: Iterator[yaml.Event]) -> None:
-        self.events = events
+    def __init__(self, loader: yaml.BaseLoader) -> None:
+        self.get_event = loader.get_event  # the parser's own call: no generator in between
         self.anchors: dict[str, yaml.Node | None] = {}  # None: anchored inside a value that was not read
         self.resolver = yaml.resolver.Resolver()
         self.constructor = yaml.constructor.SafeConstructor()
@@ -72,36 +77,44 @@ class _Walker:
         self.bad_tags: list[tuple[Span, str]] = []
 
     def next(self) -> yaml.Event:
-        try:
-            return next(self.events)
-        except StopIteration:
-            raise _Stop() from None
+        e = self.get_event()
+        if e is None:
+            raise _Stop()
+        return e
 
     # -- skipping ------------------------------------------------------------------------------
     def skip(self, first: yaml.Event, depth: int) -> None:
         """Consume the node that starts with ``first`` without building it; anchored subtrees are
-        built (an alias elsewhere may name them), explicit scalar tags are checked."""
+        built (an alias elsewhere may name them), explicit scalar tags are checked. This loop sees
+        every event of the parts peftlint does not read, so it stays lean."""
         level = 0
         e = first
+        get = self.get_event
         while True:
-            if isinstance(e, (ev.MappingStartEvent, ev.SequenceStartEvent)) and e.anchor is not None:
-                self.anchors[e.anchor] = self.build(e, depth + level)
-            elif isinstance(e, (ev.MappingStartEvent, ev.SequenceStartEvent)):
-                self._check_collection_tag(e)
-                level += 1
-                if depth + level > MAX_DEPTH and self.too_deep is None:
-                    self.too_deep = mark_span(e.start_mark, e.end_mark)
-            elif isinstance(e, (ev.MappingEndEvent, ev.SequenceEndEvent)):
-                level -= 1
-            elif isinstance(e, ev.ScalarEvent):
-                node = self._scalar(e) if e.anchor is not None or _explicit(e.tag) else None
+            t = type(e)
+            if t is _SCALAR:
+                if e.anchor is not None or (e.tag is not None and e.tag != "!"):
+                    node = self._scalar(e)
+                    if e.anchor is not None:
+                        self.anchors[e.anchor] = node
+            elif t is _MAP_START or t is _SEQ_START:
                 if e.anchor is not None:
-                    self.anchors[e.anchor] = node
-            elif isinstance(e, ev.AliasEvent):
+                    self.anchors[e.anchor] = self.build(e, depth + level)
+                else:
+                    if e.tag is not None:
+                        self._check_collection_tag(e)
+                    level += 1
+                    if depth + level > MAX_DEPTH and self.too_deep is None:
+                        self.too_deep = mark_span(e.start_mark, e.end_mark)
+            elif t is _MAP_END or t is _SEQ_END:
+                level -= 1
+            elif t is _ALIAS:
                 self._alias(e)
             if level <= 0:
                 return
-            e = self.next()
+            e = get()
+            if e is None:
+                raise _Stop()
 
     # -- building ------------------------------------------------------------------------------
     def build(self, first: yaml.Event, depth: int) -> yaml.Node | None:
@@ -199,7 +212,8 @@ def read_yaml(text: str, wanted: Callable[[str], bool]) -> ReadResult:
     A parse error is reported as one ``PFT902`` problem; the documents read before it are kept.
     """
     out = ReadResult()
-    walker = _Walker(iter(yaml.parse(text, Loader=_LOADER)))
+    loader = _LOADER(text)
+    walker = _Walker(loader)
     try:
         while True:
             e = walker.next()
@@ -218,6 +232,8 @@ def read_yaml(text: str, wanted: Callable[[str], bool]) -> ReadResult:
         span = Span(span.line, span.column, span.line, span.column + 1)
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         out.problems.append(Problem("PFT902", f"cannot parse this trainer config as YAML: {what}", span))
+    finally:
+        loader.dispose()
     if walker.too_deep is not None:
         out.problems.append(Problem(
             "PFT902", f"this YAML nests more than {MAX_DEPTH} levels deep; peftlint does not read deeper values "
@@ -256,7 +272,7 @@ def _document(walker: _Walker, wanted: Callable[[str], bool]) -> Document | None
         key = walker._scalar(k)
         if k.anchor is not None:
             walker.anchors[k.anchor] = key
-        if k.value == MERGE_KEY and k.style is None:
+        if k.value == MERGE_KEY and k.implicit[0]:  # plain `<<`, not a quoted one
             value = walker.build(v, 1)
             if value is not None:
                 doc.merged.append(value)

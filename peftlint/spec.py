@@ -93,6 +93,8 @@ class SourceFacts:
     call: str = ""  # the call that builds the config when it is not a config class
     trainer_keys: dict[str, str] = field(default_factory=dict)  # trainer configs: PEFT field -> trainer key
     target_rule: TargetRule | None = None  # trainer configs whose trainer lists target_modules itself
+    # trainer configs: field -> what the trainer does with it, said instead of the key's name in messages
+    trainer_notes: dict[str, str] = field(default_factory=dict)
     notebook: bool = False  # read from a notebook's cells
 
 

@@ -303,8 +303,8 @@ class Linter:
             if expanded is not None and expanded.note and (d.subject in expanded.generated or not expanded.explicit) \
                     and re.search(r"\btarget_modules\b", d.message):
                 d.message = f"{d.message} ({expanded.note})"
-            elif keys:
-                d.message = _name_trainer_key(d.message, keys, spec.facts.tool or "trainer")
+            elif keys or spec.facts.trainer_notes:
+                d.message = _name_trainer_key(d.message, keys, spec.facts.tool or "trainer", spec.facts.trainer_notes)
             d.noqa_lines = tuple(sorted({d.span.line, spec.span.line}))
         return diags
 
@@ -343,11 +343,14 @@ class Linter:
         return got
 
 
-def _name_trainer_key(message: str, keys: dict[str, str], tool: str) -> str:
-    """Messages speak PEFT's field names; say once what the field is called in the trainer config."""
-    for field_name, key in keys.items():
+def _name_trainer_key(message: str, keys: dict[str, str], tool: str, notes: dict[str, str] | None = None) -> str:
+    """Messages speak PEFT's field names; say once what the field is called in the trainer config
+    (or what the trainer does with it)."""
+    for field_name in [*(notes or {}), *keys]:
         if re.search(rf"\b{re.escape(field_name)}\b", message):
-            return f"{message} (`{field_name}` is `{key}` in this {tool} config)"
+            if notes and field_name in notes:
+                return f"{message} ({notes[field_name]})"
+            return f"{message} (`{field_name}` is `{keys[field_name]}` in this {tool} config)"
     return message
 
 

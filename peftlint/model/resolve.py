@@ -184,11 +184,11 @@ def _default_hf_cache() -> str:
     return constants.HF_HUB_CACHE
 
 
-def _find_in_hf_cache(repo_id: str, revision: str | None, cache_dir: str) -> str | None:
+def _find_in_hf_cache(repo_id: str, revision: str | None, cache_dir: str, filename: str = "config.json") -> str | None:
     from huggingface_hub import try_to_load_from_cache
 
     try:
-        found = try_to_load_from_cache(repo_id, "config.json", cache_dir=cache_dir, revision=revision)
+        found = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir, revision=revision)
     except (OSError, ValueError):  # unreadable cache folder, odd revision string
         return None
     # ``_CACHED_NO_EXIST`` (a sentinel object) means "known not to exist at that revision".
@@ -212,7 +212,8 @@ def _find_bundled(repo_id: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str | None) -> str:
+def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str | None,
+              subfolder: str | None = None) -> str:
     from huggingface_hub import errors as hf_errors
     from huggingface_hub import hf_hub_download
 
@@ -220,6 +221,7 @@ def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str 
         return hf_hub_download(
             repo_id,
             "config.json",
+            subfolder=subfolder or None,
             revision=revision,
             cache_dir=cache_dir,
             endpoint=endpoint,
@@ -231,9 +233,7 @@ def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str 
 
         cause = exc.__cause__
         if isinstance(cause, hf_errors.OfflineModeIsEnabled) or constants.is_offline_mode():
-            raise _Failed(
-                f"--online was given but HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded"
-            ) from None
+            raise _Failed(f"HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded") from None
         where = endpoint or constants.ENDPOINT
         detail = f": {_one_line(cause)}" if cause is not None else ""
         raise _Failed(f"could not reach {where} to download config.json of {repo_id}{detail}") from None
@@ -251,11 +251,53 @@ def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str 
     except hf_errors.EntryNotFoundError:
         raise _Failed(f"{repo_id} has no config.json on the Hugging Face Hub; it is not a transformers model") from None
     except hf_errors.OfflineModeIsEnabled:
-        raise _Failed(
-            f"--online was given but HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded"
-        ) from None
+        raise _Failed(f"HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded") from None
     except Exception as exc:  # network errors come from httpx/requests and vary by version
         raise _Failed(f"downloading config.json of {repo_id} failed: {_one_line(exc)}") from None
+
+
+@dataclass
+class Fetched:
+    """What ``fetch_config`` did for one model reference."""
+
+    ref: str  # as named (before alias expansion)
+    outcome: str  # "fetched" | "cached" | "bundled" | "local" | "failed"
+    detail: str = ""  # the config.json path, or why it failed
+
+
+def fetch_config(
+    ref: str,
+    *,
+    revision: str | None = None,
+    subfolder: str | None = None,
+    base_dirs: Sequence[str] = (),
+    options: ResolveOptions,
+) -> Fetched:
+    """Put ``ref``'s config.json into the Hugging Face cache unless it is already available
+    (a local directory, the cache at that revision, the bundled set): what ``peftlint cache fetch``
+    does for every model a project names, so that later runs resolve them offline. Downloads only
+    config.json, through huggingface_hub (token and endpoint from the usual HF environment)."""
+    expanded, search_dirs = _expand_alias(ref, base_dirs, options)
+    sub = (subfolder or "").strip("/")
+    local, _ = _find_local(os.path.join(expanded, sub) if sub else expanded, search_dirs)
+    if local is not None:
+        return Fetched(ref, "local", str(local))
+    repo_id = _as_repo_id(expanded)
+    if repo_id is None:
+        return Fetched(ref, "failed", f"{expanded} is neither a local directory with a config.json nor a Hugging Face "
+                       "Hub id")
+    cache_dir = options.hf_cache_dir or _default_hf_cache()
+    cached = _find_in_hf_cache(repo_id, revision, cache_dir, f"{sub}/config.json" if sub else "config.json")
+    if cached is not None:
+        return Fetched(ref, "cached", cached)
+    bundled = None if sub else _find_bundled(repo_id)
+    if bundled is not None:
+        return Fetched(ref, "bundled", str(bundled))
+    endpoint = options.endpoint or os.environ.get("HF_ENDPOINT") or None
+    try:
+        return Fetched(ref, "fetched", _download(repo_id, revision, cache_dir, endpoint, sub or None))
+    except _Failed as exc:
+        return Fetched(ref, "failed", str(exc))
 
 
 # -- reading the file -----------------------------------------------------------------------------

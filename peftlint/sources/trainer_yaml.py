@@ -198,7 +198,9 @@ def _axolotl_targets(spec: AdapterSpec, top: dict[str, _Entry], first: Span) -> 
         # axolotl passes `cfg.lora_target_modules or []`: never PEFT's default targets
         spec.fields["target_modules"] = Value([], first, kind="list", items=[],
                                               origin="axolotl passes [] without lora_target_modules")
-        spec.facts.trainer_keys["target_modules"] = "lora_target_modules"
+        spec.facts.trainer_notes["target_modules"] = (
+            "axolotl passes `target_modules=[]` when neither `lora_target_modules` nor `lora_target_linear: true` "
+            "is set: set one of them")
 
 
 def _v1_fields(spec: AdapterSpec, pc: _Entry, first: Span, problems: list[Problem]) -> None:

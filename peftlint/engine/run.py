@@ -300,8 +300,8 @@ class Linter:
         for d in diags:
             if d.model is None:
                 d.model = label
-            if expanded is not None and expanded.note and (d.subject in expanded.generated or not expanded.explicit) \
-                    and re.search(r"\btarget_modules\b", d.message):
+            if expanded is not None and expanded.note and (d.subject in expanded.generated or (
+                    not expanded.explicit and re.search(r"\btarget_modules\b", d.message))):
                 d.message = f"{d.message} ({expanded.note})"
             elif keys or spec.facts.trainer_notes:
                 d.message = _name_trainer_key(d.message, keys, spec.facts.tool or "trainer", spec.facts.trainer_notes)

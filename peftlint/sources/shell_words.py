@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from peftlint.textpos import LineIndex
 
@@ -28,6 +29,8 @@ _RESERVED = {"then", "else", "elif", "do", "!", "in", "time"} | _OPEN_BLOCK | _C
 _DECLARE = {"export", "readonly", "declare", "typeset", "local"}
 _SOURCE = {"source", ".", "eval", "read", "mapfile", "readarray"}
 _MAX_NESTING = 32  # ${A:-${B:-...}} levels read before the rest is dynamic
+_PLAIN = re.compile(r"[^\s;&|()<>\\'\"$`]+")  # a run of characters that stand for themselves
+_PLAIN_DQ = re.compile(r'[^"\\$`]+')  # the same inside double quotes
 
 
 @dataclass
@@ -64,7 +67,7 @@ class Field:
     def source_range(self) -> tuple[int, int]:
         """Where the characters are written: one contiguous run in the script, else the word itself."""
         o = self.offsets
-        if self.text and len(o) == len(self.text) and all(b == a + 1 for a, b in zip(o, o[1:])):
+        if self.text and len(o) == len(self.text) and o == list(range(o[0], o[0] + len(o))):
             return o[0], o[-1] + 1
         return self.start, self.end
 
@@ -86,6 +89,10 @@ class _Chars:
 
     def add(self, ch: str, off: int, split: bool = False) -> None:
         self.parts.append((ch, off, split))
+
+    def run(self, text: str, start: int) -> None:
+        """Characters ``text`` written at ``start`` onwards, none a split point."""
+        self.parts.extend(zip(text, range(start, start + len(text)), repeat(False)))
 
 
 class ShellReader:
@@ -235,6 +242,13 @@ class ShellReader:
         out = _Chars()
         t = self.text
         while pos < self.n:
+            if not stop:
+                m = _PLAIN.match(t, pos)
+                if m:
+                    out.run(m.group(), pos)
+                    pos = m.end()
+                    if pos >= self.n:
+                        break
             c = t[pos]
             if c in stop or (not stop and (c in " \t\r\n;&|()<>")):
                 break
@@ -249,8 +263,7 @@ class ShellReader:
             elif c == "'":
                 end = t.find("'", pos + 1)
                 end = self.n if end < 0 else end
-                for i in range(pos + 1, end):
-                    out.add(t[i], i)
+                out.run(t[pos + 1:end], pos + 1)
                 pos = end + 1
                 out.quoted = True
             elif c == '"':
@@ -270,6 +283,11 @@ class ShellReader:
     def _double(self, pos: int, out: _Chars) -> int:
         t = self.text
         while pos < self.n and t[pos] != '"':
+            m = _PLAIN_DQ.match(t, pos)
+            if m:
+                out.run(m.group(), pos)
+                pos = m.end()
+                continue
             c = t[pos]
             if c == "\\" and pos + 1 < self.n and t[pos + 1] in '$`"\\\n':
                 if t[pos + 1] != "\n":
@@ -416,6 +434,12 @@ def _split(chars: _Chars, start: int, end: int) -> list[Field]:
     dyn = [p for p in chars.parts if isinstance(p, Dyn)]
     if dyn:
         return [Field(None, start, end, reason=dyn[0].reason, origin=chars.origin)]
+    if not chars.parts:
+        return [_field([], start, end, chars)] if chars.quoted else []
+    text, offsets, splits = zip(*chars.parts)  # type: ignore[misc]
+    if not any(splits):
+        return [Field("".join(text), start, end, origin=chars.origin, from_default=chars.from_default,
+                      offsets=list(offsets))]
     fields: list[Field] = []
     cur: list[tuple[str, int]] = []
     for ch, off, split in chars.parts:  # type: ignore[misc]

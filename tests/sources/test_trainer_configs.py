@@ -284,7 +284,7 @@ def test_unresolved_model_keeps_one_note(tmp_path: Path):
     assert f["code"] == "PFT901"
 
 
-def test_llama_factory_multimodal_targets_are_not_guessed(tmp_path: Path):
+def _tiny_llava(root: Path) -> None:
     import json
 
     from transformers import LlavaConfig
@@ -293,8 +293,19 @@ def test_llama_factory_multimodal_targets_are_not_guessed(tmp_path: Path):
     cfg["text_config"].update(num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=4,
                               num_key_value_heads=4, vocab_size=32064)
     cfg["vision_config"].update(num_hidden_layers=2, hidden_size=64, intermediate_size=128, num_attention_heads=4)
-    (tmp_path / "llava").mkdir()
-    (tmp_path / "llava" / "config.json").write_text(json.dumps(cfg))
+    (root / "llava").mkdir()
+    (root / "llava" / "config.json").write_text(json.dumps(cfg))
+
+
+def test_multimodal_models(tmp_path: Path):
+    _tiny_llava(tmp_path)
+    # axolotl's names reach the vision tower too
+    (tmp_path / "ax.yml").write_text("base_model: ./llava\nadapter: lora\nlora_target_linear: true\n")
+    got = lint(tmp_path, "ax.yml")
+    assert sorted((f["code"], f["subject"]) for f in got) == [("PFT108", "k_proj"), ("PFT108", "q_proj"),
+                                                              ("PFT108", "v_proj")]
+    assert all("vision_tower" in f["message"] and "find_all_linear_names" in f["message"] for f in got)
+    # LLaMA-Factory rewrites multimodal targets with its own table: not guessed
     (tmp_path / "lf.yaml").write_text("model_name_or_path: ./llava\nfinetuning_type: lora\nlora_target: q_proj,vproj\n")
     [f] = lint(tmp_path, "lf.yaml")
     assert f["code"] == "PFT904" and "patch_target_modules" in f["message"]

@@ -205,7 +205,8 @@ def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None)
     from peftlint.config import SettingsError, load_settings
     from peftlint.engine.collect import collect_models
     from peftlint.engine.run import Linter
-    from peftlint.model.resolve import ResolveOptions, fetch_config
+    from peftlint.model.fetch import fetch_config
+    from peftlint.model.resolve import ResolveOptions
 
     try:
         settings = load_settings(Path.cwd(), config_file)

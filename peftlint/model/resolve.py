@@ -256,50 +256,6 @@ def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str 
         raise _Failed(f"downloading config.json of {repo_id} failed: {_one_line(exc)}") from None
 
 
-@dataclass
-class Fetched:
-    """What ``fetch_config`` did for one model reference."""
-
-    ref: str  # as named (before alias expansion)
-    outcome: str  # "fetched" | "cached" | "bundled" | "local" | "failed"
-    detail: str = ""  # the config.json path, or why it failed
-
-
-def fetch_config(
-    ref: str,
-    *,
-    revision: str | None = None,
-    subfolder: str | None = None,
-    base_dirs: Sequence[str] = (),
-    options: ResolveOptions,
-) -> Fetched:
-    """Put ``ref``'s config.json into the Hugging Face cache unless it is already available
-    (a local directory, the cache at that revision, the bundled set): what ``peftlint cache fetch``
-    does for every model a project names, so that later runs resolve them offline. Downloads only
-    config.json, through huggingface_hub (token and endpoint from the usual HF environment)."""
-    expanded, search_dirs = _expand_alias(ref, base_dirs, options)
-    sub = (subfolder or "").strip("/")
-    local, _ = _find_local(os.path.join(expanded, sub) if sub else expanded, search_dirs)
-    if local is not None:
-        return Fetched(ref, "local", str(local))
-    repo_id = _as_repo_id(expanded)
-    if repo_id is None:
-        return Fetched(ref, "failed", f"{expanded} is neither a local directory with a config.json nor a Hugging Face "
-                       "Hub id")
-    cache_dir = options.hf_cache_dir or _default_hf_cache()
-    cached = _find_in_hf_cache(repo_id, revision, cache_dir, f"{sub}/config.json" if sub else "config.json")
-    if cached is not None:
-        return Fetched(ref, "cached", cached)
-    bundled = None if sub else _find_bundled(repo_id)
-    if bundled is not None:
-        return Fetched(ref, "bundled", str(bundled))
-    endpoint = options.endpoint or os.environ.get("HF_ENDPOINT") or None
-    try:
-        return Fetched(ref, "fetched", _download(repo_id, revision, cache_dir, endpoint, sub or None))
-    except _Failed as exc:
-        return Fetched(ref, "failed", str(exc))
-
-
 # -- reading the file -----------------------------------------------------------------------------
 
 

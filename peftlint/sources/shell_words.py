@@ -1,16 +1,13 @@
-"""Shell scripts → commands of expanded words, with the source offset of every character.
+"""Shell words → their values after expansion, with the source offset of every character.
 
-A small reading of POSIX shell, enough for training scripts: comments, line continuations,
-``;``/``&&``/``||``/``|``/``&``/newline between commands, single and double quotes, backslash
-escapes, redirections (the target word is dropped) and here-documents (their bodies are skipped).
-Variables assigned in the script (``MODEL=Qwen/Qwen3-4B``, ``export BASE=...``) are expanded in
-later commands (``$VAR``, ``${VAR}``, ``${VAR:-default}``, ``${VAR:=default}``, ``${VAR:+alt}``),
-unquoted expansions are split into fields on blanks. What the script cannot tell — a variable only
-the environment sets, positional parameters, ``$(...)``, arithmetic, an assignment inside an
-``if``/loop/function or after ``source`` — is dynamic with a reason, never guessed. A variable the
-environment may set but the script gives a default (``${MODEL:-gpt2}``) takes the default, marked
-as such. Each field keeps the offsets its characters came from, so a value read through a
-variable points at the assignment's literal.
+Part of reading training scripts (``shell_commands.py`` splits a script into commands): single
+and double quotes, backslash escapes, ``$VAR``, ``${VAR}``, ``${VAR:-default}``,
+``${VAR:=default}``, ``${VAR:+alt}`` with variables the script assigned, and field splitting of
+unquoted expansions on blanks. What the script cannot tell — a variable only the environment sets,
+positional parameters, ``$(...)``, arithmetic, other ``${...}`` forms — is a ``Dyn`` part with a
+reason, never guessed. A variable the environment may set but the script gives a default
+(``${MODEL:-gpt2}``) takes the default, marked as such. Each field keeps the offsets its
+characters came from, so a value read through a variable points at the assignment's literal.
 """
 
 from __future__ import annotations
@@ -22,12 +19,6 @@ from itertools import repeat
 from peftlint.textpos import LineIndex
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\+?)=")
-_OPEN_BLOCK = {"if", "for", "while", "until", "case", "{", "select"}
-_CLOSE_BLOCK = {"fi", "done", "esac", "}"}
-_RESERVED = {"then", "else", "elif", "do", "!", "in", "time"} | _OPEN_BLOCK | _CLOSE_BLOCK
-_DECLARE = {"export", "readonly", "declare", "typeset", "local"}
-_SOURCE = {"source", ".", "eval", "read", "mapfile", "readarray"}
 _MAX_NESTING = 32  # ${A:-${B:-...}} levels read before the rest is dynamic
 _PLAIN = re.compile(r"[^\s;&|()<>\\'\"$`]+")  # a run of characters that stand for themselves
 _PLAIN_DQ = re.compile(r'[^"\\$`]+')  # the same inside double quotes
@@ -72,13 +63,8 @@ class Field:
         return self.start, self.end
 
 
-@dataclass
-class Command:
-    fields: list[Field]
-    start: int  # offset of the command's first word
 
-
-class _Chars:
+class Chars:
     """The expansion of one word so far: characters (char, offset, splittable) and dynamic parts."""
 
     def __init__(self) -> None:
@@ -95,13 +81,14 @@ class _Chars:
         self.parts.extend(zip(text, range(start, start + len(text)), repeat(False)))
 
 
-class ShellReader:
+class WordReader:
+    """Expands words against the variables assigned so far (``vars``)."""
+
     def __init__(self, text: str) -> None:
         self.text = text
         self.n = len(text)
         self.vars: dict[str, Var] = {}
         self.depth = 0  # inside if/for/while/case/{ } blocks: assignments there are conditional
-        self.heredocs: list[tuple[str, bool]] = []  # (delimiter, strip leading tabs)
         self.sourced = ""  # after `source file`: any variable may have been set there
         self.nesting = 0
         self.lines = LineIndex(text)
@@ -109,137 +96,10 @@ class ShellReader:
     def line(self, off: int) -> int:
         return self.lines.pos(off)[0]
 
-    # -- commands --------------------------------------------------------------------------------
-    def commands(self) -> list[Command]:
-        out: list[Command] = []
-        pos = 0
-        while pos < self.n:
-            words: list[tuple[_Chars, int, int]] = []
-            redirect_next = False
-            while pos < self.n:
-                c = self.text[pos]
-                if c in " \t\r":
-                    pos += 1
-                elif c == "\\" and self.text.startswith("\\\n", pos):
-                    pos += 2
-                elif c == "#":
-                    nl = self.text.find("\n", pos)
-                    pos = self.n if nl < 0 else nl
-                elif c in "\n;&|()":
-                    pos += 1
-                    if c == "\n" and self.heredocs:
-                        pos = self._skip_heredocs(pos)
-                    break
-                elif c in "<>":
-                    pos, kind = self._redirection(pos, words)
-                    redirect_next = kind == "file"
-                    if kind in ("heredoc", "heredoc-strip"):
-                        pos = self._heredoc_word(pos, kind == "heredoc-strip")
-                else:
-                    start = pos
-                    chars, pos = self._word(pos)
-                    if redirect_next:
-                        redirect_next = False
-                        continue
-                    words.append((chars, start, pos))
-            if words:
-                cmd = self._finish(words)
-                if cmd is not None:
-                    out.append(cmd)
-        return out
-
-    def _redirection(self, pos: int, words: list) -> tuple[int, str]:
-        """Skip a redirection operator: ("file" | "heredoc" | "heredoc-strip" | "none": no target word)."""
-        if words and words[-1][2] == pos and all(isinstance(p, tuple) and p[0].isdigit() for p in words[-1][0].parts):
-            words.pop()  # the file descriptor of ``2>``
-        t = self.text
-        kind = "file"
-        if t.startswith("<<", pos) and not t.startswith("<<<", pos):
-            kind = "heredoc-strip" if t.startswith("<<-", pos) else "heredoc"
-        while pos < self.n and t[pos] in "<>&-|":
-            pos += 1
-        if pos < self.n and t[pos].isdigit() and t[pos - 1] == "&":  # 2>&1
-            while pos < self.n and t[pos].isdigit():
-                pos += 1
-            return pos, "none"
-        while pos < self.n and t[pos] in " \t":
-            pos += 1
-        return pos, kind
-
-    def _heredoc_word(self, pos: int, strip: bool) -> int:
-        chars, end = self._word(pos)
-        delim = "".join(p[0] for p in chars.parts if isinstance(p, tuple))
-        self.heredocs.append((delim, strip))
-        return end
-
-    def _skip_heredocs(self, pos: int) -> int:
-        for delim, strip in self.heredocs:
-            while pos < self.n:
-                nl = self.text.find("\n", pos)
-                line_end = self.n if nl < 0 else nl
-                line = self.text[pos:line_end]
-                pos = line_end + 1
-                if (line.lstrip("\t") if strip else line) == delim:
-                    break
-        self.heredocs = []
-        return min(pos, self.n)
-
-    def _finish(self, words: list[tuple[_Chars, int, int]]) -> Command | None:
-        first_raw = self.text[words[0][1]:words[0][2]]
-        if first_raw in _RESERVED:
-            if first_raw in _OPEN_BLOCK:
-                self.depth += 1
-            elif first_raw in _CLOSE_BLOCK:
-                self.depth = max(0, self.depth - 1)
-            if first_raw == "for" and len(words) > 1:
-                name = self.text[words[1][1]:words[1][2]]
-                self.vars[name] = Var(None, f"the loop variable of `for {name}` (line {self.line(words[0][1])})")
-            rest = words[1:] if first_raw not in ("for", "case", "select") else []
-            return self._finish(rest) if rest else None
-        # assignments: a command made only of NAME=value words (optionally after export/declare/...)
-        names = [self.text[w[1]:w[2]] for w in words]
-        body = words[1:] if names[0] in _DECLARE else words
-        assigns = [(_ASSIGN.match(self.text, w[1]), w) for w in body]
-        if all(m is not None for m, _ in assigns) or (names[0] in _DECLARE and not body):
-            for m, (chars, start, end) in assigns:
-                self._assign(m, chars, start)
-            return None
-        if names[0] in _SOURCE:
-            where = f"`{names[0]}` at line {self.line(words[0][1])} may change it"
-            for k in list(self.vars):
-                self.vars[k] = Var(None, where)
-            self.sourced = where
-        fields: list[Field] = []
-        for chars, start, end in words:
-            fields.extend(_split(chars, start, end))
-        return Command(fields, words[0][1])
-
-    def _assign(self, m: re.Match, chars: _Chars, start: int) -> None:
-        name, append = m.group(1), m.group(2)
-        skip = m.end() - start  # the NAME= characters at the start of the word
-        parts = chars.parts[skip:]
-        line = self.line(start)
-        if self.depth:
-            self.vars[name] = Var(None, f"{name} is assigned inside a block at line {line} (it may not run)")
-            return
-        if any(isinstance(p, Dyn) for p in parts):
-            reason = next(p.reason for p in parts if isinstance(p, Dyn))
-            self.vars[name] = Var(None, reason)
-            return
-        value = [(p[0], p[1]) for p in parts if isinstance(p, tuple)]
-        if append:
-            old = self.vars.get(name)
-            if old is None or old.chars is None:
-                self.vars[name] = Var(None, f"{name} is appended to at line {line}, and its earlier value is unknown")
-                return
-            value = old.chars + value
-        self.vars[name] = Var(value, origin=f"{name} (line {line})", from_default=chars.from_default)
-
-    # -- words -----------------------------------------------------------------------------------
-    def _word(self, pos: int, stop: str = "") -> tuple[_Chars, int]:
+    def word(self, pos: int, stop: str = "") -> tuple[Chars, int]:
         """One word from ``pos``: up to a blank or operator (or a character of ``stop``, inside
         ``${...}``)."""
-        out = _Chars()
+        out = Chars()
         t = self.text
         while pos < self.n:
             if not stop:
@@ -280,7 +140,7 @@ class ShellReader:
                 pos += 1
         return out, pos
 
-    def _double(self, pos: int, out: _Chars) -> int:
+    def _double(self, pos: int, out: Chars) -> int:
         t = self.text
         while pos < self.n and t[pos] != '"':
             m = _PLAIN_DQ.match(t, pos)
@@ -304,7 +164,7 @@ class ShellReader:
                 pos += 1
         return pos + 1
 
-    def _dollar(self, pos: int, out: _Chars, quoted: bool) -> int:
+    def _dollar(self, pos: int, out: Chars, quoted: bool) -> int:
         t = self.text
         nxt = t[pos + 1] if pos + 1 < self.n else ""
         if nxt == "(":
@@ -335,7 +195,7 @@ class ShellReader:
         out.add("$", pos)
         return pos + 1
 
-    def _braced(self, pos: int, out: _Chars, quoted: bool) -> int:
+    def _braced(self, pos: int, out: Chars, quoted: bool) -> int:
         t = self.text
         end = _matching(t, pos + 1, "{", "}")
         inner = t[pos + 2:end - 1]
@@ -354,7 +214,7 @@ class ShellReader:
         op = op_m.group()
         self.nesting += 1
         try:
-            word, _ = self._word(after + len(op), stop="}")
+            word, _ = self.word(after + len(op), stop="}")
         finally:
             self.nesting -= 1
         var = self.vars.get(name)
@@ -385,7 +245,7 @@ class ShellReader:
                                   from_default=True)
         return end
 
-    def _insert(self, name: str, out: _Chars, quoted: bool) -> None:
+    def _insert(self, name: str, out: Chars, quoted: bool) -> None:
         var = self.vars.get(name)
         if var is None:
             where = f" or by {self.sourced.split(' may')[0]}" if self.sourced else ""
@@ -400,7 +260,7 @@ class ShellReader:
         out.from_default = out.from_default or var.from_default
 
 
-def _extend(out: _Chars, word: _Chars, quoted: bool) -> None:
+def _extend(out: Chars, word: Chars, quoted: bool) -> None:
     for p in word.parts:
         out.parts.append(p if isinstance(p, Dyn) else (p[0], p[1], not quoted and p[2]))
     out.origin = out.origin or word.origin
@@ -428,7 +288,7 @@ def _matching(t: str, pos: int, open_: str, close: str) -> int:
     return n
 
 
-def _split(chars: _Chars, start: int, end: int) -> list[Field]:
+def split_fields(chars: Chars, start: int, end: int) -> list[Field]:
     """Field splitting of unquoted expansion results (on blanks); a dynamic unquoted part makes the
     whole word one dynamic field, since the number of fields is then unknown."""
     dyn = [p for p in chars.parts if isinstance(p, Dyn)]
@@ -454,10 +314,6 @@ def _split(chars: _Chars, start: int, end: int) -> list[Field]:
     return fields
 
 
-def _field(cur: list[tuple[str, int]], start: int, end: int, chars: _Chars) -> Field:
+def _field(cur: list[tuple[str, int]], start: int, end: int, chars: Chars) -> Field:
     return Field("".join(c for c, _ in cur), start, end, origin=chars.origin, from_default=chars.from_default,
                  offsets=[o for _, o in cur])
-
-
-def read_commands(text: str) -> list[Command]:
-    return ShellReader(text).commands()

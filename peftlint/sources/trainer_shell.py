@@ -19,7 +19,8 @@ from peftlint.diagnostics import Span
 from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.semantics.trainer_targets import placeholder
 from peftlint.sources import SourceResult
-from peftlint.sources.shell_words import Command, Field, read_commands
+from peftlint.sources.shell_commands import Command, read_commands
+from peftlint.sources.shell_words import Field
 from peftlint.sources.trainer_keys import SHELL_FIELDS
 from peftlint.sources.trainer_values import comma_value, trl_single
 from peftlint.spec import AdapterSpec, ModelRef, TargetRule, Value

@@ -12,9 +12,10 @@ from peftlint.spec import Value
 from peftlint.textpos import LineIndex
 
 _TEMPLATE = re.compile(r"\$\{?[A-Za-z_]|\{\{")  # ${VAR}, $VAR, {{ jinja }}
-# Nodes one document's values may visit, aliases counted each time they are followed: far above
-# any real config, far below what a "billion laughs" alias bomb expands to.
+# Nodes one key's value may visit, aliases counted each time they are followed: far above any real
+# config, far below what a "billion laughs" alias bomb expands to; and all keys of a file together.
 BUDGET = 10_000
+FILE_BUDGET = 200_000
 
 
 class OverBudget(Exception):
@@ -40,18 +41,20 @@ def node_span(node: yaml.Node, lines: LineIndex) -> Span:
 
 
 class NodeValues:
-    """Builds ``Value``\\ s from nodes; ``spent`` counts nodes against ``BUDGET`` (per document)."""
+    """Builds ``Value``\\ s from nodes, counting them against ``BUDGET`` and ``FILE_BUDGET``."""
 
     def __init__(self, lines: LineIndex) -> None:
         self.lines = lines
         self.constructor = yaml.constructor.SafeConstructor()
-        self.spent = 0
+        self.spent = 0  # by the current key (the caller resets it)
+        self.total = 0  # by the whole file
 
     def value(self, node: yaml.Node | None) -> Value:
         if node is None:
             raise Unreadable()
         self.spent += 1
-        if self.spent > BUDGET:
+        self.total += 1
+        if self.spent > BUDGET or self.total > FILE_BUDGET:
             raise OverBudget()
         span = node_span(node, self.lines)
         if isinstance(node, yaml.SequenceNode):

@@ -32,6 +32,7 @@ from peftlint.semantics.trainer_targets import placeholder
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources import trainer_keys as K
 from peftlint.sources.trainer_values import (
+    BUDGET,
     NodeValues,
     OverBudget,
     Unreadable,
@@ -43,8 +44,6 @@ from peftlint.sources.trainer_values import (
 from peftlint.sources.yamlread import Document, read_yaml
 from peftlint.spec import AdapterSpec, ModelRef, TargetRule, Value
 from peftlint.textpos import LineIndex
-
-__all__ = ["comma_value", "extract_trainer_yaml", "looks_like_trainer_yaml", "trl_single"]
 
 
 def looks_like_trainer_yaml(text: str) -> bool:
@@ -64,8 +63,9 @@ def extract_trainer_yaml(text: str, path: str, abspath: str) -> SourceResult:
     read = read_yaml(text, K.WANTED.__contains__)
     result = SourceResult(problems=list(read.problems))
     lines = LineIndex(text)
+    values = NodeValues(lines)
     for doc in read.documents:
-        top = _top(doc, NodeValues(lines), result.problems)
+        top = _top(doc, values, result.problems)
         spec = _spec(top, doc.start, path, abspath, lines, result.problems)
         if spec is not None:
             result.specs.append(spec)
@@ -85,15 +85,16 @@ def _top(doc: Document, values: NodeValues, problems: list[Problem]) -> dict[str
     for name, knode, vnode in pairs:
         key = Value(name, Span(knode.start_mark.line + 1, knode.start_mark.column + 1, knode.end_mark.line + 1,
                                knode.end_mark.column + 1), kind="str")
+        values.spent = 0
         try:
             out[name] = _Entry(key, values.value(vnode))
         except Unreadable:
             continue  # reported by the reader (invalid tag, too deep)
         except OverBudget:
-            problems.append(Problem(
-                "PFT902", f"the value of `{name}` expands YAML aliases to more than {values.spent - 1} nodes "
-                "(an alias bomb?); it was not read", key.span, subject=name))
-            values.spent = 0
+            if not any(p.message.startswith("YAML aliases:") for p in problems):  # once per file
+                problems.append(Problem(
+                    "PFT902", f"YAML aliases: the value of `{name}` expands to more than {BUDGET} nodes (an alias "
+                    "bomb?); it was not read", key.span, subject=name))
     return out
 
 

@@ -10,7 +10,8 @@ import pytest
 from support.helpers_hf import add_to_hf_cache, bundled_config, fake_hub
 from support.lintutil import lint, run_cli
 
-from peftlint.model.resolve import ResolveOptions, fetch_config
+from peftlint.model.fetch import fetch_config
+from peftlint.model.resolve import ResolveOptions
 
 
 def _config(**extra) -> str:

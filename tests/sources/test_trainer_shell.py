@@ -7,7 +7,7 @@ from pathlib import Path
 
 from support.lintutil import lint
 
-from peftlint.sources.shell_words import read_commands
+from peftlint.sources.shell_commands import read_commands
 from peftlint.sources.trainer_shell import extract_trainer_shell
 
 MODEL = "HuggingFaceTB/SmolLM2-135M"

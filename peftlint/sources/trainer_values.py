@@ -24,7 +24,7 @@ class OverBudget(Exception):
 
 class Unreadable(Exception):
     """A value that cannot be built: a scalar with an invalid explicit tag (reported by ``yamlread``),
-    or nesting cut off at ``yamlread.MAX_DEPTH``."""
+    or nesting cut off at ``yamlread.MAX_DEPTH`` inside a list or mapping (the item is left out)."""
 
 
 def node_span(node: yaml.Node, lines: LineIndex) -> Span:

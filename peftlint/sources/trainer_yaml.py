@@ -41,7 +41,7 @@ from peftlint.sources.trainer_values import (
     one_item_list,
     trl_single,
 )
-from peftlint.sources.yamlread import Document, read_yaml
+from peftlint.sources.yamlread import MAX_DEPTH, Document, read_yaml
 from peftlint.spec import AdapterSpec, ModelRef, TargetRule, Value
 from peftlint.textpos import LineIndex
 
@@ -86,10 +86,14 @@ def _top(doc: Document, values: NodeValues, problems: list[Problem]) -> dict[str
         key = Value(name, Span(knode.start_mark.line + 1, knode.start_mark.column + 1, knode.end_mark.line + 1,
                                knode.end_mark.column + 1), kind="str")
         values.spent = 0
+        if vnode is None:
+            out[name] = _Entry(key, Value(None, key.span, dynamic=True, kind="dynamic", reason=(
+                f"its value nests more than {MAX_DEPTH} levels deep, which peftlint does not read")))
+            continue
         try:
             out[name] = _Entry(key, values.value(vnode))
         except Unreadable:
-            continue  # reported by the reader (invalid tag, too deep)
+            continue  # an invalid tag, reported by the reader
         except OverBudget:
             if not any(p.message.startswith("YAML aliases:") for p in problems):  # once per file
                 problems.append(Problem(
@@ -266,7 +270,7 @@ def _link_model(spec: AdapterSpec, top: dict[str, _Entry], flavour: str, abspath
                 trust_remote_code=bool(trc is not None and trc.value.value is True))
             return
         if e is not None and e.value.dynamic:
-            spec.facts.model_unresolved = f"`{k}` is a template variable ({e.value.reason})"
+            spec.facts.model_unresolved = f"`{k}` is not known before the config is used: {e.value.reason}"
             spec.facts.model_class = model_class
             return
     if flavour == "llama-factory-v1":

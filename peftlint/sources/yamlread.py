@@ -6,9 +6,10 @@ aliases into trees; a 5 MB dataset section or a 500-byte "billion laughs" then c
 gigabytes although peftlint reads a dozen keys. Here the event stream is walked once: the values of
 wanted keys (and of anchored subtrees, which an alias may name later) become ``yaml.Node``\\ s with
 their marks, everything else is only counted. Aliases stay shared nodes; turning nodes into
-``Value``\\ s (``trainer_values.py``) has its own budget. Nesting deeper than ``MAX_DEPTH`` and
-scalars whose explicit tag cannot be constructed (``!!int abc``) are reported once per document,
-and reading goes on.
+``Value``\\ s (``trainer_values.py``) has its own budget. Values nested deeper than ``MAX_DEPTH``
+are not built (the caller reports them as unread); nesting beyond ``SAFE_LOAD_LIMIT`` and scalars
+whose explicit tag cannot be constructed (``!!int abc``) make ``yaml.safe_load`` fail, and are
+reported once per file. Reading goes on either way.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from yaml import events as ev
 from peftlint.diagnostics import Span
 from peftlint.sources import Problem
 
-# Real trainer configs nest a handful of levels; PyYAML's pure-Python loader (what yaml.safe_load
-# uses without libyaml) stops with RecursionError at about 300.
+# Real trainer configs nest a handful of levels: deeper values are not read. yaml.safe_load (the
+# pure-Python SafeLoader, which axolotl, TRL and LLaMA-Factory load configs with) stops with
+# RecursionError at about 495 levels under Python's default recursion limit.
 MAX_DEPTH = 100
+SAFE_LOAD_LIMIT = 500
 _LOADER = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 _STANDARD_COLLECTION_TAGS = {
     "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs",
@@ -73,7 +76,7 @@ class _Walker:
         self.anchors: dict[str, yaml.Node | None] = {}  # None: anchored inside a value that was not read
         self.resolver = yaml.resolver.Resolver()
         self.constructor = yaml.constructor.SafeConstructor()
-        self.too_deep: Span | None = None
+        self.too_deep: Span | None = None  # where nesting first passes SAFE_LOAD_LIMIT
         self.bad_tags: list[tuple[Span, str]] = []
 
     def next(self) -> yaml.Event:
@@ -104,7 +107,7 @@ class _Walker:
                     if e.tag is not None:
                         self._check_collection_tag(e)
                     level += 1
-                    if depth + level > MAX_DEPTH and self.too_deep is None:
+                    if depth + level > SAFE_LOAD_LIMIT and self.too_deep is None:
                         self.too_deep = mark_span(e.start_mark, e.end_mark)
             elif t is _MAP_END or t is _SEQ_END:
                 level -= 1
@@ -133,8 +136,6 @@ class _Walker:
         while True:
             if isinstance(e, (ev.MappingStartEvent, ev.SequenceStartEvent)):
                 if depth + len(stack) + 1 > MAX_DEPTH:
-                    if self.too_deep is None:
-                        self.too_deep = mark_span(e.start_mark, e.end_mark)
                     self.skip(e, depth + len(stack))
                     lost = True
                     child = None
@@ -236,9 +237,9 @@ def read_yaml(text: str, wanted: Callable[[str], bool]) -> ReadResult:
         loader.dispose()
     if walker.too_deep is not None:
         out.problems.append(Problem(
-            "PFT902", f"this YAML nests more than {MAX_DEPTH} levels deep; peftlint does not read deeper values "
-            "(yaml.safe_load without libyaml stops with RecursionError at about 300 levels); the other keys "
-            "were still checked", walker.too_deep))
+            "PFT902", f"this YAML nests more than {SAFE_LOAD_LIMIT} levels deep: yaml.safe_load, which trainers "
+            "read their configs with, stops with RecursionError, so the trainer cannot read this file; the other "
+            "keys were still checked", walker.too_deep))
     if walker.bad_tags:
         span, what = walker.bad_tags[0]
         more = len(walker.bad_tags) - 1

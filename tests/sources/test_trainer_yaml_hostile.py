@@ -16,7 +16,7 @@ from support.lintutil import lint
 from peftlint.sources.trainer_keys import WANTED
 from peftlint.sources.trainer_shell import extract_trainer_shell
 from peftlint.sources.trainer_yaml import extract_trainer_yaml
-from peftlint.sources.yamlread import MAX_DEPTH, read_yaml
+from peftlint.sources.yamlread import MAX_DEPTH, SAFE_LOAD_LIMIT, read_yaml
 
 MODEL = "HuggingFaceTB/SmolLM2-135M"
 HEAD = f"base_model: {MODEL}\nadapter: lora\n"
@@ -78,7 +78,7 @@ def test_merge_keys_fill_keys_the_document_does_not_set():
     assert spec.model.ref == MODEL and spec.static("r") == 8
 
 
-def test_deep_nesting_is_one_finding_and_the_rest_is_checked(tmp_path: Path):
+def test_nesting_safe_load_cannot_read_is_one_finding(tmp_path: Path):
     deep = "[" * 600 + "]" * 600
     block = "".join("  " * i + f"k{i}:\n" for i in range(600)) + "  " * 600 + "v: 1\n"
     for text in (HEAD + f"x: {deep}\nlora_target_modules: [vproj]\n",
@@ -86,10 +86,26 @@ def test_deep_nesting_is_one_finding_and_the_rest_is_checked(tmp_path: Path):
                  HEAD + "lora_target_modules: [vproj]\nnested:\n" + "".join("  " + ln + "\n" for ln in block.splitlines())):
         res = extract_trainer_yaml(text, "ax.yaml", "/tmp/ax.yaml")
         [p] = res.problems
-        assert p.code == "PFT902" and f"more than {MAX_DEPTH} levels" in p.message
+        assert p.code == "PFT902" and f"more than {SAFE_LOAD_LIMIT} levels" in p.message
         assert len(res.specs) == 1
+    # PyYAML's own loader (what the trainers call) fails on it
+    try:
+        yaml.safe_load(HEAD + f"x: {deep}\n")
+        raise AssertionError("yaml.safe_load read 600 levels")
+    except RecursionError:
+        pass
     (tmp_path / "ax.yaml").write_text(HEAD + f"x: {deep}\nlora_target_modules: [vproj]\n")
     assert sorted(f["code"] for f in lint(tmp_path, ".")) == ["PFT101", "PFT902"]
+
+
+def test_nesting_peftlint_does_not_read_is_a_note(tmp_path: Path):
+    deep = "[" * (MAX_DEPTH + 50) + "]" * (MAX_DEPTH + 50)
+    yaml.safe_load(HEAD + f"x: {deep}\n")  # the trainer reads it
+    res = extract_trainer_yaml(HEAD + f"x: {deep}\nlora_target_modules: [vproj]\n", "ax.yaml", "/tmp/ax.yaml")
+    assert res.problems == [] and res.specs[0].static("target_modules") == ["vproj"]
+    (tmp_path / "ax.yaml").write_text(HEAD + f"lora_target_modules: {deep}\n")
+    [f] = lint(tmp_path, ".")
+    assert f["code"] == "PFT904" and f"nests more than {MAX_DEPTH} levels" in f["message"]
 
 
 def test_invalid_explicit_tags_are_one_finding(tmp_path: Path):

@@ -173,7 +173,7 @@ def modules(model: str, fmt: str, model_class: str | None, subfolder: str | None
 
 @main.group()
 def cache() -> None:
-    """Manage the inventory cache."""
+    """Manage the inventory cache, and fetch the config.json files a project needs."""
 
 
 @cache.command("dir")
@@ -191,6 +191,54 @@ def cache_clear() -> None:
 
     n = store.clear(store.default_cache_dir())
     click.echo(f"removed {n} cached entr{'y' if n == 1 else 'ies'}")
+
+
+@cache.command("fetch")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="Exit 1 when a config.json could not be fetched.")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
+def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None) -> None:
+    """Download the config.json of every base model PATHS name into the Hugging Face cache.
+
+    Only config.json files, through huggingface_hub (HF_TOKEN or `hf auth login` for gated models,
+    HF_ENDPOINT, HF_HUB_CACHE); models already cached, local directories and bundled configs are
+    skipped. Later `peftlint` runs then resolve every model offline (cache the HF cache in CI).
+    """
+    from peftlint.config import SettingsError, load_settings
+    from peftlint.engine.collect import collect_models
+    from peftlint.engine.run import Linter
+    from peftlint.model.fetch import fetch_config
+    from peftlint.model.resolve import ResolveOptions
+
+    try:
+        settings = load_settings(Path.cwd(), config_file)
+    except SettingsError as exc:
+        click.echo(f"peftlint: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        click.echo(f"peftlint: no such file or directory: {', '.join(str(p) for p in missing)}", err=True)
+        sys.exit(EXIT_FAILURE)
+    linter = Linter(settings)
+    collected = collect_models(linter, list(paths) or [Path(".")])
+    options = ResolveOptions(aliases=dict(settings.models), config_dir=settings.project_root)
+    counts: dict[str, int] = {}
+    for named in collected.models:
+        got = fetch_config(named.ref, revision=named.revision, subfolder=named.subfolder,
+                           base_dirs=named.base_dirs, options=options)
+        counts[got.outcome] = counts.get(got.outcome, 0) + 1
+        what = named.ref + (f"@{named.revision}" if named.revision else "") + (
+            f" ({named.subfolder})" if named.subfolder else "")
+        where = named.used_at[0] + (f" and {len(named.used_at) - 1} more" if len(named.used_at) > 1 else "")
+        detail = got.detail if got.outcome == "failed" else where
+        click.echo(f"{got.outcome:<8} {what}: {detail}")
+    for path in collected.unreadable:
+        click.echo(f"peftlint: {path} could not be read; `peftlint check` reports why", err=True)
+    summary = ", ".join(f"{counts[k]} {k}" for k in ("fetched", "cached", "bundled", "local", "failed") if k in counts)
+    click.echo(f"{len(collected.models)} model{'s' if len(collected.models) != 1 else ''} named in "
+               f"{collected.files} file{'s' if collected.files != 1 else ''}" + (f": {summary}" if summary else ""))
+    sys.exit(EXIT_FINDINGS if strict and counts.get("failed") else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -66,6 +66,18 @@ class ModelRef:
 
 
 @dataclass
+class TargetRule:
+    """A trainer computes ``target_modules`` from the model itself (axolotl's
+    ``lora_target_linear: true``, LLaMA-Factory's ``lora_target: all``): the reader cannot list the
+    names, so ``target_modules`` holds a dynamic item for them until ``semantics.trainer_targets``
+    applies the trainer's rule to the model's inventory."""
+
+    trainer: str  # "axolotl" | "llama-factory" | "llama-factory-v1": whose rule
+    written: str  # what the config says, for messages: "lora_target_linear: true", "lora_target: all"
+    span: Span  # where it is written (the document start for a default)
+
+
+@dataclass
 class SourceFacts:
     """What the reader saw besides the field values."""
 
@@ -80,6 +92,9 @@ class SourceFacts:
     tool: str = ""  # "unsloth", "axolotl", "llama-factory", "trl"; "" for plain peft
     call: str = ""  # the call that builds the config when it is not a config class
     trainer_keys: dict[str, str] = field(default_factory=dict)  # trainer configs: PEFT field -> trainer key
+    target_rule: TargetRule | None = None  # trainer configs whose trainer lists target_modules itself
+    # trainer configs: field -> what the trainer does with it, said instead of the key's name in messages
+    trainer_notes: dict[str, str] = field(default_factory=dict)
     notebook: bool = False  # read from a notebook's cells
     # the repository folder of the model this config is for when the source names the component but
     # not the model (a diffusers LoRA file's ``unet.`` weights): ``--model`` then means that folder of it

@@ -35,7 +35,7 @@ PREFILTER = {
     PYTHON: ("peft", "target_modules", "get_peft_model"),
     NOTEBOOK: ("peft", "target_modules"),
     YAML: ("lora", "adapter", "target"),
-    SHELL: ("--lora_target", "--use_peft"),
+    SHELL: ("--lora_target", "--use_peft", "llamafactory-cli", "lmf ", "--finetuning_type", "--lora_rank"),
     ADAPTER_CONFIG: ("",),
 }
 

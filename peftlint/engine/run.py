@@ -306,8 +306,13 @@ class Linter:
         outcome.model, outcome.inventory = label, inventory
         if ref is not None:
             outcome.how, outcome.from_default = ref.how, ref.from_default
-        ctx = Context(spec=spec, inventory=inventory, model_label=label, settings=self.settings,
-                      facts=self.facts(), resolved=resolved, text=text)
+        expanded = None
+        if inventory is not None and spec.facts.tool in ("axolotl", "llama-factory"):
+            from peftlint.semantics.trainer_targets import expand
+
+            expanded = expand(spec, inventory)  # what the trainer itself passes as target_modules
+        ctx = Context(spec=expanded.spec if expanded else spec, inventory=inventory, model_label=label,
+                      settings=self.settings, facts=self.facts(), resolved=resolved, text=text)
         outcome.ctx = ctx
         for rule in self.rules:
             if rule.needs_model and inventory is None:
@@ -322,8 +327,11 @@ class Linter:
         for d in diags:
             if d.model is None:
                 d.model = label
-            if keys:
-                d.message = _name_trainer_key(d.message, keys, spec.facts.tool or "trainer")
+            if expanded is not None and expanded.note and (d.subject in expanded.generated or (
+                    not expanded.explicit and re.search(r"\btarget_modules\b", d.message))):
+                d.message = f"{d.message} ({expanded.note})"
+            elif keys or spec.facts.trainer_notes:
+                d.message = _name_trainer_key(d.message, keys, spec.facts.tool or "trainer", spec.facts.trainer_notes)
             d.noqa_lines = tuple(sorted({d.span.line, spec.span.line}))
         return diags
 
@@ -376,11 +384,14 @@ def _sub(model: str, subfolder: str | None) -> str | None:
     return None if split_subfolder(model)[1] else subfolder
 
 
-def _name_trainer_key(message: str, keys: dict[str, str], tool: str) -> str:
-    """Messages speak PEFT's field names; say once what the field is called in the trainer config."""
-    for field_name, key in keys.items():
+def _name_trainer_key(message: str, keys: dict[str, str], tool: str, notes: dict[str, str] | None = None) -> str:
+    """Messages speak PEFT's field names; say once what the field is called in the trainer config
+    (or what the trainer does with it)."""
+    for field_name in [*(notes or {}), *keys]:
         if re.search(rf"\b{re.escape(field_name)}\b", message):
-            return f"{message} (`{field_name}` is `{key}` in this {tool} config)"
+            if notes and field_name in notes:
+                return f"{message} ({notes[field_name]})"
+            return f"{message} (`{field_name}` is `{keys[field_name]}` in this {tool} config)"
     return message
 
 

@@ -84,7 +84,7 @@ class Unresolved:
     reason: str  # one sentence a user can act on
 
 
-class _Failed(Exception):
+class ResolveFailed(Exception):
     """A config.json was found but cannot be used; the message is the user-facing reason."""
 
 
@@ -98,7 +98,7 @@ def resolve(
 ) -> Resolved | Unresolved:
     """Find the config.json of ``ref``; never raises for bad input, returns :class:`Unresolved`."""
     original = ref
-    ref, search_dirs = _expand_alias(ref, base_dirs, options)
+    ref, search_dirs = expand_alias(ref, base_dirs, options)
     if subfolder is None:
         ref, subfolder = split_subfolder(ref)
     subfolder = subfolder.strip("/") if subfolder else None
@@ -107,20 +107,20 @@ def resolve(
     filename = f"{subfolder}/config.json" if subfolder else "config.json"
     repo_id: str | None = None
     try:
-        local, local_note, pipeline = _find_local(ref, search_dirs, subfolder)
+        local, local_note, pipeline = find_local(ref, search_dirs, subfolder)
         if local is not None:
             return _load(ref, _label(ref, subfolder), local, "local", revision, subfolder)
         if pipeline:
             return Unresolved(ref, local_note)
 
-        repo_id = _as_repo_id(ref)
-        cache_dir = options.hf_cache_dir or _default_hf_cache()
+        repo_id = as_repo_id(ref)
+        cache_dir = options.hf_cache_dir or default_hf_cache()
         if repo_id is not None:
-            cached = _find_in_hf_cache(repo_id, revision, cache_dir, filename)
+            cached = find_in_hf_cache(repo_id, revision, cache_dir, filename)
             if cached is not None:
                 return _load(ref, _label(repo_id, subfolder), Path(cached), "hf-cache", revision, subfolder)
 
-            bundled = _find_bundled(repo_id, subfolder)
+            bundled = find_bundled(repo_id, subfolder)
             if bundled is not None:
                 return _load(ref, _label(repo_id, subfolder), bundled, "bundled", revision, subfolder)
 
@@ -130,9 +130,9 @@ def resolve(
                     return Unresolved(ref, pipeline)
 
             if options.online:
-                downloaded = _download(repo_id, revision, cache_dir, options.endpoint, subfolder)
+                downloaded = download_config(repo_id, revision, cache_dir, options.endpoint, subfolder)
                 return _load(ref, _label(repo_id, subfolder), Path(downloaded), "online", revision, subfolder)
-    except _Failed as exc:
+    except ResolveFailed as exc:
         return Unresolved(ref, str(exc))
 
     return Unresolved(ref, _unresolved_reason(ref, repo_id, local_note, cache_dir, revision, filename))
@@ -159,7 +159,7 @@ def _label(name: str, subfolder: str | None) -> str:
 # -- alias and local lookup -----------------------------------------------------------------------
 
 
-def _expand_alias(ref: str, base_dirs: Sequence[str], options: ResolveOptions) -> tuple[str, list[str]]:
+def expand_alias(ref: str, base_dirs: Sequence[str], options: ResolveOptions) -> tuple[str, list[str]]:
     search_dirs = list(base_dirs)
     seen = {ref}
     while ref in options.aliases:
@@ -172,7 +172,7 @@ def _expand_alias(ref: str, base_dirs: Sequence[str], options: ResolveOptions) -
     return ref, search_dirs
 
 
-def _find_local(ref: str, base_dirs: Sequence[str],
+def find_local(ref: str, base_dirs: Sequence[str],
                 subfolder: str | None = None) -> tuple[Path | None, str, bool]:
     """The config.json file for a local reference, or None plus a note for the unresolved reason
     (and whether the note is that the directory is a diffusers pipeline)."""
@@ -230,10 +230,10 @@ def _components_hint(name: str, components: list[str]) -> str:
 
 def _pipeline_note(repo_id: str, revision: str | None, cache_dir: str) -> str:
     """Why a pipeline repository without a subfolder is not one model (empty when it is not a pipeline)."""
-    cached = _find_in_hf_cache(repo_id, revision, cache_dir, "model_index.json")
+    cached = find_in_hf_cache(repo_id, revision, cache_dir, "model_index.json")
     if cached is not None:
         names = _index_components(Path(cached))
-        found = [n for n in names if _find_in_hf_cache(repo_id, revision, cache_dir, f"{n}/config.json")]
+        found = [n for n in names if find_in_hf_cache(repo_id, revision, cache_dir, f"{n}/config.json")]
         return _components_hint(repo_id, found or names)
     bundled = bundled_components(repo_id)
     return _components_hint(repo_id, bundled) if bundled else ""
@@ -255,7 +255,7 @@ def _looks_like_path(ref: str) -> bool:
     )
 
 
-def _as_repo_id(ref: str) -> str | None:
+def as_repo_id(ref: str) -> str | None:
     """``ref`` if it is a valid hub repo id, else None (it can only have been a local path)."""
     if _looks_like_path(ref):
         return None
@@ -272,13 +272,13 @@ def _as_repo_id(ref: str) -> str | None:
 # -- Hugging Face cache, bundled set, download ----------------------------------------------------
 
 
-def _default_hf_cache() -> str:
+def default_hf_cache() -> str:
     from huggingface_hub import constants
 
     return constants.HF_HUB_CACHE
 
 
-def _find_in_hf_cache(repo_id: str, revision: str | None, cache_dir: str, filename: str = "config.json") -> str | None:
+def find_in_hf_cache(repo_id: str, revision: str | None, cache_dir: str, filename: str = "config.json") -> str | None:
     from huggingface_hub import try_to_load_from_cache
 
     try:
@@ -299,7 +299,7 @@ def bundled_index() -> dict[str, dict[str, Any]]:
     return json.loads(BUNDLED_INDEX.read_text(encoding="utf-8"))
 
 
-def _find_bundled(repo_id: str, subfolder: str | None = None) -> Path | None:
+def find_bundled(repo_id: str, subfolder: str | None = None) -> Path | None:
     index = bundled_index()
     repo_id = _label(repo_id, subfolder)
     entry = index.get(repo_id)
@@ -312,7 +312,7 @@ def _find_bundled(repo_id: str, subfolder: str | None = None) -> Path | None:
     return path if path.is_file() else None
 
 
-def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str | None,
+def download_config(repo_id: str, revision: str | None, cache_dir: str, endpoint: str | None,
               subfolder: str | None = None) -> str:
     from huggingface_hub import errors as hf_errors
     from huggingface_hub import hf_hub_download
@@ -322,7 +322,7 @@ def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str 
         return hf_hub_download(
             repo_id,
             "config.json",
-            subfolder=subfolder,
+            subfolder=subfolder or None,
             revision=revision,
             cache_dir=cache_dir,
             endpoint=endpoint,
@@ -334,34 +334,30 @@ def _download(repo_id: str, revision: str | None, cache_dir: str, endpoint: str 
 
         cause = exc.__cause__
         if isinstance(cause, hf_errors.OfflineModeIsEnabled) or constants.is_offline_mode():
-            raise _Failed(
-                f"--online was given but HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded"
-            ) from None
+            raise ResolveFailed(f"HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded") from None
         where = endpoint or constants.ENDPOINT
         detail = f": {_one_line(cause)}" if cause is not None else ""
-        raise _Failed(f"could not reach {where} to download {filename} of {repo_id}{detail}") from None
+        raise ResolveFailed(f"could not reach {where} to download {filename} of {repo_id}{detail}") from None
     except hf_errors.GatedRepoError:
-        raise _Failed(
+        raise ResolveFailed(
             f"{repo_id} is a gated repository; accept its licence on the hub and log in "
             "(`hf auth login`), or pass --model with a local copy"
         ) from None
     except hf_errors.RepositoryNotFoundError:
-        raise _Failed(
+        raise ResolveFailed(
             f"{repo_id} does not exist on the Hugging Face Hub (or is private); check the id or log in"
         ) from None
     except hf_errors.RevisionNotFoundError:
-        raise _Failed(f"revision {revision!r} of {repo_id} does not exist on the Hugging Face Hub") from None
+        raise ResolveFailed(f"revision {revision!r} of {repo_id} does not exist on the Hugging Face Hub") from None
     except hf_errors.EntryNotFoundError:
         if subfolder:
-            raise _Failed(f"{repo_id} has no {filename} on the Hugging Face Hub; check the subfolder") from None
-        raise _Failed(f"{repo_id} has no config.json on the Hugging Face Hub; it is not a transformers model "
+            raise ResolveFailed(f"{repo_id} has no {filename} on the Hugging Face Hub; check the subfolder") from None
+        raise ResolveFailed(f"{repo_id} has no config.json on the Hugging Face Hub; it is not a transformers model "
                       "(for a diffusers pipeline, name its component: `repo:unet`)") from None
     except hf_errors.OfflineModeIsEnabled:
-        raise _Failed(
-            f"--online was given but HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded"
-        ) from None
+        raise ResolveFailed(f"HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded") from None
     except Exception as exc:  # network errors come from httpx/requests and vary by version
-        raise _Failed(f"downloading {filename} of {repo_id} failed: {_one_line(exc)}") from None
+        raise ResolveFailed(f"downloading {filename} of {repo_id} failed: {_one_line(exc)}") from None
 
 
 # -- reading the file -----------------------------------------------------------------------------
@@ -372,20 +368,20 @@ def _load(ref: str, label: str, path: Path, source: str, revision: str | None,
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise _Failed(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise ResolveFailed(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _Failed(f"{path} is not UTF-8 text; it cannot be a config.json") from None
+        raise ResolveFailed(f"{path} is not UTF-8 text; it cannot be a config.json") from None
     try:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
         hint = "delete the cached file or re-download it" if source in ("hf-cache", "online") else "fix the file"
-        raise _Failed(
+        raise ResolveFailed(
             f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); {hint}"
         ) from None
     if not isinstance(config, dict):
-        raise _Failed(f"{path} does not hold a JSON object, so it is not a transformers config.json")
+        raise ResolveFailed(f"{path} does not hold a JSON object, so it is not a transformers config.json")
     for key in _PRIVATE_KEYS:
         config.pop(key, None)
     if is_diffusers_config(config):

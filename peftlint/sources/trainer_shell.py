@@ -1,166 +1,205 @@
 """Trainer command lines in shell scripts → AdapterSpecs: TRL and LLaMA-Factory flags
 (``--lora_target_modules q_proj v_proj``, ``--lora_target q_proj,v_proj``), mapped onto the same
-``LoraConfig`` fields as their YAML configs (see ``trainer_yaml.py``)."""
+``LoraConfig`` fields as their YAML configs (see ``trainer_yaml.py``).
+
+Words come from ``shell_words.py`` (variables assigned in the script expanded, positions kept).
+Any launcher works — ``accelerate launch [opts] sft.py``, ``torchrun``, ``deepspeed``,
+``python -m trl.scripts.sft``, ``trl sft``, ``llamafactory-cli train`` — because only the
+trainers' own flags are read: TRL's need ``--use_peft``; LLaMA-Factory's are recognised by its
+command or its own flags (``--finetuning_type``, ``--lora_target``, ``--lora_rank``) and default
+to LoRA with ``lora_target: all``. A command that hands the trainer a YAML file instead
+(``llamafactory-cli train cfg.yaml``, ``--config cfg.yaml``) is left to that file's own check.
+"""
 
 from __future__ import annotations
 
-import re
-import shlex
 from pathlib import Path
 
 from peftlint.diagnostics import Span
 from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
+from peftlint.semantics.trainer_targets import placeholder
 from peftlint.sources import SourceResult
-from peftlint.sources.trainer_yaml import comma_value, trl_single
-from peftlint.spec import AdapterSpec, ModelRef, Value
+from peftlint.sources.shell_commands import Command, read_commands
+from peftlint.sources.shell_words import Field
+from peftlint.sources.trainer_keys import SHELL_FIELDS
+from peftlint.sources.trainer_values import comma_value, trl_single
+from peftlint.spec import AdapterSpec, ModelRef, TargetRule, Value
 from peftlint.textpos import LineIndex
 
-_TOKEN = re.compile(r"""'[^']*'|"(?:[^"\\]|\\.)*"|(?:[^\s'"\\;&|]|\\.)+|\\\n|[;&|]+|\n""")
-_SHELL_FIELDS = {
-    "--lora_target_modules": ("target_modules", "list"), "--lora_target": ("target_modules", "comma"),
-    "--lora_modules_to_save": ("modules_to_save", "list"), "--additional_target": ("modules_to_save", "comma"),
-    "--lora_r": ("r", "int"), "--lora_rank": ("r", "int"), "--lora_alpha": ("lora_alpha", "int"),
-    "--lora_target_parameters": ("target_parameters", "list"), "--lora_task_type": ("task_type", "str"),
-}
+_LF_PROGRAMS = {"llamafactory-cli", "lmf"}
+_LF_FLAGS = {"--finetuning_type", "--lora_target", "--lora_rank", "--additional_target"}
+_TRUE = {"true", "1", "yes", "y", "t"}  # transformers' HfArgumentParser string_to_bool
+_FALSE = {"false", "0", "no", "n", "f"}
 
 
 def looks_like_trainer_shell(text: str) -> bool:
-    return "--lora_target" in text or "--use_peft" in text
+    return "--lora_target" in text or "--use_peft" in text or "llamafactory-cli" in text or "lmf " in text
 
 
 def extract_trainer_shell(text: str, path: str, abspath: str) -> SourceResult:
-    """TRL (``--use_peft --lora_target_modules q_proj v_proj``) and LLaMA-Factory
-    (``--finetuning_type lora --lora_target q_proj,v_proj``) command lines; one spec per command
-    that names LoRA targets. Words are read statically; ``$VAR`` values are dynamic."""
+    """One spec per TRL command with ``--use_peft`` and per LLaMA-Factory LoRA command line."""
     result = SourceResult()
     lines = LineIndex(text)
-    for cmd in _commands(text):
+    for cmd in read_commands(text):
         spec = _shell_spec(cmd, lines, path, abspath)
         if spec is not None:
             result.specs.append(spec)
     return result
 
 
-def _commands(text: str) -> list[list[tuple[str, int, int]]]:
-    """Split into commands of (word, start, end); comments and line continuations handled."""
-    cmds: list[list[tuple[str, int, int]]] = [[]]
+def _options(cmd: Command) -> tuple[dict[str, tuple[Field, list[Field]]], list[Field]]:
+    """``--name`` -> (the flag's field, its values: ``--name=v`` or the words up to the next option),
+    and the positional words."""
+    opts: dict[str, tuple[Field, list[Field]]] = {}
+    positional: list[Field] = []
+    fields = cmd.fields
     i = 0
-    for m in _TOKEN.finditer(text):
-        tok = m.group()
-        if tok == "\\\n":
-            continue
-        if tok == "\n" or tok[0] in ";&|":
-            cmds.append([])
-            continue
-        if tok.startswith("#") and (m.start() == 0 or text[m.start() - 1] in " \t\n"):
-            # a comment: skip to the end of the line
-            i = text.find("\n", m.start())
-            cmds[-1].append(("#comment", m.start(), i if i >= 0 else len(text)))
-            continue
-        cmds[-1].append((tok, m.start(), m.end()))
-    out = []
-    for c in cmds:
-        words = []
-        cut = None
-        for w in c:
-            if w[0] == "#comment":
-                cut = w[1]
-            if cut is None or w[1] < cut:
-                if w[0] != "#comment":
-                    words.append(w)
-        if words:
-            out.append(words)
-    return out
-
-
-def _word(raw: str) -> tuple[str, bool]:
-    """(the word's value after shell quoting, whether it depends on an expansion)."""
-    try:
-        parts = shlex.split(raw)
-    except ValueError:
-        return raw, True
-    value = parts[0] if len(parts) == 1 else raw
-    return value, "$" in raw and not raw.startswith("'")
-
-
-def _shell_spec(cmd: list[tuple[str, int, int]], lines: LineIndex, path: str, abspath: str) -> AdapterSpec | None:
-    opts: dict[str, list[tuple[str, int, int]]] = {}
-    flags: dict[str, tuple[str, int, int]] = {}
-    i = 0
-    while i < len(cmd):
-        tok, a, b = cmd[i]
-        if tok.startswith("--"):
-            name, eq, rest = tok.partition("=")
-            flags[name] = cmd[i]
-            vals = []
+    while i < len(fields):
+        f = fields[i]
+        if f.text is not None and f.text.startswith("--") and len(f.text) > 2:
+            name, eq, rest = f.text.partition("=")
             if eq:
-                vals.append((rest, a + len(name) + 1, b))
+                at = f.offsets[len(name) + 1:] if len(f.offsets) == len(f.text) else []
+                opts[name] = (f, [Field(rest, f.start, f.end, origin=f.origin, from_default=f.from_default, offsets=at)])
             else:
                 j = i + 1
-                while j < len(cmd) and not cmd[j][0].startswith("-"):
-                    vals.append(cmd[j])
+                vals = []
+                while j < len(fields) and not (fields[j].text or "").startswith("-"):
+                    vals.append(fields[j])
                     j += 1
+                opts[name] = (f, vals)
                 i = j - 1
-            opts[name] = vals
+        else:
+            positional.append(f)
         i += 1
-    ft = opts.get("--finetuning_type")
-    trl = "--use_peft" in flags and (not opts["--use_peft"] or opts["--use_peft"][0][0].lower() == "true")
-    lf = "--lora_target" in opts or (ft is not None and ft and ft[0][0] == "lora")
-    if not (trl or lf) or not any(k in opts for k in ("--lora_target_modules", "--lora_target")):
+    return opts, positional
+
+
+def _bool_flag(opt: tuple[Field, list[Field]] | None) -> bool | None:
+    """A boolean dataclass field on the command line: bare ``--flag`` is True (None: dynamic)."""
+    if opt is None:
+        return False
+    _, vals = opt
+    if not vals:
+        return True
+    v = vals[0]
+    if v.dynamic:
         return None
-    flavour = "llama-factory" if lf and not trl else "trl"
-    first = lines.span(cmd[0][1], cmd[0][2])
+    if v.text.lower() in _TRUE:
+        return True
+    return False if v.text.lower() in _FALSE else True
+
+
+def _program(cmd: Command) -> tuple[str, list[Field]]:
+    """The program's base name (after ``VAR=value`` prefixes) and its arguments."""
+    fields = list(cmd.fields)
+    while fields and fields[0].text is not None and "=" in fields[0].text and not fields[0].text.startswith("-"):
+        fields = fields[1:]
+    if not fields or fields[0].text is None:
+        return "", fields
+    return Path(fields[0].text).name, fields[1:]
+
+
+def _shell_spec(cmd: Command, lines: LineIndex, path: str, abspath: str) -> AdapterSpec | None:
+    program, args = _program(cmd)
+    opts, positional = _options(Command(args, cmd.start))
+    use_peft = _bool_flag(opts.get("--use_peft"))
+    lf_command = program in _LF_PROGRAMS and any(p.text == "train" for p in positional[:1])
+    lf = lf_command or any(k in opts for k in _LF_FLAGS)
+    if lf and any((p.text or "").endswith((".yaml", ".yml", ".json")) for p in positional):
+        return None  # the trainer reads that file (checked on its own); key=value words override it
+    ft = opts.get("--finetuning_type")
+    if lf and ft is not None and ft[1] and (ft[1][0].dynamic or ft[1][0].text != "lora"):
+        return None
+    if not lf and use_peft is not True:
+        return None
+    flavour = "llama-factory" if lf else "trl"
+    head = cmd.fields[0]
+    first = lines.span(head.start, head.end)
     spec = AdapterSpec(path=path, source="shell", config_class="LoraConfig", method="LORA",
                        span=Span(first.line, first.column, first.line, first.column + 1), abspath=abspath)
     spec.facts.tool = flavour
-    key_spans: dict[str, Span] = {}
-    for opt, (field_name, how) in _SHELL_FIELDS.items():
-        vals = opts.get(opt)
-        if vals is None or not vals:
+    for opt, (field_name, how) in SHELL_FIELDS.items():
+        got = opts.get(opt)
+        if got is None or not got[1]:
             continue
-        key_spans[field_name] = lines.span(flags[opt][1], flags[opt][1] + len(opt))
-        items = []
-        for raw, a, b in vals:
-            value, dyn = _word(raw)
-            span = lines.span(a, b)
-            if dyn:
-                items.append(Value(None, span, dynamic=True, kind="dynamic", reason=f"shell expansion {raw}"))
-            elif how == "comma":
-                items.extend(comma_value(value, span, raw).items or [])
-            else:
-                items.append(Value(value, span, kind="str"))
-        whole = lines.span(vals[0][1], vals[-1][2])
-        if how in ("list", "comma"):
-            if flavour == "trl" and opt == "--lora_target_modules" and len(items) == 1 and items[0].is_str:
-                v = trl_single(items[0])
-            elif how == "comma" and len(items) == 1 and not items[0].dynamic and items[0].value.lower() == "all":
-                v = Value("all-linear", items[0].span, kind="str", origin="lora_target all")
-            else:
-                v = Value(None if any(i.dynamic for i in items) else [i.value for i in items], whole, kind="list",
-                          items=items, origin="command-line words")
-        else:
-            it = items[0]
-            if it.dynamic:
-                v = it
-            elif how == "int":
-                try:
-                    v = Value(int(it.value), it.span, kind="int")
-                except ValueError:
-                    v = Value(it.value, it.span, kind="str")
-            else:
-                v = it
-        spec.fields[field_name] = v
-        if field_name == "task_type" and v.is_str:
-            spec.task_type = v.value
-    spec.facts.key_spans = key_spans
-    model = opts.get("--model_name_or_path")
-    if model:
-        value, dyn = _word(model[0][0])
-        if not dyn:
-            spec.model = ModelRef(value, "`--model_name_or_path` on the command line", span=lines.span(model[0][1], model[0][2]),
-                                  base_dir=str(Path(abspath).parent) if abspath else None,
-                                  model_class=_TASK_CLASSES.get(spec.task_type or "CAUSAL_LM"))
-    if spec.model is None:
-        spec.facts.model_unresolved = "the command line names no static --model_name_or_path"
-        spec.facts.model_class = _TASK_CLASSES.get(spec.task_type or "CAUSAL_LM")
+        flag, vals = got
+        spec.facts.key_spans[field_name] = lines.span(flag.start, flag.start + len(opt))
+        spec.facts.trainer_keys[field_name] = opt
+        spec.fields[field_name] = _value(flavour, opt, how, vals, lines)
+        if field_name == "task_type" and spec.fields[field_name].is_str:
+            spec.task_type = spec.fields[field_name].value
+    if flavour == "llama-factory":
+        tm = spec.fields.get("target_modules")
+        if tm is None or (tm.items is not None and [i.value for i in tm.items] == ["all"]):
+            written = "--lora_target all" if tm is not None else "--lora_target all (its default)"
+            rule = TargetRule("llama-factory", written, tm.span if tm is not None else first)
+            spec.facts.target_rule = rule
+            spec.fields["target_modules"] = Value(None, rule.span, kind="list", items=[placeholder(rule)],
+                                                  origin=written)
+    _link_model(spec, opts, lines, abspath)
     return spec
+
+
+def _item(f: Field, lines: LineIndex) -> Value:
+    a, b = f.source_range()
+    span = lines.span(a, b)
+    if f.dynamic:
+        return Value(None, span, dynamic=True, kind="dynamic", reason=f.reason)
+    return Value(f.text, span, kind="str", origin=f.origin)
+
+
+def _value(flavour: str, opt: str, how: str, vals: list[Field], lines: LineIndex) -> Value:
+    items: list[Value] = []
+    for f in vals:
+        it = _item(f, lines)
+        if how == "comma" and not it.dynamic:
+            parts = comma_value(it.value, it.span, lines.slice(it.span)).items or []
+            for p in parts:
+                p.origin = f.origin
+            items.extend(parts)
+        else:
+            items.append(it)
+    whole = lines.span(vals[0].start, vals[-1].end)
+    if how in ("list", "comma"):
+        if flavour == "trl" and opt == "--lora_target_modules" and len(items) == 1 and items[0].is_str:
+            return trl_single(items[0])
+        return Value(None if any(i.dynamic for i in items) else [i.value for i in items], whole, kind="list",
+                     items=items, origin="command-line words")
+    it = items[0]
+    if it.dynamic or how == "str":
+        return it
+    try:
+        num = int(it.value) if how == "int" else float(it.value)
+    except ValueError:
+        return it
+    return Value(num, it.span, kind="int" if how == "int" else "float", origin=it.origin)
+
+
+def _link_model(spec: AdapterSpec, opts: dict[str, tuple[Field, list[Field]]], lines: LineIndex,
+                abspath: str) -> None:
+    model_class = _TASK_CLASSES.get(spec.task_type or "CAUSAL_LM")
+    got = opts.get("--model_name_or_path")
+    if not got or not got[1]:
+        config = opts.get("--config")
+        also = ""
+        if config and config[1] and not config[1][0].dynamic:
+            also = f" (it may be in --config {config[1][0].text}, which is checked on its own)"
+        spec.facts.model_unresolved = f"the command line names no --model_name_or_path{also}"
+        spec.facts.model_class = model_class
+        return
+    f = got[1][0]
+    if f.dynamic:
+        spec.facts.model_unresolved = f"--model_name_or_path is not known before the script runs: {f.reason}"
+        spec.facts.model_class = model_class
+        return
+    a, b = f.source_range()
+    how = "`--model_name_or_path` on the command line"
+    if f.origin:
+        how = f"`--model_name_or_path` on the command line, through {f.origin}"
+    rev = opts.get("--model_revision")
+    revision = rev[1][0].text if rev and rev[1] and not rev[1][0].dynamic else None
+    spec.model = ModelRef(f.text, how, span=lines.span(a, b), revision=revision,
+                          base_dir=str(Path(abspath).parent) if abspath else None, model_class=model_class,
+                          from_default=f.from_default, trust_remote_code=_bool_flag(opts.get("--trust_remote_code"))
+                          is True)

@@ -1,112 +1,53 @@
-"""Trainer configs → AdapterSpecs: axolotl, LLaMA-Factory and TRL ``ModelConfig`` YAML, and TRL /
-LLaMA-Factory command lines in shell scripts (``--lora_target_modules q_proj v_proj``).
+"""Trainer configs → AdapterSpecs: axolotl, LLaMA-Factory (v0 flat keys and v1 ``peft_config``)
+and TRL ``ModelConfig`` YAML.
 
-Each trainer's keys are mapped onto the ``LoraConfig`` fields they become, so the same rules report
-the same codes as for a Python ``LoraConfig(...)``. Positions come from PyYAML's node tree
-(``yaml.compose``: ``start_mark``/``end_mark`` of every key, value and list item); never from a
-hand-written YAML parser. Trainer shorthands are honoured:
+Each trainer's keys are mapped onto the ``LoraConfig`` fields they become (``trainer_keys.py``), so
+the same rules report the same codes as for a Python ``LoraConfig(...)``. Positions come from
+PyYAML's events (``yamlread.py``: only the keys read here are composed, aliases are never
+expanded into trees). Trainer behaviour is reproduced, not PEFT's shorthand:
 
-- axolotl ``lora_target_linear: true`` → ``target_modules="all-linear"`` (axolotl adds every
-  linear layer but the head; a ``lora_target_modules`` list next to it is still checked entry by
-  entry);
+- axolotl ``lora_target_linear: true`` and LLaMA-Factory ``lora_target: all`` (also its default)
+  make the trainer list the model's linear layers itself: a ``TargetRule`` that
+  ``semantics.trainer_targets`` applies once the model is known (axolotl adds the names to any
+  ``lora_target_modules`` given beside it; it passes ``[]`` when neither is set);
 - LLaMA-Factory ``lora_target`` / ``additional_target`` are comma-separated strings, split into
-  per-item spans; ``all`` (also its default when ``lora_target`` is absent) means all linear layers;
+  per-item spans; v1 wraps a string ``target_modules`` in a list (a literal name, not a regex);
 - TRL needs ``use_peft: true``; ``lora_task_type`` becomes ``task_type``; a one-item
   ``lora_target_modules`` list becomes that string (``ModelConfig.__post_init__``), so
   ``[q_proj]`` is the regex ``"q_proj"`` (which full-matches nothing) and ``[all-linear]`` works.
 
-A YAML file that is not a trainer config is ignored silently; one that does not parse but looks
-like a trainer config gives ``PFT902``.
+A YAML file without a trainer key at the top level is ignored unread; one that does not parse but
+has one gives ``PFT902``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from peftlint.diagnostics import Span
 from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
+from peftlint.semantics.trainer_targets import placeholder
 from peftlint.sources import Problem, SourceResult
-from peftlint.spec import AdapterSpec, ModelRef, Value
+from peftlint.sources import trainer_keys as K
+from peftlint.sources.trainer_values import (
+    BUDGET,
+    NodeValues,
+    OverBudget,
+    Unreadable,
+    comma_value,
+    la_factory_scalar,
+    one_item_list,
+    trl_single,
+)
+from peftlint.sources.yamlread import MAX_DEPTH, Document, read_yaml
+from peftlint.spec import AdapterSpec, ModelRef, TargetRule, Value
 from peftlint.textpos import LineIndex
-
-# Keys whose presence (as a top-level key) marks a file as a trainer config worth a PFT902.
-_MARKERS = re.compile(
-    r"^(lora_target_modules|lora_target_linear|lora_target|lora_modules_to_save|finetuning_type|use_peft|"
-    r"adapter|peft_layers_to_transform|lora_r|lora_rank)\s*:", re.M)
-
-_TEMPLATE = re.compile(r"\$\{?[A-Za-z_]|\{\{")  # ${VAR}, $VAR, {{ jinja }}
-
-
-# trainer key -> LoraConfig field, per trainer (only keys whose meaning is the LoraConfig field's)
-AXOLOTL = {
-    "lora_r": "r", "lora_alpha": "lora_alpha", "lora_dropout": "lora_dropout",
-    "lora_target_modules": "target_modules", "lora_modules_to_save": "modules_to_save",
-    "peft_layers_to_transform": "layers_to_transform", "peft_layers_pattern": "layers_pattern",
-    "lora_target_parameters": "target_parameters", "peft_use_dora": "use_dora", "peft_use_rslora": "use_rslora",
-    "lora_fan_in_fan_out": "fan_in_fan_out",
-}
-LLAMA_FACTORY = {
-    "lora_rank": "r", "lora_alpha": "lora_alpha", "lora_dropout": "lora_dropout",
-    "lora_target": "target_modules", "additional_target": "modules_to_save",
-    "use_dora": "use_dora", "use_rslora": "use_rslora",
-}
-TRL = {
-    "lora_r": "r", "lora_alpha": "lora_alpha", "lora_dropout": "lora_dropout",
-    "lora_target_modules": "target_modules", "lora_modules_to_save": "modules_to_save",
-    "lora_target_parameters": "target_parameters", "use_rslora": "use_rslora", "use_dora": "use_dora",
-}
-_COMMA_KEYS = {"lora_target", "additional_target"}  # LLaMA-Factory's comma-separated lists
 
 
 def looks_like_trainer_yaml(text: str) -> bool:
-    return bool(_MARKERS.search(text))
-
-
-def extract_trainer_yaml(text: str, path: str, abspath: str) -> SourceResult:
-    """One spec per trainer config document; nothing for YAML that is not a trainer config."""
-    try:
-        docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        if not looks_like_trainer_yaml(text):
-            return SourceResult()
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        span = Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else Span(1, 1, 1, 1)
-        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return SourceResult(problems=[Problem("PFT902", f"cannot parse this trainer config as YAML: {what}", span)])
-    result = SourceResult()
-    for doc in docs:
-        if not isinstance(doc, yaml.MappingNode):
-            continue
-        try:
-            top = _Reader(text).mapping(doc)
-        except yaml.YAMLError as exc:  # e.g. an unknown tag in a value
-            if looks_like_trainer_yaml(text):
-                result.problems.append(Problem("PFT902", f"cannot read this trainer config: {exc}", _span(doc)))
-            continue
-        spec = _spec_from_mapping(top, _span(doc), path, abspath, text)
-        if spec is not None:
-            result.specs.append(spec)
-    return result
-
-
-# -- YAML nodes → Values ---------------------------------------------------------------------------
-
-def _span(node: yaml.Node, lines: LineIndex | None = None) -> Span:
-    s, e = node.start_mark, node.end_mark
-    text = lines.text if lines is not None else None
-    if lines is not None and e.index > s.index and text[e.index - 1:e.index] in ("\n", " ", "\r", "\t"):
-        # a block collection ends at the start of the next key: end the span after its last character
-        end = e.index
-        while end > s.index and text[end - 1] in " \t\r\n":
-            end -= 1
-        line, col = lines.pos(end)
-        return Span(s.line + 1, s.column + 1, line, col)
-    return Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+    return bool(K.MARKERS.search(text))
 
 
 @dataclass
@@ -115,65 +56,60 @@ class _Entry:
     value: Value
 
 
-class _Reader:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.lines = LineIndex(text)
-        self.constructor = yaml.constructor.SafeConstructor()
-
-    def mapping(self, node: yaml.MappingNode) -> dict[str, _Entry]:
-        out: dict[str, _Entry] = {}
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode):
-                out[str(k.value)] = _Entry(self.value(k), self.value(v))
-        return out
-
-    def value(self, node: yaml.Node) -> Value:
-        if isinstance(node, yaml.SequenceNode):
-            items = [self.value(n) for n in node.value]
-            return Value([i.value for i in items], _span(node, self.lines), kind="list", items=items)
-        if isinstance(node, yaml.MappingNode):
-            members = {str(k.value): self.value(v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
-            keys = {str(k.value): self.value(k) for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-            return Value({k: m.value for k, m in members.items()}, _span(node, self.lines), kind="dict", keys=keys,
-                         members=members)
-        py = self.constructor.construct_object(node, deep=True)
-        if isinstance(py, str) and _TEMPLATE.search(py):
-            return Value(None, _span(node, self.lines), dynamic=True, kind="dynamic",
-                         reason=f"filled in by a template variable when the config is rendered ({py})")
-        kind = {str: "str", bool: "bool", int: "int", float: "float", type(None): "none"}.get(type(py), "str")
-        return Value(py, _span(node, self.lines), kind=kind)
+def extract_trainer_yaml(text: str, path: str, abspath: str) -> SourceResult:
+    """One spec per trainer config document; nothing for YAML that is not a trainer config."""
+    if not looks_like_trainer_yaml(text):
+        return SourceResult()
+    read = read_yaml(text, K.WANTED.__contains__)
+    result = SourceResult(problems=list(read.problems))
+    lines = LineIndex(text)
+    values = NodeValues(lines)
+    for doc in read.documents:
+        top = _top(doc, values, result.problems)
+        spec = _spec(top, doc.start, path, abspath, lines, result.problems)
+        if spec is not None:
+            result.specs.append(spec)
+    return result
 
 
-def comma_value(s: str, span: Span, raw: str | None) -> Value:
-    """LLaMA-Factory's ``q_proj,v_proj``: one item per name, each with its own span when the text
-    ``raw`` at ``span`` (one line) is the value itself, plain or quoted without escapes."""
-    offset = None
-    if raw is not None and span.line == span.end_line:
-        if raw == s:
-            offset = 0
-        elif len(raw) >= 2 and raw[0] in "'\"" and raw[-1] == raw[0] and raw[1:-1] == s:
-            offset = 1
-    items = []
-    pos = 0
-    for part in s.split(","):
-        name = part.strip()
-        lead = len(part) - len(part.lstrip())
-        if offset is not None:
-            col = span.column + offset + pos + lead
-            item_span = Span(span.line, col, span.line, col + len(name))
-        else:
-            item_span = span
-        items.append(Value(name, item_span, kind="str"))
-        pos += len(part) + 1
-    return Value([i.value for i in items], span, kind="list", items=items, origin="comma-separated string")
+def _top(doc: Document, values: NodeValues, problems: list[Problem]) -> dict[str, _Entry]:
+    """The wanted top-level entries as Values; ``<<`` merges fill keys the document does not set."""
+    pairs = [(k, e.key, e.value) for k, e in doc.entries.items()]
+    for merged in doc.merged:
+        for m in _merge_sources(merged):
+            for k, v in m.value:
+                name = getattr(k, "value", None)
+                if isinstance(name, str) and name in K.WANTED and all(p[0] != name for p in pairs):
+                    pairs.append((name, k, v))
+    out: dict[str, _Entry] = {}
+    for name, knode, vnode in pairs:
+        key = Value(name, Span(knode.start_mark.line + 1, knode.start_mark.column + 1, knode.end_mark.line + 1,
+                               knode.end_mark.column + 1), kind="str")
+        values.spent = 0
+        if vnode is None:
+            out[name] = _Entry(key, Value(None, key.span, dynamic=True, kind="dynamic", reason=(
+                f"its value nests more than {MAX_DEPTH} levels deep, which peftlint does not read")))
+            continue
+        try:
+            out[name] = _Entry(key, values.value(vnode))
+        except Unreadable:
+            continue  # an invalid tag, reported by the reader
+        except OverBudget:
+            if not any(p.message.startswith("YAML aliases:") for p in problems):  # once per file
+                problems.append(Problem(
+                    "PFT902", f"YAML aliases: the value of `{name}` expands to more than {BUDGET} nodes (an alias "
+                    "bomb?); it was not read", key.span, subject=name))
+    return out
 
 
-def _slice(text: str, span: Span) -> str | None:
-    lines = text.split("\n")
-    if span.line != span.end_line or span.line > len(lines):
-        return None
-    return lines[span.line - 1][span.column - 1: span.end_column - 1]
+def _merge_sources(merged: Any) -> list[Any]:
+    import yaml
+
+    if isinstance(merged, yaml.MappingNode):
+        return [merged]
+    if isinstance(merged, yaml.SequenceNode):
+        return [m for m in merged.value if isinstance(m, yaml.MappingNode)]
+    return []
 
 
 # -- trainer flavours ------------------------------------------------------------------------------
@@ -183,6 +119,10 @@ def _flavour(top: dict[str, _Entry]) -> str | None:
         e = top.get(k)
         return e.value.value if e is not None else None
 
+    pc = top.get("peft_config")
+    if pc is not None and pc.value.kind == "dict":
+        lora = str(val("peft_config").get("name") or "").lower() == "lora"
+        return "llama-factory-v1" if lora and not val("peft_config").get("adapter_name_or_path") else None
     if "finetuning_type" in top or "lora_target" in top or "additional_target" in top:
         return "llama-factory" if str(val("finetuning_type") or "lora").lower() == "lora" else None
     if "base_model" in top or "adapter" in top or "lora_target_linear" in top:
@@ -192,40 +132,39 @@ def _flavour(top: dict[str, _Entry]) -> str | None:
     return None
 
 
-def _spec_from_mapping(top: dict[str, _Entry], doc_span: Span, path: str, abspath: str,
-                       text: str) -> AdapterSpec | None:
+def _spec(top: dict[str, _Entry], doc_span: Span, path: str, abspath: str, lines: LineIndex,
+          problems: list[Problem]) -> AdapterSpec | None:
     flavour = _flavour(top)
     if flavour is None:
         return None
-    table = {"axolotl": AXOLOTL, "llama-factory": LLAMA_FACTORY, "trl": TRL}[flavour]
     first = Span(doc_span.line, doc_span.column, doc_span.line, doc_span.column + 1)
     spec = AdapterSpec(path=path, source="yaml", config_class="LoraConfig", method="LORA", span=first,
                        abspath=abspath)
-    spec.facts.tool = flavour
-    key_spans: dict[str, Span] = {}
-    trainer_keys: dict[str, str] = {}
+    spec.facts.tool = "llama-factory" if flavour == "llama-factory-v1" else flavour
+    if flavour == "llama-factory-v1":
+        _v1_fields(spec, top["peft_config"], first, problems)
+        _link_model(spec, top, flavour, abspath)
+        return spec
+    table = {"axolotl": K.AXOLOTL, "llama-factory": K.LLAMA_FACTORY, "trl": K.TRL}[flavour]
     for key, field_name in table.items():
         e = top.get(key)
         if e is None:
             continue
         v = e.value
-        if key in _COMMA_KEYS and v.is_str:
-            v = comma_value(v.value, v.span, _slice(text, v.span))
-        if field_name == "target_modules" and flavour == "llama-factory" and _is_all(v):
-            v = Value("all-linear", v.span, kind="str", origin="lora_target: all")
+        if key in K.COMMA_KEYS and v.is_str:
+            v = comma_value(v.value, v.span, lines.slice(v.span) if v.span.line == v.span.end_line else None)
         spec.fields[field_name] = v
-        key_spans[field_name] = e.key.span
-        trainer_keys[field_name] = key
+        spec.facts.key_spans[field_name] = e.key.span
+        spec.facts.trainer_keys[field_name] = key
     if flavour == "axolotl":
-        lin = top.get("lora_target_linear")
-        if lin is not None and lin.value.value is True and "target_modules" not in spec.fields:
-            spec.fields["target_modules"] = Value("all-linear", lin.value.span, kind="str",
-                                                  origin="lora_target_linear: true")
-            trainer_keys["target_modules"] = "lora_target_linear"
-    if flavour == "llama-factory" and "target_modules" not in spec.fields:
-        # LLaMA-Factory's default lora_target is "all" (every linear layer but the head)
-        spec.fields["target_modules"] = Value("all-linear", first, kind="str", origin="default lora_target: all")
-    if flavour == "trl":
+        _axolotl_targets(spec, top, first)
+    elif flavour == "llama-factory":
+        tm = spec.fields.get("target_modules")
+        if tm is None:
+            _rule(spec, "llama-factory", "lora_target: all (its default)", first, None)
+        elif _is_all(tm):
+            _rule(spec, "llama-factory", "lora_target: all", tm.span, None)
+    else:
         tm = spec.fields.get("target_modules")
         if tm is not None and tm.items is not None and len(tm.items) == 1 and tm.items[0].is_str:
             spec.fields["target_modules"] = trl_single(tm.items[0])
@@ -233,44 +172,110 @@ def _spec_from_mapping(top: dict[str, _Entry], doc_span: Span, path: str, abspat
         if tt is not None and tt.value.is_str:
             spec.fields["task_type"] = tt.value
             spec.task_type = tt.value.value
-            key_spans["task_type"] = tt.key.span
-    spec.facts.key_spans = key_spans
-    spec.facts.trainer_keys = trainer_keys
+            spec.facts.key_spans["task_type"] = tt.key.span
+            spec.facts.trainer_keys["task_type"] = "lora_task_type"
     _link_model(spec, top, flavour, abspath)
     return spec
 
 
-def trl_single(item: Value) -> Value:
-    """TRL's ``ModelConfig.__post_init__`` turns a one-item ``lora_target_modules`` list into that
-    string, which LoraConfig then treats as a regex (or as the ``all-linear`` shorthand)."""
-    return Value(item.value, item.span, kind="str", origin="one-item lora_target_modules (TRL passes the string)")
+def _rule(spec: AdapterSpec, trainer: str, written: str, span: Span, own: Value | None) -> None:
+    """``target_modules`` the trainer computes from the model: ``own`` names plus a placeholder."""
+    rule = TargetRule(trainer, written, span)
+    spec.facts.target_rule = rule
+    items = list(own.items or []) if own is not None else []
+    items.append(placeholder(rule))
+    spec.fields["target_modules"] = Value(None, own.span if own is not None else span, kind="list", items=items,
+                                          origin=written)
+
+
+def _axolotl_targets(spec: AdapterSpec, top: dict[str, _Entry], first: Span) -> None:
+    tm = spec.fields.get("target_modules")
+    lin = top.get("lora_target_linear")
+    if lin is not None and lin.value.value is True:
+        # axolotl: list(set([lora_target_modules] + find_all_linear_names(model))); a string beside it
+        # becomes one literal entry of that list
+        own = one_item_list(tm, "lora_target_modules beside lora_target_linear") if tm is not None and tm.is_str else tm
+        _rule(spec, "axolotl", "lora_target_linear: true", lin.value.span, own if own and own.items else None)
+        if own is None or not own.items:
+            spec.facts.key_spans["target_modules"] = lin.key.span
+            spec.facts.trainer_keys["target_modules"] = "lora_target_linear"
+    elif tm is None and "target_parameters" not in spec.fields:
+        # axolotl passes `cfg.lora_target_modules or []`: never PEFT's default targets
+        spec.fields["target_modules"] = Value([], first, kind="list", items=[],
+                                              origin="axolotl passes [] without lora_target_modules")
+        spec.facts.trainer_notes["target_modules"] = (
+            "axolotl passes `target_modules=[]` when neither `lora_target_modules` nor `lora_target_linear: true` "
+            "is set: set one of them")
+
+
+def _v1_fields(spec: AdapterSpec, pc: _Entry, first: Span, problems: list[Problem]) -> None:
+    members = pc.value.members or {}
+    keys = pc.value.keys or {}
+    for key, v in members.items():
+        field_name = K.LLAMA_FACTORY_V1.get(key)
+        if field_name is None:
+            if key not in K.LLAMA_FACTORY_V1_OTHER:
+                known = ", ".join(sorted(set(K.LLAMA_FACTORY_V1) | K.LLAMA_FACTORY_V1_OTHER))
+                problems.append(Problem(
+                    "PFT209", f"`peft_config.{key}` is not a LLaMA-Factory LoRA option: training stops with "
+                    f"\"Unknown params for PeftPlugin.LoraParams\" (it accepts {known})", keys[key].span, subject=key))
+            continue
+        v = la_factory_scalar(v)
+        if field_name == "target_modules" and v.is_str:
+            if v.value == "all":
+                _rule(spec, "llama-factory-v1", "target_modules: all", v.span, None)
+            else:
+                spec.fields[field_name] = one_item_list(v, "a string target_modules (LLaMA-Factory wraps it in a list)")
+        else:
+            spec.fields[field_name] = v
+        spec.facts.key_spans[field_name] = keys[key].span
+        spec.facts.trainer_keys[field_name] = f"peft_config.{key}"
+    if "target_modules" not in spec.fields:
+        _rule(spec, "llama-factory-v1", "target_modules: all (the default)", pc.key.span, None)
 
 
 def _is_all(v: Value) -> bool:
-    vals = v.value if isinstance(v.value, list) else [v.value]
-    return len(vals) == 1 and isinstance(vals[0], str) and vals[0].strip().lower() == "all"
+    """LLaMA-Factory compares the split list with ``["all"]`` exactly."""
+    vals = [i.value for i in v.items] if v.items is not None else [v.value]
+    return len(vals) == 1 and vals[0] == "all"
+
+
+_MODEL_KEYS = {"axolotl": ("base_model_config", "base_model"), "llama-factory": ("model_name_or_path",),
+               "llama-factory-v1": ("model",), "trl": ("model_name_or_path",)}
+_REVISION_KEYS = {"axolotl": "revision_of_model", "llama-factory": "model_revision", "trl": "model_revision"}
 
 
 def _link_model(spec: AdapterSpec, top: dict[str, _Entry], flavour: str, abspath: str) -> None:
-    keys = {"axolotl": ("base_model_config", "base_model"), "llama-factory": ("model_name_or_path",),
-            "trl": ("model_name_or_path",)}[flavour]
-    rev_key = {"axolotl": "revision_of_model", "llama-factory": "model_revision", "trl": "model_revision"}[flavour]
+    keys = _MODEL_KEYS[flavour]
     model_class = _TASK_CLASSES.get(spec.task_type or "CAUSAL_LM")
     if flavour == "axolotl":
         t = top.get("type_of_model")
         if t is not None and t.value.is_str and t.value.value.startswith("AutoModel"):
             model_class = t.value.value
+    if flavour == "llama-factory-v1":
+        mc = top.get("model_class")
+        name = str(mc.value.value).lower() if mc is not None and not mc.value.dynamic else "llm"
+        model_class, spec.task_type = K.LLAMA_FACTORY_V1_CLASSES.get(name, (model_class, "CAUSAL_LM"))
     base_dir = str(Path(abspath).parent) if abspath else None
+    tool = "LLaMA-Factory v1" if flavour == "llama-factory-v1" else flavour
     for k in keys:
         e = top.get(k)
         if e is not None and e.value.is_str and e.value.value:
-            rev = top.get(rev_key)
+            rev = top.get(_REVISION_KEYS.get(flavour, ""))
             trc = top.get("trust_remote_code")
             spec.model = ModelRef(
-                ref=e.value.value, how=f"`{k}` in the {flavour} config", span=e.value.span,
+                ref=e.value.value, how=f"`{k}` in the {tool} config", span=e.value.span,
                 revision=rev.value.value if rev is not None and rev.value.is_str else None,
                 base_dir=base_dir, model_class=model_class,
                 trust_remote_code=bool(trc is not None and trc.value.value is True))
             return
-    spec.facts.model_unresolved = f"the {flavour} config names no base model (`{keys[-1]}`)"
-    spec.facts.model_class = model_class
+        if e is not None and e.value.dynamic:
+            spec.facts.model_unresolved = f"`{k}` is not known before the config is used: {e.value.reason}"
+            spec.facts.model_class = model_class
+            return
+    if flavour == "llama-factory-v1":
+        spec.model = ModelRef(K.LLAMA_FACTORY_V1_DEFAULT_MODEL, "the default `model` of LLaMA-Factory v1 (ModelArguments)",
+                              base_dir=base_dir, model_class=model_class, from_default=True)
+    else:
+        spec.facts.model_unresolved = f"the {flavour} config names no base model (`{keys[-1]}`)"
+        spec.facts.model_class = model_class

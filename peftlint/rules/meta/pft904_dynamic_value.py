@@ -7,6 +7,7 @@ from typing import Iterator
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Example, Rule
 from peftlint.rules.context import Context
+from peftlint.semantics.trainer_targets import is_placeholder
 
 
 class DynamicValue(Rule):
@@ -26,9 +27,12 @@ class DynamicValue(Rule):
     needs_model = False
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        rule = ctx.spec.facts.target_rule
         for name, v in ctx.spec.fields.items():
             dyn = [v] if v.dynamic else [i for i in (v.items or []) if i.dynamic]
             for d in dyn:
+                if rule is not None and is_placeholder(d, rule):
+                    continue  # the trainer's own list: it stays unknown only when the model does (PFT901)
                 why = f": {d.reason}" if d.reason else ""
                 yield self.diagnostic(ctx, d.span, f"`{name}` is computed at runtime{why}; it was not checked",
                                       subject=name)

@@ -1,0 +1,73 @@
+"""Every base model a project names, without building any: the files ``peftlint PATH`` would lint,
+read by the same source readers, each spec's model chosen as the linter chooses it. Used by
+``peftlint cache fetch`` to fill the Hugging Face cache with the config.json files a later offline
+run needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from peftlint.engine import discover as disc
+from peftlint.engine.run import Linter
+from peftlint.spec import AdapterSpec, ModelRef
+
+
+@dataclass
+class NamedModel:
+    ref: str
+    revision: str | None
+    subfolder: str | None
+    base_dirs: list[str] = field(default_factory=list)  # where a relative path may be relative to
+    used_at: list[str] = field(default_factory=list)  # "path:line" of the configs that name it
+
+
+@dataclass
+class Collected:
+    models: list[NamedModel] = field(default_factory=list)
+    files: int = 0
+    unreadable: list[str] = field(default_factory=list)  # files a reader failed on
+
+
+def collect_models(linter: Linter, paths: Iterable[Path]) -> Collected:
+    walker = disc.Walker(linter.settings.exclude, root=Path(linter.settings.project_root or linter.cwd))
+    out = Collected()
+    by_key: dict[tuple[str, str | None, str | None], NamedModel] = {}
+    for cand in walker.walk(paths):
+        if cand.kind == disc.ORPHAN_WEIGHTS:
+            continue
+        try:
+            text = cand.path.read_bytes().decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            continue
+        out.files += 1
+        reader = linter.readers.get(cand.kind)
+        if reader is None or "\x00" in text[:8192] or not disc.passes_prefilter(cand.kind, text):
+            continue
+        path = disc.display_path(cand.path, linter.cwd)
+        try:
+            specs = reader(text, path, str(cand.path), linter).specs
+        except Exception:  # a reader bug: `peftlint check` reports it as PFT999
+            out.unreadable.append(path)
+            continue
+        for spec in specs:
+            for ref in _refs(linter, spec):
+                key = (ref.ref, ref.revision, ref.subfolder)
+                named = by_key.get(key)
+                if named is None:
+                    named = by_key[key] = NamedModel(ref.ref, ref.revision, ref.subfolder)
+                    out.models.append(named)
+                for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None):
+                    if d and d not in named.base_dirs:
+                        named.base_dirs.append(d)
+                named.used_at.append(f"{spec.path}:{spec.span.line}")
+    return out
+
+
+def _refs(linter: Linter, spec: AdapterSpec) -> list[ModelRef]:
+    """The models the linter would check this spec against; classes defined in the code are no
+    downloads."""
+    first = linter.choose_ref(spec)
+    refs = ([first] if first is not None else []) + [r for r in spec.other_models if r is not first]
+    return [r for r in refs if r.library != "local"]

@@ -51,6 +51,7 @@ class Rule:
         subject: str | None = None,
         fix: Fix | None = None,
         severity: Severity | None = None,
+        detail: str | None = None,
     ) -> Diagnostic:
         return Diagnostic(
             code=self.code,
@@ -62,4 +63,5 @@ class Rule:
             subject=subject,
             model=ctx.model_label,
             fix=fix,
+            detail=detail,
         )

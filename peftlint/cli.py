@@ -65,8 +65,8 @@ def _codes(value: str | None) -> list[str] | None:
               help="Lint files in this many processes (0 = one per CPU).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
-def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: bool, output_file: Path | None, select: str | None,
-          extend_select: str | None, ignore: str | None, model: str | None, online: bool | None,
+def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: bool, output_file: Path | None,
+          select: str | None, extend_select: str | None, ignore: str | None, model: str | None, online: bool | None,
           trust_remote_code: bool | None, fix: bool, unsafe_fixes: bool | None, diff: bool,
           strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None,
           cache_dir: Path | None, jobs: int, config_file: Path | None) -> None:

@@ -47,6 +47,8 @@ def _render(result: RunResult, options: dict, full: bool) -> str:
             out.append("")
         for (code, name, sev), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
             out.append(f"{n:5d}  {code}  {name:<28} {sev}")
+    if out:
+        out.append("")
     out.extend(summary_lines(result, unsafe, full=full, notes_shown=show_notes))
     return "\n".join(out) + "\n"
 
@@ -65,7 +67,7 @@ def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False
     """A few lines: counts per severity, then how many configs were checked against their model."""
     from peftlint.fix.apply import summary as fix_summary
 
-    lines = [""] if result.diagnostics else []
+    lines: list[str] = []
     sev = Counter(d.severity.value for d in result.diagnostics)
     if result.diagnostics:
         errors, warnings, notes = sev.get("error", 0), sev.get("warning", 0), sev.get("info", 0)

@@ -51,6 +51,12 @@ def test_unresolved_model_is_one_note_per_config_at_the_config_call(tmp_path: Pa
                                 "at line 5); model-aware checks skipped")
         assert len(f["message"]) <= 160
         assert "--online" in f["detail"] and "# peftlint: model=" in f["detail"]
+    code, out = run_cli(["check", "shared.py"], tmp_path)
+    assert code == 0 and out.splitlines() == [
+        "Found 0 errors, 0 warnings, 8 notes (notes not shown: --show-notes).",
+        "8 configs not checked against a base model: `--show-configs` says why.",
+        "Checked 1 file: 8 configs, 0 checked (0 %).",
+    ]
     code, out = run_cli(["check", "--show-notes", "shared.py"], tmp_path)
     assert code == 0
     assert sum("PFT901" in line for line in out.splitlines()) == 8  # listed once each, not again in the summary

@@ -11,6 +11,8 @@ import click
 from peftlint import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_FAILURE = 0, 1, 2
+TEXT_FORMATS = ("concise", "full", "text")
+OUTPUT_FORMATS = [*TEXT_FORMATS, "json", "sarif", "github"]
 
 
 class _DefaultGroup(click.Group):
@@ -36,8 +38,14 @@ def _codes(value: str | None) -> list[str] | None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", default="text", show_default=True,
-              type=click.Choice(["text", "json", "sarif", "github"]), help="Output format.")
+@click.option("--output-format", "--format", "fmt", default="concise", show_default=True,
+              envvar="PEFTLINT_OUTPUT_FORMAT", type=click.Choice(OUTPUT_FORMATS),
+              help="concise: errors and warnings, one line each; full: every finding with its explanation; "
+                   "json, sarif, github: every finding, notes included (text = concise).")
+@click.option("--show-notes", is_flag=True, help="Also print notes (info findings) in the concise output.")
+@click.option("--show-configs", is_flag=True,
+              help="List every config with the model it is checked against and where that model came from, "
+                   "or why it is not checked (text, or JSON with --output-format json); then exit 0.")
 @click.option("-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to this file.")
 @click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: all).")
 @click.option("--extend-select", help="Codes or prefixes to enable on top of the selection.")
@@ -57,8 +65,8 @@ def _codes(value: str | None) -> list[str] | None:
               help="Lint files in this many processes (0 = one per CPU).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
-def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: str | None,
-          extend_select: str | None, ignore: str | None, model: str | None, online: bool | None,
+def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: bool, output_file: Path | None,
+          select: str | None, extend_select: str | None, ignore: str | None, model: str | None, online: bool | None,
           trust_remote_code: bool | None, fix: bool, unsafe_fixes: bool | None, diff: bool,
           strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None,
           cache_dir: Path | None, jobs: int, config_file: Path | None) -> None:
@@ -85,7 +93,11 @@ def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: s
     try:
         jobs = jobs or os.cpu_count() or 1
         result = linter.lint_paths(list(paths) or [Path(".")], jobs=jobs)
-        if fix or diff:
+        if show_configs:
+            from peftlint.report import configs
+
+            rendered = (configs.render_json if fmt == "json" else configs.render_text)(result, {})
+        elif fix or diff:
             from peftlint.fix.apply import apply_fixes
 
             outcome, result = apply_fixes(linter, result, list(paths) or [Path(".")], write=fix and not diff,
@@ -95,10 +107,12 @@ def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: s
             if diff:
                 click.echo(outcome.diff, nl=False)
                 sys.exit(EXIT_FINDINGS if outcome.diff and not exit_zero else EXIT_OK)
-            if outcome.fixed and fmt == "text":
+            if outcome.fixed and fmt in TEXT_FORMATS:
                 n, f = outcome.fixed, len(outcome.files)
                 click.echo(f"Fixed {n} finding{'s' if n != 1 else ''} in {f} file{'s' if f != 1 else ''}.", err=True)
-        rendered = renderers()[fmt](result, {"statistics": statistics, "settings": settings})
+        if not show_configs:
+            options = {"statistics": statistics, "settings": settings, "show_notes": show_notes}
+            rendered = renderers()[fmt](result, options)
     except Exception as exc:  # a failure of the whole run, not of one file
         click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
@@ -106,6 +120,8 @@ def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: s
         output_file.write_text(rendered, encoding="utf-8")
     else:
         click.echo(rendered, nl=False)
+    if show_configs:
+        sys.exit(EXIT_OK)
     failing = [d for d in result.diagnostics if d.severity.value != "info" or settings.strict]
     sys.exit(EXIT_OK if exit_zero or not failing else EXIT_FINDINGS)
 

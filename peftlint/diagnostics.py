@@ -75,6 +75,12 @@ class Diagnostic:
     subject: str | None = None
     model: str | None = None
     fix: Fix | None = None
+    # The longer explanation (why, what PEFT does, how to fix) that ``message`` leaves out; shown by
+    # ``--output-format full`` and carried by JSON and SARIF. ``message`` stays one line.
+    detail: str | None = None
+    # Where the config's base model came from ("from_pretrained(...) at line 12", "--model"); filled
+    # by the engine for every finding of a config whose model reference is known.
+    model_source: str | None = None
     # Lines on which a ``# noqa`` comment may suppress this finding (the finding's line and the
     # config call's first line); filled by the engine.
     noqa_lines: tuple[int, ...] = field(default=(), compare=False)
@@ -95,5 +101,7 @@ class Diagnostic:
             "end_column": self.span.end_column,
             "subject": self.subject,
             "model": self.model,
+            "model_source": self.model_source,
+            "detail": self.detail,
             "fix": self.fix.to_json() if self.fix else None,
         }

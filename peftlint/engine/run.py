@@ -19,12 +19,16 @@ from peftlint.rules.meta import INTERNAL, REMOTE_CODE, SYNTAX, UNRESOLVED, UNUSE
 from peftlint.sources import Problem, SourceResult
 from peftlint.spec import AdapterSpec, ModelRef
 
+# The unresolved-model note fits one line of 160 characters, with room for a notebook's " (cell N, line L)".
+UNRESOLVED_LIMIT = 140
+
 
 @dataclass
 class SpecOutcome:
     spec: AdapterSpec
     model: str | None = None
     how: str = ""  # where the model reference came from
+    ref: str | None = None  # the model reference that was looked up (hub id, path, alias), if any
     from_default: bool = False
     skipped: str | None = None  # why the model-aware rules did not run
     inventory: Any = None
@@ -152,11 +156,12 @@ class Linter:
         path = disc.display_path(cand.path, self.cwd)
         if cand.kind == disc.ORPHAN_WEIGHTS:
             result.files += 1
-            self._emit(result, [self._problem(path, Problem(
+            orphan = self._problem(path, Problem(
                 "PFT401", f"{cand.path.name} has no adapter_config.json beside it: PeftModel.from_pretrained cannot "
-                "load this folder (the config says which method and base model the weights are for); save the "
-                "adapter with save_pretrained, or put its adapter_config.json here", subject="adapter_config.json"))],
-                None)
+                "load this folder", subject="adapter_config.json"))
+            orphan.detail = ("The config says which method and base model the weights are for. Save the adapter "
+                             "with save_pretrained, or put its adapter_config.json here.")
+            self._emit(result, [orphan], None)
             return
         if cand.kind == disc.DIFFUSERS_LORA:
             self._lint_diffusers_lora(cand, path, result)
@@ -192,9 +197,10 @@ class Linter:
             src = SourceResult()
         diags += [self._problem(path, p) for p in src.problems]
         skipped_codes: set[str] = set()
+        outcomes = []
         for spec in src.specs:
             outcome = SpecOutcome(spec)
-            result.outcomes.append(outcome)
+            outcomes.append(outcome)
             try:
                 diags += self.lint_spec(spec, src.program or text, outcome)
             except Exception as exc:
@@ -204,6 +210,9 @@ class Linter:
             if outcome.skipped:
                 skipped_codes |= {r.code for r in self.rules if r.needs_model}
         diags = src.remap(diags)
+        for o in outcomes:
+            o.how, o.skipped = src.name_lines(o.how), o.skipped and src.name_lines(o.skipped)
+        result.outcomes += outcomes
         sup = parse_suppressions(text) if cand.kind in (disc.PYTHON, disc.NOTEBOOK, disc.YAML, disc.SHELL) else None
         self._emit(result, diags, sup, path, skipped_codes)
 
@@ -295,17 +304,16 @@ class Linter:
         ref = self.choose_ref(spec)
         if ref is None:
             outcome.skipped = spec.facts.model_unresolved or "no base model linked to this config"
-            diags.append(self._unresolved(spec, spec.span, outcome.skipped))
+            diags.append(self._unresolved(spec, outcome.skipped, None))
         else:
             got = self._inventory_for(spec, ref)
             inventory, label, resolved = got.inventory, got.label, got.resolved
             if inventory is None:
                 outcome.skipped = got.why
-                code = REMOTE_CODE if got.needs_remote_code else UNRESOLVED
-                diags.append(self._unresolved(spec, ref.span or spec.span, got.why, code))
+                diags.append(self._unresolved(spec, got.why, ref, got))
         outcome.model, outcome.inventory = label, inventory
         if ref is not None:
-            outcome.how, outcome.from_default = ref.how, ref.from_default
+            outcome.how, outcome.from_default, outcome.ref = ref.how, ref.from_default, ref.ref
         expanded = None
         if inventory is not None and spec.facts.tool in ("axolotl", "llama-factory"):
             from peftlint.semantics.trainer_targets import expand
@@ -332,6 +340,8 @@ class Linter:
                 d.message = f"{d.message} ({expanded.note})"
             elif keys or spec.facts.trainer_notes:
                 d.message = _name_trainer_key(d.message, keys, spec.facts.tool or "trainer", spec.facts.trainer_notes)
+            if ref is not None and d.model_source is None:
+                d.model_source = ref.how
             d.noqa_lines = tuple(sorted({d.span.line, spec.span.line}))
         return diags
 
@@ -358,15 +368,27 @@ class Linter:
                             subfolder=_sub(s.model, sub), library=lib)
         return None
 
-    def _unresolved(self, spec: AdapterSpec, span: Span, why: str, code: str = UNRESOLVED) -> Diagnostic:
+    def _unresolved(self, spec: AdapterSpec, why: str, ref: ModelRef | None, got: Loaded | None = None) -> Diagnostic:
+        """One note per config, at the config call: a one-line message, the full reason in ``detail``."""
+        code = REMOTE_CODE if got is not None and got.needs_remote_code else UNRESOLVED
         rule = rule_by_code(code)
-        if code == UNRESOLVED:
-            msg = (f"base model not resolved: {why}. Model-aware checks were skipped for this {spec.config_class}; "
-                   "add `# peftlint: model=<hub id or path>` above it or pass --model")
+        skipped = "model-aware checks skipped"
+        if ref is None:
+            msg = _clip(f"base model unknown: {why}", UNRESOLVED_LIMIT - len(skipped) - 2) + "; " + skipped
+        elif code == REMOTE_CODE:
+            msg = f"{_clip(repr(ref.ref), 80)} needs trust_remote_code to build; {skipped} (--trust-remote-code runs it)"
         else:
-            msg = why
+            failed = "could not be built on the meta device" if got is not None and got.model_class else "not resolved"
+            msg = f"base model {_clip(repr(ref.ref), 80)} {failed}"
+            room = UNRESOLVED_LIMIT - len(msg) - len(skipped) - 5
+            via = next((h for h in (ref.how, ref.how.split(", ")[0]) if h and len(h) <= room), "")
+            msg += (f" ({via})" if via else "") + "; " + skipped
+        hint = "" if code == REMOTE_CODE else (
+            " Name the model with `# peftlint: model=<hub id or path>` on or above the config"
+            + (", or pass --model." if ref is None else "."))
+        detail = why.rstrip(".") + "." + hint
         return Diagnostic(code, rule.name if rule else code, rule.severity if rule else Severity.INFO, msg,
-                          spec.path, span)
+                          spec.path, spec.span, detail=detail)
 
     def _inventory_for(self, spec: AdapterSpec, ref: ModelRef) -> Loaded:
         base_dirs = tuple(d for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None) if d)
@@ -382,6 +404,10 @@ def _sub(model: str, subfolder: str | None) -> str | None:
     from peftlint.model.resolve import split_subfolder
 
     return None if split_subfolder(model)[1] else subfolder
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _name_trainer_key(message: str, keys: dict[str, str], tool: str, notes: dict[str, str] | None = None) -> str:

@@ -12,7 +12,9 @@ Renderer = Callable[[RunResult, dict], str]
 def renderers() -> dict[str, Renderer]:
     from peftlint.report import json_format, text
 
-    found: dict[str, Renderer] = {"text": text.render, "json": json_format.render}
+    # "text" is the former name of "concise"
+    found: dict[str, Renderer] = {"concise": text.render, "full": text.render_full, "text": text.render,
+                                  "json": json_format.render}
     try:
         from peftlint.report import sarif
 

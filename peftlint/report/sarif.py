@@ -95,6 +95,10 @@ def _result(d: Diagnostic, index: dict[str, int], cwd: Path, root: Path) -> dict
         props["subject"] = d.subject
     if d.model is not None:
         props["model"] = d.model
+    if d.model_source is not None:
+        props["model_source"] = d.model_source
+    if d.detail:
+        props["detail"] = d.detail
     if props:
         res["properties"] = props
     if d.fix is not None and d.fix.edits:

@@ -1,55 +1,104 @@
-"""The default output: ``path:line:col: CODE message``, then a summary of what was checked."""
+"""Text output for people.
+
+``concise`` (the default): errors and warnings, one line each (``path:line:col: CODE message``),
+then a short summary; notes are counted, and printed with ``--show-notes``.
+``full``: every finding, notes included, each followed by its longer explanation and where the
+config's model came from; the summary adds which configs were checked against a default model and
+whether saved adapters fit their base model.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 
+from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.engine.run import RunResult
 
 
 def render(result: RunResult, options: dict) -> str:
+    return _render(result, options, full=False)
+
+
+def render_full(result: RunResult, options: dict) -> str:
+    return _render(result, options, full=True)
+
+
+def one_line(message: str) -> str:
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
+def _render(result: RunResult, options: dict, full: bool) -> str:
     from peftlint.fix.apply import fixable
 
     unsafe = bool(getattr(options.get("settings"), "unsafe_fixes", False))
+    show_notes = full or bool(options.get("show_notes"))
     out: list[str] = []
     for d in result.diagnostics:
+        if d.severity == Severity.INFO and not show_notes:
+            continue
         mark = " [*]" if fixable(d, unsafe) else ""
-        out.append(f"{d.path}:{d.span.line}:{d.span.column}: {d.code}{mark} {d.message}")
+        out.append(f"{d.path}:{d.span.line}:{d.span.column}: {d.code}{mark} {one_line(d.message)}")
+        if full:
+            out.extend(_explanation(d))
     if options.get("statistics"):
-        counts = Counter((d.code, d.name) for d in result.diagnostics)
+        counts = Counter((d.code, d.name, d.severity.value) for d in result.diagnostics)
         if out:
             out.append("")
-        for (code, name), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            out.append(f"{n:5d}  {code}  {name}")
-    out.extend(summary_lines(result, unsafe))
+        for (code, name, sev), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            out.append(f"{n:5d}  {code}  {name:<28} {sev}")
+    if out:
+        out.append("")
+    out.extend(summary_lines(result, unsafe, full=full, notes_shown=show_notes))
     return "\n".join(out) + "\n"
 
 
-def summary_lines(result: RunResult, unsafe: bool = False) -> list[str]:
-    lines = [""] if result.diagnostics else []
-    checked = [o for o in result.outcomes if not o.skipped]
-    lines.append(
-        f"Checked {result.files} file{'s' if result.files != 1 else ''}: "
-        f"{result.specs} config{'s' if result.specs != 1 else ''} found, {len(checked)} checked against "
-        f"their base model, {len(result.skipped())} without a model."
-    )
-    for o in checked:
-        if o.from_default:
-            lines.append(f"  {o.spec.label()}: checked against {o.model} ({o.how}); runs with another model are not checked")
-    for o in result.skipped():
-        lines.append(f"  skipped model checks for {o.spec.label()}: {o.skipped}")
-    for v in getattr(result, "verdicts", []):
-        lines.append(f"  {v}")
-    sev = Counter(d.severity.value for d in result.diagnostics)
+def _explanation(d: Diagnostic) -> list[str]:
+    lines = []
+    if d.detail:
+        for para in d.detail.split("\n\n"):
+            lines += textwrap.wrap(one_line(para), 100, initial_indent="    ", subsequent_indent="    ")
+    if d.model_source:
+        lines.append(f"    model: {d.model} ({d.model_source})" if d.model else f"    model from: {d.model_source}")
+    return lines
+
+
+def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False, notes_shown: bool = True) -> list[str]:
+    """A few lines: counts per severity, then how many configs were checked against their model."""
     from peftlint.fix.apply import summary as fix_summary
 
-    fixable = fix_summary(result.diagnostics, unsafe)
+    lines: list[str] = []
+    sev = Counter(d.severity.value for d in result.diagnostics)
     if result.diagnostics:
-        parts = [f"{sev.get('error', 0)} error{'s' if sev.get('error', 0) != 1 else ''}",
-                 f"{sev.get('warning', 0)} warning{'s' if sev.get('warning', 0) != 1 else ''}",
-                 f"{sev.get('info', 0)} note{'s' if sev.get('info', 0) != 1 else ''}"]
-        tail = f" ({fixable})" if fixable else ""
-        lines.append("Found " + ", ".join(parts) + "." + tail)
+        errors, warnings, notes = sev.get("error", 0), sev.get("warning", 0), sev.get("info", 0)
+        found = f"Found {_n(errors, 'error')}, {_n(warnings, 'warning')}, {_n(notes, 'note')}"
+        if notes and not notes_shown:
+            found += " (notes not shown: --show-notes)"
+        fixable = fix_summary(result.diagnostics, unsafe)
+        lines.append(found + "." + (f" ({fixable})" if fixable else ""))
     else:
         lines.append("All checks passed.")
+    checked = [o for o in result.outcomes if not o.skipped]
+    if full:
+        for o in checked:
+            if o.from_default:
+                lines.append(f"  {o.spec.label()}: checked against {o.model} ({o.how}); "
+                             "runs with another model are not checked")
+        for v in result.verdicts:
+            lines.append(f"  {v}")
+    unchecked = result.specs - len(checked)
+    if unchecked and not notes_shown:
+        lines.append(f"{_n(unchecked, 'config')} not checked against a base model: `--show-configs` says why.")
+    lines.append(f"Checked {_n(result.files, 'file')}: {coverage(result.specs, len(checked))}.")
     return lines
+
+
+def coverage(configs: int, checked: int) -> str:
+    """"8 configs, 5 checked (62 %)"."""
+    if not configs:
+        return "no PEFT config found"
+    return f"{_n(configs, 'config')}, {checked} checked ({100 * checked // configs} %)"
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -65,6 +65,7 @@ class Rule:
         subject: str | None = None,
         fix: Fix | None = None,
         severity: Severity | None = None,
+        detail: str | None = None,
     ) -> Diagnostic:
         return Diagnostic(
             code=self.code,
@@ -76,4 +77,5 @@ class Rule:
             subject=subject,
             model=ctx.model_label,
             fix=fix,
+            detail=detail,
         )

@@ -30,3 +30,8 @@ class SourceResult:
     def remap(self, diags: list[Diagnostic]) -> list[Diagnostic]:
         """Move findings from program positions to positions in the file (identity but for notebooks)."""
         return diags
+
+    def name_lines(self, text: str) -> str:
+        """``text`` (a model source, a reason) with the lines it names as the user finds them in the
+        file (identity but for notebooks, whose program lines become cell and line)."""
+        return text

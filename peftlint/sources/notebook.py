@@ -2,8 +2,10 @@
 
 The cells are joined into one program (so a ``LoraConfig`` in cell 5 sees the constants and the
 ``from_pretrained`` of cell 2) and read by the Python source reader. IPython syntax that is not
-Python (``%magic``, ``!shell``, ``x = !cmd``, ``obj?``, non-Python ``%%cell`` magics) is replaced
-by ``pass`` on the same line, so line numbers stay put.
+Python (``%magic``, ``!shell`` with its ``\\`` continuations, ``x = !cmd``, ``obj?``, non-Python
+``%%cell`` magics) becomes Python on the same lines (``sources/ipython_syntax.py``), so line numbers
+stay put. A cell that is still not Python is left out with one note (PFT906) naming it; the other
+cells are linted.
 
 Position convention: every finding is reported at its position **in the .ipynb file as stored**
 (the line and column of the character inside the cell's JSON string), so JSON, SARIF, GitHub
@@ -24,16 +26,13 @@ from dataclasses import dataclass, field, replace
 
 from peftlint.diagnostics import Diagnostic, Edit, Fix, Span
 from peftlint.sources import Problem, SourceResult
+from peftlint.sources.ipython_syntax import cell_to_python
 from peftlint.sources.jsonpos import parse_json_with_positions
 from peftlint.sources.python import extract_python
 from peftlint.spec import Value
 from peftlint.textpos import LineIndex
 
-# Cell magics whose body is Python (kept); every other %%magic cell is blanked.
-_PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug", "python", "python3"}
-_LINE_MAGIC = re.compile(r"^(\s*)(%|!|\?)")
-_ASSIGN_MAGIC = re.compile(r"^(\s*)[\w.,\s]+=\s*(%|!)")
-_HELP = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")
+_NAMED_LINE = re.compile(r"\bline (\d+)\b")
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # Python's line ends, not str.splitlines
 
 
@@ -55,6 +54,7 @@ class _Cell:
     ends: list[int]
     first_raw: int  # raw offset just after the opening quote of the first piece (empty cells)
     line_offsets: list[int] = field(default_factory=list)  # cell-text offset where each line starts
+    col_shifts: list[int] = field(default_factory=list)  # program column c of line k is cell column c + shift
     program_line: int = 1  # program line of the cell's first line
 
 
@@ -82,7 +82,8 @@ class NotebookMap:
         k = line - c.program_line
         start = c.line_offsets[k]
         stop = c.line_offsets[k + 1] if k + 1 < len(c.line_offsets) else len(c.text)
-        return c, min(start + column - 1, stop)
+        shift = c.col_shifts[k] if k < len(c.col_shifts) else 0
+        return c, min(start + column - 1 + shift, stop)
 
     def raw_offset(self, cell: _Cell, off: int, end: bool) -> int:
         if not cell.starts:
@@ -122,9 +123,21 @@ class NotebookMap:
                 mm = self.span(Span(ln, 1, ln, 1))
                 if mm is not None:
                     noqa.add(mm[0].line)
-            out.append(replace(d, span=raw_span, message=f"{d.message} (cell {cell.index}, line {cell_line})",
+            out.append(replace(d, span=raw_span,
+                               message=f"{self.name_lines(d.message)} (cell {cell.index}, line {cell_line})",
+                               detail=d.detail and self.name_lines(d.detail),
+                               model_source=d.model_source and self.name_lines(d.model_source),
                                fix=self._fix(d.fix, d.path), noqa_lines=tuple(sorted(noqa))))
         return out
+
+    def name_lines(self, text: str) -> str:
+        """"line 63" of the joined program → "cell 5, line 3" (messages and model sources name lines)."""
+        def cell_line(m: re.Match) -> str:
+            n = int(m.group(1))
+            c = self.cell_at(n)
+            return f"cell {c.index}, line {n - c.program_line + 1}" if c is not None else m.group(0)
+
+        return _NAMED_LINE.sub(cell_line, text)
 
     def _fix(self, fix: Fix | None, path: str) -> Fix | None:
         if fix is None:
@@ -158,6 +171,9 @@ class NotebookResult(SourceResult):
                 spec.span = m[0]
         return self.mapping.remap(diags)
 
+    def name_lines(self, text: str) -> str:
+        return self.mapping.name_lines(text) if self.mapping is not None else text
+
 
 def extract_notebook(text: str, path: str, abspath: str, config_classes: Collection[str]) -> SourceResult:
     try:
@@ -183,10 +199,10 @@ def extract_notebook(text: str, path: str, abspath: str, config_classes: Collect
         strings = src.items if src.items is not None else [src]
         pieces = [_decode(text, lines.offset(s.span.line, s.span.column)) for s in strings if s.kind == "str"]
         cells.append(_join(n, pieces, text, lines.offset(src.span.line, src.span.column)))
-    program = _program(cells)
+    program, skipped = _program(cells)
     result = extract_python(program, path, abspath, config_classes)
-    out = NotebookResult(specs=result.specs, problems=result.problems, mapping=NotebookMap(text, cells),
-                         program=program)
+    out = NotebookResult(specs=result.specs, problems=skipped + result.problems, mapping=NotebookMap(text, cells),
+                         program=program, dependencies=result.dependencies)
     for spec in out.specs:
         # the cells are Python: rules treat the spec as Python (their fixes are Python edits that
         # ``remap`` re-encodes); this marks where it came from
@@ -233,31 +249,28 @@ def _join(index: int, pieces: list[_Piece], raw: str, src_offset: int) -> _Cell:
     return _Cell(index, text, starts, ends, first)
 
 
-def _program(cells: list[_Cell]) -> str:
+def _program(cells: list[_Cell]) -> tuple[str, list[Problem]]:
+    """The cells' Python, one program line per cell line; a note for each cell that is not Python."""
     out: list[str] = []
+    skipped: list[Problem] = []
     line = 1
     for c in cells:
         c.program_line = line
         c.line_offsets = []
         off = 0
         src_lines = _LINES.findall(c.text) or [""]
-        magic_cell = src_lines[0].lstrip().startswith("%%")
-        body_is_python = magic_cell and src_lines[0].lstrip()[2:].split(" ")[0].strip() in _PYTHON_CELL_MAGICS
-        for k, ln in enumerate(src_lines):
+        for ln in src_lines:
             c.line_offsets.append(off)
             off += len(ln)
-            body = ln.rstrip("\r\n")
-            if magic_cell and (k == 0 or not body_is_python):
-                body = ""  # the cell magic line, or a body in another language
-            elif _is_ipython(body):
-                body = re.match(r"\s*", body).group() + "pass"  # keeps an enclosing block valid
-            out.append(body + "\n")
-            line += 1
-    return "".join(out)
-
-
-def _is_ipython(line: str) -> bool:
-    return bool(_LINE_MAGIC.match(line) or _ASSIGN_MAGIC.match(line) or _HELP.match(line))
+        py = cell_to_python([ln.rstrip("\r\n") for ln in src_lines])
+        c.col_shifts = py.shifts
+        if py.error is not None:
+            k, col, msg = py.error
+            skipped.append(Problem("PFT906", f"cell not linted: it is not Python peftlint can parse ({msg})",
+                                   Span(line + k - 1, col, line + k - 1, col + 1)))
+        out.extend(body + "\n" for body in py.lines)
+        line += len(src_lines)
+    return "".join(out), skipped
 
 
 # -- fixes ------------------------------------------------------------------------------------------

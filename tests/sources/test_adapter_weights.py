@@ -36,7 +36,7 @@ def codes(findings: list[dict], prefix: str = "PFT4") -> list[str]:
 
 
 def verdicts(cwd, *args: str) -> list[str]:
-    _, out = run_cli(["check", *args], cwd)
+    _, out = run_cli(["check", "--output-format", "full", *args], cwd)
     return [line.strip() for line in out.splitlines() if line.strip().startswith("adapter ")]
 
 

@@ -71,10 +71,38 @@ def test_magics_and_shell_cells_do_not_break_parsing(tmp_path: Path):
     assert findings[0]["message"].endswith("(cell 2, line 8)")
 
 
-def test_syntax_error_names_the_cell(tmp_path: Path):
-    _write(tmp_path, [_cell(["from peft import LoraConfig\n"]), _cell(["config = LoraConfig(target_modules=[\n"])])
-    [f] = lint(tmp_path, ".")
-    assert f["code"] == "PFT902" and "cell 2" in f["message"]
+def test_a_cell_that_does_not_parse_is_a_note_and_the_rest_is_linted(tmp_path: Path):
+    p = _write(tmp_path, [
+        _cell(["!pip install --no-deps bitsandbytes accelerate xformers \\\n", "    peft trl triton\n"]),
+        _cell(["from peft import LoraConfig\n", "from transformers import AutoModelForCausalLM\n"]),
+        _cell(["print(dict(a=1\n", "         b=2))\n"]),
+        _cell([f'model = AutoModelForCausalLM.from_pretrained("{MODEL}")\n',
+               'config = LoraConfig(target_modules=["q_proj", "vproj"])\n']),
+    ])
+    note, typo = lint(tmp_path, ".")
+    assert (note["code"], note["severity"]) == ("PFT906", "info")
+    assert note["message"].startswith("cell not linted") and note["message"].endswith("(cell 3, line 1)")
+    assert _raw(p, note) == "1"  # where Python reports the missing comma, inside the cell's JSON string
+    assert (typo["code"], typo["subject"], typo["model"]) == ("PFT101", "vproj", MODEL)
+    assert typo["message"].endswith("(cell 4, line 2)") and _raw(p, typo) == '\\"vproj\\"'
+    assert run_cli(["check", "--select", "PFT906", "."], tmp_path)[0] == 0  # a note does not fail the run
+
+
+def test_findings_after_a_time_magic_and_in_an_indented_cell_map_into_the_file(tmp_path: Path):
+    p = _write(tmp_path, [
+        _cell(["from peft import LoraConfig\n", f'# peftlint: model={MODEL}\n',
+               '%time config = LoraConfig(target_modules=["q_proj", "vproj"])\n']),
+        _cell([f'  # peftlint: model={MODEL}\n', '  c2 = LoraConfig(target_modules=["q_proj", "kproj"])\n']),
+    ])
+    found = lint(tmp_path, ".")
+    assert [(f["code"], f["subject"], _raw(p, f)) for f in found] == [
+        ("PFT101", "vproj", '\\"vproj\\"'), ("PFT101", "kproj", '\\"kproj\\"')]
+
+
+def test_model_source_names_cell_and_line(tmp_path: Path):
+    _typo_notebook(tmp_path)
+    [f] = [f for f in lint(tmp_path, ".") if f["code"] == "PFT101"]
+    assert f["model_source"].startswith("AutoModelForCausalLM.from_pretrained() at cell 3, line 1")
 
 
 def test_not_a_notebook(tmp_path: Path):

@@ -5,6 +5,7 @@ clear finding, never PFT999, and the rest of the file is still checked. Speed is
 
 from __future__ import annotations
 
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -88,12 +89,17 @@ def test_nesting_safe_load_cannot_read_is_one_finding(tmp_path: Path):
         [p] = res.problems
         assert p.code == "PFT902" and f"more than {SAFE_LOAD_LIMIT} levels" in p.message
         assert len(res.specs) == 1
-    # PyYAML's own loader (what the trainers call) fails on it
+    # PyYAML's own loader (what the trainers call) fails on it under Python's default recursion limit
+    # (other libraries loaded in the same test process may raise the limit)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
     try:
         yaml.safe_load(HEAD + f"x: {deep}\n")
         raise AssertionError("yaml.safe_load read 600 levels")
     except RecursionError:
         pass
+    finally:
+        sys.setrecursionlimit(limit)
     (tmp_path / "ax.yaml").write_text(HEAD + f"x: {deep}\nlora_target_modules: [vproj]\n")
     assert sorted(f["code"] for f in lint(tmp_path, ".")) == ["PFT101", "PFT902"]
 

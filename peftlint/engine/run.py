@@ -27,6 +27,7 @@ class SpecOutcome:
     how: str = ""  # where the model reference came from
     from_default: bool = False
     skipped: str | None = None  # why the model-aware rules did not run
+    model_note: str = ""  # e.g. "built statically from train.py; 1 subtree unknown: `backbone` (...)"
     inventory: Any = None
     ctx: Context | None = None
 
@@ -97,6 +98,7 @@ class Linter:
         self._facts: Any = None
         self._resolved: dict[tuple, Any] = {}
         self._inventories: dict[tuple, Any] = {}
+        self._local: dict[tuple, Any] = {}  # module trees of classes in the linted code (module_tree memo)
         self.rules: list[Rule] = [r() for r in all_rules()]
 
     # -- peft facts ------------------------------------------------------------------------
@@ -270,8 +272,9 @@ class Linter:
             outcome.skipped = spec.facts.model_unresolved or "no base model linked to this config"
             diags.append(self._unresolved(spec, spec.span, outcome.skipped))
         else:
-            got = self._inventory_for(spec, ref)
+            got = self._inventory_for(spec, ref, text)
             inventory, label, resolved = got.inventory, got.label, got.resolved
+            outcome.model_note = got.note
             if inventory is None:
                 outcome.skipped = got.why
                 code = REMOTE_CODE if got.needs_remote_code else UNRESOLVED
@@ -327,12 +330,32 @@ class Linter:
         return Diagnostic(code, rule.name if rule else code, rule.severity if rule else Severity.INFO, msg,
                           spec.path, span)
 
-    def _inventory_for(self, spec: AdapterSpec, ref: ModelRef) -> Loaded:
+    def _inventory_for(self, spec: AdapterSpec, ref: ModelRef, text: str = "") -> Loaded:
+        if ref.library == "local" or ref.ref.startswith(LOCAL_PREFIX):
+            return self._local_inventory(spec, ref, text)
         base_dirs = tuple(d for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None) if d)
         got = load_inventory(ref.ref, self.settings, self.cache_dir(), revision=ref.revision, base_dirs=base_dirs,
                              model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
                              resolved_memo=self._resolved, inventory_memo=self._inventories)
         return got
+
+
+    def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, text: str) -> Loaded:
+        """An nn.Module class of the linted code (``ref.ref`` is its name), read statically."""
+        from peftlint.sources.python.module_tree import local_tree
+
+        name = ref.ref.removeprefix(LOCAL_PREFIX)
+        if spec.source not in ("python", "notebook"):
+            return Loaded(why=f"{name} ({ref.how}) names a class of Python code, but this config is not in Python code")
+        line = ref.span.line if ref.span is not None else spec.span.line
+        tree = local_tree(spec.abspath, text, name, line=line, memo=self._local, display=spec.path)
+        if tree.inventory is None:
+            return Loaded(why=f"{name} is built from code peftlint cannot read statically: {tree.reason}")
+        note = f"built statically from {tree.inventory.model_id}; {tree.reason}" if tree.inventory.unknown else ""
+        return Loaded(tree.inventory, name, None, model_class=name, note=note)
+
+
+LOCAL_PREFIX = "local:"  # `# peftlint: model=local:MLP`, `--model local:MLP`: a class of the linted code
 
 
 def _name_trainer_key(message: str, keys: dict[str, str], tool: str) -> str:

@@ -36,6 +36,9 @@ def summary_lines(result: RunResult, unsafe: bool = False) -> list[str]:
     for o in checked:
         if o.from_default:
             lines.append(f"  {o.spec.label()}: checked against {o.model} ({o.how}); runs with another model are not checked")
+        if o.model_note:
+            lines.append(f"  {o.spec.label()}: checked against {o.model} ({o.model_note}); names that could be there "
+                         "are not reported")
     for o in result.skipped():
         lines.append(f"  skipped model checks for {o.spec.label()}: {o.skipped}")
     for v in getattr(result, "verdicts", []):

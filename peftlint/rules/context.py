@@ -9,6 +9,7 @@ from typing import Any
 from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
 from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
+from peftlint.semantics.partial import is_partial
 from peftlint.semantics.weights import WeightReport, analyze
 from peftlint.sources.adapter_weights import read_adapter_weights
 from peftlint.spec import AdapterSpec, Value
@@ -44,8 +45,9 @@ class Context:
 
     @cached_property
     def complete(self) -> bool:
-        """True when every field that decides targeting is static, so whole-config verdicts hold."""
-        return not self.spec.opaque and all(
+        """True when every field that decides targeting is static and the model's tree is fully
+        known (no ``Inventory.unknown`` subtree), so whole-config verdicts hold."""
+        return not self.spec.opaque and not is_partial(self.inventory) and all(
             v.fully_static for k, v in self.spec.fields.items() if k in TARGET_FIELDS
         )
 

@@ -1,0 +1,234 @@
+"""The module tree of an ``nn.Module`` class defined in the linted code, read without running it.
+
+``static_inventory`` finds the class (in the file, or imported from a sibling module beside it),
+reads its ``__init__`` — and those of the classes it builds — with ``static_exec.Interpreter`` and
+records the result as the same :class:`Inventory` that meta-device builds produce, with
+``is_pretrained_model=False``. What cannot be read statically is listed in ``Inventory.unknown``
+(subtrees that may hold any name); when nothing is known, there is no inventory and a reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from peftlint.model.inventory import Inventory
+from peftlint.sources.python.static_exec import Interpreter, OutOfBudget, param_names
+from peftlint.sources.python.static_values import (
+    MISSING,
+    BoundMethod,
+    ClassInfo,
+    FileScope,
+    Frame,
+    ImportRef,
+    Namespace,
+    Node,
+    Pretrained,
+    Unknown,
+)
+from peftlint.sources.python.tree_record import PretrainedResolver, describe_unknown, record
+
+
+@dataclass
+class StaticTree:
+    inventory: Inventory | None
+    reason: str = ""  # why there is no inventory, or what is unknown in a partial one
+    files: list[str] = field(default_factory=list)  # the files read (the linted one first)
+    unknown_reasons: dict[str, str] = field(default_factory=dict)  # unknown name -> why
+    pretrained: dict[str, Pretrained] = field(default_factory=dict)  # unknown name -> transformers model there
+    grafted: dict[str, str] = field(default_factory=dict)  # module name -> pretrained model whose tree is there
+
+
+def static_inventory(tree: ast.Module, class_name: str, *, path: str, line: int | None = None,
+                     sibling: Callable[[str], ast.Module | None] | None = None, display: str = "",
+                     pretrained: PretrainedResolver | None = None) -> StaticTree:
+    """The module tree of ``class_name(...)`` as created in ``tree`` (the file at ``path``).
+
+    ``line`` is where the model is created or referred to (it picks the class visible there and
+    the call whose arguments to use); ``sibling`` parses another file by absolute path (imports of
+    sibling modules), never importing it; ``pretrained`` gives the inventory of a transformers
+    model created in an ``__init__`` (``AutoModel.from_pretrained("gpt2")``), grafted in place.
+    """
+    interp = Interpreter()
+    interp.reader = sibling or _parse_file
+    root_file = FileScope(os.path.normpath(path), tree)
+    interp.files[root_file.path] = root_file
+    try:
+        klass, why = _find_class(interp, root_file, class_name, line)
+        if klass is None:
+            return StaticTree(None, why, [root_file.path])
+        args, kwargs, complete = _call_site(interp, root_file, class_name, line)
+        value = interp.instantiate(klass, args, kwargs, complete)
+        if isinstance(value, Node):
+            embeddings = {m: _call_method(interp, value, m) for m in ("get_input_embeddings", "get_output_embeddings")}
+    except OutOfBudget:
+        return StaticTree(None, f"{class_name} is too complex to read statically", _files(interp))
+    except RecursionError:
+        return StaticTree(None, f"{class_name} is nested too deeply to read statically", _files(interp))
+    if isinstance(value, Unknown):
+        return StaticTree(None, value.reason, _files(interp))
+    if not isinstance(value, Node):
+        return StaticTree(None, f"{class_name} is not an nn.Module", _files(interp))
+    if value.opaque:
+        return StaticTree(None, value.opaque, _files(interp))
+    source = klass.scope.file
+    label = display or os.path.basename(source.path)
+    if source is not root_file and display:
+        label = os.path.join(os.path.dirname(display), os.path.relpath(source.path, root_file.directory))
+    inventory, rec = record(interp, value, klass, label, embeddings, pretrained)
+    return StaticTree(inventory, describe_unknown(rec.unknown), _files(interp), rec.unknown, rec.pretrained,
+                      rec.grafted)
+
+
+def local_inventory(abspath: str, text: str, class_name: str, *, line: int | None = None,
+                    memo: dict | None = None, display: str = "") -> tuple[Inventory | None, str]:
+    """For the engine: ``class_name``'s tree from the file ``abspath`` whose text is ``text``.
+
+    Returns the inventory (partial trees list their unknown subtrees) and a reason: why there is
+    none, or what is unknown. ``memo`` (one per run) keeps parsed files and results.
+    """
+    got = local_tree(abspath, text, class_name, line=line, memo=memo, display=display)
+    return got.inventory, got.reason
+
+
+def local_tree(abspath: str, text: str, class_name: str, *, line: int | None = None,
+               memo: dict | None = None, display: str = "", pretrained: PretrainedResolver | None = None) -> StaticTree:
+    memo = {} if memo is None else memo
+    key = ("tree", abspath, class_name, line)
+    if key in memo:
+        return memo[key]
+    parsed = memo.get(("ast", abspath))
+    if parsed is None:
+        try:
+            parsed = ast.parse(text)
+        except (SyntaxError, ValueError) as exc:
+            memo[key] = StaticTree(None, f"{os.path.basename(abspath)} cannot be parsed ({exc})")
+            return memo[key]
+        memo[("ast", abspath)] = parsed
+
+    def sibling(path: str) -> ast.Module | None:
+        if ("ast", path) not in memo:
+            memo[("ast", path)] = _parse_file(path)
+        return memo[("ast", path)]
+
+    memo[key] = static_inventory(parsed, class_name, path=abspath, line=line, sibling=sibling, display=display,
+                                 pretrained=pretrained)
+    return memo[key]
+
+
+def _parse_file(path: str) -> ast.Module | None:
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            return ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _files(interp: Interpreter) -> list[str]:
+    return [p for p, fs in interp.files.items() if fs is not None]
+
+
+# -- which class, which call ------------------------------------------------------------------------
+def _parents(tree: ast.Module) -> dict[int, ast.AST]:
+    out: dict[int, ast.AST] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            out[id(child)] = node
+    return out
+
+
+def _functions_around(node: ast.AST, parents: dict[int, ast.AST]) -> list[ast.FunctionDef]:
+    chain = []
+    cur = parents.get(id(node))
+    while cur is not None:
+        if isinstance(cur, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            chain.append(cur)
+        cur = parents.get(id(cur))
+    return chain[::-1]
+
+
+def _scope_of(node: ast.AST, file: FileScope, parents: dict[int, ast.AST]) -> Namespace:
+    """The namespace a statement inside functions sees (class bodies are not scopes of their methods)."""
+    ns = file.namespace
+    for fn in _functions_around(node, parents):
+        ns = Namespace(fn.body, ns, file, params=param_names(fn))
+    return ns
+
+
+def _contains(node: ast.AST, line: int) -> bool:
+    return node.lineno <= line <= (node.end_lineno or node.lineno)
+
+
+def _find_class(interp: Interpreter, file: FileScope, name: str, line: int | None) -> tuple[ClassInfo | None, str]:
+    parents = _parents(file.tree)
+    candidates = [n for n in ast.walk(file.tree) if isinstance(n, ast.ClassDef) and n.name == name]
+    if candidates:
+        def depth(c: ast.ClassDef) -> int:
+            return len(_functions_around(c, parents))
+
+        if line is not None:
+            visible = [c for c in candidates if all(_contains(fn, line) for fn in _functions_around(c, parents))]
+            if visible:
+                deepest = max(depth(c) for c in visible)
+                same = [c for c in visible if depth(c) == deepest]
+                before = [c for c in same if c.lineno <= line]
+                chosen = (before or same)[-1]
+                return ClassInfo(chosen, _scope_of(chosen, file, parents)), ""
+        top = [c for c in candidates if depth(c) == 0]
+        if top or len(candidates) == 1:
+            chosen = (top or candidates)[-1]
+            return ClassInfo(chosen, _scope_of(chosen, file, parents)), ""
+        lines = ", ".join(str(c.lineno) for c in candidates)
+        return None, f"several classes are named {name} (lines {lines}) and peftlint cannot tell which one is meant"
+    value = file.namespace.lookup(name, interp.resolve_binding)
+    value = interp.deref(value) if value is not MISSING else value
+    if isinstance(value, ClassInfo):
+        return value, ""
+    if isinstance(value, ImportRef):
+        return None, f"{name} comes from {value.qual}, which is not a file beside {os.path.basename(file.path)}"
+    if isinstance(value, Unknown):
+        return None, value.reason
+    return None, f"no class {name} is defined in {os.path.basename(file.path)} or imported from a module beside it"
+
+
+def _call_site(interp: Interpreter, file: FileScope, name: str, line: int | None) -> tuple[list, dict, bool]:
+    """The arguments ``name`` is created with: the call at ``line``, else the file's only call (or
+    all calls with the same arguments), else none (defaults); different calls leave them unknown."""
+    parents = _parents(file.tree)
+    calls = [n for n in ast.walk(file.tree) if isinstance(n, ast.Call) and (
+        (isinstance(n.func, ast.Name) and n.func.id == name) or (isinstance(n.func, ast.Attribute) and n.func.attr == name))]
+    chosen = None
+    if line is not None:
+        chosen = next((c for c in calls if _contains(c, line)), None)
+    # calls inside classes build sub-modules of other models, not the model itself
+    calls = [c for c in calls if not _inside_class(c, parents)] if chosen is None else calls
+    if chosen is None and calls:
+        shapes = {ast.dump(ast.Call(func=ast.Name(id="f"), args=c.args, keywords=c.keywords)) for c in calls}
+        if len(shapes) > 1:
+            return [], {}, False
+        chosen = calls[0]
+    if chosen is None:
+        return [], {}, True
+    f = Frame(_scope_of(chosen, file, parents))
+    return interp.arguments(chosen, f)
+
+
+def _inside_class(node: ast.AST, parents: dict[int, ast.AST]) -> bool:
+    cur = parents.get(id(node))
+    while cur is not None:
+        if isinstance(cur, ast.ClassDef):
+            return True
+        cur = parents.get(id(cur))
+    return False
+
+
+def _call_method(interp: Interpreter, node: Node, name: str) -> Any:
+    """What a method of the model returns (``get_input_embeddings``), MISSING when it has none."""
+    if node.klass is None:
+        return MISSING
+    got = interp.class_attr(node.klass, name, node, name)
+    if not isinstance(got, BoundMethod):
+        return MISSING
+    return interp.call_function(got.func, [node], {}, True)

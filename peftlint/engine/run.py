@@ -348,7 +348,18 @@ class Linter:
         if spec.source not in ("python", "notebook"):
             return Loaded(why=f"{name} ({ref.how}) names a class of Python code, but this config is not in Python code")
         line = ref.span.line if ref.span is not None else spec.span.line
-        tree = local_tree(spec.abspath, text, name, line=line, memo=self._local, display=spec.path)
+        base_dirs = (str(Path(spec.abspath).parent),) if spec.abspath else ()
+
+        def pretrained(p: Any) -> Any:
+            """A transformers model created in the class's __init__: its tree, when it resolves."""
+            if p.ref is None:
+                return None
+            got = load_inventory(p.ref, self.settings, self.cache_dir(), base_dirs=base_dirs, model_class=p.model_class,
+                                 how=p.how, resolved_memo=self._resolved, inventory_memo=self._inventories)
+            return got.inventory
+
+        tree = local_tree(spec.abspath, text, name, line=line, memo=self._local, display=spec.path,
+                          pretrained=pretrained)
         if tree.inventory is None:
             return Loaded(why=f"{name} is built from code peftlint cannot read statically: {tree.reason}")
         note = f"built statically from {tree.inventory.model_id}; {tree.reason}" if tree.inventory.unknown else ""

@@ -63,8 +63,9 @@ def static_inventory(tree: ast.Module, class_name: str, *, path: str, line: int 
         value = interp.instantiate(klass, args, kwargs, complete)
         if isinstance(value, Node):
             embeddings = {m: _call_method(interp, value, m) for m in ("get_input_embeddings", "get_output_embeddings")}
-    except OutOfBudget:
-        return StaticTree(None, f"{class_name} is too complex to read statically", _files(interp))
+    except OutOfBudget as exc:
+        why = f": {exc}" if str(exc) else ""
+        return StaticTree(None, f"{class_name} is too complex to read statically{why}", _files(interp))
     except RecursionError:
         return StaticTree(None, f"{class_name} is nested too deeply to read statically", _files(interp))
     if isinstance(value, Unknown):
@@ -183,6 +184,12 @@ def _find_class(interp: Interpreter, file: FileScope, name: str, line: int | Non
         lines = ", ".join(str(c.lineno) for c in candidates)
         return None, f"several classes are named {name} (lines {lines}) and peftlint cannot tell which one is meant"
     value = file.namespace.lookup(name, interp.resolve_binding)
+    if value is MISSING:  # `models.Net()`: the class is reached through a module
+        for call in _calls_of(file.tree, name):
+            if isinstance(call.func, ast.Attribute):
+                value = interp.ev(call.func, Frame(_scope_of(call, file, parents)))
+                if isinstance(interp.deref(value), ClassInfo):
+                    break
     value = interp.deref(value) if value is not MISSING else value
     if isinstance(value, ClassInfo):
         return value, ""
@@ -197,8 +204,7 @@ def _call_site(interp: Interpreter, file: FileScope, name: str, line: int | None
     """The arguments ``name`` is created with: the call at ``line``, else the file's only call (or
     all calls with the same arguments), else none (defaults); different calls leave them unknown."""
     parents = _parents(file.tree)
-    calls = [n for n in ast.walk(file.tree) if isinstance(n, ast.Call) and (
-        (isinstance(n.func, ast.Name) and n.func.id == name) or (isinstance(n.func, ast.Attribute) and n.func.attr == name))]
+    calls = _calls_of(file.tree, name)
     chosen = None
     if line is not None:
         chosen = next((c for c in calls if _contains(c, line)), None)
@@ -213,6 +219,11 @@ def _call_site(interp: Interpreter, file: FileScope, name: str, line: int | None
         return [], {}, True
     f = Frame(_scope_of(chosen, file, parents))
     return interp.arguments(chosen, f)
+
+
+def _calls_of(tree: ast.Module, name: str) -> list[ast.Call]:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and (
+        (isinstance(n.func, ast.Name) and n.func.id == name) or (isinstance(n.func, ast.Attribute) and n.func.attr == name))]
 
 
 def _inside_class(node: ast.AST, parents: dict[int, ast.AST]) -> bool:

@@ -72,7 +72,7 @@ class Interpreter(Calls):
                 isinstance(n, (ast.Yield, ast.YieldFrom)) for n in walk_scope(node) if n is not node):
             return Unknown(f"`{node.name}` is a generator or coroutine")
         if self.depth >= MAX_DEPTH:
-            return Unknown(f"calls nested too deeply at `{node.name}`")
+            raise OutOfBudget(f"calls nested too deeply at `{node.name}`")
         f = Frame(Namespace(node.body, func.scope, func.scope.file, params=param_names(node)),
                   outer=func.closure, klass=func.klass)
         self.bind(node, f, args, kwargs, complete)

@@ -45,6 +45,7 @@ def module_info(node: Node, name: str) -> ModuleInfo:
         m.kernel_size, m.groups = node.kernel_size, node.groups
     m.params = {key: list(p.shape) for key, p in node.params.items() if p is not None}
     m.bias = "bias" in m.params
+    m.children = [k for k in list_keys(node) if isinstance(node.children[k], Node)]
     return m
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from peftlint.model.inventory import Inventory
-from peftlint.sources.python.static_exec import Interpreter, OutOfBudget, param_names
+from peftlint.sources.python.static_exec import Interpreter, OutOfBudget
 from peftlint.sources.python.static_values import (
     MISSING,
     BoundMethod,
@@ -27,6 +27,7 @@ from peftlint.sources.python.static_values import (
     Node,
     Pretrained,
     Unknown,
+    param_names,
 )
 from peftlint.sources.python.tree_record import PretrainedResolver, describe_unknown, record
 
@@ -43,18 +44,24 @@ class StaticTree:
 
 def static_inventory(tree: ast.Module, class_name: str, *, path: str, line: int | None = None,
                      sibling: Callable[[str], ast.Module | None] | None = None, display: str = "",
-                     pretrained: PretrainedResolver | None = None) -> StaticTree:
+                     pretrained: PretrainedResolver | None = None, memo: dict | None = None) -> StaticTree:
     """The module tree of ``class_name(...)`` as created in ``tree`` (the file at ``path``).
 
     ``line`` is where the model is created or referred to (it picks the class visible there and
     the call whose arguments to use); ``sibling`` parses another file by absolute path (imports of
     sibling modules), never importing it; ``pretrained`` gives the inventory of a transformers
     model created in an ``__init__`` (``AutoModel.from_pretrained("gpt2")``), grafted in place.
+    ``memo`` lets several calls share what was read of each file.
     """
     interp = Interpreter()
     interp.reader = sibling or _parse_file
-    root_file = FileScope(os.path.normpath(path), tree)
-    interp.files[root_file.path] = root_file
+    if memo is not None:
+        interp.files = memo.setdefault("files", {})
+    root_file = interp.files.get(os.path.normpath(path))
+    if root_file is None or root_file.tree is not tree:
+        root_file = FileScope(os.path.normpath(path), tree)
+        interp.files[root_file.path] = root_file
+    interp.read[root_file.path] = None
     try:
         klass, why = _find_class(interp, root_file, class_name, line)
         if klass is None:
@@ -115,7 +122,7 @@ def local_tree(abspath: str, text: str, class_name: str, *, line: int | None = N
         return memo[("ast", path)]
 
     memo[key] = static_inventory(parsed, class_name, path=abspath, line=line, sibling=sibling, display=display,
-                                 pretrained=pretrained)
+                                 pretrained=pretrained, memo=memo)
     return memo[key]
 
 
@@ -128,32 +135,14 @@ def _parse_file(path: str) -> ast.Module | None:
 
 
 def _files(interp: Interpreter) -> list[str]:
-    return [p for p, fs in interp.files.items() if fs is not None]
+    return list(interp.read)
 
 
 # -- which class, which call ------------------------------------------------------------------------
-def _parents(tree: ast.Module) -> dict[int, ast.AST]:
-    out: dict[int, ast.AST] = {}
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
-            out[id(child)] = node
-    return out
-
-
-def _functions_around(node: ast.AST, parents: dict[int, ast.AST]) -> list[ast.FunctionDef]:
-    chain = []
-    cur = parents.get(id(node))
-    while cur is not None:
-        if isinstance(cur, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            chain.append(cur)
-        cur = parents.get(id(cur))
-    return chain[::-1]
-
-
-def _scope_of(node: ast.AST, file: FileScope, parents: dict[int, ast.AST]) -> Namespace:
+def _scope_of(node: ast.AST, file: FileScope) -> Namespace:
     """The namespace a statement inside functions sees (class bodies are not scopes of their methods)."""
     ns = file.namespace
-    for fn in _functions_around(node, parents):
+    for fn in file.index.functions_around(node):
         ns = Namespace(fn.body, ns, file, params=param_names(fn))
     return ns
 
@@ -163,31 +152,31 @@ def _contains(node: ast.AST, line: int) -> bool:
 
 
 def _find_class(interp: Interpreter, file: FileScope, name: str, line: int | None) -> tuple[ClassInfo | None, str]:
-    parents = _parents(file.tree)
-    candidates = [n for n in ast.walk(file.tree) if isinstance(n, ast.ClassDef) and n.name == name]
+    around = file.index.functions_around
+    candidates = file.index.classes.get(name, [])
     if candidates:
         def depth(c: ast.ClassDef) -> int:
-            return len(_functions_around(c, parents))
+            return len(around(c))
 
         if line is not None:
-            visible = [c for c in candidates if all(_contains(fn, line) for fn in _functions_around(c, parents))]
+            visible = [c for c in candidates if all(_contains(fn, line) for fn in around(c))]
             if visible:
                 deepest = max(depth(c) for c in visible)
                 same = [c for c in visible if depth(c) == deepest]
                 before = [c for c in same if c.lineno <= line]
                 chosen = (before or same)[-1]
-                return ClassInfo(chosen, _scope_of(chosen, file, parents)), ""
+                return ClassInfo(chosen, _scope_of(chosen, file)), ""
         top = [c for c in candidates if depth(c) == 0]
         if top or len(candidates) == 1:
             chosen = (top or candidates)[-1]
-            return ClassInfo(chosen, _scope_of(chosen, file, parents)), ""
+            return ClassInfo(chosen, _scope_of(chosen, file)), ""
         lines = ", ".join(str(c.lineno) for c in candidates)
         return None, f"several classes are named {name} (lines {lines}) and peftlint cannot tell which one is meant"
     value = file.namespace.lookup(name, interp.resolve_binding)
     if value is MISSING:  # `models.Net()`: the class is reached through a module
-        for call in _calls_of(file.tree, name):
+        for call in file.index.calls.get(name, []):
             if isinstance(call.func, ast.Attribute):
-                value = interp.ev(call.func, Frame(_scope_of(call, file, parents)))
+                value = interp.ev(call.func, Frame(_scope_of(call, file)))
                 if isinstance(interp.deref(value), ClassInfo):
                     break
     value = interp.deref(value) if value is not MISSING else value
@@ -203,13 +192,12 @@ def _find_class(interp: Interpreter, file: FileScope, name: str, line: int | Non
 def _call_site(interp: Interpreter, file: FileScope, name: str, line: int | None) -> tuple[list, dict, bool]:
     """The arguments ``name`` is created with: the call at ``line``, else the file's only call (or
     all calls with the same arguments), else none (defaults); different calls leave them unknown."""
-    parents = _parents(file.tree)
-    calls = _calls_of(file.tree, name)
+    calls = file.index.calls.get(name, [])
     chosen = None
     if line is not None:
         chosen = next((c for c in calls if _contains(c, line)), None)
     # calls inside classes build sub-modules of other models, not the model itself
-    calls = [c for c in calls if not _inside_class(c, parents)] if chosen is None else calls
+    calls = [c for c in calls if not file.index.inside_class(c)] if chosen is None else calls
     if chosen is None and calls:
         shapes = {ast.dump(ast.Call(func=ast.Name(id="f"), args=c.args, keywords=c.keywords)) for c in calls}
         if len(shapes) > 1:
@@ -217,22 +205,8 @@ def _call_site(interp: Interpreter, file: FileScope, name: str, line: int | None
         chosen = calls[0]
     if chosen is None:
         return [], {}, True
-    f = Frame(_scope_of(chosen, file, parents))
+    f = Frame(_scope_of(chosen, file))
     return interp.arguments(chosen, f)
-
-
-def _calls_of(tree: ast.Module, name: str) -> list[ast.Call]:
-    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and (
-        (isinstance(n.func, ast.Name) and n.func.id == name) or (isinstance(n.func, ast.Attribute) and n.func.attr == name))]
-
-
-def _inside_class(node: ast.AST, parents: dict[int, ast.AST]) -> bool:
-    cur = parents.get(id(node))
-    while cur is not None:
-        if isinstance(cur, ast.ClassDef):
-            return True
-        cur = parents.get(id(cur))
-    return False
 
 
 def _call_method(interp: Interpreter, node: Node, name: str) -> Any:

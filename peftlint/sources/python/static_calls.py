@@ -46,7 +46,8 @@ _LIBRARIES = frozenset({"torch", "transformers", "peft", "math", "copy", "collec
 class Calls(Builtins):
     def __init__(self) -> None:
         super().__init__()
-        self.files: dict[str, FileScope | None] = {}
+        self.files: dict[str, FileScope | None] = {}  # may be shared by the interpreters of one run
+        self.read: dict[str, None] = {}  # the files this interpreter used, in order
         self.reader: Callable[[str], ast.Module | None] = lambda path: None
 
     def call_function(self, func: FuncRef, args: list, kwargs: dict, complete: bool) -> Any:  # pragma: no cover
@@ -65,6 +66,8 @@ class Calls(Builtins):
         if path not in self.files:
             tree = self.reader(path) if os.path.isfile(path) else None
             self.files[path] = FileScope(path, tree) if tree is not None else None
+        if self.files[path] is not None:
+            self.read.setdefault(path, None)
         return self.files[path]
 
     def deref(self, v: Any) -> Any:

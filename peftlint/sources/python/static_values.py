@@ -8,6 +8,7 @@ what cannot be known (``Unknown``, with the reason shown to users).
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -196,6 +197,49 @@ class FileScope:
     def directory(self) -> str:
         return os.path.dirname(self.path)
 
+    @functools.cached_property
+    def index(self) -> "FileIndex":
+        return FileIndex(self.tree)
+
+
+class FileIndex:
+    """One walk over a file: class statements and calls by name, each with the functions around it."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.classes: dict[str, list[ast.ClassDef]] = {}
+        self.calls: dict[str, list[ast.Call]] = {}
+        # node id -> (enclosing functions, outermost first; whether a class body encloses it)
+        self.context: dict[int, tuple[tuple[ast.AST, ...], bool]] = {}
+        stack: list[tuple[ast.AST, tuple[ast.AST, ...], bool]] = [(tree, (), False)]
+        while stack:
+            node, funcs, in_class = stack.pop()
+            if isinstance(node, ast.ClassDef):
+                self.classes.setdefault(node.name, []).append(node)
+                self.context[id(node)] = (funcs, in_class)
+                in_class = True
+            elif isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                if name is not None:
+                    self.calls.setdefault(name, []).append(node)
+                    self.context[id(node)] = (funcs, in_class)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                funcs = funcs + (node,)
+            for field_name in node._fields:
+                value = getattr(node, field_name, None)
+                if isinstance(value, list):
+                    stack.extend((v, funcs, in_class) for v in value if isinstance(v, ast.AST))
+                elif isinstance(value, ast.AST):
+                    stack.append((value, funcs, in_class))
+        for nodes in (*self.calls.values(), *self.classes.values()):
+            nodes.sort(key=lambda n: (n.lineno, n.col_offset))
+
+    def functions_around(self, node: ast.AST) -> tuple[ast.AST, ...]:
+        return self.context.get(id(node), ((), False))[0]
+
+    def inside_class(self, node: ast.AST) -> bool:
+        return self.context.get(id(node), ((), False))[1]
+
 
 class Namespace:
     """The names bound by one body (a module or a function) without entering nested scopes."""
@@ -329,3 +373,10 @@ class Raised(Unknown):
     """What a call returns when the code raises (an ``__init__`` that raises builds no model)."""
 
     __slots__ = ()
+
+
+def param_names(node: ast.FunctionDef) -> list[str]:
+    a = node.args
+    names = [p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+    names += [p.arg for p in (a.vararg, a.kwarg) if p is not None]
+    return names

@@ -540,7 +540,7 @@ def test_a_pretrained_model_is_an_unknown_subtree_or_grafted(tmp_path):
      "        for n in names:\n            setattr(self, n, nn.Linear(2, 2))\n", "the loop over `names`"),
     (HEADER + "class Other(nn.Module):\n    pass\n", "no class M is defined in train.py"),
     (HEADER + "from transformers import GPT2Model as M\n", "M comes from transformers.GPT2Model"),
-    (HEADER + "class M:\n    pass\n", "M is not an nn.Module"),
+    (HEADER + "class M:\n    pass\n", "M(...) is not an nn.Module"),
 ])
 def test_nothing_known(tmp_path, source, reason):
     tree = static_tree(tmp_path, source, "M")
@@ -570,3 +570,14 @@ class Huge(nn.Module):
     assert loop.inventory is None and "too complex" in loop.reason
     huge = static_tree(tmp_path, source, "Huge")
     assert huge.inventory.unknown == ["layers"]
+
+
+def test_the_call_at_the_line_decides(tmp_path):
+    (tmp_path / "models.py").write_text(MODELS)
+    source = "import torch.nn as nn\nimport models\n\nnet = models.Encoder(depth=2)\n" \
+             "seq = nn.Sequential(nn.Linear(2, 4), models.TinyMLP(bias=False))\n"
+    real = MODELS + "\n" + source.split("import models\n")[1].replace("models.", "")
+    for name, expr in (("models.Encoder", "net"), ("nn.Sequential", "seq")):
+        tree = static_tree(tmp_path, source, name, line=line_of(source, f"{expr} = "))
+        assert_same_tree(tree, real_model(real, expr))
+    assert static_tree(tmp_path, source, "nn.Sequential").inventory is None

@@ -63,11 +63,9 @@ def static_inventory(tree: ast.Module, class_name: str, *, path: str, line: int 
         interp.files[root_file.path] = root_file
     interp.read[root_file.path] = None
     try:
-        klass, why = _find_class(interp, root_file, class_name, line)
-        if klass is None:
+        value, why = _build(interp, root_file, class_name, line)
+        if value is None:
             return StaticTree(None, why, [root_file.path])
-        args, kwargs, complete = _call_site(interp, root_file, class_name, line)
-        value = interp.instantiate(klass, args, kwargs, complete)
         if isinstance(value, Node):
             embeddings = {m: _call_method(interp, value, m) for m in ("get_input_embeddings", "get_output_embeddings")}
     except OutOfBudget as exc:
@@ -78,14 +76,14 @@ def static_inventory(tree: ast.Module, class_name: str, *, path: str, line: int 
     if isinstance(value, Unknown):
         return StaticTree(None, value.reason, _files(interp))
     if not isinstance(value, Node):
-        return StaticTree(None, f"{class_name} is not an nn.Module", _files(interp))
+        return StaticTree(None, f"{class_name}(...) is not an nn.Module", _files(interp))
     if value.opaque:
         return StaticTree(None, value.opaque, _files(interp))
-    source = klass.scope.file
+    source = value.klass.scope.file if value.klass is not None else root_file
     label = display or os.path.basename(source.path)
     if source is not root_file and display:
         label = os.path.join(os.path.dirname(display), os.path.relpath(source.path, root_file.directory))
-    inventory, rec = record(interp, value, klass, label, embeddings, pretrained)
+    inventory, rec = record(interp, value, label, embeddings, pretrained)
     return StaticTree(inventory, describe_unknown(rec.unknown), _files(interp), rec.unknown, rec.pretrained,
                       rec.grafted)
 
@@ -149,6 +147,22 @@ def _scope_of(node: ast.AST, file: FileScope) -> Namespace:
 
 def _contains(node: ast.AST, line: int) -> bool:
     return node.lineno <= line <= (node.end_lineno or node.lineno)
+
+
+def _build(interp: Interpreter, file: FileScope, class_name: str, line: int | None) -> tuple[Any, str]:
+    """The model ``class_name(...)`` builds: the call at ``line`` when there is one (evaluated where
+    it stands, so it also works for ``models.MLP(...)`` or ``nn.Sequential(...)``), else the class
+    with the arguments of its only call site, or its defaults."""
+    leaf = class_name.rsplit(".", 1)[-1]
+    if line is not None:
+        call = next((c for c in file.index.calls.get(leaf, []) if _contains(c, line)), None)
+        if call is not None:
+            return interp.ev(call, Frame(_scope_of(call, file))), ""
+    klass, why = _find_class(interp, file, leaf, line)
+    if klass is None:
+        return None, why
+    args, kwargs, complete = _call_site(interp, file, leaf, line)
+    return interp.instantiate(klass, args, kwargs, complete), ""
 
 
 def _find_class(interp: Interpreter, file: FileScope, name: str, line: int | None) -> tuple[ClassInfo | None, str]:

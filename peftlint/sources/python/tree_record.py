@@ -124,15 +124,16 @@ class Recorder:
         return True
 
 
-def record(calls: Calls, root: Node, klass: ClassInfo, label: str, embeddings: dict[str, Any],
+def record(calls: Calls, root: Node, label: str, embeddings: dict[str, Any],
            resolve: PretrainedResolver | None = None) -> tuple[Inventory, Recorder]:
+    klass = root.klass
     rec = Recorder(resolve)
     rec.names[id(root)] = ""
     rec.walk(root, "", None)
     emb = {k: (rec.names.get(id(v)) if isinstance(v, Node) else None) for k, v in embeddings.items()}
     model_type = CUSTOM_MODEL_TYPE
     if "config" in root.attrs or "config" in root.children or "config" in root.params or \
-            class_defines(calls, klass, "config") or isinstance(embeddings["get_input_embeddings"], Unknown):
+            (klass is not None and class_defines(calls, klass, "config")) or isinstance(embeddings["get_input_embeddings"], Unknown):
         model_type = ""  # PEFT reads the model type from that config: not known here
     defaults: dict[str, Any] = {"OSF": "all-linear"}  # OSFModel's fallback for unknown model types
     if embeddings["get_input_embeddings"] is MISSING:  # peft.utils.other._get_input_embeddings_name
@@ -143,8 +144,8 @@ def record(calls: Calls, root: Node, klass: ClassInfo, label: str, embeddings: d
     inventory = Inventory(
         model_id=label,
         model_type=model_type,
-        model_class=klass.name,
-        config_hash=hashlib.sha256(ast.dump(klass.node).encode("utf-8")).hexdigest(),
+        model_class=root.cls,
+        config_hash=hashlib.sha256((ast.dump(klass.node) if klass else root.cls).encode("utf-8")).hexdigest(),
         modules=rec.modules,
         output_embedding=emb["get_output_embeddings"],
         input_embedding=emb["get_input_embeddings"],
@@ -152,7 +153,7 @@ def record(calls: Calls, root: Node, klass: ClassInfo, label: str, embeddings: d
         seq_cls_head=next((h for h in ("score", "classifier") if h in top), None),  # peft's SEQ_CLS_HEAD_NAMES
         is_pretrained_model=False,
         default_targets=defaults if model_type else {},
-        requested_class=klass.name,
+        requested_class=root.cls,
         module_aliases=rec.aliases,
         layer_lists=rec.layer_lists,
         unknown=list(rec.unknown),

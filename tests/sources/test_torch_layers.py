@@ -123,3 +123,23 @@ def test_arguments_that_change_the_structure_must_be_static(cls, args, kwargs):
 def test_unknown_dimensions_keep_the_parameter_names():
     got = _static("Linear", (object(), 6), {})
     assert got.params == {"weight": [6, -1], "bias": [6]} and got.in_features is None and got.out_features == 6
+
+
+COMPOSITES = [
+    "nn.TransformerEncoderLayer(8, 2)",
+    "nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, activation=nn.GELU(), bias=False)",
+    "nn.TransformerEncoderLayer(d_model=8, nhead=2, activation='gelu', batch_first=True)",
+    "nn.TransformerDecoderLayer(8, 2, 32)",
+    "nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), num_layers=3)",
+    "nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16), 2, norm=nn.LayerNorm(8))",
+    "nn.Transformer(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=16)",
+]
+
+
+@pytest.mark.parametrize("expr", COMPOSITES)
+def test_transformer_composites_record_like_torch(tmp_path, expr):
+    from support.custom_models import assert_same_tree, real_model, static_tree
+
+    source = f"import torch.nn as nn\n\nmodel = {expr}\n"
+    tree = static_tree(tmp_path, source, expr.split("(")[0], line=3)
+    assert_same_tree(tree, real_model(source, "model"))

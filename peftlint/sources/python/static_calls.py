@@ -9,6 +9,7 @@ import math
 import os
 from typing import Any, Callable
 
+from peftlint.sources.python import torch_composites as composites
 from peftlint.sources.python import torch_layers as tl
 from peftlint.sources.python.static_builtins import Builtins
 from peftlint.sources.python.static_eval import describe, is_static
@@ -71,7 +72,12 @@ class Calls(Builtins):
         return self.files[path]
 
     def deref(self, v: Any) -> Any:
-        """An import of a sibling module's name becomes that name's value; other values stay."""
+        """An import of a sibling module's name becomes that name's value (torch's composite modules
+        the classes of ``torch_composites``); other values stay."""
+        if isinstance(v, ImportRef) and torch_name(v) in composites.NAMES:
+            if composites.PATH not in self.files:
+                self.files[composites.PATH] = FileScope(composites.PATH, composites.tree())
+            return self.files[composites.PATH].namespace.lookup(torch_name(v), self.resolve_binding)
         if not isinstance(v, ImportRef) or (v.level == 0 and v.parts[0] in _LIBRARIES):
             return v
         base = v.file.directory

@@ -311,3 +311,32 @@ def test_text_summary_says_the_tree_is_partial(tmp_path):
     assert (f"  LoraConfig at train.py:{line}: checked against Backboned (built statically from train.py; 1 subtree "
             "unknown: `backbone` (`model_zoo.make_backbone()` (line") in out
     assert "names that could be there are not reported" in out
+
+
+def test_block_coverage_is_not_judged_when_a_block_is_unknown(tmp_path):
+    import peft
+
+    source = PARTIAL + '''
+
+class Mixed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([Block(8), Block(8), make_backbone()])
+'''
+
+    def make_backbone():
+        import torch.nn as nn
+
+        block = nn.Module()
+        block.up = nn.Linear(8, 8)
+        return block
+
+    real = real_model(source.replace("from model_zoo import make_backbone\n", ""), "Mixed()",
+                      {"make_backbone": make_backbone})
+    config = peft.LoraConfig(target_modules=["blocks.0.up", "blocks.1.up", "blocks.2.up"])
+    assert peft_outcome(real, config)[1] == {"blocks.0.up", "blocks.1.up", "blocks.2.up"}
+    diags, outcome = lint_local(tmp_path, source, "Mixed", "LoraConfig(target_modules=['blocks.0.up', 'blocks.1.up'])")
+    assert outcome.inventory.layer_lists == {"blocks": 3} and outcome.inventory.unknown == ["blocks.2"]
+    assert [d.code for d in diags] == []  # PFT107 would say "reaches only blocks 0-1 of 3": not known here
+    complete, _ = lint_local(tmp_path, MODELS, "Encoder", "LoraConfig(target_modules=['blocks.0.up', 'blocks.1.up'])")
+    assert {d.code for d in complete} == {"PFT107"}

@@ -128,6 +128,25 @@ class ScaledLinear(nn.Linear):
         self.scale = 0.5
 
 
+class Blocks(nn.ModuleList):
+    def __init__(self, n):
+        super().__init__([nn.Linear(2, 2) for _ in range(n)])
+        self.append(nn.Linear(2, 3))
+
+
+class UsesSubclasses(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = Blocks(2)
+        self.scaled = ScaledLinear(3, 3)
+        self.scaled.reset_parameters()
+        for block in self.blocks:
+            block.weight.data.zero_()
+        self.plain = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
+        self.pair = nn.Sequential(*self.plain[1:])
+        self.ordered = nn.Sequential(OrderedDict([("a", nn.ReLU()), ("b", nn.Tanh()), ("c", nn.GELU())]))[1:]
+
+
 class Base(nn.Module):
     def __init__(self, dim):
         super().__init__()
@@ -251,7 +270,7 @@ class ClassAttributes(nn.Module):
 
 ALL = [
     "TinyMLP", "ConvNet", "TokenModel", "Stacks", "Block", "Encoder", "AttentionZoo", "RawParameters", "Derived",
-    "Sharing", "Dynamic", "SettingsModel", "Norms", "ClassAttributes",
+    "Sharing", "Dynamic", "SettingsModel", "Norms", "ClassAttributes", "UsesSubclasses",
 ]
 CALLS = {"Block": "Block(8)"}
 

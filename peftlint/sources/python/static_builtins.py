@@ -6,8 +6,8 @@ from __future__ import annotations
 import ast
 from typing import Any, Callable
 
+from peftlint.sources.python.static_classes import Classes
 from peftlint.sources.python.static_eval import MAX_ITEMS, describe, is_static
-from peftlint.sources.python.static_modules import Modules
 from peftlint.sources.python.static_values import (
     Builtin,
     ClassInfo,
@@ -23,15 +23,24 @@ PURE_BUILTINS: dict[str, Callable] = {
     "int": int, "float": float, "bool": bool, "str": str, "abs": abs, "min": min, "max": max, "sum": sum,
     "round": round, "any": any, "all": all, "divmod": divmod, "pow": pow,
 }
+# builtins whose result is never a module, whatever their arguments
+_NEVER_MODULES = frozenset({"len", "int", "float", "bool", "str", "abs", "round", "any", "all", "divmod", "pow", "sum",
+                            "isinstance", "hasattr", "type", "range", "set", "frozenset"})
 _STR_METHODS = frozenset({"format", "join", "upper", "lower", "strip", "lstrip", "rstrip", "replace", "split",
                           "startswith", "endswith", "title", "capitalize", "zfill", "count", "find"})
 
 
-class Builtins(Modules):
+class Builtins(Classes):
     def set_attr(self, obj: Any, name: str, value: Any, f: Frame) -> None:  # pragma: no cover
         raise NotImplementedError
 
     def builtin(self, name: str, args: list, kwargs: dict, complete: bool, f: Frame, e: ast.Call) -> Any:
+        got = self._builtin(name, args, kwargs, complete, f, e)
+        if isinstance(got, Unknown) and name in _NEVER_MODULES:
+            return Plain(f"`{describe(e)}`")  # not known, but a number, a string, a bool or a type
+        return got
+
+    def _builtin(self, name: str, args: list, kwargs: dict, complete: bool, f: Frame, e: ast.Call) -> Any:
         if name == "print":
             return None
         if name == "super":
@@ -65,7 +74,7 @@ class Builtins(Modules):
             v = args[0]
             if isinstance(v, (tuple, str, dict)) or (isinstance(v, list) and not isinstance(self.iterate(v), Unknown)):
                 return len(v)
-            if isinstance(v, Node) and not v.opaque and v.cls in ("ModuleList", "Sequential", "ModuleDict"):
+            if isinstance(v, Node) and not v.opaque and v.torch_base in ("ModuleList", "Sequential", "ModuleDict"):
                 return sum(1 for c in v.children.values() if c is not None)
             return Unknown(f"`{describe(e)}` is not static")
         if name in ("list", "tuple", "reversed", "sorted", "enumerate", "zip"):

@@ -12,20 +12,17 @@ from typing import Any
 
 from peftlint.sources.python.static_values import (
     MISSING,
-    BoundMethod,
     Builtin,
     ClassInfo,
     FileScope,
     Frame,
     FuncRef,
     ImportRef,
-    MethodOf,
     Namespace,
     Node,
     Obj,
     Param,
     Plain,
-    Tensor,
     Unknown,
     UnknownItems,
 )
@@ -46,17 +43,7 @@ MAX_ITEMS = 4096  # longest static sequence the reader builds (loops, comprehens
 BUILTINS = frozenset({
     "range", "len", "int", "float", "bool", "str", "abs", "min", "max", "sum", "round", "list", "tuple", "dict",
     "enumerate", "zip", "reversed", "sorted", "isinstance", "print", "super", "getattr", "setattr", "hasattr",
-    "any", "all", "divmod", "pow", "set", "frozenset", "delattr", "object",
-})
-
-
-# nn.Module methods the reader knows what they do (see static_calls.Calls.node_method)
-NODE_METHODS = frozenset({
-    "add_module", "register_module", "register_parameter", "register_buffer", "append", "extend", "insert",
-    "update", "to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_",
-    "type", "share_memory", "apply", "zero_grad", "named_modules", "modules", "parameters", "named_parameters",
-    "children", "named_children", "buffers", "named_buffers", "state_dict", "keys", "values", "items",
-    "reset_parameters", "_reset_parameters", "get_submodule", "forward", "pop",
+    "any", "all", "divmod", "pow", "set", "frozenset", "delattr", "object", "type",
 })
 
 
@@ -88,6 +75,9 @@ class Evaluator:
         raise NotImplementedError
 
     def load_file(self, path: str) -> FileScope | None:  # pragma: no cover
+        raise NotImplementedError
+
+    def getattr(self, base: Any, name: str, e: ast.AST | None = None) -> Any:  # pragma: no cover
         raise NotImplementedError
 
     # -- names -------------------------------------------------------------------------------
@@ -306,11 +296,21 @@ class Evaluator:
         base = self.ev(e.value, f)
         if isinstance(e.slice, ast.Slice):
             parts = [self.ev(p, f) if p is not None else None for p in (e.slice.lower, e.slice.upper, e.slice.step)]
-            if isinstance(base, (list, tuple, str)) and all(p is None or isinstance(p, int) for p in parts):
+            if not all(p is None or isinstance(p, int) for p in parts):
+                return Unknown(f"`{describe(e)}` is not static")
+            if isinstance(base, (list, tuple, str)):
                 return base[slice(*parts)]
+            if isinstance(base, Node) and base.cls in ("ModuleList", "Sequential") and not base.opaque:
+                # a new container holding the same modules (Sequential keeps the keys, ModuleList renumbers)
+                items = [(k, c) for k, c in base.children.items() if c is not None][slice(*parts)]
+                out = Node(base.cls, base.kind)
+                out.torch_base = base.torch_base
+                for i, (k, c) in enumerate(items):
+                    out.children[k if base.cls == "Sequential" else str(i)] = c
+                return out
             return Unknown(f"`{describe(e)}` is not static")
         key = self.ev(e.slice, f)
-        if isinstance(base, Node) and base.cls in ("ModuleList", "Sequential", "ModuleDict") and not base.opaque:
+        if isinstance(base, Node) and base.torch_base in ("ModuleList", "Sequential", "ModuleDict") and not base.opaque:
             if isinstance(key, int) and not isinstance(key, bool):
                 items = [c for c in base.children.values() if c is not None]
                 if -len(items) <= key < len(items):
@@ -333,7 +333,7 @@ class Evaluator:
         if isinstance(v, list):
             return None if any(isinstance(x, UnknownItems) for x in v) else bool(v)
         if isinstance(v, Node):
-            if v.cls in ("ModuleList", "Sequential", "ModuleDict", "ParameterList", "ParameterDict"):
+            if v.torch_base in ("ModuleList", "Sequential", "ModuleDict", "ParameterList", "ParameterDict"):
                 return None if v.opaque else any(c is not None for c in [*v.children.values(), *v.params.values()])
             return True
         if isinstance(v, (Obj, Param, ClassInfo, FuncRef, ImportRef)):
@@ -350,64 +350,8 @@ class Evaluator:
             return list(v) if len(v) <= MAX_ITEMS else Unknown("a range too long to unroll")
         if isinstance(v, dict):
             return list(v)
-        if isinstance(v, Node) and not v.opaque and v.cls in ("ModuleList", "Sequential"):
+        if isinstance(v, Node) and not v.opaque and v.torch_base in ("ModuleList", "Sequential"):
             return [c for c in v.children.values() if c is not None]
-        if isinstance(v, Node) and not v.opaque and v.cls == "ModuleDict":
+        if isinstance(v, Node) and not v.opaque and v.torch_base == "ModuleDict":
             return [k for k, c in v.children.items() if c is not None]
         return Unknown(f"iterating over {type(v).__name__ if not isinstance(v, Unknown) else v.reason}")
-
-    def getattr(self, base: Any, name: str, e: ast.AST | None = None) -> Any:
-        what = describe(e) if e is not None else name
-        if isinstance(base, ImportRef):
-            return base.attr(name)
-        if isinstance(base, Node):
-            return self.node_attr(base, name, what)
-        if isinstance(base, Obj):
-            if name in base.attrs:
-                return base.attrs[name]
-            return self.class_attr(base.klass, name, base, what)
-        if isinstance(base, ClassInfo):
-            return self.class_attr(base, name, None, what)
-        if isinstance(base, (Param, Tensor)):
-            if name == "shape" and base.shape is not None and all(d >= 0 for d in base.shape):
-                return tuple(base.shape)
-            return Tensor(None) if name in ("data", "T") else Unknown(f"`{what}` is not static")
-        if isinstance(base, (list, dict, str)) and not name.startswith("_"):
-            return MethodOf(base, name)
-        return Unknown(f"`{what}` is not static")
-
-    def node_attr(self, node: Node, name: str, what: str) -> Any:
-        if name in node.children and node.children[name] is not None:
-            return node.children[name]
-        if name in node.params and node.params[name] is not None:
-            return node.params[name]
-        if name in node.attrs:
-            return node.attrs[name]
-        if name in ("in_features", "out_features") and getattr(node, name) not in (None, -1):
-            return getattr(node, name)
-        if node.klass is not None:
-            got = self.class_attr(node.klass, name, node, what)
-            if not isinstance(got, Unknown):
-                return got
-        if name in NODE_METHODS:
-            return MethodOf(node, name)
-        return Unknown(f"`{what}` is not static")
-
-    def class_attr(self, klass: ClassInfo, name: str, self_value: Any, what: str, depth: int = 0) -> Any:
-        """A method or class attribute of a local class or its local bases."""
-        stmt = klass.own(name)
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            decorators = {d.id for d in stmt.decorator_list if isinstance(d, ast.Name)}
-            if "property" in decorators or "cached_property" in decorators:
-                return Unknown(f"the property `{what}`")
-            func = FuncRef(stmt, klass.scope, klass=klass)
-            if self_value is None or "staticmethod" in decorators:
-                return func
-            return BoundMethod(klass if "classmethod" in decorators else self_value, func)
-        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
-            return self.ev(stmt.value, Frame(klass.scope))
-        if depth < 8 and klass.node.bases:
-            base = self.ev(klass.node.bases[0], Frame(klass.scope))
-            if isinstance(base, ClassInfo):
-                return self.class_attr(base, name, self_value, what, depth + 1)
-        return Unknown(f"`{what}` is not static")

@@ -149,7 +149,7 @@ class Interpreter(Taint):
     def st_AugAssign(self, s: ast.AugAssign, f: Frame) -> None:
         load = _as_load(s.target)
         current = self.ev(load, f)
-        if isinstance(current, Node) and current.cls in ("ModuleList", "Sequential") and isinstance(s.op, ast.Add):
+        if isinstance(current, Node) and current.torch_base in ("ModuleList", "Sequential") and isinstance(s.op, ast.Add):
             self.container_method(current, "extend", [self.ev(s.value, f)], {}, True)
             return
         value = self.ev(ast.BinOp(left=load, op=s.op, right=s.value), f)
@@ -251,13 +251,13 @@ class Interpreter(Taint):
             obj[key] = value
         elif isinstance(obj, dict) and isinstance(key, (str, int, float, bool, tuple)):
             obj[key] = value
-        elif isinstance(obj, Node) and obj.cls in ("ModuleList", "Sequential", "ModuleDict"):
-            if isinstance(key, int) and obj.cls != "ModuleDict":
+        elif isinstance(obj, Node) and obj.torch_base in ("ModuleList", "Sequential", "ModuleDict"):
+            if isinstance(key, int) and obj.torch_base != "ModuleDict":
                 keys = [k for k, c in obj.children.items() if c is not None]
                 if -len(keys) <= key < len(keys):
                     self.node_setattr(obj, keys[key], value)
                     return
-            if isinstance(key, str) and obj.cls == "ModuleDict":
+            if isinstance(key, str) and obj.torch_base == "ModuleDict":
                 self.node_setattr(obj, key, value)
                 return
             obj.make_opaque("an item assignment peftlint cannot follow")

@@ -10,15 +10,15 @@ from peftlint.model import inventory as inv
 from peftlint.sources.python import torch_layers as tl
 from peftlint.sources.python.static_eval import Evaluator, describe
 from peftlint.sources.python.static_values import (
-    Builtin,
+    BoundMethod,
     ClassInfo,
     Frame,
     FuncRef,
     ImportRef,
+    MethodOf,
     Node,
     Obj,
     Param,
-    Raised,
     SuperRef,
     Tensor,
     Unknown,
@@ -30,6 +30,16 @@ SAME_MODULE = frozenset({"to", "cuda", "cpu", "float", "half", "double", "bfloat
 READ_ONLY = frozenset({"named_modules", "modules", "parameters", "named_parameters", "children", "named_children",
                        "buffers", "named_buffers", "state_dict", "forward", "get_submodule", "keys", "values",
                        "items", "register_buffer", "extra_repr"})
+
+
+# nn.Module methods the reader knows what they do (see static_calls.Calls.node_method)
+NODE_METHODS = frozenset({
+    "add_module", "register_module", "register_parameter", "register_buffer", "append", "extend", "insert",
+    "update", "to", "cuda", "cpu", "float", "half", "double", "bfloat16", "train", "eval", "requires_grad_",
+    "type", "share_memory", "apply", "zero_grad", "named_modules", "modules", "parameters", "named_parameters",
+    "children", "named_children", "buffers", "named_buffers", "state_dict", "keys", "values", "items",
+    "reset_parameters", "_reset_parameters", "get_submodule", "forward", "pop",
+})
 
 
 class SuperMethod:
@@ -77,8 +87,8 @@ class Modules(Evaluator):
     def node_method(self, node: Node, name: str, args: list, kwargs: dict, complete: bool) -> Any:
         if name in SAME_MODULE:
             return node
-        if name == "register_buffer" or name in ("reset_parameters", "_reset_parameters") and node.klass is None:
-            return None
+        if name in ("register_buffer", "reset_parameters", "_reset_parameters"):
+            return None  # a torch layer's own (re)initialisation: a local class's would have been found first
         if not complete:
             node.make_opaque(f"`{node.cls}.{name}()` gets arguments peftlint cannot read")
             return Unknown(f"`{node.cls}.{name}()`")
@@ -98,9 +108,9 @@ class Modules(Evaluator):
             else:
                 node.make_opaque(f"add_module({key!r}, ...) with a value that is not a module")
             return None
-        if name in ("append", "extend", "insert", "update") and node.cls in tl.CONTAINERS:
+        if name in ("append", "extend", "insert", "update") and node.torch_base in tl.CONTAINERS:
             return self.container_method(node, name, args, kwargs, complete)
-        if name in ("keys", "values", "items") and node.cls == "ModuleDict" and not node.opaque:
+        if name in ("keys", "values", "items") and node.torch_base == "ModuleDict" and not node.opaque:
             pairs = [(k, c) for k, c in node.children.items() if c is not None]
             return [p[0] for p in pairs] if name == "keys" else [p[1] for p in pairs] if name == "values" else pairs
         if name in READ_ONLY:
@@ -117,7 +127,7 @@ class Modules(Evaluator):
                 node.make_opaque(f"{node.cls}.extend() of {items.reason}")
             for item in items if not isinstance(items, Unknown) else ():
                 self._add(node, str(len(node.children) + len(node.params)), item)
-        elif name == "insert" and len(args) == 2 and isinstance(args[0], int) and node.cls == "ModuleList":
+        elif name == "insert" and len(args) == 2 and isinstance(args[0], int) and node.torch_base == "ModuleList":
             values = list(node.children.values())
             if not 0 <= args[0] <= len(values):
                 node.make_opaque("ModuleList.insert() at an index peftlint does not follow")
@@ -134,7 +144,7 @@ class Modules(Evaluator):
         return None
 
     def _add(self, node: Node, key: str, value: Any) -> None:
-        if node.cls in ("ParameterList", "ParameterDict"):
+        if node.torch_base in ("ParameterList", "ParameterDict"):
             if isinstance(value, Tensor):
                 value = Param(value.shape or [])
             if isinstance(value, Param):
@@ -164,7 +174,7 @@ class Modules(Evaluator):
         if src is None:
             return node
         if t in ("ModuleDict", "ParameterDict"):
-            if isinstance(src, Node) and src.cls == "ModuleDict":
+            if isinstance(src, Node) and src.torch_base == "ModuleDict":
                 src = {k: c for k, c in src.children.items() if c is not None}
             if not isinstance(src, dict):
                 items = self.iterate(src)
@@ -240,126 +250,59 @@ class Modules(Evaluator):
         memo[id(v)] = out
         return out
 
-    # -- local classes ---------------------------------------------------------------------------
-    def base_value(self, klass: ClassInfo) -> Any:
-        if not klass.node.bases:
-            return Builtin("object")
-        return self.deref(self.ev(klass.node.bases[0], Frame(klass.scope)))
-
-    def class_kind(self, klass: ClassInfo, depth: int = 0) -> str | Unknown:
-        """"module" for nn.Module subclasses, "object" for plain classes, else Unknown (why)."""
-        if depth > 12:
-            return Unknown(f"the bases of {klass.name} are nested too deeply")
-        base = self.base_value(klass)
+    # -- attributes -----------------------------------------------------------------------------
+    def getattr(self, base: Any, name: str, e: ast.AST | None = None) -> Any:
+        what = describe(e) if e is not None else name
+        if isinstance(base, ImportRef):
+            return base.attr(name)
+        if isinstance(base, Node):
+            return self.node_attr(base, name, what)
+        if isinstance(base, Obj):
+            if name in base.attrs:
+                return base.attrs[name]
+            return self.class_attr(base.klass, name, base, what)
         if isinstance(base, ClassInfo):
-            return self.class_kind(base, depth + 1)
-        if isinstance(base, Builtin) and base.name == "object":
-            return "object"
-        t = torch_name(base)
-        if t is not None and (t == "Module" or t in tl.CONTAINERS or tl.is_layer(t)):
-            return "module"
-        what = base.qual if isinstance(base, ImportRef) else describe(klass.node.bases[0])
-        return Unknown(f"{klass.name} derives from {what}, which peftlint does not read statically")
+            return self.class_attr(base, name, None, what)
+        if isinstance(base, (Param, Tensor)):
+            if name == "shape" and base.shape is not None and all(d >= 0 for d in base.shape):
+                return tuple(base.shape)
+            return Tensor(None) if name in ("data", "T") else Unknown(f"`{what}` is not static")
+        if isinstance(base, (list, dict, str)) and not name.startswith("_"):
+            return MethodOf(base, name)
+        return Unknown(f"`{what}` is not static")
 
-    def instantiate(self, klass: ClassInfo, args: list, kwargs: dict, complete: bool) -> Any:
-        kind = self.class_kind(klass)
-        if isinstance(kind, Unknown):
-            self.poison(args, kwargs, kind.reason)
-            return kind
-        if kind == "object":
-            obj = Obj(klass)
-            if "dataclass" in klass.decorators():
-                self.dataclass_init(klass, obj, args, kwargs, complete)
-            elif isinstance(self.init_class(klass, obj, args, kwargs, complete), Raised):
-                return Unknown(f"{klass.name}(...) raises")
-            return obj
-        node = Node(klass.name, klass=klass)
-        if isinstance(self.init_class(klass, node, args, kwargs, complete), Raised):
-            return Unknown(f"{klass.name}(...) raises")
-        return node
+    def node_attr(self, node: Node, name: str, what: str) -> Any:
+        if name in node.children and node.children[name] is not None:
+            return node.children[name]
+        if name in node.params and node.params[name] is not None:
+            return node.params[name]
+        if name in node.attrs:
+            return node.attrs[name]
+        if name in ("in_features", "out_features") and getattr(node, name) not in (None, -1):
+            return getattr(node, name)
+        if node.klass is not None:
+            got = self.class_attr(node.klass, name, node, what)
+            if not isinstance(got, Unknown):
+                return got
+        if name in NODE_METHODS:
+            return MethodOf(node, name)
+        return Unknown(f"`{what}` is not static")
 
-    def init_class(self, cls_value: Any, self_value: Any, args: list, kwargs: dict, complete: bool) -> Any:
-        """Run the ``__init__`` that ``cls_value(...)`` (or a ``super().__init__``) runs on ``self_value``."""
-        v = self.deref(cls_value)
-        if isinstance(v, ClassInfo):
-            stmt = v.own("__init__")
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                return self.call_function(FuncRef(stmt, v.scope, klass=v), [self_value, *args], kwargs, complete)
-            if stmt is None:
-                return self.init_class(self.base_value(v), self_value, args, kwargs, complete)
-        elif isinstance(v, Builtin) and v.name == "object":
-            return None
-        t = torch_name(v)
-        if t is not None and isinstance(self_value, Node):
-            if t in tl.CONTAINERS:
-                built = self.container(t, args, kwargs, complete)
-                self_value.kind = self_value.kind or built.kind
-                self_value.torch_base = t
-                self_value.children.update(built.children)
-                self_value.params.update(built.params)
-                if built.opaque:
-                    self_value.make_opaque(built.opaque)
-                return None
-            if tl.is_layer(t):
-                try:
-                    if not complete:
-                        raise tl.NotStatic("the arguments")
-                    self.fill(self_value, tl.build_layer(t, args, kwargs))
-                except tl.NotStatic as exc:
-                    self_value.kind = tl.kind_of(t)
-                    self_value.make_opaque(f"nn.{t}.__init__: {exc} is not static")
-                return None
-        what = v.qual if isinstance(v, ImportRef) else type(v).__name__
-        if isinstance(self_value, Node):
-            self_value.make_opaque(f"`super().__init__()` runs {what}, which peftlint does not read statically")
-        return None
-
-    def super_call(self, sm: SuperMethod, args: list, kwargs: dict, complete: bool) -> Any:
-        klass = sm.sup.klass
-        base = self.base_value(klass) if klass is not None else Unknown("super() outside a method")
-        if sm.name == "__init__":
-            return self.init_class(base, sm.sup.self_value, args, kwargs, complete)
-        if isinstance(base, ClassInfo):
-            got = self.class_attr(base, sm.name, sm.sup.self_value, sm.name)
-            return self.apply(got, args, kwargs, complete, Frame(base.scope), ast.Call(
-                func=ast.Name(id=sm.name, ctx=ast.Load()), args=[], keywords=[], lineno=0))
-        if isinstance(sm.sup.self_value, Node):
-            sm.sup.self_value.make_opaque(f"`super().{sm.name}()` is not read statically")
-        return Unknown(f"super().{sm.name}()")
-
-    def dataclass_init(self, klass: ClassInfo, obj: Obj, args: list, kwargs: dict, complete: bool) -> None:
-        chain = [klass]
-        while isinstance(b := self.base_value(chain[-1]), ClassInfo) and len(chain) < 12:
-            chain.append(b)
-        fields: dict[str, ast.AST | None] = {}
-        for k in reversed(chain):
-            for stmt in k.node.body:
-                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and \
-                        "ClassVar" not in ast.unparse(stmt.annotation):
-                    fields[stmt.target.id] = stmt.value
-        missing = Unknown("a dataclass field not given" if complete else "a field passed through **kwargs")
-        for i, (name, default) in enumerate(fields.items()):
-            if i < len(args):
-                obj.attrs[name] = args[i]
-            elif name in kwargs:
-                obj.attrs[name] = kwargs[name]
-            elif default is not None and complete:
-                obj.attrs[name] = self._field_default(default, klass)
-            else:
-                obj.attrs[name] = missing
-        post = klass.own("__post_init__")
-        if isinstance(post, ast.FunctionDef):
-            self.call_function(FuncRef(post, klass.scope, klass=klass), [obj], {}, True)
-
-    def _field_default(self, default: ast.AST, klass: ClassInfo) -> Any:
-        if isinstance(default, ast.Call) and describe(default.func).split(".")[-1] == "field":
-            for kw in default.keywords:
-                if kw.arg == "default":
-                    return self.ev(kw.value, Frame(klass.scope))
-                if kw.arg == "default_factory":
-                    factory = self.ev(kw.value, Frame(klass.scope))
-                    if isinstance(factory, Builtin) and factory.name in ("list", "dict"):
-                        return [] if factory.name == "list" else {}
-                    return Unknown("a default_factory")
-            return Unknown("a dataclass field without a default")
-        return self.ev(default, Frame(klass.scope))
+    def class_attr(self, klass: ClassInfo, name: str, self_value: Any, what: str, depth: int = 0) -> Any:
+        """A method or class attribute of a local class or its local bases."""
+        stmt = klass.own(name)
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            decorators = {d.id for d in stmt.decorator_list if isinstance(d, ast.Name)}
+            if "property" in decorators or "cached_property" in decorators:
+                return Unknown(f"the property `{what}`")
+            func = FuncRef(stmt, klass.scope, klass=klass)
+            if self_value is None or "staticmethod" in decorators:
+                return func
+            return BoundMethod(klass if "classmethod" in decorators else self_value, func)
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+            return self.ev(stmt.value, Frame(klass.scope))
+        if depth < 8 and klass.node.bases:
+            base = self.ev(klass.node.bases[0], Frame(klass.scope))
+            if isinstance(base, ClassInfo):
+                return self.class_attr(base, name, self_value, what, depth + 1)
+        return Unknown(f"`{what}` is not static")

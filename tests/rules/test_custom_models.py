@@ -340,3 +340,20 @@ class Mixed(nn.Module):
     assert [d.code for d in diags] == []  # PFT107 would say "reaches only blocks 0-1 of 3": not known here
     complete, _ = lint_local(tmp_path, MODELS, "Encoder", "LoraConfig(target_modules=['blocks.0.up', 'blocks.1.up'])")
     assert {d.code for d in complete} == {"PFT107"}
+
+
+@pytest.mark.parametrize("config_src, code", [
+    ("LoraConfig()", "PFT106"),
+    ("IA3Config(target_modules=['fc_in'])", "PFT106"),
+])
+def test_no_defaults_for_a_custom_model_unless_its_config_is_unknown(tmp_path, config_src, code):
+    import peft
+
+    config = eval(config_src, vars(peft))
+    assert peft_outcome(real_model(MODELS, "Classifier()"), config)[0] == "no-default"
+    diags, _ = lint_local(tmp_path, MODELS, "Classifier", config_src)
+    assert [d.code for d in diags] == [code]
+    with_config = MODELS + "\n\nclass Configured(Classifier):\n    def __init__(self, config=None):\n" \
+                           "        super().__init__()\n        self.config = config\n"
+    diags, outcome = lint_local(tmp_path, with_config, "Configured", config_src)
+    assert outcome.inventory.model_type == "" and [d.code for d in diags] == []

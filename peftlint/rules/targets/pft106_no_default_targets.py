@@ -36,6 +36,8 @@ class NoDefaultTargets(Rule):
         v = ctx.field("target_modules")
         if t is None:
             return
+        if not ctx.inventory.is_pretrained_model and not ctx.inventory.model_type:
+            return  # a module read from code whose `config` (where PEFT looks the model type up) is not known
         yield from self._ia3_feedforward(ctx, t)
         if t.mode != "default":
             return
@@ -44,8 +46,6 @@ class NoDefaultTargets(Rule):
         if not t.no_default:
             yield from self._stale_defaults(ctx, t)
             return
-        if not ctx.inventory.is_pretrained_model and not ctx.inventory.model_type:
-            return  # a module read from code whose `config` (where PEFT looks the model type up) is not known
         lost = ctx.spec.method == "LORA" and moe_rewrite_applies(ctx.inventory) and \
             ctx.inventory.default_targets.get("LORA") is not None
         span = v.span if v is not None else ctx.spec.span

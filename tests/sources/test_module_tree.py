@@ -600,3 +600,19 @@ def test_the_call_at_the_line_decides(tmp_path):
         tree = static_tree(tmp_path, source, name, line=line_of(source, f"{expr} = "))
         assert_same_tree(tree, real_model(real, expr))
     assert static_tree(tmp_path, source, "nn.Sequential").inventory is None
+
+
+def test_hostile_arithmetic_is_not_computed(tmp_path):
+    source = HEADER + '''
+class Bomb(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = 10 ** 10 ** 10
+        self.b = "x" * 10 ** 12
+        self.c = f"{1:999999999d}"
+        self.d = [0] * 10 ** 12
+        self.e = 1 << 10 ** 9
+        self.lin = nn.Linear(2, 2)
+'''
+    tree = static_tree(tmp_path, source, "Bomb")
+    assert [m.name for m in tree.inventory.modules] == ["lin"] and tree.inventory.unknown == []

@@ -27,7 +27,7 @@ PURE_BUILTINS: dict[str, Callable] = {
 _NEVER_MODULES = frozenset({"len", "int", "float", "bool", "str", "abs", "round", "any", "all", "divmod", "pow", "sum",
                             "isinstance", "hasattr", "type", "range", "set", "frozenset"})
 _STR_METHODS = frozenset({"format", "join", "upper", "lower", "strip", "lstrip", "rstrip", "replace", "split",
-                          "startswith", "endswith", "title", "capitalize", "zfill", "count", "find"})
+                          "startswith", "endswith", "title", "capitalize", "count", "find"})
 
 
 class Builtins(Classes):

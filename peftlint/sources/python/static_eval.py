@@ -47,6 +47,19 @@ BUILTINS = frozenset({
 })
 
 
+def _too_costly(op: ast.operator, a: Any, b: Any) -> bool:
+    """Literal arithmetic that would take long or build something huge (``10 ** 10 ** 10``, ``"a" * 10 ** 9``)."""
+    ints = [x for x in (a, b) if isinstance(x, int) and not isinstance(x, bool)]
+    if isinstance(op, ast.Mult) and len(ints) == 1:
+        seq = b if ints[0] is a else a
+        return isinstance(seq, (str, bytes, list, tuple)) and len(seq) * max(ints[0], 0) > MAX_ITEMS * 16
+    if isinstance(op, ast.Pow) and isinstance(b, (int, float)) and isinstance(a, (int, float)):
+        return abs(b) > 256 and abs(a) > 1
+    if isinstance(op, ast.LShift) and isinstance(b, int):
+        return b > 4096
+    return any(x.bit_length() > 4096 for x in ints)
+
+
 def is_static(v: Any, depth: int = 0) -> bool:
     if isinstance(v, STATIC_TYPES):
         return True
@@ -156,6 +169,8 @@ class Evaluator:
                 v = repr(v)
             elif part.conversion == ord("s"):
                 v = str(v)
+            if sum(c.isdigit() for c in spec) > 3:  # a width that would build a huge string
+                return Plain(f"the f-string `{describe(e)}`")
             try:
                 out.append(format(v, spec))
             except (ValueError, TypeError):
@@ -177,6 +192,8 @@ class Evaluator:
             if isinstance(e.op, (ast.Add, ast.Mult)) and (isinstance(a, Node) or isinstance(b, Node)):
                 return Unknown(f"`{describe(e)}` is not static")  # Sequential + Sequential is a module
             return Plain(f"`{describe(e)}`")  # arithmetic: not static, but not a module either
+        if _too_costly(e.op, a, b):
+            return Plain(f"`{describe(e)}` (too large to compute)")
         try:
             out = op(a, b)
         except Exception:  # noqa: BLE001 - ZeroDivisionError, TypeError, OverflowError...

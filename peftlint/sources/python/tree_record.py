@@ -107,6 +107,8 @@ class Recorder:
     def _graft(self, child: Unknown, full: str) -> bool:
         """A transformers model held as an attribute: its inventory in place, when it can be had."""
         sub = self.resolve(child.pretrained) if child.pretrained is not None and self.resolve else None
+        if sub is not None and sub.class_note:  # another class than the code's was built: not this tree
+            sub = None
         if sub is None:
             self.unknown[full] = child.reason
             if child.pretrained is not None:

@@ -331,8 +331,10 @@ class Linter:
                           spec.path, span)
 
     def _inventory_for(self, spec: AdapterSpec, ref: ModelRef, text: str = "") -> Loaded:
-        if ref.library == "local" or ref.ref.startswith(LOCAL_PREFIX):
-            return self._local_inventory(spec, ref, text)
+        target = self.settings.models.get(ref.ref, ref.ref)  # an alias may name a local class too
+        if ref.library == "local" or target.startswith(LOCAL_PREFIX):
+            name = ref.ref if ref.library == "local" else target.removeprefix(LOCAL_PREFIX)
+            return self._local_inventory(spec, ref, name, text)
         base_dirs = tuple(d for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None) if d)
         got = load_inventory(ref.ref, self.settings, self.cache_dir(), revision=ref.revision, base_dirs=base_dirs,
                              model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
@@ -340,11 +342,10 @@ class Linter:
         return got
 
 
-    def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, text: str) -> Loaded:
-        """An nn.Module class of the linted code (``ref.ref`` is its name), read statically."""
+    def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, name: str, text: str) -> Loaded:
+        """The nn.Module class ``name`` of the linted code, read statically."""
         from peftlint.sources.python.module_tree import local_tree
 
-        name = ref.ref.removeprefix(LOCAL_PREFIX)
         if spec.source not in ("python", "notebook"):
             return Loaded(why=f"{name} ({ref.how}) names a class of Python code, but this config is not in Python code")
         line = ref.span.line if ref.span is not None else spec.span.line

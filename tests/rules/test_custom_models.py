@@ -357,3 +357,10 @@ def test_no_defaults_for_a_custom_model_unless_its_config_is_unknown(tmp_path, c
                            "        super().__init__()\n        self.config = config\n"
     diags, outcome = lint_local(tmp_path, with_config, "Configured", config_src)
     assert outcome.inventory.model_type == "" and [d.code for d in diags] == []
+
+
+def test_an_alias_can_name_a_local_class(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.peftlint]\nmodels = { mlp = "local:Classifier" }\n')
+    text = MODELS + "\n\n# peftlint: model=mlp\nconfig = LoraConfig(target_modules=['fc_in', 'fc_1'])\n"
+    (tmp_path / "train.py").write_text(text)
+    assert [(d["code"], d["subject"]) for d in lint(tmp_path, ".")] == [("PFT101", "fc_1")]

@@ -211,6 +211,8 @@ class Modules(Evaluator):
         if t == "Parameter":
             data = args[0] if args else kwargs.get("data")
             return Param(shape_of(data) or [])
+        if t == "Buffer":  # registered as a buffer, not a parameter
+            return Tensor(shape_of(args[0] if args else kwargs.get("data")))
         if t in tl.CONTAINERS:
             return self.container(t, args, kwargs, complete)
         if tl.is_layer(t):

@@ -50,7 +50,8 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: all).")
 @click.option("--extend-select", help="Codes or prefixes to enable on top of the selection.")
 @click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
-@click.option("--model", help="Base model (hub id, local path or alias) for every config; wins over the code.")
+@click.option("--model", help="Base model (hub id, local path, alias, or local:Class for an nn.Module class of the "
+              "linted code) for every config; wins over the code.")
 @click.option("--online/--offline", default=None, help="Allow downloading config.json of unknown models (default: offline).")
 @click.option("--trust-remote-code", is_flag=True, default=None, help="Build models that need custom code from the hub.")
 @click.option("--fix", is_flag=True, help="Apply safe fixes in place.")

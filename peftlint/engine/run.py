@@ -31,6 +31,7 @@ class SpecOutcome:
     ref: str | None = None  # the model reference that was looked up (hub id, path, alias), if any
     from_default: bool = False
     skipped: str | None = None  # why the model-aware rules did not run
+    model_note: str = ""  # e.g. "built statically from train.py; 1 subtree unknown: `backbone` (...)"
     inventory: Any = None
     ctx: Context | None = None
 
@@ -101,6 +102,7 @@ class Linter:
         self._facts: Any = None
         self._resolved: dict[tuple, Any] = {}
         self._inventories: dict[tuple, Any] = {}
+        self._local: dict[tuple, Any] = {}  # module trees of classes in the linted code (module_tree memo)
         self.rules: list[Rule] = [r() for r in all_rules()]
 
     # -- peft facts ------------------------------------------------------------------------
@@ -306,8 +308,9 @@ class Linter:
             outcome.skipped = spec.facts.model_unresolved or "no base model linked to this config"
             diags.append(self._unresolved(spec, outcome.skipped, None))
         else:
-            got = self._inventory_for(spec, ref)
+            got = self._inventory_for(spec, ref, text)
             inventory, label, resolved = got.inventory, got.label, got.resolved
+            outcome.model_note = got.note
             if inventory is None:
                 outcome.skipped = got.why
                 diags.append(self._unresolved(spec, got.why, ref, got))
@@ -378,7 +381,12 @@ class Linter:
         elif code == REMOTE_CODE:
             msg = f"{_clip(repr(ref.ref), 80)} needs trust_remote_code to build; {skipped} (--trust-remote-code runs it)"
         else:
-            failed = "could not be built on the meta device" if got is not None and got.model_class else "not resolved"
+            if ref.library == "local" or ref.ref.startswith(LOCAL_PREFIX):
+                failed = "could not be read statically"
+            elif got is not None and got.model_class:
+                failed = "could not be built on the meta device"
+            else:
+                failed = "not resolved"
             msg = f"base model {_clip(repr(ref.ref), 80)} {failed}"
             room = UNRESOLVED_LIMIT - len(msg) - len(skipped) - 5
             via = next((h for h in (ref.how, ref.how.split(", ")[0]) if h and len(h) <= room), "")
@@ -390,13 +398,45 @@ class Linter:
         return Diagnostic(code, rule.name if rule else code, rule.severity if rule else Severity.INFO, msg,
                           spec.path, spec.span, detail=detail)
 
-    def _inventory_for(self, spec: AdapterSpec, ref: ModelRef) -> Loaded:
+    def _inventory_for(self, spec: AdapterSpec, ref: ModelRef, text: str = "") -> Loaded:
+        target = self.settings.models.get(ref.ref, ref.ref)  # an alias may name a local class too
+        if ref.library == "local" or target.startswith(LOCAL_PREFIX):
+            name = ref.ref if ref.library == "local" else target.removeprefix(LOCAL_PREFIX)
+            return self._local_inventory(spec, ref, name, text)
         base_dirs = tuple(d for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None) if d)
         got = load_inventory(ref.ref, self.settings, self.cache_dir(), revision=ref.revision, base_dirs=base_dirs,
                              model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
                              resolved_memo=self._resolved, inventory_memo=self._inventories,
                              subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None)
         return got
+
+
+    def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, name: str, text: str) -> Loaded:
+        """The nn.Module class ``name`` of the linted code, read statically."""
+        from peftlint.sources.python.module_tree import local_tree
+
+        if spec.source not in ("python", "notebook"):
+            return Loaded(why=f"{name} ({ref.how}) names a class of Python code, but this config is not in Python code")
+        line = ref.span.line if ref.span is not None else spec.span.line
+        base_dirs = (str(Path(spec.abspath).parent),) if spec.abspath else ()
+
+        def pretrained(p: Any) -> Any:
+            """A transformers model created in the class's __init__: its tree, when it resolves."""
+            if p.ref is None:
+                return None
+            got = load_inventory(p.ref, self.settings, self.cache_dir(), base_dirs=base_dirs, model_class=p.model_class,
+                                 how=p.how, resolved_memo=self._resolved, inventory_memo=self._inventories)
+            return got.inventory
+
+        tree = local_tree(spec.abspath, text, name, line=line, memo=self._local, display=spec.path,
+                          pretrained=pretrained)
+        if tree.inventory is None:
+            return Loaded(why=f"{name} is built from code peftlint cannot read statically: {tree.reason}")
+        note = f"built statically from {tree.inventory.model_id}; {tree.reason}" if tree.inventory.unknown else ""
+        return Loaded(tree.inventory, name, None, model_class=name, note=note)
+
+
+LOCAL_PREFIX = "local:"  # `# peftlint: model=local:MLP`, `--model local:MLP`: a class of the linted code
 
 
 def _sub(model: str, subfolder: str | None) -> str | None:

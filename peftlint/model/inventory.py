@@ -34,7 +34,9 @@ class ModuleInfo:
     in_features: int | None = None  # Linear/Conv1D: in; Embedding: num_embeddings; Conv: in_channels
     out_features: int | None = None  # Linear/Conv1D: out; Embedding: embedding_dim; Conv: out_channels
     bias: bool = False
-    params: dict[str, list[int]] = field(default_factory=dict)  # own parameters (recurse=False)
+    # own parameters (recurse=False); a tree read statically from code (is_pretrained_model False)
+    # writes -1 for a dimension it cannot know, [] when not even the rank is known
+    params: dict[str, list[int]] = field(default_factory=dict)
     kernel_size: list[int] | None = None
     groups: int | None = None
     is_transposed: bool | None = None  # fused MoE experts' attribute, None when absent
@@ -116,7 +118,8 @@ class Inventory:
     # modules whose subtree could not be read (a tree built statically from code): a name that
     # could live under one of them is never reported as missing
     unknown: list[str] = field(default_factory=list)
-    # who built the model: "transformers" or "diffusers" (a UNet or diffusion transformer)
+    # who built the model: "transformers", "diffusers" (a UNet or diffusion transformer), or "local"
+    # (an nn.Module class of the linted code, read statically)
     library: str = "transformers"
     # the config PEFT reads (``BaseTuner.get_model_config``) has a model_type; diffusers configs do
     # not, and ``target_modules=None`` then makes PEFT raise ``KeyError: 'model_type'``

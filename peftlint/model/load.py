@@ -26,6 +26,7 @@ class Loaded:
     why: str = ""  # why there is no inventory
     needs_remote_code: bool = False  # what stopped it is a model that needs trust_remote_code
     model_class: str = ""
+    note: str = ""  # how the tree was obtained when the summary should say so (a partial static tree)
 
 
 def get_inventory(

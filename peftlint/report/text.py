@@ -79,6 +79,10 @@ def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False
     else:
         lines.append("All checks passed.")
     checked = [o for o in result.outcomes if not o.skipped]
+    for o in checked:
+        if o.model_note:  # a tree read statically from the code, with subtrees it could not read
+            lines.append(f"  {o.spec.label()}: checked against {o.model} ({o.model_note}); names that could be "
+                         "there are not reported")
     if full:
         for o in checked:
             if o.from_default:

@@ -11,6 +11,7 @@ from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
 from peftlint.semantics import unsloth
 from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
+from peftlint.semantics.partial import is_partial
 from peftlint.semantics.peft_check import Complaint, NotLiteral, Verdict, construct, literal, literal_args, probe
 from peftlint.semantics.weights import WeightReport, analyze
 from peftlint.sources.adapter_weights import read_adapter_weights
@@ -48,8 +49,9 @@ class Context:
 
     @cached_property
     def complete(self) -> bool:
-        """True when every field that decides targeting is static, so whole-config verdicts hold."""
-        return not self.spec.opaque and all(
+        """True when every field that decides targeting is static and the model's tree is fully
+        known (no ``Inventory.unknown`` subtree), so whole-config verdicts hold."""
+        return not self.spec.opaque and not is_partial(self.inventory) and all(
             v.fully_static for k, v in self.spec.fields.items() if k in TARGET_FIELDS
         )
 

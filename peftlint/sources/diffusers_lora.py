@@ -88,8 +88,8 @@ def extract_diffusers_lora(path: str, abspath: str, peft_types: dict[str, str]) 
         tt = meta[comp].get("task_type")
         spec.task_type = tt if isinstance(tt, str) else None
         spec.facts.subfolder = comp
-        spec.facts.model_unresolved = (f"{Path(path).name} is a diffusers LoRA file, which does not name its base "
-                                       f"model: pass --model <pipeline> to check its `{comp}` weights")
+        spec.facts.model_unresolved = (f"the `{comp}` weights of a diffusers LoRA file name no base model; pass "
+                                       "--model <pipeline> to check them")
         result.specs.append(spec)
     return result
 

@@ -142,9 +142,9 @@ def test_peft_saved_unet_adapter(tmp_path: Path) -> None:
     cfg["base_model_name_or_path"] = str(pipe)
     cfg_path.write_text(json.dumps(cfg))
     (note,) = lint(tmp_path, "adapter")
-    assert note["code"] == "PFT901" and f"`{pipe}:unet`" in note["message"]
+    assert note["code"] == "PFT901" and f"`{pipe}:unet`" in note["detail"]
     assert lint(tmp_path, "--model", f"{pipe}:unet", "adapter") == []
-    code, out = run_cli(["check", "--model", f"{pipe}:unet", "adapter"], tmp_path)
+    code, out = run_cli(["check", "--output-format", "full", "--model", f"{pipe}:unet", "adapter"], tmp_path)
     assert code == 0 and f"fits {pipe}:unet: yes" in out
     wrong = lint(tmp_path, "--model", f"{SD15}:unet", "adapter")
     assert "PFT402" in {f["code"] for f in wrong}
@@ -160,7 +160,7 @@ def test_diffusers_lora_file(tmp_path: Path, diffusers_format: bool) -> None:
     notes = lint(tmp_path, "lora")
     assert [f["code"] for f in notes] == ["PFT901", "PFT901"]  # no base model named: one note per component
     assert {"unet", "text_encoder"} == {f["message"].split("`")[1] for f in notes}
-    code, out = run_cli(["check", "--model", str(pipe), "lora"], tmp_path)
+    code, out = run_cli(["check", "--output-format", "full", "--model", str(pipe), "lora"], tmp_path)
     assert code == 0, out
     assert "(unet): fits " + f"{pipe}:unet: yes" in out and "(text_encoder): fits " + f"{pipe}:text_encoder: yes" in out
     wrong = lint(tmp_path, "--model", SD15, "lora")

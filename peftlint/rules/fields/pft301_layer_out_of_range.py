@@ -9,6 +9,7 @@ from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import layer_filter_active, layer_index
+from peftlint.semantics.partial import is_partial
 from peftlint.spec import Value
 
 
@@ -44,6 +45,8 @@ class LayerOutOfRange(Rule):
         v = ctx.field("layers_to_transform")
         if t is None or v is None or t.mode != "list" or not layer_filter_active(ctx.view.layers_to_transform):
             return
+        if is_partial(ctx.inventory):
+            return  # more blocks may exist in what was not read
         pattern = ctx.view.layers_pattern
         available: set[int] = set()
         for hits in t.entry_hits.values():

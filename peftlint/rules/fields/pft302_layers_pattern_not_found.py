@@ -9,6 +9,7 @@ from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
+from peftlint.semantics.partial import is_partial
 from peftlint.semantics.suggest import format_names
 
 
@@ -32,7 +33,8 @@ class LayersPatternNotFound(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         v = ctx.field("layers_pattern")
-        if ctx.inventory is None or v is None or v.dynamic or "layers_pattern" in ctx.peft_complaints:
+        if (ctx.inventory is None or v is None or v.dynamic or "layers_pattern" in ctx.peft_complaints
+                or is_partial(ctx.inventory)):
             return
         names = ctx.inventory.names()
         lists = sorted({n.rsplit(".", 1)[-1] for n in ctx.inventory.layer_lists})

@@ -10,6 +10,7 @@ from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import plural
 from peftlint.semantics.matching import layer_filter_active, layer_index
+from peftlint.semantics.partial import is_partial
 from peftlint.semantics.suggest import format_names
 
 
@@ -64,7 +65,7 @@ class LayerFilterBypassed(Rule):
                     subject=e)
                 continue
             hits = t.entry_hits.get(e, [])
-            if indexed and hits and all(h in dropped and layer_index(h, ctx.view.layers_pattern) is None for h in hits):
+            if indexed and hits and not is_partial(ctx.inventory) and all(h in dropped and layer_index(h, ctx.view.layers_pattern) is None for h in hits):
                 yield self.diagnostic(
                     ctx, item.span,
                     f"`{e}` matches {plural(len(hits), 'module')} with no block index ({format_names(hits, 3)}), so "

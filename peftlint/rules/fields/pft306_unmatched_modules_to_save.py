@@ -10,6 +10,7 @@ from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import user_saved_items
 from peftlint.semantics.matching import wrapper_matches
+from peftlint.semantics.partial import is_partial
 from peftlint.semantics.suggest import closest_names, format_names
 
 
@@ -30,7 +31,7 @@ class UnmatchedModulesToSave(Rule):
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], modules_to_save=["lm_head"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
-        if ctx.inventory is None:
+        if ctx.inventory is None or is_partial(ctx.inventory):
             return
         names = ctx.inventory.names() + list(ctx.inventory.module_aliases)
         for item in user_saved_items(ctx):

@@ -12,6 +12,7 @@ from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import plural
 from peftlint.semantics.matching import entry_matches, safe_fullmatch
+from peftlint.semantics.partial import is_partial
 from peftlint.semantics.suggest import closest_names, format_names
 
 
@@ -49,7 +50,7 @@ class UnmatchedExclude(Rule):
                     ctx, v.span, f"exclude_modules={v.value!r} is not a valid regex ({exc}): get_peft_model raises "
                     "re.error", subject=v.value, severity=Severity.ERROR)
                 return
-            if v.value and not any(safe_fullmatch(v.value, n) for n in names):
+            if v.value and not any(safe_fullmatch(v.value, n) for n in names) and not is_partial(ctx.inventory):
                 yield self.diagnostic(
                     ctx, v.span,
                     f"exclude_modules={v.value!r} is a regex that full-matches no module name of {ctx.model_label}, so "
@@ -61,6 +62,8 @@ class UnmatchedExclude(Rule):
             if literal_problem(e) is not None:
                 continue  # reported by the PFT2xx form rules
             hits = [n for n in names if entry_matches(e, n)]
+            if not hits and is_partial(ctx.inventory):
+                continue  # it could match inside a subtree that was not read
             if not hits:
                 hint = closest_names(e, ctx.inventory)
                 yield self.diagnostic(

@@ -75,6 +75,8 @@ class TaskTypeMismatch(Rule):
         t = ctx.targeting
         if t is None or ctx.spec.facts.tool == "unsloth":
             return  # unsloth sets task_type itself (CAUSAL_LM, or SEQ_CLS for a classifier)
+        if not ctx.inventory.is_pretrained_model:
+            return  # the task of a module defined in the code is not known from its class name
         facts = ctx.facts
         info = ctx.config_info
         if info is not None and "task_type" not in info.fields:

@@ -9,6 +9,7 @@ from peftlint.rules._common import py_example, string_items
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import entry_matches
+from peftlint.semantics.partial import is_partial
 from peftlint.semantics.suggest import format_names
 
 
@@ -34,8 +35,8 @@ class UnmatchedTargetParameter(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         t = ctx.targeting
-        if t is None:
-            return
+        if t is None or is_partial(ctx.inventory):
+            return  # with a subtree not read, a parameter could be there
         for item in string_items(ctx, "target_parameters"):
             e = item.value
             if t.parameter_hits.get(e):

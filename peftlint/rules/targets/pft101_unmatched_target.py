@@ -11,6 +11,7 @@ from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import list_entries
+from peftlint.semantics.partial import is_partial
 from peftlint.semantics.roles import role_targets
 from peftlint.semantics.suggest import adaptable_suffixes, format_names, suggest_target
 
@@ -46,7 +47,7 @@ class UnmatchedTarget(Rule):
             return
         entries = list(list_entries(ctx))
         dead = [(e, item) for e, item in entries if not t.entry_hits.get(e)]
-        if not dead:
+        if not dead or is_partial(ctx.inventory):  # it could match inside a subtree that was not read
             return
         all_dead = len(dead) == len(entries) and ctx.complete and not t.matched
         role_map = role_targets(ctx.inventory)

@@ -8,6 +8,7 @@ from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
+from peftlint.semantics.partial import is_partial
 from peftlint.semantics.suggest import format_names
 
 
@@ -32,7 +33,7 @@ class UnmatchedRegex(Rule):
 
         t = ctx.targeting
         v = ctx.field("target_modules")
-        if t is None or t.mode != "regex" or v is None or t.matched:
+        if t is None or t.mode != "regex" or v is None or t.matched or is_partial(ctx.inventory):
             return
         pattern = t.effective_targets
         try:

@@ -38,6 +38,8 @@ class NoDefaultTargets(Rule):
         v = ctx.field("target_modules")
         if t is None:
             return
+        if ctx.inventory.library == "local" and not ctx.inventory.model_type:
+            return  # a module read from code whose `config` (where PEFT looks the model type up) is not known
         yield from self._ia3_feedforward(ctx, t)
         if t.mode != "default":
             return

@@ -10,6 +10,7 @@ from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import list_entries
 from peftlint.semantics.matching import layer_filter_active, layer_position
+from peftlint.semantics.partial import touches_unknown
 
 
 def _blocks(ctx: Context, names: list[str]) -> dict[str, set[int]]:
@@ -83,7 +84,7 @@ class PartialCoverage(Rule):
         for entry, item in list_entries(ctx):
             for lst, idx in _blocks(ctx, t.entry_hits.get(entry, [])).items():
                 total = lists.get(lst)
-                if not total or len(idx) >= total:
+                if not total or len(idx) >= total or touches_unknown(ctx.inventory, lst):
                     continue
                 paths = {_in_block(n, pos) for n in t.entry_hits.get(entry, [])
                          if (pos := layer_position(n, ctx.inventory)) is not None and pos[0] == lst}

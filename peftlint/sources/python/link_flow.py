@@ -64,11 +64,12 @@ class ConfigFlow:
             call, arg = found
             yield call, arg, ctx
             func = p.local_function(call.func)
-            if func is not None:
-                param = p.param_for_argument(func, call, arg)
+            targets = [(func, (), 0)] if func is not None else self.attributes.called_methods(call.func, ctx)
+            for target, receivers, skip in targets:
+                param = p.param_for_argument(target, call, arg, skip)
                 binding = p.scopes.binding_of(param) if param is not None else None
                 if binding is not None:
-                    inner = ctx + (Frame(func, call),)
+                    inner = ctx + (Frame(target, call, receivers, skip),)
                     for ref in p.scopes.references(binding):
                         yield from self._flow(ref, inner, depth + 1, seen)
         elif isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is expr:
@@ -89,7 +90,7 @@ class ConfigFlow:
             func = p.enclosing_function(parent)
             if func is None:
                 return
-            if ctx and ctx[-1].func is func:
+            if ctx and ctx[-1].func is func and ctx[-1].call is not None:
                 yield from self._flow(ctx[-1].call, ctx[:-1], depth + 1, seen)
             else:
                 for site in p.call_sites(func)[:MAX_CALL_SITES]:

@@ -17,30 +17,19 @@ from peftlint.sources.python.link_flow import ConfigFlow
 from peftlint.sources.python.link_names import NameResolver
 from peftlint.sources.python.link_pytest import Pytest
 from peftlint.sources.python.link_self import ClassAttributes
+from peftlint.sources.python.link_trace import ModelTracer
 from peftlint.sources.python.linkbase import (
-    MAX_CALL_SITES,
     MAX_STEPS,
     Budget,
     Ctx,
-    Frame,
     Load,
     RefFound,
     arg_of,
-    int_index,
 )
 from peftlint.sources.python.program import Program
 from peftlint.spec import ModelRef
 
 NO_MODEL = "no from_pretrained() call or trainer linked to this config"
-
-# methods that return the model itself (or the same module tree)
-_SAME_MODEL_METHODS = frozenset(
-    {"to", "cuda", "cpu", "half", "float", "bfloat16", "eval", "train", "requires_grad_", "to_empty"}
-)
-_NOT_MODELS = ("Tokenizer", "TokenizerFast", "Config", "Processor", "FeatureExtractor", "ImageProcessor",
-               "ImageProcessorFast", "VideoProcessor")
-_MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "transformers.PreTrainedModel",
-                           "transformers.modeling_utils.PreTrainedModel"})
 
 Models = list[ModelRef]
 
@@ -55,8 +44,8 @@ class ModelLinker:
         self.pytest = Pytest(program)
         self.flow = ConfigFlow(program, self.budget, self.attributes)
         self.names = NameResolver(program, values, self.budget, self.attributes, self.pytest)
+        self.tracer = ModelTracer(program, self.budget, self.attributes, self.pytest)
         self._loads_by_function: dict[ast.AST | None, list[Load]] | None = None
-        self._module_classes: dict[ast.ClassDef, bool] = {}
 
     def describe_attribute(self, expr: ast.Attribute) -> str | None:
         return self.names.describe_attribute(expr)
@@ -113,7 +102,7 @@ class ModelLinker:
             v = self.values.value(expr)
             if v.is_str:
                 return [self._model_ref(RefFound(v.value, v.span), via, None, None)], True
-        traced = self._trace(expr, ctx, 0, ())
+        traced = self.tracer.trace(expr, ctx, 0, ())
         if isinstance(traced, list):
             return self._refs_from_loads(traced), True
         if trainer is not None:
@@ -130,145 +119,6 @@ class ModelLinker:
                 return refs
             out.extend(r for r in refs if all((r.ref, r.library) != (o.ref, o.library) for o in out))
         return out
-
-    def _loader(self, call: ast.Call) -> tuple[str, str] | None:
-        for qn in self.p.qualified_names(call.func):
-            parts = qn.split(".")
-            if len(parts) < 3:
-                continue
-            root, cls, method = parts[0], parts[-2], parts[-1]
-            if root == "transformers" and method in ("from_pretrained", "from_config") and _is_model_class(cls):
-                return ("transformers" if method == "from_pretrained" else "from_config"), cls
-            if root == "unsloth" and method == "from_pretrained" and cls.startswith("Fast"):
-                return "unsloth", cls
-        cls_def = self.p.local_class(call.func)
-        if cls_def is not None and self._is_module_class(cls_def, 0):
-            return "local", cls_def.name
-        return None
-
-    def _is_module_class(self, cls: ast.ClassDef, depth: int) -> bool:
-        """A class of this file deriving from ``torch.nn.Module`` (directly or through local bases)."""
-        if cls in self._module_classes:
-            return self._module_classes[cls]
-        self._module_classes[cls] = False  # cycles
-        found = False
-        for base in cls.bases:
-            if self.p.qualified_names(base) & _MODULE_BASES:
-                found = True
-            else:
-                local = self.p.local_class(base)
-                found = local is not None and depth < MAX_STEPS and self._is_module_class(local, depth + 1)
-            if found:
-                break
-        self._module_classes[cls] = found
-        return found
-
-    def _trace(self, expr: ast.expr, ctx: Ctx, depth: int, path: tuple[int, ...]) -> list[Load] | str:
-        """Follow a model expression back to the call(s) that load the model."""
-        p = self.p
-        if depth > MAX_STEPS or self.budget.exhausted():
-            return f"the model variable {p.code(expr)} could not be followed to its from_pretrained() call"
-        if isinstance(expr, ast.Call):
-            loader = self._loader(expr)
-            if loader is not None:
-                kind, cls = loader
-                if path == () or (kind == "unsloth" and path == (0,)):
-                    return [Load(expr, kind, cls, ctx)]
-                return f"{p.code(expr)} does not return the model at this position"
-            func = p.local_function(expr.func)
-            if func is not None:
-                failure = f"{func.name}() does not visibly return a loaded model"
-                for ret in p.returns_of(func):
-                    if ret.value is None:
-                        continue
-                    res = self._trace(ret.value, ctx + (Frame(func, expr),), depth + 1, path)
-                    if isinstance(res, list):
-                        return res
-                    failure = res
-                return failure
-            if isinstance(expr.func, ast.Attribute) and expr.func.attr in _SAME_MODEL_METHODS:
-                return self._trace(expr.func.value, ctx, depth + 1, path)
-            first = arg_of(p, expr, 0, "model")
-            if first is not None and path == ():
-                # prepare_model_for_kbit_training(model), get_peft_model(model, ...), ...
-                res = self._trace(first, ctx, depth + 1, path)
-                if isinstance(res, list):
-                    return res
-            return f"the model comes from {p.code(expr)} at line {p.line(expr)}, which is not a from_pretrained() call"
-        if isinstance(expr, ast.Subscript):
-            i = int_index(expr)
-            if i is not None:
-                return self._trace(expr.value, ctx, depth + 1, (i,) + path)
-        if isinstance(expr, (ast.Tuple, ast.List)) and path:
-            els = expr.elts
-            if path[0] < len(els) and not isinstance(els[path[0]], ast.Starred):
-                return self._trace(els[path[0]], ctx, depth + 1, path[1:])
-        if isinstance(expr, ast.Attribute) and path == ():
-            owner = self.attributes.owner(expr.value)
-            if owner is not None:
-                return self._trace_self(expr, owner[1], ctx, depth)
-        if isinstance(expr, ast.Name):
-            b = p.latest_binding(expr)
-            if b is None:
-                return f"{expr.id} is not defined in this file"
-            if b.kind == "param" and isinstance(b.node, ast.arg):
-                return self._trace_param(b.node, ctx, depth, path)
-            if isinstance(b.node, ast.Name) and b.value is not None and b.kind in ("assign", "annassign", "walrus"):
-                return self._trace(b.value, ctx, depth + 1, b.path + path)
-            return f"the model variable {expr.id} is only known at runtime"
-        return f"the model {p.code(expr)} is not loaded visibly in this file"
-
-    def _trace_self(self, expr: ast.Attribute, method: ast.AST, ctx: Ctx, depth: int) -> list[Load] | str:
-        """``self.model``: what the class (or each subclass) stores there."""
-        p = self.p
-        receivers = ctx[-1].receivers if ctx and ctx[-1].func is method else ()
-        found_values = self.attributes.values(expr, receivers)
-        if not found_values:
-            return f"the model {p.code(expr)} is not set in its class or the bases of its class in this file"
-        loads: list[Load] = []
-        for av in found_values:
-            if av.value is None:
-                return f"the model {p.code(expr)} is set at runtime (line {p.line(av.statement)})"
-            setup = p.enclosing_function(av.statement)
-            inner: Ctx = (Frame(setup, None, av.receivers),) if setup is not None else ()
-            res = self._trace(av.value, inner, depth + 1, ())
-            if isinstance(res, str):
-                return res
-            loads.extend(res)
-        return loads
-
-    def _trace_param(self, param: ast.arg, ctx: Ctx, depth: int, path: tuple[int, ...]) -> list[Load] | str:
-        p = self.p
-        func = p.function_of_param(param)
-        pname = param.arg
-        if func is None:
-            return f"the model is the lambda argument '{pname}'"
-        if ctx and ctx[-1].func is func:
-            call = ctx[-1].call
-            arg = p.bind_argument(func, call, param) if call is not None else None
-            if arg is not None:
-                return self._trace(arg, ctx[:-1], depth + 1, path)
-        failure = f"the model is the argument '{pname}' of {func.name}(), and no call in this file passes it"
-        sites = p.call_sites(func)
-        for site in sites[:MAX_CALL_SITES]:
-            arg = p.bind_argument(func, site, param)
-            if arg is None:
-                continue
-            res = self._trace(arg, (), depth + 1, path)
-            if isinstance(res, list):
-                return res
-            failure = res
-        if not sites and self.pytest.receives_fixtures(func):
-            fixture = self.pytest.fixture(func, pname)
-            if fixture is not None:
-                loads: list[Load] = []
-                for result in self.pytest.results(fixture):
-                    res = self._trace(result, (Frame(fixture, None),), depth + 1, path)
-                    if isinstance(res, str):
-                        return res
-                    loads.extend(res)
-                return loads or f"fixture {fixture.name}() returns nothing visible"
-        return failure
 
     def _ref_from_load(self, load: Load) -> Models | str:
         p = self.p
@@ -349,7 +199,7 @@ class ModelLinker:
         if self._loads_by_function is None:
             self._loads_by_function = {}
             for c in p.calls:
-                loader = self._loader(c)
+                loader = self.tracer.loader(c)
                 if loader is not None and loader[0] != "local":
                     self._loads_by_function.setdefault(p.enclosing_function(c), []).append(
                         Load(c, loader[0], loader[1], ())
@@ -376,9 +226,3 @@ class ModelLinker:
                 ref.how = f"{ref.how}, the only model loaded in {where}"
             return chosen
         return ""
-
-
-def _is_model_class(cls: str) -> bool:
-    if cls in ("AutoConfig", "GenerationConfig", "BitsAndBytesConfig", "pipeline"):
-        return False
-    return not cls.endswith(_NOT_MODELS)

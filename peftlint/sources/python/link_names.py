@@ -12,7 +12,7 @@ import ast
 
 from peftlint.sources.python.evaluate import ValueResolver
 from peftlint.sources.python.link_pytest import Parameters, Pytest
-from peftlint.sources.python.link_self import ClassAttributes
+from peftlint.sources.python.link_self import ClassAttributes, not_none
 from peftlint.sources.python.linkbase import (
     MAX_CALL_SITES,
     MAX_STEPS,
@@ -108,9 +108,9 @@ class NameResolver:
         if func is None:
             return f"the model comes from the lambda argument '{pname}'"
         fname = f"{func.name}()"
-        if ctx and ctx[-1].func is func:
+        if ctx and ctx[-1].func is func and ctx[-1].call is not None:
             call = ctx[-1].call
-            arg = p.bind_argument(func, call, param) if call is not None else None
+            arg = p.bind_argument(func, call, param, ctx[-1].skip) if call is not None else None
             if arg is not None and call is not None:
                 return self._with_note(self.resolve(arg, ctx[:-1], depth + 1), pname, call, 1)
         else:
@@ -162,8 +162,9 @@ class NameResolver:
             if isinstance(found, str):
                 return found
             for f in found:
-                note = f"{label} from {supplied.source} at line {self.p.line(supplied.where)}"
-                out.append(RefFound(f.ref, f.span, f.how, f.from_default, f"{f.note}; {note}" if f.note else note))
+                # the innermost source is the one to name (a fixture that returns another's params)
+                note = f.note or f"{label} from {supplied.source} at line {self.p.line(supplied.where)}"
+                out.append(RefFound(f.ref, f.span, f.how, f.from_default, note))
         return _unique(out)
 
     def _with_note(self, found: Found | str, pname: str, call: ast.Call, n_sites: int) -> Found | str:
@@ -229,7 +230,7 @@ class NameResolver:
     def _self_attribute(self, expr: ast.Attribute, method: ast.AST, ctx: Ctx, depth: int) -> Found | str:
         p = self.p
         receivers = ctx[-1].receivers if ctx and ctx[-1].func is method else ()
-        found_values = self.attributes.values(expr, receivers)
+        found_values = not_none(self.attributes.values(expr, receivers) or [])
         if not found_values:
             return f"{p.code(expr)} is not set in its class or the bases of its class in this file"
         out: Found = []
@@ -330,9 +331,9 @@ class NameResolver:
                 func = p.function_of_param(param)
                 if func is None:
                     return None
-                if ctx and ctx[-1].func is func:
+                if ctx and ctx[-1].func is func and ctx[-1].call is not None:
                     call = ctx[-1].call
-                    arg = p.bind_argument(func, call, param) if call is not None else None
+                    arg = p.bind_argument(func, call, param, ctx[-1].skip) if call is not None else None
                     return None if arg is None else self.namespace(arg, ctx[:-1], depth + 1, path)
                 for site in p.call_sites(func)[:MAX_CALL_SITES]:
                     arg = p.bind_argument(func, site, param)
@@ -375,4 +376,3 @@ def _unique(found: Found) -> Found:
         if all(f.ref != g.ref for g in out):
             out.append(f)
     return out
-

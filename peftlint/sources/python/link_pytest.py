@@ -137,7 +137,7 @@ class Pytest:
                             return f"a param of fixture {func.name}() is computed at runtime"
                         v = first
                     rows.append(v)
-                return Parameters(tuple(rows), params, "fixture params")
+                return Parameters(tuple(rows), params, f"the params of fixture {func.name}()")
         return None
 
     def results(self, func: Function) -> list[ast.expr]:

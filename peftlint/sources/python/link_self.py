@@ -105,6 +105,37 @@ class ClassAttributes:
         self._mro[cls] = out
         return out
 
+    def methods(self, func: ast.AST, receivers: tuple[ast.ClassDef, ...] = ()) -> list[tuple[Function, tuple[ast.ClassDef, ...], int]]:
+        """For ``self.name`` called as a method: each definition it may run (one per override),
+        the runtime classes that run it, and how many parameters ``self`` binds (0 or 1)."""
+        if not isinstance(func, ast.Attribute):
+            return []
+        owner = self.owner(func.value)
+        if owner is None:
+            return []
+        cls = owner[0]
+        runtime = list(receivers) or [cls] + self.subclasses(cls)
+        found: dict[int, tuple[Function, tuple[ast.ClassDef, ...], int]] = {}
+        for k in runtime:
+            for c in self.mro(k):
+                method = next((s for s in c.body if isinstance(s, FUNCTIONS) and s.name == func.attr), None)
+                if method is None:
+                    continue
+                static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in method.decorator_list)
+                prev = found.get(id(method))
+                found[id(method)] = (method, (prev[1] if prev else ()) + (k,), 0 if static else 1)
+                break
+        return sorted(found.values(), key=lambda m: self.p.start(m[0]))
+
+    def called_methods(self, func: ast.AST, ctx: tuple) -> list[tuple[Function, tuple[ast.ClassDef, ...], int]]:
+        """``self.helper`` called from a method (``ctx``: the linker's call frames, whose last
+        may narrow the runtime classes): the definitions it may run."""
+        owner = self.owner(func.value) if isinstance(func, ast.Attribute) else None
+        if owner is None:
+            return []
+        receivers = ctx[-1].receivers if ctx and ctx[-1].func is owner[1] else ()
+        return self.methods(func, receivers)
+
     # --------------------------------------------------------------------- assignments
     def is_setup(self, func: Function) -> bool:
         if func.name in SETUP_METHODS:
@@ -156,11 +187,13 @@ class ClassAttributes:
         if owner is None:
             return None
         cls, func = owner
-        local = self._assigned_before(read, func)
+        local, maybe = self._assigned_before(read, func)
         if local is not None:
             return [AttrValue(local[1], local[0], cls, receivers or (cls,))]
         runtime = list(receivers) or [cls] + self.subclasses(cls)
         out: dict[int, AttrValue] = {}
+        for stmt, value in maybe:  # set earlier in this method, but not on every path
+            out[id(stmt)] = AttrValue(value, stmt, cls, tuple(runtime))
         for k in runtime:
             for c in self.mro(k):
                 found = self.assigned(c, read.attr)
@@ -172,13 +205,14 @@ class ClassAttributes:
                 break
         return sorted(out.values(), key=lambda v: self.p.start(v.statement))
 
-    def _assigned_before(self, read: ast.Attribute, func: Function) -> tuple[ast.AST, ast.expr | None] | None:
-        """``self.attr = v`` earlier in the same method, in a block that also holds the read."""
-        best = None
-        for stmt, value in self._self_assignments(func, read.attr):
-            if self.p.start(stmt) < self.p.start(read) and self.p.scopes.dominates(stmt, read):
-                best = (stmt, value)
-        return best
+    def _assigned_before(self, read: ast.Attribute, func: Function) -> tuple[tuple[ast.AST, ast.expr | None] | None, list]:
+        """``self.attr = v`` earlier in the same method: the last one in a block that also holds the
+        read (when no other follows it), else the ones that may have run."""
+        before = [(stmt, value) for stmt, value in self._self_assignments(func, read.attr)
+                  if self.p.start(stmt) < self.p.start(read)]
+        if before and self.p.scopes.dominates(before[-1][0], read):
+            return before[-1], []
+        return None, before
 
     def reads(self, target: ast.Attribute) -> list[ast.Attribute]:
         """Reads of ``self.attr`` that may see the value assigned to ``target``."""
@@ -199,3 +233,10 @@ class ClassAttributes:
             if seen and any(v.statement is stmt for v in seen):
                 out.append(node)
         return sorted(out, key=self.p.start)
+
+
+def not_none(values: list[AttrValue]) -> list[AttrValue]:
+    """``x = None`` placeholders (a class attribute filled in later) are not candidates when a
+    real value is assigned somewhere."""
+    real = [v for v in values if not (isinstance(v.value, ast.Constant) and v.value.value is None)]
+    return real or values

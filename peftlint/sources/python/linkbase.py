@@ -23,6 +23,7 @@ class Frame:
     func: Function
     call: ast.Call | None
     receivers: tuple[ast.ClassDef, ...] = ()
+    skip: int = 0  # parameters bound before the call's arguments (1: ``self`` of ``self.method(...)``)
 
 
 Ctx = tuple[Frame, ...]

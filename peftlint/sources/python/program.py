@@ -129,13 +129,14 @@ class Program(ModuleIndex):
                 return d
         return None
 
-    def bind_argument(self, func: Function, call: ast.Call, param: ast.arg) -> ast.expr | None:
-        """The argument expression ``call`` passes for ``param`` (None when not passed or unknown)."""
+    def bind_argument(self, func: Function, call: ast.Call, param: ast.arg, skip: int = 0) -> ast.expr | None:
+        """The argument expression ``call`` passes for ``param`` (None when not passed or unknown);
+        ``skip`` leading parameters are bound already (``self`` of a method called on an instance)."""
         args = self.args(call)
         for arg in args:
             if arg.keyword == param.arg:
                 return arg.value
-        positional = self.positional_params(func)
+        positional = self.positional_params(func)[skip:]
         index = next((i for i, p in enumerate(positional) if p is param), None)
         if index is None:
             return None
@@ -148,7 +149,7 @@ class Program(ModuleIndex):
             pos_args.append(arg.value)
         return pos_args[index] if index < len(pos_args) else None
 
-    def param_for_argument(self, func: Function, call: ast.Call, arg: Arg) -> ast.arg | None:
+    def param_for_argument(self, func: Function, call: ast.Call, arg: Arg, skip: int = 0) -> ast.arg | None:
         """The parameter of ``func`` that receives ``arg`` at ``call``."""
         a = func.args
         if arg.star:
@@ -167,7 +168,7 @@ class Program(ModuleIndex):
             if other is arg:
                 break
             index += 1
-        positional = self.positional_params(func)
+        positional = self.positional_params(func)[skip:]
         return positional[index] if index < len(positional) else None
 
     # ---------------------------------------------------------------- argparse, dataclasses

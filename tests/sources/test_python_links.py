@@ -365,3 +365,22 @@ def test_not_a_module():
     assert (deeper.model.ref, deeper.model.library) == ("DeeperMLP", "local")
     assert holder.model is None
     assert "Holder()" in holder.facts.model_unresolved
+
+
+def test_config_set_up_once_and_applied_to_several_models() -> None:
+    body = """
+class TestX:
+    def setup_method(self):
+        self.peft_config = LoraConfig(target_modules=["q_proj"])
+
+    def test_opt(self):
+        get_peft_model(AutoModelForCausalLM.from_pretrained("facebook/opt-350m"), self.peft_config)
+
+    def test_opt_again(self):
+        get_peft_model(AutoModelForCausalLM.from_pretrained("facebook/opt-350m"), self.peft_config)
+
+    @pytest.mark.parametrize("name", ["gpt2", "t5-small"])
+    def test_others(self, name):
+        get_peft_model(AutoModelForCausalLM.from_pretrained(name), self.peft_config)
+"""
+    assert refs(one(body)) == ["facebook/opt-350m", "gpt2", "t5-small"]

@@ -9,17 +9,28 @@ its last element), while ``code()`` shows them, as written.
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import re
 import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 from peftlint.diagnostics import Span
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-# singleton nodes ast shares between all uses (Load, Add, ...): they have no position and no parent
-_SHARED = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+# fields that never hold a child node worth a parent link (names, flags, shared singletons)
+_NO_CHILDREN = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "module", "level", "kind", "type_comment",
+                          "conversion", "is_async", "name", "asname", "n", "s"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _NO_CHILDREN)  # type: ignore[attr-defined]
+    return found
 _SPACE = " \t\f\r\n\\"
 
 
@@ -105,10 +116,17 @@ class ModuleIndex:
                         self.imported.add(f"{a.name}/{a.asname}")
             elif kind is ast.Global or kind is ast.Nonlocal:
                 self.declarations.append(node)  # type: ignore[arg-type]
-            children = [c for c in ast.iter_child_nodes(node) if not isinstance(c, _SHARED)]
+            children: list[ast.AST] = []
+            for name in _child_fields(kind):
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    children.extend(c for c in value if isinstance(c, ast.AST))
+                elif isinstance(value, ast.AST):
+                    children.append(value)
             for child in children:
                 parents[child] = node
-            stack.extend(reversed(children))
+            children.reverse()
+            stack.extend(children)
         # source order; a call before the calls nested in it
         self.calls.sort(key=lambda c: (c.lineno, c.col_offset, order[c]))
 
@@ -125,13 +143,13 @@ class ModuleIndex:
             data = self._encoded[line] = text.encode("utf-8", errors="surrogatepass")
         return len(data[:byte_col].decode("utf-8", errors="replace"))
 
+    @cached_property
+    def _starts(self) -> list[int]:
+        """Offset in ``text`` where each line starts."""
+        return [0] + [m.end() for m in _LINE_BREAK.finditer(self.text)]
+
     def offset(self, line: int, col: int) -> int:
         """Offset in ``text`` of a 1-based line and 0-based character column."""
-        if not hasattr(self, "_starts"):
-            starts = [0]
-            for m in _LINE_BREAK.finditer(self.text):
-                starts.append(m.end())
-            self._starts = starts
         if not 0 < line <= len(self._starts):
             return len(self.text)
         return min(self._starts[line - 1] + col, len(self.text))
@@ -144,9 +162,7 @@ class ModuleIndex:
         return start, self.offset(end_line, self._column(end_line, end_col))
 
     def _pos(self, offset: int) -> tuple[int, int]:
-        import bisect
-
-        self.offset(1, 0)
+        """1-based line and column of an offset in ``text``."""
         i = bisect.bisect_right(self._starts, offset) - 1
         return i + 1, offset - self._starts[i] + 1
 

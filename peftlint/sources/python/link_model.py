@@ -55,9 +55,11 @@ class ModelLinker:
         return find_hint(self.p, call, self.base_dir)
 
     def link_config(self, call: ast.Call) -> tuple[Models, str]:
-        """The base models a config call is applied to, or none and why not."""
+        """The base models a config call is applied to (every call that applies it: a config set
+        up once for several tests), or none and why not."""
         self.budget.reset()
         first_failure = ""
+        linked: Models = []
         for consumer, arg, ctx in self.flow.consumers(call):
             found = self.flow.consumer(consumer, arg)
             if found is None:
@@ -68,11 +70,14 @@ class ModelLinker:
                 continue
             refs, traced = self._ref_for_model_expr(model_expr, ctx, consumer, label if is_trainer else None)
             if isinstance(refs, list):
-                return refs, ""
-            if traced:
+                linked.extend(r for r in refs if all((r.ref, r.library) != (o.ref, o.library) for o in linked))
+            elif traced and not linked:
                 # the model call was found; its name is what cannot be read: do not guess another
                 return [], refs
-            first_failure = first_failure or refs
+            else:
+                first_failure = first_failure or refs
+        if linked:
+            return linked, ""
         return self._fallback(call, first_failure)
 
     def link_model_expr(self, owner: ast.Call, model_expr: ast.expr | None) -> tuple[Models, str]:
@@ -199,6 +204,9 @@ class ModelLinker:
         if self._loads_by_function is None:
             self._loads_by_function = {}
             for c in p.calls:
+                # only ``X.from_pretrained(...)`` / ``X.from_config(...)`` can load a model here
+                if not (isinstance(c.func, ast.Attribute) and c.func.attr in ("from_pretrained", "from_config")):
+                    continue
                 loader = self.tracer.loader(c)
                 if loader is not None and loader[0] != "local":
                     self._loads_by_function.setdefault(p.enclosing_function(c), []).append(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from peftlint.sources.python.index import child_nodes
+
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
@@ -44,9 +46,11 @@ class Scope:
 class Collector:
     """The bindings of one scope: a walk over its own region, not into nested scopes."""
 
-    def __init__(self, scope: Scope, module: Scope) -> None:
+    def __init__(self, scope: Scope, module: Scope, expressions: bool = True) -> None:
         self.module = module
         self.scope = scope
+        # only ``:=`` binds inside an expression: a module without one needs no look into them
+        self.expressions = expressions
         self.table: dict[str, list[Binding]] = {}
         self.exported: dict[str, list[Binding]] = {}
 
@@ -117,8 +121,11 @@ class Collector:
 
     def _walk(self, roots: list[ast.AST]) -> None:
         stack = list(reversed(roots))
+        skip_expressions = not self.expressions
         while stack:
             n = stack.pop()
+            if skip_expressions and isinstance(n, ast.expr):
+                continue
             t = type(n)
             children: list[ast.AST] | None = None
             if t is ast.Assign:
@@ -177,7 +184,7 @@ class Collector:
             elif t is ast.Global or t is ast.Nonlocal:
                 continue
             if children is None:
-                children = list(ast.iter_child_nodes(n))
+                children = child_nodes(n)
             stack.extend(reversed(children))
 
     def _walrus_in(self, comp: ast.AST) -> None:

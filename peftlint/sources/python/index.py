@@ -40,6 +40,19 @@ def short_code(code: str, limit: int = 60) -> str:
     return code if len(code) <= limit else code[: limit - 1] + "…"
 
 
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """The child nodes of ``node`` in field order (faster than ``ast.iter_child_nodes``; skips
+    names, flags and the shared ``Load``/``Add``/... singletons)."""
+    children: list[ast.AST] = []
+    for name in _child_fields(type(node)):
+        value = getattr(node, name, None)
+        if type(value) is list:
+            children.extend(c for c in value if isinstance(c, ast.AST))
+        elif isinstance(value, ast.AST):
+            children.append(value)
+    return children
+
+
 def dotted_name(node: ast.AST) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
     parts: list[str] = []
@@ -85,8 +98,11 @@ class ModuleIndex:
         self.star_modules: list[str] = []
         self.imported: set[str] = set()  # names imported by ``from x import name [as alias]``: "name"/"alias"
         self.declarations: list[ast.Global | ast.Nonlocal] = []
+        self.has_walrus = False
         self._args: dict[ast.Call, list[Arg]] = {}
         self._comments: dict[int, list[str]] = {}
+        self._sorted_names: dict[str, list[ast.Name]] = {}
+        self._name_lines: dict[str, list[int]] = {}
         self._walk()
 
     def _walk(self) -> None:
@@ -116,13 +132,9 @@ class ModuleIndex:
                         self.imported.add(f"{a.name}/{a.asname}")
             elif kind is ast.Global or kind is ast.Nonlocal:
                 self.declarations.append(node)  # type: ignore[arg-type]
-            children: list[ast.AST] = []
-            for name in _child_fields(kind):
-                value = getattr(node, name, None)
-                if type(value) is list:
-                    children.extend(c for c in value if isinstance(c, ast.AST))
-                elif isinstance(value, ast.AST):
-                    children.append(value)
+            elif kind is ast.NamedExpr:
+                self.has_walrus = True
+            children = child_nodes(node)
             for child in children:
                 parents[child] = node
             children.reverse()
@@ -397,6 +409,15 @@ class ModuleIndex:
             if isinstance(a, ast.stmt):
                 return a
         return node
+
+    def names_between(self, ident: str, first_line: int, last_line: int) -> list[ast.Name]:
+        """``Name`` nodes of ``ident`` that start on lines ``first_line``..``last_line``."""
+        found = self._sorted_names.get(ident)
+        if found is None:
+            found = self._sorted_names[ident] = sorted(self.names.get(ident, ()), key=lambda n: (n.lineno, n.col_offset))
+            self._name_lines[ident] = [n.lineno for n in found]
+        lines = self._name_lines[ident]
+        return found[bisect.bisect_left(lines, first_line):bisect.bisect_right(lines, last_line)]
 
     # ---------------------------------------------------------------------------- calls
     def args(self, call: ast.Call) -> list[Arg]:

@@ -88,7 +88,8 @@ class Scopes:
     # ----------------------------------------------------------------------- bindings
     def table(self, scope: Scope) -> dict[str, list[Binding]]:
         if scope.table is None:
-            scope.table = Collector(scope, self.module if scope.kind != "module" else scope).collect()
+            module = self.module if scope.kind != "module" else scope
+            scope.table = Collector(scope, module, self.index.has_walrus).collect()
             if scope.kind == "module":
                 self._add_global_writes(scope)
             elif scope.kind in ("function", "lambda"):
@@ -222,7 +223,7 @@ class Scopes:
         lo = idx.start(region) if not isinstance(region, ast.Module) else (0, 0)
         hi = (getattr(region, "end_lineno", None) or 10**9, getattr(region, "end_col_offset", None) or 10**9)
         out = []
-        for read in idx.names.get(binding.name, ()):
+        for read in idx.names_between(binding.name, lo[0], hi[0]):
             if not isinstance(read.ctx, ast.Load) or not lo <= idx.start(read) <= hi:
                 continue
             referents = self.reaching(read)

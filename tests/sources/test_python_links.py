@@ -384,3 +384,22 @@ class TestX:
         get_peft_model(AutoModelForCausalLM.from_pretrained(name), self.peft_config)
 """
     assert refs(one(body)) == ["facebook/opt-350m", "gpt2", "t5-small"]
+
+
+def test_a_config_in_a_parametrize_row_goes_with_the_model_of_its_row() -> None:
+    body = """
+@pytest.mark.parametrize("r", [4, 8])
+@pytest.mark.parametrize(
+    "model_id, config",
+    [
+        ("facebook/opt-350m", LoraConfig(target_modules=["q_proj"])),
+        pytest.param("gpt2", LoraConfig(target_modules=["c_attn"]), id="gpt2"),
+    ],
+)
+def test_it(model_id, config, r):
+    model = AutoModelForCausalLM.from_pretrained(model_id)
+    get_peft_model(model, config)
+"""
+    opt, gpt2 = specs(body)
+    assert refs(opt) == ["facebook/opt-350m"] and refs(gpt2) == ["gpt2"]
+    assert opt.model.how.endswith(f"(model_id from @pytest.mark.parametrize at line {line_of('model_id, config', body) - 1})")

@@ -10,6 +10,7 @@ import ast
 from collections.abc import Iterator
 
 from peftlint.sources.python.index import Arg
+from peftlint.sources.python.link_pytest import Pytest
 from peftlint.sources.python.link_self import ClassAttributes
 from peftlint.sources.python.linkbase import (
     MAX_CALL_SITES,
@@ -41,10 +42,11 @@ def arg_for(p: Program, expr: ast.AST) -> tuple[ast.Call, Arg] | None:
 
 
 class ConfigFlow:
-    def __init__(self, program: Program, budget: Budget, attributes: ClassAttributes) -> None:
+    def __init__(self, program: Program, budget: Budget, attributes: ClassAttributes, pytest: Pytest) -> None:
         self.p = program
         self.budget = budget
         self.attributes = attributes
+        self.pytest = pytest
 
     def consumers(self, expr: ast.AST, ctx: Ctx = ()) -> Iterator[tuple[ast.Call, Arg, Ctx]]:
         """Calls that receive the value of ``expr`` as an argument, in source order."""
@@ -60,6 +62,17 @@ class ConfigFlow:
         found = arg_for(p, expr)
         if isinstance(parent, ast.IfExp) and expr is not parent.test:
             yield from self._flow(parent, ctx, depth + 1, seen)
+        elif (row := self.pytest.row_of(expr)) is not None:
+            # a value in a row of @pytest.mark.parametrize: what the test does with that parameter
+            decorator, index, argname, tests = row
+            for test in tests:
+                param = next((a for a in self.p.positional_params(test) + test.args.kwonlyargs if a.arg == argname), None)
+                binding = p.scopes.binding_of(param) if param is not None else None
+                if binding is None:
+                    continue
+                inner = ctx + (Frame(test, None, row=(decorator, index)),)
+                for ref in p.scopes.references(binding):
+                    yield from self._flow(ref, inner, depth + 1, seen)
         elif found is not None:
             call, arg = found
             yield call, arg, ctx

@@ -42,7 +42,7 @@ class ModelLinker:
         self.budget = Budget()
         self.attributes = ClassAttributes(program)
         self.pytest = Pytest(program)
-        self.flow = ConfigFlow(program, self.budget, self.attributes)
+        self.flow = ConfigFlow(program, self.budget, self.attributes, self.pytest)
         self.names = NameResolver(program, values, self.budget, self.attributes, self.pytest)
         self.tracer = ModelTracer(program, self.budget, self.attributes, self.pytest)
         self._loads_by_function: dict[ast.AST | None, list[Load]] | None = None

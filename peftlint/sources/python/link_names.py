@@ -24,6 +24,7 @@ from peftlint.sources.python.linkbase import (
     arg_of,
     callee_name,
     int_index,
+    rows_of,
 )
 from peftlint.sources.python.program import Function, Program
 from peftlint.sources.python.scope import FUNCTIONS
@@ -120,7 +121,7 @@ class NameResolver:
                 arg = p.bind_argument(func, first, param)
                 if arg is not None:
                     return self._with_note(self.resolve(arg, (), depth + 1), pname, first, len(sites))
-            supplied = self.supplied(func, pname)
+            supplied = self.supplied(func, pname, rows_of(ctx, func))
             if supplied is not None:
                 return self.resolve_each(supplied, depth, pname)
         default = p.param_default(func, param)
@@ -134,9 +135,9 @@ class NameResolver:
             return f"argument '{pname}' of {fname} defaults to None"
         return self.resolve(default, (), depth + 1)
 
-    def supplied(self, func: Function, pname: str) -> Parameters | str | None:
+    def supplied(self, func: Function, pname: str, rows: dict[ast.Call, int] | None = None) -> Parameters | str | None:
         """What pytest passes to ``pname``: parametrize values, or a fixture's results."""
-        got = self.pytest.parametrized(func, pname)
+        got = self.pytest.parametrized(func, pname, rows)
         if got is not None:
             return got
         if not self.pytest.receives_fixtures(func):

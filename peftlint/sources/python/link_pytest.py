@@ -35,8 +35,9 @@ class Pytest:
     def _is(self, node: ast.AST, name: str) -> bool:
         return name in self.p.qualified_names(node)
 
-    def parametrized(self, func: Function, pname: str) -> Parameters | None | str:
-        """The values ``parametrize`` gives to ``pname``; a reason when they cannot be read."""
+    def parametrized(self, func: Function, pname: str, rows: dict[ast.Call, int] | None = None) -> Parameters | None | str:
+        """The values ``parametrize`` gives to ``pname`` (only the given row of a decorator in
+        ``rows``); a reason when they cannot be read."""
         decorators = list(func.decorator_list)
         cls = self.p.parent(func)
         if isinstance(cls, ast.ClassDef):
@@ -47,11 +48,13 @@ class Pytest:
             names = self._argnames(arg_of(self.p, d, 0, "argnames"))
             if names is None or pname not in names:
                 continue
-            rows = self.elements(arg_of(self.p, d, 1, "argvalues"), 0)
-            if rows is None:
+            table = self.elements(arg_of(self.p, d, 1, "argvalues"), 0)
+            if table is None:
                 return f"the values of {pname} in @pytest.mark.parametrize at line {self.p.line(d)} are computed at runtime"
+            if rows and d in rows:
+                table = table[rows[d]:rows[d] + 1]
             values = []
-            for row in rows:
+            for row in table:
                 if isinstance(row, ast.Call) and self._is(row.func, "pytest.param"):
                     row_values = [a.value for a in self.p.args(row) if a.keyword is None and not a.star]
                     row = row_values[0] if len(names) == 1 and row_values else ast.Tuple(elts=row_values)
@@ -63,6 +66,37 @@ class Pytest:
                 values.append(row)
             return Parameters(tuple(values), d, "@pytest.mark.parametrize")
         return None
+
+    def row_of(self, expr: ast.AST) -> tuple[ast.Call, int, str, list[Function]] | None:
+        """For a value written in a row of ``@pytest.mark.parametrize``: the decorator, the row's
+        index, the argname it is passed as, and the tests that receive it."""
+        p = self.p
+        node, parent = expr, p.parent(expr)
+        cell: int | None = None
+        if isinstance(parent, ast.Call) and self._is(parent.func, "pytest.param") and node in parent.args:
+            cell = parent.args.index(node)  # type: ignore[arg-type]
+            node, parent = parent, p.parent(parent)
+        elif isinstance(parent, (ast.Tuple, ast.List)) and isinstance(p.parent(parent), (ast.Tuple, ast.List)):
+            cell = parent.elts.index(node)  # type: ignore[arg-type]
+            node, parent = parent, p.parent(parent)
+        if not isinstance(parent, (ast.List, ast.Tuple)) or node not in parent.elts:
+            return None
+        decorator = p.parent(parent)
+        if not (isinstance(decorator, ast.Call) and self._is(decorator.func, "pytest.mark.parametrize")):
+            return None
+        if arg_of(p, decorator, 1, "argvalues") is not parent:
+            return None
+        names = self._argnames(arg_of(p, decorator, 0, "argnames"))
+        if not names or (len(names) > 1) != (cell is not None) or (cell or 0) >= len(names):
+            return None
+        owner = p.parent(decorator)
+        if isinstance(owner, ast.ClassDef) and decorator in owner.decorator_list:
+            tests = [f for f in owner.body if isinstance(f, FUNCTIONS)]
+        elif isinstance(owner, FUNCTIONS) and decorator in owner.decorator_list:
+            tests = [owner]
+        else:
+            return None
+        return decorator, parent.elts.index(node), names[cell or 0], tests  # type: ignore[arg-type]
 
     def _argnames(self, expr: ast.expr | None) -> list[str] | None:
         text = str_constant(expr)

@@ -24,6 +24,9 @@ class Frame:
     call: ast.Call | None
     receivers: tuple[ast.ClassDef, ...] = ()
     skip: int = 0  # parameters bound before the call's arguments (1: ``self`` of ``self.method(...)``)
+    # a test entered from a row of its ``@pytest.mark.parametrize`` (the decorator, the row's index):
+    # the other parameters of that decorator take the same row's values
+    row: tuple[ast.Call, int] | None = None
 
 
 Ctx = tuple[Frame, ...]
@@ -120,3 +123,8 @@ def int_index(expr: ast.Subscript) -> int | None:
     if isinstance(value, ast.Constant) and isinstance(value.value, int) and not isinstance(value.value, bool):
         return value.value
     return None
+
+
+def rows_of(ctx: Ctx, func: ast.AST) -> dict[ast.Call, int]:
+    """The parametrize rows the frames of ``ctx`` fix for ``func``."""
+    return {f.row[0]: f.row[1] for f in ctx if f.row is not None and f.func is func}

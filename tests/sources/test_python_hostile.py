@@ -177,3 +177,12 @@ def test_generated_programs_around_config_calls(statements: list[str], values: l
     if nested:  # the same program inside a test method
         body = "class TestG:\n" + "".join(f"    {line}\n" for line in body.splitlines())
     _check(HEADER + "import pytest\nfrom torch import nn\n" + body)
+
+
+@pytest.mark.parametrize("declaration", ["global x", "nonlocal x"])
+def test_declarations_at_module_level_are_harmless(declaration: str) -> None:
+    result = run(HEADER + f"{declaration}\nx = ['q']\ncfg = LoraConfig(target_modules=x)\n")
+    if result.problems:  # CPython rejects nonlocal at module level
+        assert [p.code for p in result.problems] == ["PFT902"]
+    else:
+        assert result.specs[0].fields["target_modules"].value == ["q"]

@@ -80,6 +80,8 @@ class Collector:
         return self.table
 
     def _declarations(self, roots: list[ast.AST]) -> None:
+        if self.scope.kind == "module":
+            return  # ``global x`` at module level changes nothing
         stack = list(roots)
         while stack:
             n = stack.pop()

@@ -55,15 +55,14 @@ class Pytest:
                 table = table[rows[d]:rows[d] + 1]
             values = []
             for row in table:
+                cells: list[ast.expr] | None = [row]
                 if isinstance(row, ast.Call) and self._is(row.func, "pytest.param"):
-                    row_values = [a.value for a in self.p.args(row) if a.keyword is None and not a.star]
-                    row = row_values[0] if len(names) == 1 and row_values else ast.Tuple(elts=row_values)
-                if len(names) > 1:
+                    cells = [a.value for a in self.p.args(row) if a.keyword is None and not a.star]
+                elif len(names) > 1:
                     cells = self.elements(row, 0)
-                    if cells is None or len(cells) != len(names):
-                        return f"a row of @pytest.mark.parametrize at line {self.p.line(d)} is computed at runtime"
-                    row = cells[names.index(pname)]
-                values.append(row)
+                if cells is None or len(cells) != len(names):
+                    return f"a row of @pytest.mark.parametrize at line {self.p.line(d)} is computed at runtime"
+                values.append(cells[names.index(pname)])
             return Parameters(tuple(values), d, "@pytest.mark.parametrize")
         return None
 

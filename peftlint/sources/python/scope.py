@@ -144,7 +144,7 @@ class Scopes:
                 cur = cur.parent
                 continue
             table = self.table(cur)
-            if name in cur.declared_global:
+            if name in cur.declared_global and cur is not self.module:
                 cur = self.module
                 first = False
                 continue

@@ -7,7 +7,14 @@ its fix is dropped, since an edit right for one model may be wrong for another.
 
 from __future__ import annotations
 
-from peftlint.diagnostics import Diagnostic
+from typing import Any
+
+from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.model.load import Loaded
+from peftlint.rules import rule_by_code
+from peftlint.rules.context import Context
+from peftlint.rules.meta import REMOTE_CODE, UNRESOLVED
+from peftlint.spec import AdapterSpec, ModelRef
 
 
 def _key(d: Diagnostic) -> tuple:
@@ -49,3 +56,58 @@ def with_model(label: str, labels: list[str]) -> str:
 def unresolved_list(failures: list[tuple[str, str]]) -> str:
     """One reason for several models that could not be built (each reason names its model)."""
     return "; ".join(why if ref in why else f"{ref!r}: {why}" for ref, why in failures)
+
+
+def lint_candidates(linter: Any, spec: AdapterSpec, text: str, outcome: Any, refs: list[ModelRef]) -> list[Diagnostic]:
+    """The config against each candidate model; ``linter`` is the run's ``Linter``, ``outcome``
+    its ``SpecOutcome`` for this spec."""
+    diags: list[Diagnostic] = []
+    built: list[tuple[ModelRef, Loaded]] = []
+    failed: list[tuple[ModelRef, Loaded]] = []
+    for ref in refs:
+        got = linter._inventory_for(spec, ref)
+        if got.inventory is None:
+            failed.append((ref, got))
+            if got.needs_remote_code:
+                diags.append(linter._unresolved(spec, ref.span or spec.span, got.why, REMOTE_CODE))
+        elif all(got.label != other.label for _, other in built):
+            built.append((ref, got))
+    unresolved = [(r, g) for r, g in failed if not g.needs_remote_code]
+    if not built:
+        return diags + _lint_unbuilt(linter, spec, text, outcome, failed, unresolved)
+    if unresolved:
+        rule = rule_by_code(UNRESOLVED)
+        names = ", ".join(g.label or r.ref for r, g in built)
+        why = unresolved_list([(r.ref, g.why) for r, g in unresolved])
+        msg = (f"base model not resolved for {len(unresolved)} of the {len(refs)} models this "
+               f"{spec.config_class} is applied to ({why}); it was checked against {names} only")
+        diags.append(Diagnostic(UNRESOLVED, rule.name if rule else UNRESOLVED, rule.severity if rule else Severity.INFO,
+                                msg, spec.path, unresolved[0][0].span or spec.span))
+    per_model: list[tuple[str, list[Diagnostic]]] = []
+    for i, (ref, got) in enumerate(built):
+        ctx = Context(spec=spec, inventory=got.inventory, model_label=got.label, settings=linter.settings,
+                      facts=linter.facts(), resolved=got.resolved, text=text)
+        if i == 0:
+            outcome.ctx, outcome.inventory = ctx, got.inventory
+            outcome.how, outcome.from_default = ref.how, ref.from_default
+        found = linter._run_rules(ctx)
+        for d in found:
+            d.model = d.model or got.label
+        per_model.append((got.label or ref.ref, found))
+    outcome.model = ", ".join(label for label, _ in per_model)
+    return diags + merge_findings(per_model)
+
+
+def _lint_unbuilt(linter: Any, spec: AdapterSpec, text: str, outcome: Any, failed: list[tuple[ModelRef, Loaded]],
+                  unresolved: list[tuple[ModelRef, Loaded]]) -> list[Diagnostic]:
+    """No candidate model could be built: one note listing them; model-free rules still run."""
+    outcome.skipped = unresolved_list([(r.ref, g.why) for r, g in failed])
+    outcome.how, outcome.from_default = failed[0][0].how, failed[0][0].from_default
+    diags: list[Diagnostic] = []
+    if unresolved:
+        why = f"none of the {len(failed)} models this config is applied to is available: {outcome.skipped}"
+        diags.append(linter._unresolved(spec, unresolved[0][0].span or spec.span, why))
+    ctx = Context(spec=spec, inventory=None, model_label=None, settings=linter.settings,
+                  facts=linter.facts(), resolved=None, text=text)
+    outcome.ctx = ctx
+    return diags + linter._run_rules(ctx)

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.engine import discover as disc
-from peftlint.engine.candidates import merge_findings, unresolved_list
+from peftlint.engine.candidates import lint_candidates
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
 from peftlint.model.load import Loaded, load_inventory
 from peftlint.rules import Rule, all_rules, rule_by_code
@@ -266,7 +266,7 @@ class Linter:
             spec.method = info.peft_type if info else ""
         ref = self.choose_ref(spec)
         if ref is not None and ref is spec.model and spec.other_models:
-            diags = self._lint_candidates(spec, text, outcome, [ref] + spec.other_models)
+            diags = lint_candidates(self, spec, text, outcome, [ref] + spec.other_models)
         else:
             diags = self._lint_one(spec, text, outcome, ref)
         keys = {f: k for f, k in spec.facts.trainer_keys.items() if f != k}
@@ -300,60 +300,6 @@ class Linter:
             if d.model is None:
                 d.model = label
         return diags
-
-    def _lint_candidates(self, spec: AdapterSpec, text: str, outcome: SpecOutcome,
-                         refs: list[ModelRef]) -> list[Diagnostic]:
-        """The config against each candidate model (see engine/candidates.py)."""
-        diags: list[Diagnostic] = []
-        built: list[tuple[ModelRef, Loaded]] = []
-        failed: list[tuple[ModelRef, Loaded]] = []
-        for ref in refs:
-            got = self._inventory_for(spec, ref)
-            if got.inventory is None:
-                failed.append((ref, got))
-                if got.needs_remote_code:
-                    diags.append(self._unresolved(spec, ref.span or spec.span, got.why, REMOTE_CODE))
-            elif all(got.label != other.label for _, other in built):
-                built.append((ref, got))
-        unresolved = [(r, g) for r, g in failed if not g.needs_remote_code]
-        if not built:
-            return diags + self._lint_unbuilt(spec, text, outcome, failed, unresolved)
-        if unresolved:
-            rule = rule_by_code(UNRESOLVED)
-            names = ", ".join(g.label or r.ref for r, g in built)
-            why = unresolved_list([(r.ref, g.why) for r, g in unresolved])
-            msg = (f"base model not resolved for {len(unresolved)} of the {len(refs)} models this "
-                   f"{spec.config_class} is applied to ({why}); it was checked against {names} only")
-            diags.append(Diagnostic(UNRESOLVED, rule.name if rule else UNRESOLVED,
-                                    rule.severity if rule else Severity.INFO, msg, spec.path,
-                                    unresolved[0][0].span or spec.span))
-        per_model: list[tuple[str, list[Diagnostic]]] = []
-        for i, (ref, got) in enumerate(built):
-            ctx = Context(spec=spec, inventory=got.inventory, model_label=got.label, settings=self.settings,
-                          facts=self.facts(), resolved=got.resolved, text=text)
-            if i == 0:
-                outcome.ctx, outcome.inventory, outcome.how, outcome.from_default = ctx, got.inventory, ref.how, \
-                    ref.from_default
-            found = self._run_rules(ctx)
-            for d in found:
-                d.model = d.model or got.label
-            per_model.append((got.label or ref.ref, found))
-        outcome.model = ", ".join(label for label, _ in per_model)
-        return diags + merge_findings(per_model)
-
-    def _lint_unbuilt(self, spec: AdapterSpec, text: str, outcome: SpecOutcome, failed: list[tuple[ModelRef, Loaded]],
-                      unresolved: list[tuple[ModelRef, Loaded]]) -> list[Diagnostic]:
-        """No candidate model could be built: one note listing them; model-free rules still run."""
-        outcome.skipped = unresolved_list([(r.ref, g.why) for r, g in failed])
-        outcome.how, outcome.from_default = failed[0][0].how, failed[0][0].from_default
-        diags: list[Diagnostic] = []
-        if unresolved:
-            why = f"none of the {len(failed)} models this config is applied to is available: {outcome.skipped}"
-            diags.append(self._unresolved(spec, unresolved[0][0].span or spec.span, why))
-        ctx = Context(spec=spec, inventory=None, model_label=None, settings=self.settings,
-                      facts=self.facts(), resolved=None, text=text)
-        outcome.ctx = ctx
-        return diags + self._run_rules(ctx)
 
     def _run_rules(self, ctx: Context) -> list[Diagnostic]:
         diags: list[Diagnostic] = []

@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable
 from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.engine import discover as disc
+from peftlint.engine.candidates import lint_candidates
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
 from peftlint.model.load import Loaded, load_inventory
 from peftlint.rules import Rule, all_rules, rule_by_code
@@ -301,9 +302,18 @@ class Linter:
         if not spec.method:
             info = self.facts().configs.get(spec.config_class)
             spec.method = info.peft_type if info else ""
+        ref = self.choose_ref(spec)
+        if ref is not None and ref is spec.model and spec.other_models:
+            diags = lint_candidates(self, spec, text, outcome, [ref] + spec.other_models)
+        else:
+            diags = self._lint_one(spec, text, outcome, ref)
+        for d in diags:
+            d.noqa_lines = tuple(sorted({d.span.line, spec.span.line}))
+        return diags
+
+    def _lint_one(self, spec: AdapterSpec, text: str, outcome: SpecOutcome, ref: ModelRef | None) -> list[Diagnostic]:
         diags: list[Diagnostic] = []
         inventory, label, resolved = None, None, None
-        ref = self.choose_ref(spec)
         if ref is None:
             outcome.skipped = spec.facts.model_unresolved or "no base model linked to this config"
             diags.append(self._unresolved(spec, outcome.skipped, None))
@@ -325,15 +335,12 @@ class Linter:
         ctx = Context(spec=expanded.spec if expanded else spec, inventory=inventory, model_label=label,
                       settings=self.settings, facts=self.facts(), resolved=resolved, text=text)
         outcome.ctx = ctx
-        for rule in self.rules:
-            if rule.needs_model and inventory is None:
-                continue
-            if not self.settings.selects(rule.code):
-                continue
-            try:
-                diags.extend(rule.check(ctx))
-            except Exception as exc:
-                diags.append(self._internal(spec.path, spec.span, exc))
+        diags += self._run_rules(ctx)
+        return self.finish(diags, spec, ref, label, expanded)
+
+    def finish(self, diags: list[Diagnostic], spec: AdapterSpec, ref: ModelRef | None, label: str | None,
+               expanded: Any = None) -> list[Diagnostic]:
+        """Findings of one spec against one model: the model named, trainer keys spelt as the trainer does."""
         keys = {f: k for f, k in spec.facts.trainer_keys.items() if f != k}
         for d in diags:
             if d.model is None:
@@ -345,7 +352,19 @@ class Linter:
                 d.message = _name_trainer_key(d.message, keys, spec.facts.tool or "trainer", spec.facts.trainer_notes)
             if ref is not None and d.model_source is None:
                 d.model_source = ref.how
-            d.noqa_lines = tuple(sorted({d.span.line, spec.span.line}))
+        return diags
+
+    def _run_rules(self, ctx: Context) -> list[Diagnostic]:
+        diags: list[Diagnostic] = []
+        for rule in self.rules:
+            if rule.needs_model and ctx.inventory is None:
+                continue
+            if not self.settings.selects(rule.code):
+                continue
+            try:
+                diags.extend(rule.check(ctx))
+            except Exception as exc:
+                diags.append(self._internal(ctx.spec.path, ctx.spec.span, exc))
         return diags
 
     def choose_ref(self, spec: AdapterSpec) -> ModelRef | None:
@@ -371,12 +390,16 @@ class Linter:
                             subfolder=_sub(s.model, sub), library=lib)
         return None
 
-    def _unresolved(self, spec: AdapterSpec, why: str, ref: ModelRef | None, got: Loaded | None = None) -> Diagnostic:
-        """One note per config, at the config call: a one-line message, the full reason in ``detail``."""
+    def _unresolved(self, spec: AdapterSpec, why: str, ref: ModelRef | None, got: Loaded | None = None,
+                    summary: str = "") -> Diagnostic:
+        """One note per config, at the config call: a one-line message (``summary`` when given), the
+        full reason in ``detail``."""
         code = REMOTE_CODE if got is not None and got.needs_remote_code else UNRESOLVED
         rule = rule_by_code(code)
         skipped = "model-aware checks skipped"
-        if ref is None:
+        if summary:
+            msg = f"{summary}; {skipped}"
+        elif ref is None:
             msg = _clip(f"base model unknown: {why}", UNRESOLVED_LIMIT - len(skipped) - 2) + "; " + skipped
         elif code == REMOTE_CODE:
             msg = f"{_clip(repr(ref.ref), 80)} needs trust_remote_code to build; {skipped} (--trust-remote-code runs it)"

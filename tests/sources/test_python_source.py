@@ -1002,3 +1002,40 @@ def test_tuple_unpacking_and_subscripts_of_constants() -> None:
     assert tm.value == ["query_key_value"] and tm.items[0].span == Span(3, 54, 3, 71)
     assert spec.fields["modules_to_save"].value == ["q_proj", "v_proj"]
     assert spec.fields["layers_pattern"].value == "v_proj"
+
+
+# ------------------------------------------------------------------------------- positions
+def test_columns_count_characters_not_bytes() -> None:
+    spec = one(
+        """
+        from peft import LoraConfig
+        É = "é"; cfg = LoraConfig(target_modules=["日本_proj", "q_proj"])  # 注释
+        """
+    )
+    tm = spec.fields["target_modules"]
+    assert spec.span == Span(2, 16, 2, 64)
+    assert [i.span for i in tm.items] == [Span(2, 43, 2, 52), Span(2, 54, 2, 62)]
+
+
+def test_parenthesised_values_and_tuples() -> None:
+    spec = one(
+        """
+        from peft import LoraConfig
+        cfg = LoraConfig(modules_to_save=(
+            "a",  # the first (one)
+            "b",
+        ), r=(8), layers_to_transform=(), lora_dropout=(f(a) * 2), target_modules=(  # a comment
+            ["q"]))
+        """
+    )
+    assert spec.fields["modules_to_save"].span == Span(3, 5, 4, 9)  # from the first to the last item
+    assert spec.fields["r"].span == Span(5, 7, 5, 8)  # without the parentheses
+    assert spec.facts.key_spans["r"] == Span(5, 4, 5, 8)
+    assert spec.fields["layers_to_transform"].span == Span(5, 32, 5, 32)
+    assert spec.fields["lora_dropout"].reason == "computed by (f(a) * 2) at runtime"  # as written
+    assert spec.fields["target_modules"].span == Span(6, 5, 6, 10)
+
+
+def test_a_hint_inside_a_string_is_not_a_comment() -> None:
+    spec = one('from peft import LoraConfig\ns = "# peftlint: model=gpt2"; cfg = LoraConfig(r=8)\n')
+    assert spec.model is None

@@ -1,10 +1,10 @@
-"""Python source → AdapterSpecs, read statically with libcst (the linted code is never executed).
+"""Python source → AdapterSpecs, read statically from the stdlib ``ast`` (the code is never executed).
 
 Every call of a PEFT config class (``LoraConfig(...)``, ``peft.IA3Config(...)``, aliases,
 submodule imports; resolved by qualified name so a local ``class LoraConfig`` does not match) and
 every unsloth ``FastLanguageModel.get_peft_model(model, ...)`` becomes one spec: its keyword
-values resolved statically (see ``pyscope.ValueResolver``) and its base model linked through the
-code (see ``pymodel.ModelLinker``).
+values resolved statically (``evaluate.ValueResolver``) and its base model(s) linked through the
+code (``link_model.ModelLinker``).
 
 What else the reader saw goes to ``spec.facts`` (see ``SourceFacts``); for unsloth specs ``tool``
 and ``call`` say so (unsloth accepts keywords that ``LoraConfig`` does not).
@@ -12,16 +12,17 @@ and ``call`` say so (unsloth accepts keywords that ``LoraConfig`` does not).
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Collection
 
-import libcst as cst
-
 from peftlint.diagnostics import Span
 from peftlint.sources import Problem, SourceResult
+from peftlint.sources.python.evaluate import ValueResolver
+from peftlint.sources.python.index import Arg
 from peftlint.sources.python.link_model import ModelLinker
 from peftlint.sources.python.parse import parse_python
-from peftlint.sources.python.scope import ModuleIndex, ValueResolver
+from peftlint.sources.python.program import Program
 from peftlint.spec import AdapterSpec, Value
 
 UNSLOTH_MARKER = "get_peft_model"
@@ -36,7 +37,9 @@ def extract_python(text: str, path: str, abspath: str, config_classes: Collectio
         return _extract(text, path, abspath, frozenset(config_classes))
     except (KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as exc:  # noqa: BLE001 - includes pyo3's PanicException from libcst
+    except RecursionError:
+        return SourceResult(problems=[Problem("PFT999", "the file is nested too deeply to be analysed statically")])
+    except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the run
         message = f"internal error while reading Python source: {_describe(exc)}"
         return SourceResult(problems=[Problem("PFT999", message)])
 
@@ -49,37 +52,38 @@ def _describe(exc: BaseException) -> str:
 def _extract(text: str, path: str, abspath: str, classes: frozenset[str]) -> SourceResult:
     if isinstance(text, bytes):  # defensive: the engine passes str
         text = text.decode("utf-8", errors="replace")
-    relevant = any(name in text for name in classes) or UNSLOTH_MARKER in text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         return SourceResult(problems=[Problem("PFT902", f"cannot parse: the text is not valid Unicode ({exc.reason})")])
-    outcome = parse_python(text, need_tree=relevant)
+    outcome = parse_python(text)
     if outcome.code:
         return SourceResult(problems=[Problem(outcome.code, outcome.message, outcome.span)])
-    if outcome.module is None:
+    relevant = any(name in text for name in classes) or UNSLOTH_MARKER in text
+    if outcome.tree is None or not relevant:
         return SourceResult()
-    try:
-        index = ModuleIndex(outcome.module, text)
-    except RecursionError:
-        return SourceResult(problems=[Problem("PFT999", "the file is nested too deeply to be analysed statically")])
-    return _Extractor(index, path, abspath, classes).run()
+    return _Extractor(Program(outcome.tree, text), path, abspath, classes).run()
 
 
 class _Extractor:
-    def __init__(self, index: ModuleIndex, path: str, abspath: str, classes: frozenset[str]) -> None:
-        self.index = index
+    def __init__(self, program: Program, path: str, abspath: str, classes: frozenset[str]) -> None:
+        self.p = program
         self.path = path
         self.abspath = abspath
         self.classes = classes
-        self.values = ValueResolver(index)
+        self.values = ValueResolver(program)
         base_dir = os.path.dirname(abspath) if abspath else None
-        self.linker = ModelLinker(index, self.values, base_dir)
+        self.linker = ModelLinker(program, self.values, base_dir)
         self.values.describe_attribute = self.linker.describe_attribute
+        wanted = classes | {UNSLOTH_MARKER}
+        # names a config class may be called by: its own, or an alias it is imported as
+        self.callable_names = wanted | {pair.split("/")[1] for pair in program.imported if pair.split("/")[0] in wanted}
 
     def run(self) -> SourceResult:
         result = SourceResult()
-        for call in self.index.calls:
+        for call in self.p.calls:
+            if not self._may_be_config(call):
+                continue
             config_class, unsloth = self._classify(call)
             if config_class is None:
                 continue
@@ -87,12 +91,12 @@ class _Extractor:
                 spec = self._spec(call, config_class, unsloth)
             except RecursionError:
                 result.problems.append(
-                    Problem("PFT999", f"{config_class} call is nested too deeply to be analysed", self.index.span(call))
+                    Problem("PFT999", f"{config_class} call is nested too deeply to be analysed", self.p.span(call))
                 )
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad call must not lose the others
                 message = f"internal error while reading {config_class}(): {_describe(exc)}"
-                result.problems.append(Problem("PFT999", message, self.index.span(call)))
+                result.problems.append(Problem("PFT999", message, self.p.span(call)))
                 continue
             try:
                 self._link(spec, call, unsloth)
@@ -103,9 +107,15 @@ class _Extractor:
             result.specs.append(spec)
         return result
 
-    def _classify(self, call: cst.Call) -> tuple[str | None, str | None]:
+    def _may_be_config(self, call: ast.Call) -> bool:
+        """Cheap test before resolving names: the callee ends with a config class or get_peft_model."""
+        func = call.func
+        last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        return last in self.callable_names
+
+    def _classify(self, call: ast.Call) -> tuple[str | None, str | None]:
         """(canonical config class, unsloth class or None) for a config call, else (None, None)."""
-        for qn in self.index.qualified_names(call.func):
+        for qn in self.p.qualified_names(call.func):
             parts = qn.split(".")
             if parts[0] == "peft" and len(parts) >= 2 and parts[-1] in self.classes:
                 return parts[-1], None
@@ -119,40 +129,41 @@ class _Extractor:
                 return "LoraConfig", parts[-2]
         return None, None
 
-    def _spec(self, call: cst.Call, config_class: str, unsloth: str | None) -> AdapterSpec:
-        idx = self.index
+    def _spec(self, call: ast.Call, config_class: str, unsloth: str | None) -> AdapterSpec:
+        p = self.p
         spec = AdapterSpec(
             path=self.path,
             source="python",
             config_class=config_class,
             method="",
-            span=idx.span(call),
+            span=p.span(call),
             abspath=self.abspath,
         )
         keyword_spans: dict[str, Span] = {}
         arg_spans: dict[str, Span] = {}
         opaque_args: list[str] = []
         positional = 0
-        for arg in call.args:
+        for arg in p.args(call):
             if arg.star == "**":
                 if not self._expand_kwargs(arg, spec.fields, keyword_spans, arg_spans):
-                    opaque_args.append(f"**{idx.code(arg.value, 40)}")
+                    opaque_args.append(f"**{p.code(arg.value, 40)}")
                 continue
             if arg.star == "*":
-                opaque_args.append(f"*{idx.code(arg.value, 40)}")
+                opaque_args.append(f"*{p.code(arg.value, 40)}")
                 continue
             if arg.keyword is None:
                 positional += 1
                 if unsloth and positional == 1:
                     continue  # the model
-                opaque_args.append(f"positional argument {idx.code(arg.value, 40)}")
+                opaque_args.append(f"positional argument {p.code(arg.value, 40)}")
                 continue
-            name = arg.keyword.value
+            name = arg.keyword
             if unsloth and name == "model":
                 continue
+            assert isinstance(arg.node, ast.keyword)
             spec.fields[name] = self.values.value(arg.value)
-            keyword_spans[name] = _join(idx.span(arg.keyword), idx.span(arg.value))
-            arg_spans[name] = idx.span(arg.value)
+            keyword_spans[name] = _join(p.keyword_span(arg.node), p.span(arg.value))
+            arg_spans[name] = p.span(arg.value)
         spec.opaque = bool(opaque_args)
         task = spec.fields.get("task_type")
         spec.task_type = task.value if task is not None and task.is_str else None
@@ -165,7 +176,7 @@ class _Extractor:
         return spec
 
     def _expand_kwargs(
-        self, arg: cst.Arg, fields: dict[str, Value], keyword_spans: dict[str, Span], arg_spans: dict[str, Span]
+        self, arg: Arg, fields: dict[str, Value], keyword_spans: dict[str, Span], arg_spans: dict[str, Span]
     ) -> bool:
         """``**{...}`` / ``**CONSTANT_DICT`` with static string keys: read as keywords."""
         whole = self.values.value(arg.value)
@@ -179,26 +190,27 @@ class _Extractor:
             arg_spans[key] = whole.members[key].span
         return True
 
-    def _link(self, spec: AdapterSpec, call: cst.Call, unsloth: str | None) -> None:
+    def _link(self, spec: AdapterSpec, call: ast.Call, unsloth: str | None) -> None:
         hint = self.linker.hint(call)
         if hint is not None:
             spec.model = hint
             return
         if unsloth:
             model_expr = None
-            for a in call.args:
-                if a.keyword is not None and a.keyword.value == "model":
+            args = self.p.args(call)
+            for a in args:
+                if a.keyword == "model":
                     model_expr = a.value
-            if model_expr is None and call.args and call.args[0].keyword is None and not call.args[0].star:
-                model_expr = call.args[0].value
-            ref, why = self.linker.link_model_expr(call, model_expr)
+            if model_expr is None and args and args[0].keyword is None and not args[0].star:
+                model_expr = args[0].value
+            refs, why = self.linker.link_model_expr(call, model_expr)
         else:
-            ref, why = self.linker.link_config(call)
-        spec.model = ref
-        if ref is None:
+            refs, why = self.linker.link_config(call)
+        spec.model = refs[0] if refs else None
+        spec.other_models = refs[1:]
+        if not refs:
             spec.facts.model_unresolved = why
 
 
 def _join(first: Span, last: Span) -> Span:
     return Span(first.line, first.column, last.end_line, last.end_column)
-

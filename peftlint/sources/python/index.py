@@ -1,0 +1,178 @@
+"""One parsed module: parent links and what one walk over the tree collects (positions and source
+text: ``text.SourceText``)."""
+
+from __future__ import annotations
+
+import ast
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from peftlint.sources.python.text import SourceText
+
+# fields that never hold a child node worth a parent link (names, flags, shared singletons)
+_NO_CHILDREN = frozenset({"ctx", "op", "ops", "id", "attr", "arg", "module", "level", "kind", "type_comment",
+                          "conversion", "is_async", "name", "asname", "n", "s"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _NO_CHILDREN)  # type: ignore[attr-defined]
+    return found
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """The child nodes of ``node`` in field order (faster than ``ast.iter_child_nodes``; skips
+    names, flags and the shared ``Load``/``Add``/... singletons)."""
+    children: list[ast.AST] = []
+    for name in _child_fields(type(node)):
+        value = getattr(node, name, None)
+        if type(value) is list:
+            children.extend(c for c in value if isinstance(c, ast.AST))
+        elif isinstance(value, ast.AST):
+            children.append(value)
+    return children
+
+
+def dotted_name(node: ast.AST) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def root_name(node: ast.AST) -> ast.Name | None:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node if isinstance(node, ast.Name) else None
+
+
+@dataclass(frozen=True, eq=False)
+class Arg:
+    """One argument of a call, in source order: ``keyword=value``, ``*value``, ``**value`` or positional."""
+
+    keyword: str | None
+    value: ast.expr
+    star: str  # "", "*" or "**"
+    node: ast.AST  # the ast.keyword, the ast.Starred or the expression itself
+
+
+class ModuleIndex(SourceText):
+    """Lookups over one parsed module. Built by one iterative walk (no recursion)."""
+
+    def __init__(self, tree: ast.Module, text: str) -> None:
+        super().__init__(tree, text)
+        self.calls: list[ast.Call] = []
+        self.classes: dict[str, list[ast.ClassDef]] = {}
+        self.names: dict[str, list[ast.Name]] = {}
+        self.attributes: dict[str, list[ast.Attribute]] = {}
+        self.star_modules: list[str] = []
+        self.imported: set[str] = set()  # names imported by ``from x import name [as alias]``: "name"/"alias"
+        self.declarations: list[ast.Global | ast.Nonlocal] = []
+        self.has_walrus = False
+        self._args: dict[ast.Call, list[Arg]] = {}
+        self._sorted_names: dict[str, list[ast.Name]] = {}
+        self._name_lines: dict[str, list[int]] = {}
+        self._walk()
+
+    def _walk(self) -> None:
+        parents = self.parents
+        order: dict[ast.AST, int] = {}
+        stack: list[ast.AST] = [self.tree]
+        n = 0
+        while stack:
+            node = stack.pop()
+            n += 1
+            kind = type(node)
+            if kind is ast.Call:
+                self.calls.append(node)  # type: ignore[arg-type]
+                order[node] = n
+            elif kind is ast.Name:
+                self.names.setdefault(node.id, []).append(node)  # type: ignore[attr-defined]
+            elif kind is ast.Attribute:
+                self.attributes.setdefault(node.attr, []).append(node)  # type: ignore[attr-defined]
+            elif kind is ast.ClassDef:
+                self.classes.setdefault(node.name, []).append(node)  # type: ignore[attr-defined]
+            elif kind is ast.ImportFrom:
+                for a in node.names:  # type: ignore[attr-defined]
+                    if a.name == "*":
+                        if node.level == 0:  # type: ignore[attr-defined]
+                            self.star_modules.append(node.module or "")  # type: ignore[attr-defined]
+                    elif a.asname:
+                        self.imported.add(f"{a.name}/{a.asname}")
+            elif kind is ast.Global or kind is ast.Nonlocal:
+                self.declarations.append(node)  # type: ignore[arg-type]
+            elif kind is ast.NamedExpr:
+                self.has_walrus = True
+            children = child_nodes(node)
+            for child in children:
+                parents[child] = node
+            children.reverse()
+            stack.extend(children)
+        # source order; a call before the calls nested in it
+        self.calls.sort(key=lambda c: (c.lineno, c.col_offset, order[c]))
+
+    # ----------------------------------------------------------------------- tree walking
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self.parents.get(node)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        cur = self.parents.get(node)
+        while cur is not None:
+            yield cur
+            cur = self.parents.get(cur)
+
+    def is_ancestor(self, maybe_ancestor: ast.AST, node: ast.AST) -> bool:
+        return any(a is maybe_ancestor for a in self.ancestors(node))
+
+    def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        for a in self.ancestors(node):
+            if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return a
+        return None
+
+    def enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
+        for a in self.ancestors(node):
+            if isinstance(a, ast.ClassDef):
+                return a
+        return None
+
+    def enclosing_statement(self, node: ast.AST) -> ast.AST:
+        """The statement (simple or compound) that contains ``node``."""
+        for a in self.ancestors(node):
+            if isinstance(a, ast.stmt):
+                return a
+        return node
+
+    def names_between(self, ident: str, first_line: int, last_line: int) -> list[ast.Name]:
+        """``Name`` nodes of ``ident`` that start on lines ``first_line``..``last_line``."""
+        found = self._sorted_names.get(ident)
+        if found is None:
+            found = self._sorted_names[ident] = sorted(self.names.get(ident, ()), key=lambda n: (n.lineno, n.col_offset))
+            self._name_lines[ident] = [n.lineno for n in found]
+        lines = self._name_lines[ident]
+        return found[bisect.bisect_left(lines, first_line):bisect.bisect_right(lines, last_line)]
+
+    # ---------------------------------------------------------------------------- calls
+    def args(self, call: ast.Call) -> list[Arg]:
+        """The arguments of ``call`` in source order."""
+        found = self._args.get(call)
+        if found is None:
+            found = []
+            for a in call.args:
+                if isinstance(a, ast.Starred):
+                    found.append(Arg(None, a.value, "*", a))
+                else:
+                    found.append(Arg(None, a, "", a))
+            for kw in call.keywords:
+                found.append(Arg(kw.arg, kw.value, "" if kw.arg is not None else "**", kw))
+            found.sort(key=lambda a: self.start(a.node))
+            self._args[call] = found
+        return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Collection, Iterable, Iterator
 
 import pathspec
 
@@ -27,16 +27,17 @@ SHELL = "shell"  # trainer command lines in shell scripts (TRL / LLaMA-Factory f
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 ORPHAN_WEIGHTS = "orphan_weights"  # adapter weights with no adapter_config.json beside them
 
-# Substrings at least one of which a file must contain to be worth parsing.
+# Substrings at least one of which a file must contain to be worth parsing. Python files and
+# notebooks are checked by ``passes_prefilter`` instead.
 PREFILTER = {
-    PYTHON: ("peft", "target_modules", "get_peft_model"),
-    NOTEBOOK: ("peft", "target_modules"),
     YAML: ("lora", "adapter", "target"),
     SHELL: ("--lora_target", "--use_peft"),
     ADAPTER_CONFIG: ("",),
 }
-
-
+# Python and notebooks: the file mentions peft or unsloth (an import, a qualified call) and calls a
+# PEFT config class (by name, any import form) or ``get_peft_model`` (unsloth's FastLanguageModel).
+LIBRARIES = ("peft", "unsloth")
+CALLS = ("get_peft_model",)
 @dataclass(frozen=True)
 class Candidate:
     path: Path  # as found (absolute)
@@ -63,8 +64,34 @@ def file_kind(path: Path, explicit: bool = False) -> str | None:
     return None
 
 
-def passes_prefilter(kind: str, text: str) -> bool:
-    return any(s in text for s in PREFILTER.get(kind, ("",)))
+def passes_prefilter(kind: str, text: str, config_classes: Callable[[], Collection[str]] = frozenset) -> bool:
+    """Whether ``text`` can hold a PEFT config of a reader of ``kind``: a substring test, no parsing.
+
+    ``config_classes`` gives the names of peft's config classes (called only when needed: it reads
+    peft's cached facts).
+    """
+    if kind not in (PYTHON, NOTEBOOK):
+        return any(s in text for s in PREFILTER.get(kind, ("",)))
+    if not any(lib in text for lib in LIBRARIES):
+        return False
+    return any(call in text for call in CALLS) or _names_a_class(text, config_classes())
+
+
+def _names_a_class(text: str, names: Collection[str]) -> bool:
+    """Whether one of ``names`` occurs in ``text``. Config class names all end in "Config": one scan
+    for that suffix and a set lookup of the few lengths of text before it is much faster than a
+    search per name (a name preceded by more identifier characters, ``MyLoraConfig``, counts)."""
+    suffix = "Config"
+    if not names or not all(n.endswith(suffix) and n != suffix for n in names):
+        return any(n in text for n in names)
+    stems = {n[: -len(suffix)] for n in names}
+    lengths = sorted({len(s) for s in stems})
+    i = text.find(suffix)
+    while i != -1:
+        if any(text[i - k:i] in stems for k in lengths if k <= i):
+            return True
+        i = text.find(suffix, i + len(suffix))
+    return False
 
 
 class Walker:

@@ -17,12 +17,16 @@ import functools
 import importlib.util
 import json
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from peftlint import __version__
+
+if TYPE_CHECKING:
+    from peftlint.config import Settings
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
 BUNDLED_INDEX = BUNDLED_DIR / "bundled_index.json"
@@ -114,6 +118,25 @@ def resolve(
         return Unresolved(ref, str(exc))
 
     return Unresolved(ref, _unresolved_reason(ref, repo_id, local_note, cache_dir, revision))
+
+
+def resolve_options(settings: "Settings") -> ResolveOptions:
+    """The resolution options a run's settings give."""
+    s = settings
+    return ResolveOptions(aliases=dict(s.models), online=bool(s.online), trust_remote_code=bool(s.trust_remote_code))
+
+
+def resolve_memo(ref: str, settings: "Settings", *, revision: str | None = None, base_dirs: Sequence[str] = (),
+                 memo: dict | None = None) -> Resolved | Unresolved:
+    """:func:`resolve` with ``settings``' options, once per (ref, revision, base_dirs) in ``memo``."""
+    key = (ref, revision, tuple(base_dirs))
+    if memo is None or key not in memo:
+        res = resolve(ref, revision=revision, base_dirs=tuple(base_dirs), options=resolve_options(settings))
+        if memo is None:
+            return res
+        memo[key] = res
+    return memo[key]
+
 
 
 # -- alias and local lookup -----------------------------------------------------------------------
@@ -384,3 +407,64 @@ def _literal_str_keys(stmt: ast.stmt) -> set[str]:
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 keys.add(first.value)
     return keys
+
+
+# -- what a resolution depends on, checked without resolving ---------------------------------------
+
+
+def resolution_probes(
+    ref: str,
+    *,
+    revision: str | None = None,
+    base_dirs: Sequence[str] = (),
+    options: ResolveOptions,
+    location: str | None = None,
+) -> list[Any]:
+    """The state of every file :func:`resolve` would look at for ``ref``, as stat data (no import of
+    huggingface_hub beyond its constants, no parsing): equal probes mean an equal resolution.
+
+    Covers the local candidates (each ``<dir>/<ref>`` and its config.json), the Hugging Face cache
+    folder of the repo (``refs/<revision>``, ``snapshots/``, ``snapshots/<commit>/config.json``,
+    ``.no_exist/<commit>/config.json``: the layout ``try_to_load_from_cache`` reads), the bundled
+    index and the file that was read (``location``). A change anywhere there changes the probes; the
+    caller then resolves for real.
+    """
+    ref, search_dirs = _expand_alias(ref, base_dirs, options)
+    expanded = os.path.expanduser(ref)
+    probes: list[Any] = [ref]
+    for cand in [Path(b) / expanded for b in search_dirs] + [Path(expanded)]:
+        probes += [_stat(cand), _stat(cand / "config.json")]
+    if not _looks_like_path(ref) and ref.strip():
+        cache_dir = options.hf_cache_dir or _default_hf_cache()
+        repo = Path(cache_dir) / ("models--" + ref.replace("/", "--"))
+        probes += [str(repo), _stat(repo)]
+        if probes[-1] is not None:
+            wanted = revision or "main"
+            commit = _read_small(repo / "refs" / wanted)
+            probes += [commit, _stat(repo / "snapshots")]
+            for rev in dict.fromkeys([commit or wanted, wanted]):
+                probes += [_stat(repo / "snapshots" / rev), _stat(repo / "snapshots" / rev / "config.json"),
+                           _stat(repo / ".no_exist" / rev / "config.json")]
+        probes.append(_stat(BUNDLED_INDEX))
+    if options.online:
+        probes.append("online")
+    if location:
+        probes.append(_stat(Path(location)))
+    return probes
+
+
+def _stat(path: Path) -> list[int] | None:
+    """(kind, size, mtime, inode) of ``path`` following symlinks, None when absent."""
+    try:
+        st = path.stat()
+    except (OSError, ValueError):
+        return None
+    return [int(stat.S_ISDIR(st.st_mode)), st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _read_small(path: Path) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read(200)
+    except (OSError, UnicodeDecodeError):
+        return None

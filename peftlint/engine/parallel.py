@@ -1,11 +1,14 @@
 """Linting files in worker processes.
 
-``-j 0`` (the default) uses one worker per available CPU, but only when enough files need linting
-to pay for starting the workers (``MIN_FILES``); result-cache hits never reach this module. Workers
-get small batches (for balance and a live progress line) and keep one ``Linter`` each, so a model
-is resolved once per worker; inventories are built once in all (``get_inventory`` holds a lock in
-the cache directory while it builds, the other workers wait and read the entry). The output does
-not depend on the number of workers: the caller sorts everything.
+``-j 0`` (the default) lints in the main process first and starts one worker per available CPU for
+the files still left once linting has taken ``SERIAL_BUDGET`` seconds: a run with a few quick files
+(a pre-commit call, a handful of changed files) never pays for starting processes, whatever the
+cost of a file is, and a long run uses every core. Result-cache hits never reach this module.
+``-j N`` starts N workers at once (at most one per two files). Workers get small batches (for
+balance and a live progress line) and keep one ``Linter`` each, so a model is resolved once per
+worker; inventories are built once in all (``get_inventory`` holds a lock in the cache directory
+while it builds, the other workers wait and read the entry). The output does not depend on the
+number of workers: the caller sorts everything.
 
 Workers are forked on Linux (cheap: the parent's imports and peft facts are inherited) and spawned
 elsewhere (macOS and Windows, where fork is unsafe or missing).
@@ -21,9 +24,9 @@ from typing import Any
 from peftlint.config import Settings
 from peftlint.engine.discover import Candidate
 
-# Fewer files than this needing a real lint are linted in the parent (see benchmarks/run.py
-# --break-even for the measurement behind it); explicit -j N needs 2 files per worker.
-MIN_FILES = 16
+# -j 0: seconds of linting in the main process before the rest goes to workers (starting a forked
+# worker costs about 0.05 s, a spawned one about 0.5 s; see benchmarks/run.py --break-even).
+SERIAL_BUDGET = 0.5
 MIN_FILES_PER_WORKER = 2
 BATCH = 4  # files per task
 
@@ -35,15 +38,16 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def worker_count(jobs: int, files: int) -> int:
-    """How many processes lint ``files`` files: ``jobs`` 1 = serial, 0 = automatic."""
-    if jobs == 1 or files < 2:
+def worker_count(jobs: int, left: int, elapsed: float = 0.0) -> int:
+    """How many processes lint the ``left`` files still to lint after ``elapsed`` seconds of linting:
+    ``jobs`` 1 = serial, 0 = automatic; 1 means "go on in this process"."""
+    if jobs == 1 or left < MIN_FILES_PER_WORKER:
         return 1
     if jobs == 0:
-        if files < MIN_FILES:
+        if elapsed < SERIAL_BUDGET:
             return 1
         jobs = available_cpus()
-    return max(1, min(jobs, files // MIN_FILES_PER_WORKER))
+    return max(1, min(jobs, left // MIN_FILES_PER_WORKER))
 
 
 def _context():  # type: ignore[no-untyped-def]

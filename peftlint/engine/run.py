@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import traceback
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -179,8 +180,8 @@ class Linter:
 
     # -- the run -----------------------------------------------------------------------------
     def lint_paths(self, paths: Iterable[Path], jobs: int = 1) -> RunResult:
-        """Lint every file under ``paths``: cached results first, the rest in ``jobs`` processes
-        (0: as many as pays off, see ``engine.parallel``)."""
+        """Lint every file under ``paths``: cached results first, the rest here or in ``jobs`` worker
+        processes (0: as many as pay off, see ``engine.parallel``)."""
         from peftlint.engine import parallel
 
         walker = disc.Walker(self.settings.exclude, root=Path(self.settings.project_root or self.cwd))
@@ -193,15 +194,16 @@ class Linter:
             if self.progress is not None:
                 self.progress(i - len(todo), len(cands))
         done = len(cands) - len(todo)
-        workers = parallel.worker_count(jobs, len(todo))
-        if workers > 1:
-            parallel.lint_in_workers(self, todo, workers, result, done, len(cands))
-        else:
-            for cand in todo:
-                self.lint_file(cand, result)
-                done += 1
-                if self.progress is not None:
-                    self.progress(done, len(cands))
+        start = time.monotonic()
+        for i, cand in enumerate(todo):
+            workers = parallel.worker_count(jobs, len(todo) - i, time.monotonic() - start)
+            if workers > 1:
+                parallel.lint_in_workers(self, todo[i:], workers, result, done, len(cands))
+                break
+            self.lint_file(cand, result)
+            done += 1
+            if self.progress is not None:
+                self.progress(done, len(cands))
         if todo and self.results is not None:
             evict(self.results.directory)
         result.diagnostics.sort(key=Diagnostic.sort_key)

@@ -29,10 +29,12 @@ def check(cwd: Path, cache: Path, *args: str, fmt: str = "text") -> str:
 
 
 def test_worker_count() -> None:
-    assert parallel.worker_count(1, 1000) == 1
-    assert parallel.worker_count(0, parallel.MIN_FILES - 1) == 1  # a handful of files stays serial
-    assert parallel.worker_count(0, 1000) == parallel.available_cpus()
-    assert parallel.worker_count(4, 1000) == 4
+    budget = parallel.SERIAL_BUDGET
+    assert parallel.worker_count(1, 1000, elapsed=100) == 1
+    assert parallel.worker_count(0, 1000, elapsed=0) == 1  # quick so far: go on in this process
+    assert parallel.worker_count(0, 1000, elapsed=budget) == parallel.available_cpus()
+    assert parallel.worker_count(0, 1, elapsed=budget) == 1  # one file left
+    assert parallel.worker_count(4, 1000) == 4  # -j N: at once
     assert parallel.worker_count(4, 3) == 1  # two files per worker at least
     assert parallel.worker_count(8, 6) == 3
     assert parallel.worker_count(0, 0) == parallel.worker_count(3, 1) == 1

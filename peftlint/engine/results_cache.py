@@ -27,17 +27,19 @@ least recently used ones (by modification time; a hit refreshes an entry older t
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from peftlint import __version__, store
 from peftlint.config import Settings
-from peftlint.diagnostics import Diagnostic
+from peftlint.diagnostics import Diagnostic, Span
+from peftlint.spec import AdapterSpec
 
 RESULT_PREFIX = "result-"
 SCHEMA = 1
@@ -68,6 +70,47 @@ def file_fingerprint(path: str) -> str | None:
     except OSError:
         return None
     return f"stat:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{head}"
+
+
+def weight_files(specs: list[AdapterSpec]) -> list[str]:
+    """A saved adapter's findings depend on the weight files in its folder (present or not)."""
+    from peftlint.sources.adapter_weights import PICKLES, SAFETENSORS
+
+    dirs = sorted({spec.adapter_dir for spec in specs if spec.adapter_dir})
+    return [str(Path(d) / name) for d in dirs for name in (SAFETENSORS, *PICKLES)]
+
+
+# What a cached outcome (engine.run.SpecOutcome) keeps: the spec's identity and every plain field
+# (model, how, skipped, ...); the spec's values, its context and the inventory exist only in the run
+# that linted the file.
+_SUMMARY_SPEC = ("path", "source", "config_class", "method", "task_type", "adapter_dir", "abspath")
+_LIVE_FIELDS = ("spec", "inventory", "ctx")
+
+
+def outcome_summary(outcome: Any) -> dict[str, Any] | None:
+    """A SpecOutcome as JSON, or None when one of its fields has no plain JSON form."""
+    spec = {k: getattr(outcome.spec, k) for k in _SUMMARY_SPEC}
+    span = outcome.spec.span
+    spec["span"] = [span.line, span.column, span.end_line, span.end_column]
+    out: dict[str, Any] = {"spec": spec}
+    for f in fields(outcome):
+        if f.name in _LIVE_FIELDS:
+            continue
+        value = getattr(outcome, f.name)
+        try:
+            if json.loads(json.dumps(value)) != value:
+                return None
+        except (TypeError, ValueError):
+            return None
+        out[f.name] = value
+    return out
+
+
+def outcome_from_summary(outcome_cls: type, data: dict[str, Any]) -> Any:
+    """The inverse of :func:`outcome_summary`; raises KeyError/TypeError/ValueError on malformed data."""
+    s = dict(data["spec"])
+    spec = AdapterSpec(span=Span(*s.pop("span")), **s)
+    return outcome_cls(spec, **{k: v for k, v in data.items() if k != "spec"})
 
 
 def resolution_fingerprint(res: Any) -> str:
@@ -114,7 +157,8 @@ class ResolutionLog(dict):
         return super().__getitem__(key)
 
     def _probe(self, key: tuple, location: str | None) -> str:
-        from peftlint.model.resolve import resolution_probes, resolve_options
+        from peftlint.model.probe import resolution_probes
+        from peftlint.model.resolve import resolve_options
 
         ref, revision, base_dirs = key
         return store.digest({"probes": resolution_probes(ref, revision=revision, base_dirs=base_dirs,

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import traceback
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.engine import discover as disc
-from peftlint.engine.results_cache import CachedFile, ResolutionLog, ResultCache, evict
+from peftlint.engine.results_cache import (
+    CachedFile,
+    ResolutionLog,
+    ResultCache,
+    evict,
+    outcome_from_summary,
+    outcome_summary,
+    weight_files,
+)
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
 from peftlint.rules.meta import INTERNAL, REMOTE_CODE, SYNTAX, UNRESOLVED, UNUSED_NOQA
 from peftlint.sources import Problem, SourceResult
@@ -59,37 +66,6 @@ class RunResult:
         self.files += part.files
         self.outcomes += part.outcomes
         self.verdicts += part.verdicts
-
-
-# What a cached SpecOutcome keeps: the spec's identity and every plain field (model, how, skipped, ...);
-# the spec's values, its context and the inventory exist only in the run that linted the file.
-_SUMMARY_SPEC = ("path", "source", "config_class", "method", "task_type", "adapter_dir", "abspath")
-_LIVE_FIELDS = ("spec", "inventory", "ctx")
-
-
-def outcome_summary(o: SpecOutcome) -> dict | None:
-    """``o`` as JSON for the result cache, or None when a field has no plain JSON form."""
-    spec = {k: getattr(o.spec, k) for k in _SUMMARY_SPEC}
-    spec["span"] = [o.spec.span.line, o.spec.span.column, o.spec.span.end_line, o.spec.span.end_column]
-    out: dict[str, Any] = {"spec": spec}
-    for f in fields(SpecOutcome):
-        if f.name in _LIVE_FIELDS:
-            continue
-        value = getattr(o, f.name)
-        try:
-            if json.loads(json.dumps(value)) != value:
-                return None
-        except (TypeError, ValueError):
-            return None
-        out[f.name] = value
-    return out
-
-
-def outcome_from_summary(data: dict) -> SpecOutcome:
-    s = dict(data["spec"])
-    span = Span(*s.pop("span"))
-    spec = AdapterSpec(span=span, **s)
-    return SpecOutcome(spec, **{k: v for k, v in data.items() if k != "spec"})
 
 
 # A source reader: (text, display path, absolute path, linter) -> SourceResult
@@ -236,7 +212,7 @@ class Linter:
         if hit is None:
             return False
         try:
-            outcomes = [outcome_from_summary(o) for o in hit.outcomes]
+            outcomes = [outcome_from_summary(SpecOutcome, o) for o in hit.outcomes]
         except (KeyError, TypeError, ValueError):
             return False
         result.extend(RunResult(hit.diagnostics, hit.files, outcomes, hit.verdicts))
@@ -320,7 +296,7 @@ class Linter:
         diags = src.remap(diags)
         sup = parse_suppressions(text) if cand.kind in (disc.PYTHON, disc.NOTEBOOK, disc.YAML, disc.SHELL) else None
         self._emit(result, diags, sup, path, skipped_codes)
-        return data, list(src.dependencies) + _weight_files(src.specs)
+        return data, list(src.dependencies) + weight_files(src.specs)
 
     def _emit(self, result: RunResult, diags: list[Diagnostic], sup: Suppressions | None, path: str = "",
               skipped_codes: set[str] = frozenset()) -> None:
@@ -467,11 +443,3 @@ def _name_trainer_key(message: str, keys: dict[str, str], tool: str) -> str:
         if re.search(rf"\b{re.escape(field_name)}\b", message):
             return f"{message} (`{field_name}` is `{key}` in this {tool} config)"
     return message
-
-
-def _weight_files(specs: list[AdapterSpec]) -> list[str]:
-    """A saved adapter's findings depend on the weight files in its folder (present or not)."""
-    from peftlint.sources.adapter_weights import PICKLES, SAFETENSORS
-
-    dirs = sorted({spec.adapter_dir for spec in specs if spec.adapter_dir})
-    return [str(Path(d) / name) for d in dirs for name in (SAFETENSORS, *PICKLES)]

@@ -17,7 +17,6 @@ import functools
 import importlib.util
 import json
 import os
-import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -407,64 +406,3 @@ def _literal_str_keys(stmt: ast.stmt) -> set[str]:
             if isinstance(first, ast.Constant) and isinstance(first.value, str):
                 keys.add(first.value)
     return keys
-
-
-# -- what a resolution depends on, checked without resolving ---------------------------------------
-
-
-def resolution_probes(
-    ref: str,
-    *,
-    revision: str | None = None,
-    base_dirs: Sequence[str] = (),
-    options: ResolveOptions,
-    location: str | None = None,
-) -> list[Any]:
-    """The state of every file :func:`resolve` would look at for ``ref``, as stat data (no import of
-    huggingface_hub beyond its constants, no parsing): equal probes mean an equal resolution.
-
-    Covers the local candidates (each ``<dir>/<ref>`` and its config.json), the Hugging Face cache
-    folder of the repo (``refs/<revision>``, ``snapshots/``, ``snapshots/<commit>/config.json``,
-    ``.no_exist/<commit>/config.json``: the layout ``try_to_load_from_cache`` reads), the bundled
-    index and the file that was read (``location``). A change anywhere there changes the probes; the
-    caller then resolves for real.
-    """
-    ref, search_dirs = _expand_alias(ref, base_dirs, options)
-    expanded = os.path.expanduser(ref)
-    probes: list[Any] = [ref]
-    for cand in [Path(b) / expanded for b in search_dirs] + [Path(expanded)]:
-        probes += [_stat(cand), _stat(cand / "config.json")]
-    if not _looks_like_path(ref) and ref.strip():
-        cache_dir = options.hf_cache_dir or _default_hf_cache()
-        repo = Path(cache_dir) / ("models--" + ref.replace("/", "--"))
-        probes += [str(repo), _stat(repo)]
-        if probes[-1] is not None:
-            wanted = revision or "main"
-            commit = _read_small(repo / "refs" / wanted)
-            probes += [commit, _stat(repo / "snapshots")]
-            for rev in dict.fromkeys([commit or wanted, wanted]):
-                probes += [_stat(repo / "snapshots" / rev), _stat(repo / "snapshots" / rev / "config.json"),
-                           _stat(repo / ".no_exist" / rev / "config.json")]
-        probes.append(_stat(BUNDLED_INDEX))
-    if options.online:
-        probes.append("online")
-    if location:
-        probes.append(_stat(Path(location)))
-    return probes
-
-
-def _stat(path: Path) -> list[int] | None:
-    """(kind, size, mtime, inode) of ``path`` following symlinks, None when absent."""
-    try:
-        st = path.stat()
-    except (OSError, ValueError):
-        return None
-    return [int(stat.S_ISDIR(st.st_mode)), st.st_size, st.st_mtime_ns, st.st_ino]
-
-
-def _read_small(path: Path) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read(200)
-    except (OSError, UnicodeDecodeError):
-        return None

@@ -72,3 +72,12 @@ def test_a_cold_run_with_workers_builds_each_model_once(big_tree: Path, tmp_path
     builds = [line.split(" ", 1)[1] for line in log.read_text().splitlines()]
     assert builds and len(builds) == len(set(builds)), builds
     assert out == check(big_tree, tmp_path / "other-cache", "-j", "1", "--no-result-cache")
+
+
+def test_spawned_workers_give_the_serial_report(big_tree: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS and Windows start workers with spawn: everything a worker needs crosses by pickling."""
+    cache = tmp_path / "cache"
+    serial = check(big_tree, cache, "-j", "1", "--no-result-cache", fmt="json")
+    monkeypatch.setattr(parallel, "_context", lambda: multiprocessing.get_context("spawn"))
+    assert check(big_tree, cache, "-j", "2", "--no-result-cache", fmt="json") == serial

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -47,15 +46,11 @@ def package_versions(*dists: str) -> dict[str, str]:
     falls back to ``importlib.metadata``.
     """
     out = {}
-    listings = []
-    for entry in sys.path:
-        try:
-            listings.append((entry or ".", os.listdir(entry or ".")))
-        except OSError:
-            continue
+    found = _dist_infos()
     for dist in dists:
-        version = _dist_info_version(dist, listings)
-        if version is None:
+        where = found.get(_normalise(dist))
+        version = _metadata_version(where) if where else ""
+        if version == "":  # not a plain .dist-info first on sys.path: ask importlib.metadata
             import importlib.metadata
 
             try:
@@ -70,30 +65,36 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def _dist_info_version(dist: str, listings: list[tuple[str, list[str]]]) -> str | None:
-    """The Version of the first ``<dist>-<version>.dist-info`` on ``sys.path`` (the one importlib.metadata
-    finds), or None when the first match is of another kind or there is none."""
-    want = _normalise(dist)
-    for entry, names in listings:
+def _dist_infos() -> dict[str, str]:
+    """normalised distribution name -> its first ``.dist-info`` folder on ``sys.path`` (the one
+    importlib.metadata finds); "" when an ``.egg-info`` comes first."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
         for name in names:
             if not name.endswith((".dist-info", ".egg-info")):
                 continue
-            stem = name.rsplit(".", 1)[0]
-            if _normalise(stem.split("-", 1)[0]) != want:
+            key = _normalise(name.split("-", 1)[0].rsplit(".", 1)[0])
+            if key in found:
                 continue
-            if name.endswith(".egg-info"):
-                return None
-            try:
-                with open(os.path.join(entry, name, "METADATA"), encoding="utf-8") as fh:
-                    for line in fh:
-                        if line.startswith("Version:"):
-                            return line[len("Version:"):].strip()
-                        if not line.strip():
-                            break
-            except OSError:
-                pass
-            return None
-    return None
+            found[key] = os.path.join(entry or ".", name) if name.endswith(".dist-info") else ""
+    return found
+
+
+def _metadata_version(dist_info: str) -> str:
+    try:
+        with open(os.path.join(dist_info, "METADATA"), encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("Version:"):
+                    return line[len("Version:"):].strip()
+                if not line.strip():
+                    break
+    except OSError:
+        pass
+    return ""
 
 
 def source_digest(*relative: str) -> str:
@@ -151,6 +152,8 @@ def write_entry(path: Path | None, key: str, payload: Any) -> bool:
         return False
     # Not sort_keys: the order of a module's own parameters is the order PEFT nests its wrappers in.
     text = json.dumps({"format": CACHE_FORMAT, "key": key, "payload": payload})
+    import tempfile
+
     tmp_name = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -75,9 +75,15 @@ def passes_prefilter(kind: str, text: str, config_classes: Callable[[], Collecti
     """
     if kind not in (PYTHON, NOTEBOOK):
         return any(s in text for s in PREFILTER.get(kind, ("",)))
-    if not any(lib in text for lib in LIBRARIES):
+    for lib in LIBRARIES:
+        if lib in text:
+            break
+    else:
         return False
-    return any(call in text for call in CALLS) or _names_a_class(text, config_classes())
+    for call in CALLS:
+        if call in text:
+            return True
+    return _names_a_class(text, config_classes())
 
 
 def _names_a_class(text: str, names: Collection[str]) -> bool:
@@ -87,11 +93,11 @@ def _names_a_class(text: str, names: Collection[str]) -> bool:
     suffix = "Config"
     if not names or not all(n.endswith(suffix) and n != suffix for n in names):
         return any(n in text for n in names)
-    stems = {n[: -len(suffix)] for n in names}
-    lengths = sorted({len(s) for s in stems})
+    stems = tuple({n[: -len(suffix)] for n in names})
+    longest = max(map(len, stems))
     i = text.find(suffix)
     while i != -1:
-        if any(text[i - k:i] in stems for k in lengths if k <= i):
+        if text[max(0, i - longest):i].endswith(stems):
             return True
         i = text.find(suffix, i + len(suffix))
     return False
@@ -213,3 +219,14 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
         return path.resolve().relative_to(cwd).as_posix()
     except ValueError:
         return os.path.relpath(path.resolve(), cwd).replace(os.sep, "/") if os.name != "nt" else path.as_posix()
+
+
+def candidate_display_path(cand: Candidate, cwd: Path) -> str:
+    """:func:`display_path` of a walked file for a resolved ``cwd``, without resolving every path
+    component again: the walker's directories are already resolved, only the file may be a link."""
+    s = str(cand.path)
+    if not os.path.islink(s):
+        rel = _rel(s, str(cwd))
+        if rel != "." and not os.path.isabs(rel) and not rel.startswith("../"):
+            return rel
+    return display_path(cand.path, cwd)

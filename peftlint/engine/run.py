@@ -207,7 +207,7 @@ class Linter:
             return True
         if self.results is None:
             return False
-        key = self.results.entry_key(cand.path, disc.display_path(cand.path, self.cwd), cand.kind, cand.explicit)
+        key = self.results.entry_key(cand.path, disc.candidate_display_path(cand, self.cwd), cand.kind, cand.explicit)
         hit = self.results.lookup(key, data, self._resolved)
         if hit is None:
             return False
@@ -235,14 +235,14 @@ class Linter:
         records = self._resolved.records(self._resolved.touched)
         if records is None or any(s is None for s in summaries):
             return
-        key = self.results.entry_key(cand.path, disc.display_path(cand.path, self.cwd), cand.kind, cand.explicit)
+        key = self.results.entry_key(cand.path, disc.candidate_display_path(cand, self.cwd), cand.kind, cand.explicit)
         self.results.store(key, data, CachedFile(part.files, part.diagnostics, summaries, part.verdicts),
                            dependencies, records)
 
     def _lint_file(self, cand: disc.Candidate, result: RunResult) -> tuple[bytes, list[str]] | None:
         """Lint one file into ``result``; returns its bytes and the other files its findings were read
         from when the findings may be cached."""
-        path = disc.display_path(cand.path, self.cwd)
+        path = disc.candidate_display_path(cand, self.cwd)
         if cand.kind == disc.ORPHAN_WEIGHTS:
             result.files += 1
             self._emit(result, [self._problem(path, Problem(

@@ -1,147 +1,325 @@
-"""Benchmark: cold and warm median wall times of `peftlint` runs, beside real peft on meta models.
+"""Benchmark: peftlint beside ruff on real repositories, median of fresh processes.
 
-    python benchmarks/run.py [--repeat 5] [--files 300]
+    python benchmarks/run.py [--corpus DIR] [--repeat 5] [--cold-repeat 3] [--rows trl-hit,trl-warm,...]
+    python benchmarks/run.py --breakdown      # where the time of one run goes
+    python benchmarks/run.py --break-even     # -j 1 against -j 2 by number of files to lint
 
-Every peftlint run is a fresh `python -m peftlint` process (what a user or pre-commit pays).
-"cold" starts from an empty inventory cache each time; "warm" reuses a filled one. The last
-rows time what PEFT itself needs to find the same problems: import torch/transformers/peft, build
-each base model on the meta device and call get_peft_model.
+The corpus (``--corpus``, else ``$PEFTLINT_CORPUS``, else ``../shared/corpus`` beside the repository)
+holds ``trl/`` and ``llamafactory/``. Every timed run is a fresh ``python -m peftlint`` process, as
+a user or pre-commit pays it, with bytecode caching on (the first, untimed run writes the .pyc
+files an installed package ships with); ruff checks the same files in the same run (its own cache
+in a temporary directory, never in the corpus). Wall time is the median; CPU time (user + system,
+the process and its workers) and peak memory (the largest process's maximum RSS, from ``wait4``)
+are reported beside it because wall time on a shared machine includes waiting for a core.
+
+Rows (targets on 2 cores in brackets):
+  trl-hit       TRL, nothing changed since the last run: every file from the result cache  [0.4 s]
+  trl-warm      TRL, inventories cached, ``--no-result-cache``: every file linted            [3 s]
+  trl-cold      TRL, empty cache directory: peft facts and every model built (torch import) [10 s]
+  precommit     one changed 200 KB file (TRL's tests/test_grpo_trainer.py plus a new comment),
+                inventories cached                                                          [0.5 s]
+  notebooks     1,000 notebooks made from TRL's, first run, inventories cached              [15 s]
+  lf-hit, lf-warm, lf-cold   the same three runs on LLaMA-Factory
+Peak memory of the warm run is the "MiB" column of trl-hit              [150 MiB]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import random
+import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ["HuggingFaceTB/SmolLM2-135M", "gpt2", "facebook/opt-350m", "google/flan-t5-base", "tiiuae/falcon-7b"]
-TARGETS = {
-    "HuggingFaceTB/SmolLM2-135M": ["q_proj", "v_proj"],
-    "gpt2": ["c_attn"],
-    "facebook/opt-350m": ["q_proj", "v_proj"],
-    "google/flan-t5-base": ["q", "v"],
-    "tiiuae/falcon-7b": ["query_key_value"],
-}
+ALL_ROWS = ("trl-hit", "trl-warm", "trl-cold", "precommit", "notebooks", "lf-hit", "lf-warm", "lf-cold")
 
 
-def generate_tree(root: Path, n: int, seed: int = 0) -> None:
-    """n files: training scripts for five base models (some with typos), and files without configs."""
-    rnd = random.Random(seed)
-    for i in range(n):
-        d = root / f"pkg{i % 10}"
-        d.mkdir(parents=True, exist_ok=True)
-        if i % 3 == 2:
-            (d / f"util_{i}.py").write_text("import os\n\ndef helper(x):\n    return os.path.join(x, 'a')\n" * 20)
-            continue
-        model = rnd.choice(MODELS)
-        targets = list(TARGETS[model])
-        if rnd.random() < 0.3:
-            targets.append(targets[0][:-1] + "x")
-        (d / f"train_{i}.py").write_text(
-            "from peft import LoraConfig, get_peft_model\n"
-            "from transformers import AutoModelForCausalLM\n\n"
-            f"MODEL = {model!r}\n"
-            "model = AutoModelForCausalLM.from_pretrained(MODEL)\n"
-            f"config = LoraConfig(r=8, lora_alpha=16, target_modules={targets!r})\n"
-            "model = get_peft_model(model, config)\n")
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    rss_mib: float
 
 
-def timed_run(target: Path, cache: Path, extra: tuple[str, ...] = ()) -> float:
-    env = {**os.environ, "PEFTLINT_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "peftlint", "--exit-zero", "--format", "json", *extra, str(target)],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"peftlint failed on {target}:\n{proc.stderr}")
-    return elapsed
+def child_env(cache: Path | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["HF_HUB_OFFLINE"] = "1"
+    if cache is not None:
+        env["PEFTLINT_CACHE_DIR"] = str(cache)
+    return env
 
 
-def peftlint_medians(target: Path, repeat: int, extra: tuple[str, ...] = ()) -> tuple[float, float]:
-    colds, warms = [], []
-    for _ in range(repeat):
-        cache = Path(tempfile.mkdtemp(prefix="peftlint-bench-"))
-        try:
-            colds.append(timed_run(target, cache, extra))
-        finally:
+def measure(cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0, 1)) -> Run:
+    """Wall time, CPU time and peak RSS of one process (and the workers it waited for)."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in ok:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err.read().decode()[-2000:]}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def peftlint_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "peftlint", "--exit-zero", *args]
+
+
+def ruff_cmd(target: str, cache: Path | None) -> list[str]:
+    exe = shutil.which("ruff")
+    base = [exe] if exe else [sys.executable, "-m", "ruff"]
+    opts = ["--cache-dir", str(cache)] if cache else ["--no-cache"]
+    return [*base, "check", "--exit-zero", "-q", *opts, target]
+
+
+def median(runs: list[Run]) -> Run:
+    return Run(statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs),
+               max(r.rss_mib for r in runs))
+
+
+class Bench:
+    def __init__(self, corpus: Path, repeat: int, cold_repeat: int, work: Path) -> None:
+        self.corpus, self.repeat, self.cold_repeat, self.work = corpus, repeat, cold_repeat, work
+        self.rows: list[tuple[str, Run, Run]] = []
+        self.caches: dict[str, Path] = {}
+
+    def warm_cache(self, name: str, tree: Path) -> Path:
+        """A cache directory filled by one untimed run over ``tree`` (inventories, facts, results)."""
+        if name not in self.caches:
+            cache = self.work / f"cache-{name}"
+            measure(peftlint_cmd("--format", "json", "."), tree, child_env(cache))
+            self.caches[name] = cache
+        return self.caches[name]
+
+    def ruff(self, target: str, cwd: Path, warm: bool) -> Run:
+        cache = self.work / "ruff-cache" if warm else None
+        env = child_env()
+        if warm:
+            measure(ruff_cmd(target, cache), cwd, env)
+        return median([measure(ruff_cmd(target, cache), cwd, env) for _ in range(self.repeat)])
+
+    def row(self, label: str, runs: list[Run], ruff: Run) -> None:
+        self.rows.append((label, median(runs), ruff))
+        r = self.rows[-1][1]
+        print(f"  {label}: {r.wall:.2f} s wall, {r.cpu:.2f} s CPU, {r.rss_mib:.0f} MiB (ruff {ruff.wall:.3f} s)",
+              file=sys.stderr)
+
+    # -- the rows --------------------------------------------------------------------------------
+    def tree_rows(self, key: str, tree: Path, wanted: set[str]) -> None:
+        name = "TRL" if key == "trl" else "LLaMA-Factory"
+        if {f"{key}-hit", f"{key}-warm"} & wanted:
+            cache = self.warm_cache(key, tree)
+            env = child_env(cache)
+            if f"{key}-hit" in wanted:
+                runs = [measure(peftlint_cmd("."), tree, env) for _ in range(self.repeat)]
+                self.row(f"{name}: nothing changed (result cache)", runs, self.ruff(".", tree, warm=True))
+            if f"{key}-warm" in wanted:
+                runs = [measure(peftlint_cmd("--no-result-cache", "."), tree, env) for _ in range(self.repeat)]
+                self.row(f"{name}: inventories cached, no result cache", runs, self.ruff(".", tree, warm=False))
+        if f"{key}-cold" in wanted:
+            runs = []
+            for i in range(self.cold_repeat):
+                cache = self.work / f"cold-{key}-{i}"
+                runs.append(measure(peftlint_cmd("."), tree, child_env(cache)))
+                shutil.rmtree(cache, ignore_errors=True)
+            self.row(f"{name}: everything cold (empty cache)", runs, self.ruff(".", tree, warm=False))
+
+    def precommit(self) -> None:
+        src = self.corpus / "trl" / "tests" / "test_grpo_trainer.py"
+        d = self.work / "precommit"
+        d.mkdir(exist_ok=True)
+        target = d / "test_grpo_trainer.py"
+        text = src.read_text(encoding="utf-8")
+        env = child_env(self.warm_cache("trl", self.corpus / "trl"))
+        runs = []
+        for i in range(self.repeat + 1):
+            target.write_text(f"{text}\n# changed {time.time_ns()} {i}\n", encoding="utf-8")
+            run = measure(peftlint_cmd(target.name), d, env)
+            if i:  # the first one builds what this file alone needs
+                runs.append(run)
+        size = target.stat().st_size // 1024
+        self.row(f"pre-commit: one changed {size} KB file", runs, self.ruff(target.name, d, warm=True))
+
+    def notebooks(self, n: int = 1000) -> None:
+        d = self.work / "notebooks"
+        sources = sorted((self.corpus / "trl").rglob("*.ipynb"))
+        make_notebooks(sources, d, n)
+        base = self.work / "cache-notebooks"
+        # inventories and facts for these notebooks' models, no result entries
+        measure(peftlint_cmd("--no-result-cache", "--format", "json", "."), d, child_env(base))
+        runs = []
+        for i in range(self.cold_repeat):
+            cache = self.work / f"nb-{i}"
+            shutil.copytree(base, cache)
+            runs.append(measure(peftlint_cmd("."), d, child_env(cache)))
             shutil.rmtree(cache, ignore_errors=True)
-    cache = Path(tempfile.mkdtemp(prefix="peftlint-bench-"))
-    try:
-        timed_run(target, cache, extra)
-        warms = [timed_run(target, cache, extra) for _ in range(repeat)]
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
-    return statistics.median(colds), statistics.median(warms)
+        self.row(f"{n:,} notebooks, first run, inventories cached", runs, self.ruff(".", d, warm=False))
+
+    def table(self) -> str:
+        lines = [f"median of {self.repeat} runs (cold rows: {self.cold_repeat}); {os.cpu_count()} CPUs; "
+                 f"python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.1f} at the end", "",
+                 "| run | peftlint | CPU | peak RSS | ruff | ratio |", "|---|---:|---:|---:|---:|---:|"]
+        for label, r, ruff in self.rows:
+            lines.append(f"| {label} | {r.wall:.2f} s | {r.cpu:.2f} s | {r.rss_mib:.0f} MiB | {ruff.wall:.3f} s | "
+                         f"{r.wall / ruff.wall:.0f}x |")
+        return "\n".join(lines)
 
 
-PEFT_PROBE = r"""
-import json, sys, time, warnings
-t0 = time.perf_counter()
-import torch, transformers, peft
-from peft import LoraConfig, get_peft_model
-from peftlint.model.resolve import ResolveOptions, resolve
-t_import = time.perf_counter() - t0
-warnings.simplefilter("ignore")
-per = []
-for model_id, targets in json.loads(sys.argv[1]).items():
-    t1 = time.perf_counter()
-    cfg = dict(resolve(model_id, options=ResolveOptions()).config)
-    config = transformers.AutoConfig.for_model(cfg.pop("model_type"), **cfg)
-    cls = transformers.AutoModelForSeq2SeqLM if config.model_type == "t5" else transformers.AutoModelForCausalLM
-    with torch.device("meta"):
-        model = cls.from_config(config)
-    get_peft_model(model, LoraConfig(r=8, target_modules=targets))
-    per.append(time.perf_counter() - t1)
-print(json.dumps({"import": t_import, "per_model": per}))
+def make_notebooks(sources: list[Path], out: Path, n: int) -> None:
+    """``n`` notebooks, each one of ``sources`` with a small change: its own comment, another rank."""
+    out.mkdir(parents=True, exist_ok=True)
+    texts = [json.loads(p.read_text(encoding="utf-8")) for p in sources]
+    for i in range(n):
+        nb = json.loads(json.dumps(texts[i % len(texts)]))
+        for cell in nb.get("cells", []):
+            if cell.get("cell_type") == "code":
+                src = cell["source"] if isinstance(cell["source"], list) else [cell["source"]]
+                src = [re.sub(r"\br=(\d+)", f"r={4 + i % 60}", line) for line in src]
+                cell["source"] = [f"# variant {i}\n", *src]
+                break
+        sub = out / f"d{i // 100:02d}"
+        sub.mkdir(exist_ok=True)
+        (sub / f"nb_{i:04d}.ipynb").write_text(json.dumps(nb, indent=1), encoding="utf-8")
+
+
+# -- where the time goes ----------------------------------------------------------------------------
+
+PROBE = r"""
+import sys, time, json
+T0 = time.perf_counter()
+spent = {}
+def timed(owner, name, label, materialize=False):
+    orig = getattr(owner, name)
+    def wrapper(*a, **k):
+        t = time.perf_counter()
+        try:
+            out = orig(*a, **k)
+            return iter(list(out)) if materialize else out
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.perf_counter() - t
+    setattr(owner, name, wrapper)
+import peftlint.cli, peftlint.engine.run as run, peftlint.engine.discover as disc, peftlint.report as report
+from peftlint.engine.progress import Progress
+T_IMPORT = time.perf_counter() - T0
+timed(disc.Walker, "walk", "walking the tree", materialize=True)
+timed(run.Linter, "_replay", "reading, prefilter, result cache")
+for name in ("_read_python", "_read_notebook", "_read_adapter_config", "_read_trainer_yaml", "_read_trainer_shell"):
+    timed(run, name, "parsing (source readers)")
+timed(run.Linter, "_inventory_for", "models (resolve, inventory load/build)")
+timed(run.Linter, "lint_spec", "_lint_spec")
+orig_renderers = report.renderers
+def renderers():
+    out = dict(orig_renderers())
+    for k, f in list(out.items()):
+        def g(*a, _f=f, **kw):
+            t = time.perf_counter()
+            try:
+                return _f(*a, **kw)
+            finally:
+                spent["rendering the report"] = spent.get("rendering the report", 0.0) + time.perf_counter() - t
+        out[k] = g
+    return out
+report.renderers = renderers
+try:
+    peftlint.cli.main(sys.argv[1:])
+except SystemExit:
+    pass
+spent["rules (lint_spec minus models)"] = spent.pop("_lint_spec", 0.0) - spent.get("models (resolve, inventory load/build)", 0.0)
+spent["importing peftlint (click, engine)"] = T_IMPORT
+spent["total in process"] = time.perf_counter() - T0
+heavy = sorted(m for m in ("torch", "transformers", "peft", "libcst", "huggingface_hub") if m in sys.modules)
+print(json.dumps({"spent": spent, "heavy": heavy}), file=sys.stderr)
 """
 
 
-def peft_baseline(repeat: int) -> tuple[float, float]:
-    import json
+def breakdown(bench: Bench) -> None:
+    tree = bench.corpus / "trl"
+    cache = bench.warm_cache("trl", tree)
+    startup = statistics.median(measure([sys.executable, "-c", "pass"], ROOT, child_env()).wall for _ in range(5))
+    cases = [("TRL, nothing changed", cache, ()), ("TRL, no result cache", cache, ("--no-result-cache",)),
+             ("TRL, everything cold", None, ())]
+    print(f"\nPython startup (python -c pass): {startup:.3f} s")
+    for label, args, cwd, env in (("peftlint --version", ["--version"], ROOT, child_env()),
+                                  ("peftlint . (nothing changed)", ["--exit-zero", "."], tree, child_env(cache))):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "peftlint", *args], cwd=cwd, env=env,
+                              capture_output=True, text=True)
+        rows = [line.split("|") for line in proc.stderr.splitlines() if line.startswith("import time:")][1:]
+        total = sum(int(r[0].split(":")[1]) for r in rows) / 1e6
+        ours = sum(1 for r in rows if r[2].strip().startswith("peftlint"))
+        print(f"{label}: {len(rows)} modules imported ({ours} of peftlint), {total:.3f} s of imports")
+    print()
+    for label, c, extra in cases:
+        c = c or bench.work / "breakdown-cold"
+        env = child_env(c)
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", PROBE, "check", "-j", "1", *extra, "."], cwd=tree, env=env,
+                              capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        data = json.loads(proc.stderr.strip().splitlines()[-1])
+        print(f"{label}: {wall:.2f} s wall (serial, -j 1); imported: {', '.join(data['heavy']) or 'none of the heavy'}")
+        for k, v in sorted(data["spent"].items(), key=lambda kv: -kv[1]):
+            print(f"  {k:<42} {v:7.3f} s")
+        print()
 
-    imports, builds = [], []
-    for _ in range(repeat):
-        proc = subprocess.run([sys.executable, "-c", PEFT_PROBE, json.dumps(TARGETS)], cwd=ROOT, capture_output=True,
-                              text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-        if proc.returncode != 0:
-            raise SystemExit(proc.stderr)
-        data = json.loads(proc.stdout.strip().splitlines()[-1])
-        imports.append(data["import"])
-        builds.append(statistics.median(data["per_model"]))
-    return statistics.median(imports), statistics.median(builds)
+
+def break_even(bench: Bench) -> None:
+    """-j 1 against -j 2 on the first k TRL Python files that hold a PEFT config, inventories cached."""
+    tree = bench.corpus / "trl"
+    cache = bench.warm_cache("trl", tree)
+    files = sorted(p for p in tree.rglob("*.py") if "LoraConfig" in p.read_text(encoding="utf-8", errors="replace"))
+    print("\nfiles  -j 1    -j 2   (inventories cached, --no-result-cache, median wall)")
+    for k in (2, 4, 8, 16, 32, 64):
+        if k > len(files):
+            break
+        names = [str(p.relative_to(tree)) for p in files[:k]]
+        one = statistics.median(measure(peftlint_cmd("--no-result-cache", "-j", "1", *names), tree,
+                                        child_env(cache)).wall for _ in range(bench.repeat))
+        two = statistics.median(measure(peftlint_cmd("--no-result-cache", "-j", "2", *names), tree,
+                                        child_env(cache)).wall for _ in range(bench.repeat))
+        print(f"{k:5d}  {one:5.2f}  {two:5.2f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--files", type=int, default=300)
+    default = os.environ.get("PEFTLINT_CORPUS") or str(ROOT.parent / "shared" / "corpus")
+    ap.add_argument("--corpus", type=Path, default=Path(default), help="folder holding trl/ and llamafactory/")
+    ap.add_argument("--repeat", type=int, default=5, help="runs per row (median)")
+    ap.add_argument("--cold-repeat", type=int, default=3, help="runs per row that starts from an empty cache")
+    ap.add_argument("--rows", default=",".join(ALL_ROWS), help=f"comma-separated subset of {', '.join(ALL_ROWS)}")
+    ap.add_argument("--breakdown", action="store_true", help="where the time of a run goes")
+    ap.add_argument("--break-even", action="store_true", help="serial against two workers by number of files")
     args = ap.parse_args()
-    rows = []
-    ex_cold, ex_warm = peftlint_medians(ROOT / "examples", args.repeat)
-    rows.append(("peftlint examples/", ex_cold, ex_warm))
-    with tempfile.TemporaryDirectory(prefix="peftlint-tree-") as d:
-        generate_tree(Path(d), args.files)
-        tree_cold, tree_warm = peftlint_medians(Path(d), args.repeat)
-        rows.append((f"peftlint on {args.files} generated files", tree_cold, tree_warm))
-        par_cold, par_warm = peftlint_medians(Path(d), args.repeat, ("--jobs", "2"))
-        rows.append((f"peftlint --jobs 2 on {args.files} generated files", par_cold, par_warm))
-    imp, per_model = peft_baseline(max(1, args.repeat // 2))
-    print(f"median of {args.repeat} runs, seconds ({sys.platform}, python {sys.version.split()[0]})\n")
-    print(f"| {'what':<48} | {'cold':>7} | {'warm':>7} |")
-    print(f"|{'-' * 50}|{'-' * 9}|{'-' * 9}|")
-    for name, cold, warm in rows:
-        print(f"| {name:<48} | {cold:7.2f} | {warm:7.2f} |")
-    print(f"| {'peft: import torch+transformers+peft':<48} | {imp:7.2f} | {'':>7} |")
-    print(f"| {'peft: meta build + get_peft_model, per model':<48} | {per_model:7.2f} | {'':>7} |")
-    print(f"| {'peft: all 5 models of the tree (import+builds)':<48} | {imp + 5 * per_model:7.2f} | {'':>7} |")
+    if not (args.corpus / "trl").is_dir():
+        raise SystemExit(f"no corpus at {args.corpus}: pass --corpus or set PEFTLINT_CORPUS")
+    with tempfile.TemporaryDirectory(prefix="peftlint-bench-") as tmp:
+        bench = Bench(args.corpus.resolve(), args.repeat, args.cold_repeat, Path(tmp))
+        measure([sys.executable, "-m", "peftlint", "--version"], ROOT, child_env(), ok=(0,))  # writes .pyc files
+        if args.breakdown or args.break_even:
+            if args.breakdown:
+                breakdown(bench)
+            if args.break_even:
+                break_even(bench)
+            return
+        wanted = set(args.rows.split(","))
+        if unknown := wanted - set(ALL_ROWS):
+            raise SystemExit(f"unknown rows: {', '.join(sorted(unknown))}")
+        bench.tree_rows("trl", args.corpus / "trl", wanted)
+        if "precommit" in wanted:
+            bench.precommit()
+        if "notebooks" in wanted:
+            bench.notebooks()
+        bench.tree_rows("lf", args.corpus / "llamafactory", wanted)
+        print(bench.table())
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -60,19 +59,22 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--strict", is_flag=True, default=None, help="Unresolved models are errors; notes fail the run.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported.")
 @click.option("--statistics", is_flag=True, help="Show counts per rule.")
-@click.option("--no-cache", is_flag=True, default=None, help="Do not read or write the inventory cache.")
-@click.option("--cache-dir", type=click.Path(path_type=Path), help="Inventory cache directory.")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Lint files in this many processes (0 = one per CPU).")
+@click.option("--no-cache", is_flag=True, default=None, help="Do not read or write the cache (inventories and results).")
+@click.option("--no-result-cache", is_flag=True,
+              help="Lint every file again instead of reusing unchanged files' findings (inventories stay cached).")
+@click.option("--cache-dir", type=click.Path(path_type=Path), help="Cache directory.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Lint files in this many processes (0 = one per CPU when enough files need linting; 1 = serial).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
 def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: bool, output_file: Path | None,
           select: str | None, extend_select: str | None, ignore: str | None, model: str | None, online: bool | None,
           trust_remote_code: bool | None, fix: bool, unsafe_fixes: bool | None, diff: bool,
-          strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None,
+          strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None, no_result_cache: bool,
           cache_dir: Path | None, jobs: int, config_file: Path | None) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
     from peftlint.config import SettingsError, load_settings, merge_cli
+    from peftlint.engine.progress import Progress
     from peftlint.engine.run import Linter
     from peftlint.report import renderers
 
@@ -90,10 +92,15 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     if missing:
         click.echo(f"peftlint: no such file or directory: {', '.join(str(p) for p in missing)}", err=True)
         sys.exit(EXIT_FAILURE)
-    linter = Linter(settings)
+    # the progress line goes with the human-readable report only (never JSON, SARIF or annotations)
+    progress = Progress() if fmt in TEXT_FORMATS else None
+    linter = Linter(settings, result_cache=not no_result_cache, progress=progress)
     try:
-        jobs = jobs or os.cpu_count() or 1
-        result = linter.lint_paths(list(paths) or [Path(".")], jobs=jobs)
+        try:
+            result = linter.lint_paths(list(paths) or [Path(".")], jobs=jobs)
+        finally:
+            if progress is not None:
+                progress.close()
         if show_configs:
             from peftlint.report import configs
 
@@ -190,7 +197,8 @@ def modules(model: str, fmt: str, model_class: str | None, subfolder: str | None
 
 @main.group()
 def cache() -> None:
-    """Manage the inventory cache, and fetch the config.json files a project needs."""
+    """Manage the cache (model inventories, peft facts, per-file results), and fetch the config.json
+    files a project needs."""
 
 
 @cache.command("dir")
@@ -203,7 +211,7 @@ def cache_dir_cmd() -> None:
 
 @cache.command("clear")
 def cache_clear() -> None:
-    """Remove every cached inventory."""
+    """Remove every cached inventory and result."""
     from peftlint import store
 
     n = store.clear(store.default_cache_dir())

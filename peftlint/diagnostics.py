@@ -49,6 +49,10 @@ class Edit:
             "content": self.content,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Edit":
+        return cls(_str(data["path"]), _span(data), _str(data["content"]))
+
 
 @dataclass(frozen=True)
 class Fix:
@@ -62,6 +66,11 @@ class Fix:
             "description": self.description,
             "edits": [e.to_json() for e in self.edits],
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Fix":
+        return cls(_str(data["applicability"]), tuple(Edit.from_json(e) for e in data["edits"]),
+                   _str(data["description"]))
 
 
 @dataclass
@@ -105,3 +114,28 @@ class Diagnostic:
             "detail": self.detail,
             "fix": self.fix.to_json() if self.fix else None,
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Diagnostic":
+        """The inverse of :meth:`to_json`; raises KeyError/TypeError/ValueError on malformed data."""
+        return cls(_str(data["code"]), _str(data["name"]), Severity(data["severity"]), _str(data["message"]),
+                   _str(data["path"]), _span(data), subject=_opt_str(data["subject"]), model=_opt_str(data["model"]),
+                   fix=Fix.from_json(data["fix"]) if data["fix"] is not None else None,
+                   detail=_opt_str(data.get("detail")), model_source=_opt_str(data.get("model_source")))
+
+
+def _span(data: dict[str, Any]) -> Span:
+    values = [data["line"], data["column"], data["end_line"], data["end_column"]]
+    if not all(type(v) is int for v in values):
+        raise TypeError("span positions must be integers")
+    return Span(*values)
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else _str(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Collection, Iterable, Iterator
 
 import pathspec
 
@@ -30,14 +30,17 @@ ORPHAN_WEIGHTS = "orphan_weights"  # adapter weights with no adapter_config.json
 DIFFUSERS_LORA = "diffusers_lora"
 DIFFUSERS_LORA_WEIGHTS = ("pytorch_lora_weights.safetensors", "pytorch_lora_weights.bin")
 
-# Substrings at least one of which a file must contain to be worth parsing.
+# Substrings at least one of which a file must contain to be worth parsing. Python files and
+# notebooks are checked by ``passes_prefilter`` instead.
 PREFILTER = {
-    PYTHON: ("peft", "target_modules", "get_peft_model"),
-    NOTEBOOK: ("peft", "target_modules"),
     YAML: ("lora", "adapter", "target"),
     SHELL: ("--lora_target", "--use_peft", "llamafactory-cli", "lmf ", "--finetuning_type", "--lora_rank"),
     ADAPTER_CONFIG: ("",),
 }
+# Python and notebooks: the file mentions peft or unsloth (an import, a qualified call) and calls a
+# PEFT config class (by name, any import form) or ``get_peft_model`` (unsloth's FastLanguageModel).
+LIBRARIES = ("peft", "unsloth")
+CALLS = ("get_peft_model",)
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,14 @@ class Candidate:
 
 
 def file_kind(path: Path, explicit: bool = False) -> str | None:
-    name = path.name
+    return _kind(path.name, lambda: (path.parent / "adapter_config.json").is_file(), explicit)
+
+
+def _kind(name: str, config_beside: Callable[[], bool], explicit: bool = False) -> str | None:
     if name in DIFFUSERS_LORA_WEIGHTS:
         return DIFFUSERS_LORA
     if name in ADAPTER_WEIGHTS:
-        return None if (path.parent / "adapter_config.json").is_file() else ORPHAN_WEIGHTS
+        return None if config_beside() else ORPHAN_WEIGHTS
     if name.endswith(".py") or name.endswith(".pyi"):
         return PYTHON
     if name == "adapter_config.json":
@@ -68,40 +74,77 @@ def file_kind(path: Path, explicit: bool = False) -> str | None:
     return None
 
 
-def passes_prefilter(kind: str, text: str) -> bool:
-    return any(s in text for s in PREFILTER.get(kind, ("",)))
+def passes_prefilter(kind: str, text: str, config_classes: Callable[[], Collection[str]] = frozenset) -> bool:
+    """Whether ``text`` can hold a PEFT config of a reader of ``kind``: a substring test, no parsing.
+
+    ``config_classes`` gives the names of peft's config classes (called only when needed: it reads
+    peft's cached facts).
+    """
+    if kind not in (PYTHON, NOTEBOOK):
+        return any(s in text for s in PREFILTER.get(kind, ("",)))
+    for lib in LIBRARIES:
+        if lib in text:
+            break
+    else:
+        return False
+    for call in CALLS:
+        if call in text:
+            return True
+    return _names_a_class(text, config_classes())
+
+
+def _names_a_class(text: str, names: Collection[str]) -> bool:
+    """Whether one of ``names`` occurs in ``text``. Config class names all end in "Config": one scan
+    for that suffix and a set lookup of the few lengths of text before it is much faster than a
+    search per name (a name preceded by more identifier characters, ``MyLoraConfig``, counts)."""
+    suffix = "Config"
+    if not names or not all(n.endswith(suffix) and n != suffix for n in names):
+        return any(n in text for n in names)
+    stems = tuple({n[: -len(suffix)] for n in names})
+    longest = max(map(len, stems))
+    i = text.find(suffix)
+    while i != -1:
+        if text[max(0, i - longest):i].endswith(stems):
+            return True
+        i = text.find(suffix, i + len(suffix))
+    return False
 
 
 class Walker:
+    """The files to lint under the given paths, in a stable order. Directories are walked with
+    plain strings (a Path per entry costs more than the rest of a warm run's walk)."""
+
     def __init__(self, excludes: Iterable[str] = (), root: Path | None = None) -> None:
         self.root = (root or Path.cwd()).resolve()
-        self.user_excludes = pathspec.GitIgnoreSpec.from_lines(list(excludes))
-        self._ignores: dict[Path, pathspec.PathSpec | None] = {}
+        self._root = str(self.root)
+        excludes = list(excludes)
+        self.user_excludes = pathspec.GitIgnoreSpec.from_lines(excludes) if excludes else None
+        self._ignores: dict[str, pathspec.PathSpec | None] = {}
 
-    def _gitignore(self, d: Path) -> pathspec.PathSpec | None:
+    def _gitignore(self, d: str) -> pathspec.PathSpec | None:
         if d not in self._ignores:
-            gi = d / ".gitignore"
             spec = None
-            if gi.is_file():
-                try:
-                    spec = pathspec.GitIgnoreSpec.from_lines(gi.read_text(encoding="utf-8", errors="replace").splitlines())
-                except Exception:  # a malformed .gitignore must not stop the run
-                    spec = None
+            try:
+                with open(os.path.join(d, ".gitignore"), encoding="utf-8", errors="replace") as fh:
+                    spec = pathspec.GitIgnoreSpec.from_lines(fh.read().splitlines())
+            except OSError:  # absent or unreadable
+                spec = None
+            except Exception:  # a malformed .gitignore must not stop the run
+                spec = None
             self._ignores[d] = spec
         return self._ignores[d]
 
-    def _ignored(self, path: Path, is_dir: bool, anchors: list[Path]) -> bool:
-        rel_root = _rel(path, self.root)
-        probe = rel_root + ("/" if is_dir else "")
-        if rel_root is not None and self.user_excludes.match_file(probe):
+    def _ignored(self, path: str, is_dir: bool, anchors: list[str]) -> bool:
+        tail = "/" if is_dir else ""
+        if self.user_excludes is not None and self.user_excludes.match_file(_rel(path, self._root) + tail):
             return True
         for d in anchors:
             spec = self._gitignore(d)
-            if spec is not None and spec.match_file(_rel(path, d) + ("/" if is_dir else "")):
+            if spec is not None and spec.match_file(_rel(path, d) + tail):
                 return True
         return False
 
-    def _ignored_above(self, top: Path, anchors: list[Path]) -> bool:
+    def _ignored_above(self, top: str, anchors: list[str]) -> bool:
         for a in anchors:
             spec = self._gitignore(a) if a != top else None
             if spec is not None and spec.match_file(_rel(top, a) + "/"):
@@ -109,7 +152,7 @@ class Walker:
         return False
 
     def walk(self, paths: Iterable[Path]) -> Iterator[Candidate]:
-        seen: set[Path] = set()
+        seen: set[str] = set()
         for given in paths:
             p = given.resolve() if given.exists() else given.absolute()
             if p.is_dir():
@@ -118,39 +161,41 @@ class Walker:
                 if p.name in ADAPTER_WEIGHTS and (p.parent / "adapter_config.json").is_file():
                     p = p.parent / "adapter_config.json"
                 kind = file_kind(p, explicit=True) or PYTHON
-                if p not in seen:
-                    seen.add(p)
+                if str(p) not in seen:
+                    seen.add(str(p))
                     yield Candidate(p, kind, True)
 
-    def _walk_dir(self, top: Path, seen: set[Path]) -> Iterator[Candidate]:
-        anchors_for: dict[Path, list[Path]] = {}
-        base_anchors = [a for a in [top, *top.parents] if (a / ".gitignore").is_file() and _inside_repo(a, top)]
-        if self._ignored_above(top, base_anchors):
+    def _walk_dir(self, top: Path, seen: set[str]) -> Iterator[Candidate]:
+        top_s = str(top)
+        base_anchors = [str(a) for a in [top, *top.parents] if (a / ".gitignore").is_file() and _inside_repo(a, top)]
+        if self._ignored_above(top_s, base_anchors):
             # a directory named on the command line (a gitignored `outputs/checkpoint-500`) is linted,
             # like a file named there; .gitignore files inside it still apply
-            base_anchors = [a for a in base_anchors if a == top]
-        for dirpath, dirnames, filenames in os.walk(top):
-            d = Path(dirpath)
-            anchors = anchors_for.get(d)
+            base_anchors = [a for a in base_anchors if a == top_s]
+        anchors_for: dict[str, list[str]] = {}
+        for dirpath, dirnames, filenames in os.walk(top_s):
+            anchors = anchors_for.get(dirpath)
             if anchors is None:
                 anchors = list(base_anchors)
-            if (d / ".gitignore").is_file() and d not in anchors:
-                anchors = anchors + [d]
+            if ".gitignore" in filenames and dirpath not in anchors:
+                anchors = anchors + [dirpath]
             keep = []
             for name in sorted(dirnames):
-                sub = d / name
+                sub = os.path.join(dirpath, name)
                 if name in DEFAULT_EXCLUDES or self._ignored(sub, True, anchors):
                     continue
                 anchors_for[sub] = anchors
                 keep.append(name)
             dirnames[:] = keep
             for name in sorted(filenames):
-                f = d / name
-                kind = file_kind(f)
-                if kind is None or f in seen or self._ignored(f, False, anchors):
+                kind = _kind(name, lambda: os.path.isfile(os.path.join(dirpath, "adapter_config.json")))
+                if kind is None:
+                    continue
+                f = os.path.join(dirpath, name)
+                if f in seen or self._ignored(f, False, anchors):
                     continue
                 seen.add(f)
-                yield Candidate(f, kind, False)
+                yield Candidate(Path(f), kind, False)
 
 
 def _inside_repo(anchor: Path, top: Path) -> bool:
@@ -163,11 +208,15 @@ def _inside_repo(anchor: Path, top: Path) -> bool:
     return False
 
 
-def _rel(path: Path, base: Path) -> str:
-    try:
-        return path.relative_to(base).as_posix()
-    except ValueError:
-        return path.as_posix()
+def _rel(path: str, base: str) -> str:
+    """``path`` relative to ``base``, '/'-separated; the absolute path when it is not inside."""
+    if path == base:
+        return "."
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if path.startswith(prefix):
+        rel = path[len(prefix):]
+        return rel.replace(os.sep, "/") if os.sep != "/" else rel
+    return Path(path).as_posix()
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
@@ -177,3 +226,14 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
         return path.resolve().relative_to(cwd).as_posix()
     except ValueError:
         return os.path.relpath(path.resolve(), cwd).replace(os.sep, "/") if os.name != "nt" else path.as_posix()
+
+
+def candidate_display_path(cand: Candidate, cwd: Path) -> str:
+    """:func:`display_path` of a walked file for a resolved ``cwd``, without resolving every path
+    component again: the walker's directories are already resolved, only the file may be a link."""
+    s = str(cand.path)
+    if not os.path.islink(s):
+        rel = _rel(s, str(cwd))
+        if rel != "." and not os.path.isabs(rel) and not rel.startswith("../"):
+            return rel
+    return display_path(cand.path, cwd)

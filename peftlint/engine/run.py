@@ -3,25 +3,38 @@
 from __future__ import annotations
 
 import re
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.engine import discover as disc
-from peftlint.engine.candidates import lint_candidates
+from peftlint.engine.results_cache import (
+    CachedFile,
+    ResolutionLog,
+    ResultCache,
+    evict,
+    outcome_from_summary,
+    outcome_summary,
+    weight_files,
+)
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
-from peftlint.model.load import Loaded, load_inventory
-from peftlint.rules import Rule, all_rules, rule_by_code
-from peftlint.rules.context import Context
 from peftlint.rules.meta import INTERNAL, REMOTE_CODE, SYNTAX, UNRESOLVED, UNUSED_NOQA
 from peftlint.sources import Problem, SourceResult
 from peftlint.spec import AdapterSpec, ModelRef
 
 # The unresolved-model note fits one line of 160 characters, with room for a notebook's " (cell N, line L)".
 UNRESOLVED_LIMIT = 140
+
+# The rules, the model loader and the rule context are imported when a file is linted: a run whose
+# files all come from the result cache never needs them.
+if TYPE_CHECKING:
+    from peftlint.model.load import Loaded
+    from peftlint.rules import Rule
+    from peftlint.rules.context import Context
 
 
 @dataclass
@@ -34,7 +47,7 @@ class SpecOutcome:
     skipped: str | None = None  # why the model-aware rules did not run
     model_note: str = ""  # e.g. "built statically from train.py; 1 subtree unknown: `backbone` (...)"
     inventory: Any = None
-    ctx: Context | None = None
+    ctx: "Context | None" = None
 
 
 @dataclass
@@ -51,6 +64,13 @@ class RunResult:
 
     def skipped(self) -> list[SpecOutcome]:
         return [o for o in self.outcomes if o.skipped]
+
+    def extend(self, part: "RunResult") -> None:
+        """Add what another part of the run (one file, one worker) found."""
+        self.diagnostics += part.diagnostics
+        self.files += part.files
+        self.outcomes += part.outcomes
+        self.verdicts += part.verdicts
 
 
 # A source reader: (text, display path, absolute path, linter) -> SourceResult
@@ -90,9 +110,15 @@ def _read_trainer_shell(text: str, path: str, abspath: str, linter: "Linter") ->
 class Linter:
     """One run. Holds the per-run memo of resolved models and inventories (no global state)."""
 
-    def __init__(self, settings: Settings, cwd: Path | None = None) -> None:
+    def __init__(self, settings: Settings, cwd: Path | None = None, *, result_cache: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> None:
+        """``result_cache``: reuse and store each file's findings in the cache directory (the command
+        line does; a hit has no ``SpecOutcome.ctx``). ``progress(done, total)`` is called per file."""
         self.settings = settings
         self.cwd = (cwd or Path.cwd()).resolve()
+        cache_dir = settings.cache_directory() if result_cache else None
+        self.results = ResultCache(cache_dir, settings, self.cwd) if cache_dir is not None else None
+        self.progress = progress
         self.readers: dict[str, SourceReader] = {
             disc.PYTHON: _read_python,
             disc.ADAPTER_CONFIG: _read_adapter_config,
@@ -101,10 +127,19 @@ class Linter:
             disc.SHELL: _read_trainer_shell,
         }
         self._facts: Any = None
-        self._resolved: dict[tuple, Any] = {}
+        self._config_classes: set[str] | None = None
+        self._resolved = ResolutionLog(settings, recording=self.results is not None)
         self._inventories: dict[tuple, Any] = {}
         self._local: dict[tuple, Any] = {}  # module trees of classes in the linted code (module_tree memo)
-        self.rules: list[Rule] = [r() for r in all_rules()]
+        self._rules: list[Rule] | None = None
+
+    @property
+    def rules(self) -> list[Rule]:
+        if self._rules is None:
+            from peftlint.rules import all_rules
+
+            self._rules = [r() for r in all_rules()]
+        return self._rules
 
     # -- peft facts ------------------------------------------------------------------------
     def facts(self) -> Any:
@@ -115,7 +150,9 @@ class Linter:
         return self._facts
 
     def config_classes(self) -> set[str]:
-        return {name for name, c in self.facts().configs.items() if c.has_target_modules}
+        if self._config_classes is None:
+            self._config_classes = {name for name, c in self.facts().configs.items() if c.has_target_modules}
+        return self._config_classes
 
     def peft_types(self) -> dict[str, str]:
         return {c.peft_type: name for name, c in self.facts().configs.items()}
@@ -125,38 +162,93 @@ class Linter:
 
     # -- the run -----------------------------------------------------------------------------
     def lint_paths(self, paths: Iterable[Path], jobs: int = 1) -> RunResult:
+        """Lint every file under ``paths``: cached results first, the rest here or in ``jobs`` worker
+        processes (0: as many as pay off, see ``engine.parallel``)."""
+        from peftlint.engine import parallel
+
         walker = disc.Walker(self.settings.exclude, root=Path(self.settings.project_root or self.cwd))
         cands = list(walker.walk(paths))
-        if jobs > 1 and len(cands) >= 4 * jobs:
-            result = self._lint_parallel(cands, jobs)
-        else:
-            result = RunResult()
-            for cand in cands:
-                self.lint_file(cand, result)
+        result = RunResult()
+        todo: list[disc.Candidate] = []
+        for i, cand in enumerate(cands, 1):
+            if not self._replay(cand, result):
+                todo.append(cand)
+            if self.progress is not None:
+                self.progress(i - len(todo), len(cands))
+        done = len(cands) - len(todo)
+        start = time.monotonic()
+        for i, cand in enumerate(todo):
+            workers = parallel.worker_count(jobs, len(todo) - i, time.monotonic() - start)
+            if workers > 1:
+                parallel.lint_in_workers(self, todo[i:], workers, result, done, len(cands))
+                break
+            self.lint_file(cand, result)
+            done += 1
+            if self.progress is not None:
+                self.progress(done, len(cands))
+        if todo and self.results is not None:
+            evict(self.results.directory)
         result.diagnostics.sort(key=Diagnostic.sort_key)
         result.outcomes.sort(key=lambda o: (o.spec.path, o.spec.span.line, o.spec.span.column))
         result.verdicts.sort()
         return result
 
-    def _lint_parallel(self, cands: list[disc.Candidate], jobs: int) -> RunResult:
-        """Files in ``jobs`` worker processes; each worker keeps its own memo of models."""
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    def _replay(self, cand: disc.Candidate, result: RunResult) -> bool:
+        """Handle ``cand`` without reading it as a source when possible: a file the prefilter drops,
+        or a result-cache hit. False: it must be linted."""
+        if cand.kind in (disc.ORPHAN_WEIGHTS, disc.DIFFUSERS_LORA):  # binary: never read whole
+            return False
+        try:
+            data = cand.path.read_bytes()
+        except OSError:
+            return False
+        if b"\x00" in data[:8192]:
+            return False
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return False
+        if not self.passes_prefilter(cand.kind, text):
+            result.files += 1
+            return True
+        if self.results is None:
+            return False
+        key = self.results.entry_key(cand.path, disc.candidate_display_path(cand, self.cwd), cand.kind, cand.explicit)
+        hit = self.results.lookup(key, data, self._resolved)
+        if hit is None:
+            return False
+        try:
+            outcomes = [outcome_from_summary(SpecOutcome, o) for o in hit.outcomes]
+        except (KeyError, TypeError, ValueError):
+            return False
+        result.extend(RunResult(hit.diagnostics, hit.files, outcomes, hit.verdicts))
+        return True
 
-        self.facts()  # read (or build and cache) peft's facts once, before the workers start
-        chunks = [cands[i::jobs] for i in range(jobs)]
-        result = RunResult()
-        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            for part in pool.map(_lint_chunk, [(self.settings, self.cwd, chunk) for chunk in chunks]):
-                result.diagnostics += part.diagnostics
-                result.files += part.files
-                result.outcomes += part.outcomes
-                result.verdicts += part.verdicts
-        return result
+    def passes_prefilter(self, kind: str, text: str) -> bool:
+        return disc.passes_prefilter(kind, text, self.config_classes)
 
     def lint_file(self, cand: disc.Candidate, result: RunResult) -> None:
-        path = disc.display_path(cand.path, self.cwd)
+        part = RunResult()
+        self._resolved.touched = set()
+        read = self._lint_file(cand, part)
+        if read is not None and self.results is not None:
+            self._remember(cand, part, *read)
+        result.extend(part)
+
+    def _remember(self, cand: disc.Candidate, part: RunResult, data: bytes, dependencies: list[str]) -> None:
+        """Store what ``cand`` contributed, with what it depended on, in the result cache."""
+        summaries = [outcome_summary(o) for o in part.outcomes]
+        records = self._resolved.records(self._resolved.touched)
+        if records is None or any(s is None for s in summaries):
+            return
+        key = self.results.entry_key(cand.path, disc.candidate_display_path(cand, self.cwd), cand.kind, cand.explicit)
+        self.results.store(key, data, CachedFile(part.files, part.diagnostics, summaries, part.verdicts),
+                           dependencies, records)
+
+    def _lint_file(self, cand: disc.Candidate, result: RunResult) -> tuple[bytes, list[str]] | None:
+        """Lint one file into ``result``; returns its bytes and the other files its findings were read
+        from when the findings may be cached."""
+        path = disc.candidate_display_path(cand, self.cwd)
         if cand.kind == disc.ORPHAN_WEIGHTS:
             result.files += 1
             orphan = self._problem(path, Problem(
@@ -187,11 +279,11 @@ class Linter:
             self._emit(result, [self._problem(path, Problem(SYNTAX, f"not UTF-8 text: {exc.reason} at byte {exc.start}"))], None)
             return
         result.files += 1
-        if not disc.passes_prefilter(cand.kind, text):
-            return
+        if not self.passes_prefilter(cand.kind, text):
+            return None
         reader = self.readers.get(cand.kind)
         if reader is None:
-            return
+            return None
         diags: list[Diagnostic] = []
         try:
             src = reader(text, path, str(cand.path), self)
@@ -218,6 +310,7 @@ class Linter:
         result.outcomes += outcomes
         sup = parse_suppressions(text) if cand.kind in (disc.PYTHON, disc.NOTEBOOK, disc.YAML, disc.SHELL) else None
         self._emit(result, diags, sup, path, skipped_codes)
+        return data, list(src.dependencies) + weight_files(src.specs)
 
     def _lint_diffusers_lora(self, cand: disc.Candidate, path: str, result: RunResult) -> None:
         """A binary safetensors file: its header is the source (see sources/diffusers_lora.py)."""
@@ -286,6 +379,8 @@ class Linter:
             result.verdicts.append(line)
 
     def _problem(self, path: str, p: Problem) -> Diagnostic:
+        from peftlint.rules import rule_by_code
+
         rule = rule_by_code(p.code)
         return Diagnostic(p.code, rule.name if rule else p.code, rule.severity if rule else Severity.ERROR,
                           p.message, path, p.span, subject=p.subject)
@@ -304,6 +399,8 @@ class Linter:
             spec.method = info.peft_type if info else ""
         ref = self.choose_ref(spec)
         if ref is not None and ref is spec.model and spec.other_models:
+            from peftlint.engine.candidates import lint_candidates
+
             diags = lint_candidates(self, spec, text, outcome, [ref] + spec.other_models)
         else:
             diags = self._lint_one(spec, text, outcome, ref)
@@ -312,6 +409,8 @@ class Linter:
         return diags
 
     def _lint_one(self, spec: AdapterSpec, text: str, outcome: SpecOutcome, ref: ModelRef | None) -> list[Diagnostic]:
+        from peftlint.rules.context import Context
+
         diags: list[Diagnostic] = []
         inventory, label, resolved = None, None, None
         if ref is None:
@@ -394,6 +493,8 @@ class Linter:
                     summary: str = "") -> Diagnostic:
         """One note per config, at the config call: a one-line message (``summary`` when given), the
         full reason in ``detail``."""
+        from peftlint.rules import rule_by_code
+
         code = REMOTE_CODE if got is not None and got.needs_remote_code else UNRESOLVED
         rule = rule_by_code(code)
         skipped = "model-aware checks skipped"
@@ -422,6 +523,8 @@ class Linter:
                           spec.path, spec.span, detail=detail)
 
     def _inventory_for(self, spec: AdapterSpec, ref: ModelRef, text: str = "") -> Loaded:
+        from peftlint.model.load import load_inventory
+
         target = self.settings.models.get(ref.ref, ref.ref)  # an alias may name a local class too
         if ref.library == "local" or target.startswith(LOCAL_PREFIX):
             name = ref.ref if ref.library == "local" else target.removeprefix(LOCAL_PREFIX)
@@ -433,9 +536,9 @@ class Linter:
                              subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None)
         return got
 
-
     def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, name: str, text: str) -> Loaded:
         """The nn.Module class ``name`` of the linted code, read statically."""
+        from peftlint.model.load import Loaded, load_inventory
         from peftlint.sources.python.module_tree import local_tree
 
         if spec.source not in ("python", "notebook"):
@@ -482,14 +585,3 @@ def _name_trainer_key(message: str, keys: dict[str, str], tool: str, notes: dict
                 return f"{message} ({notes[field_name]})"
             return f"{message} (`{field_name}` is `{keys[field_name]}` in this {tool} config)"
     return message
-
-
-def _lint_chunk(args: tuple[Settings, Path, list[disc.Candidate]]) -> RunResult:
-    settings, cwd, chunk = args
-    linter = Linter(settings, cwd)
-    part = RunResult()
-    for cand in chunk:
-        linter.lint_file(cand, part)
-    for o in part.outcomes:  # what crosses the process boundary: findings and summaries only
-        o.ctx, o.inventory = None, None
-    return part

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from peftlint import store
 from peftlint.config import Settings
 from peftlint.model.cache import InventoryCache
 from peftlint.model.classes import pick_diffusers_class, pick_model_class
 from peftlint.model.inventory import Inventory
-from peftlint.model.resolve import Resolved, ResolveOptions, Unresolved, resolve
+from peftlint.model.resolve import Resolved, Unresolved, resolve_memo
 
 
 @dataclass
@@ -38,14 +39,19 @@ def get_inventory(
     """
     key = cache.key(resolved, model_class, trust_remote_code=trust_remote_code)
     inv = cache.load(key)
-    if inv is not None:
-        # the same config text can be reached under another name (alias, local copy, legacy id)
-        inv.model_id = resolved.label
-        return inv
-    from peftlint.model import build
+    if inv is None:
+        # Processes sharing the cache (the workers of one run, concurrent runs) build each model
+        # once: the first holds the lock and builds, the others wait and then read its entry.
+        with store.file_lock(cache.directory, f"inventory-{key}"):
+            inv = cache.load(key)
+            if inv is None:
+                from peftlint.model import build
 
-    inv = build.build_inventory(resolved, model_class, trust_remote_code=trust_remote_code)
-    cache.store(key, inv)
+                inv = build.build_inventory(resolved, model_class, trust_remote_code=trust_remote_code)
+                cache.store(key, inv)
+                return inv
+    # the same config text can be reached under another name (alias, local copy, legacy id)
+    inv.model_id = resolved.label
     return inv
 
 
@@ -74,13 +80,8 @@ def load_inventory(
     resolved_memo = {} if resolved_memo is None else resolved_memo
     inventory_memo = {} if inventory_memo is None else inventory_memo
     s = settings
-    name = s.models.get(ref, ref)
-    key = (name, subfolder, revision, tuple(base_dirs))
-    if key not in resolved_memo:
-        opts = ResolveOptions(aliases=dict(s.models), online=bool(s.online), trust_remote_code=bool(s.trust_remote_code))
-        resolved_memo[key] = resolve(ref, revision=revision, base_dirs=tuple(base_dirs), options=opts,
-                                     subfolder=subfolder)
-    res = resolved_memo[key]
+    res = resolve_memo(ref, settings, revision=revision, base_dirs=base_dirs, memo=resolved_memo, subfolder=subfolder)
+    key = (s.models.get(ref, ref), subfolder, revision, tuple(base_dirs))
     via = f" (from {how})" if how else ""
     if isinstance(res, Unresolved):
         return Loaded(why=f"{ref!r}{via}: {res.reason}")

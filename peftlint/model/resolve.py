@@ -26,9 +26,12 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from peftlint import __version__
+
+if TYPE_CHECKING:
+    from peftlint.config import Settings
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
 BUNDLED_INDEX = BUNDLED_DIR / "bundled_index.json"
@@ -154,6 +157,26 @@ _SUBFOLDER = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 
 def _label(name: str, subfolder: str | None) -> str:
     return f"{name}:{subfolder}" if subfolder else name
+
+
+def resolve_options(settings: "Settings") -> ResolveOptions:
+    """The resolution options a run's settings give."""
+    s = settings
+    return ResolveOptions(aliases=dict(s.models), online=bool(s.online), trust_remote_code=bool(s.trust_remote_code))
+
+
+def resolve_memo(ref: str, settings: "Settings", *, revision: str | None = None, base_dirs: Sequence[str] = (),
+                 memo: dict | None = None, subfolder: str | None = None) -> Resolved | Unresolved:
+    """:func:`resolve` with ``settings``' options, once per (ref, subfolder, revision, base_dirs) in ``memo``."""
+    key = (ref, subfolder, revision, tuple(base_dirs))
+    if memo is None or key not in memo:
+        res = resolve(ref, revision=revision, base_dirs=tuple(base_dirs), options=resolve_options(settings),
+                      subfolder=subfolder)
+        if memo is None:
+            return res
+        memo[key] = res
+    return memo[key]
+
 
 
 # -- alias and local lookup -----------------------------------------------------------------------

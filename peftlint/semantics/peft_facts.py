@@ -116,15 +116,24 @@ def load_peft_facts(cache_dir: Path | None) -> PeftFacts:
     """The facts of the installed peft, from ``cache_dir`` when cached there (None: no caching)."""
     key = facts_key()
     path = store.entry_path(cache_dir, FACTS_PREFIX, key)
+    facts = _read_facts(path, key)
+    if facts is None:
+        with store.file_lock(cache_dir, f"{FACTS_PREFIX}{key}"):  # concurrent runs import peft once
+            facts = _read_facts(path, key)
+            if facts is None:
+                facts = collect_peft_facts()
+                store.write_entry(path, key, facts.to_json())
+    return facts
+
+
+def _read_facts(path: Path | None, key: str) -> PeftFacts | None:
     payload = store.read_entry(path, key)
     if isinstance(payload, dict):
         try:
             return PeftFacts.from_json(payload)
         except (TypeError, ValueError, KeyError, AttributeError):
-            pass  # damaged entry: rebuilt and overwritten below
-    facts = collect_peft_facts()
-    store.write_entry(path, key, facts.to_json())
-    return facts
+            pass  # damaged entry: rebuilt and overwritten by the caller
+    return None
 
 
 def collect_peft_facts() -> PeftFacts:

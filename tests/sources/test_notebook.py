@@ -106,9 +106,12 @@ def test_model_source_names_cell_and_line(tmp_path: Path):
 
 
 def test_not_a_notebook(tmp_path: Path):
-    (tmp_path / "broken.ipynb").write_text('{"cells": [ peft', encoding="utf-8")
+    (tmp_path / "broken.ipynb").write_text('{"cells": [ "from peft import LoraConfig', encoding="utf-8")
     [f] = lint(tmp_path, ".")
     assert f["code"] == "PFT902" and f["line"] == 1
+    # a broken file that names no PEFT config is dropped by the prefilter, like any file without one
+    (tmp_path / "broken.ipynb").write_text('{"cells": [ peft', encoding="utf-8")
+    assert lint(tmp_path, ".") == []
 
 
 def test_fix_edits_the_cell_source_and_nothing_else(tmp_path: Path):

@@ -1,0 +1,97 @@
+"""Linting files in worker processes.
+
+``-j 0`` (the default) lints in the main process first and starts one worker per available CPU for
+the files still left once linting has taken ``SERIAL_BUDGET`` seconds: a run with a few quick files
+(a pre-commit call, a handful of changed files) never pays for starting processes, whatever the
+cost of a file is, and a long run uses every core. Result-cache hits never reach this module.
+``-j N`` starts N workers at once (at most one per two files). Workers get small batches (for
+balance and a live progress line) and keep one ``Linter`` each, so a model is resolved once per
+worker; inventories are built once in all (``get_inventory`` holds a lock in the cache directory
+while it builds, the other workers wait and read the entry). The output does not depend on the
+number of workers: the caller sorts everything.
+
+Workers are forked on Linux (cheap: the parent's imports and peft facts are inherited) and spawned
+elsewhere (macOS and Windows, where fork is unsafe or missing).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from peftlint.config import Settings
+from peftlint.engine.discover import Candidate
+
+# -j 0: seconds of linting in the main process before the rest goes to workers (starting a forked
+# worker costs about 0.05 s, a spawned one about 0.5 s; see benchmarks/run.py --break-even).
+SERIAL_BUDGET = 0.5
+MIN_FILES_PER_WORKER = 2
+BATCH = 4  # files per task
+
+
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def worker_count(jobs: int, left: int, elapsed: float = 0.0) -> int:
+    """How many processes lint the ``left`` files still to lint after ``elapsed`` seconds of linting:
+    ``jobs`` 1 = serial, 0 = automatic; 1 means "go on in this process"."""
+    if jobs == 1 or left < MIN_FILES_PER_WORKER:
+        return 1
+    if jobs == 0:
+        if elapsed < SERIAL_BUDGET:
+            return 1
+        jobs = available_cpus()
+    return max(1, min(jobs, left // MIN_FILES_PER_WORKER))
+
+
+def _context():  # type: ignore[no-untyped-def]
+    import multiprocessing
+
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+# This process's Linter, when it is a worker. The classes come from the parent (engine.run's Linter
+# and RunResult), so this module does not import engine.run.
+_WORKER: Any = None
+_RESULT: Any = None
+
+
+def _init_worker(linter_cls: type, result_cls: type, settings: Settings, cwd: Path, result_cache: bool) -> None:
+    global _WORKER, _RESULT
+    _WORKER = linter_cls(settings, cwd, result_cache=result_cache)
+    _RESULT = result_cls
+
+
+def _lint_batch(batch: list[Candidate]) -> Any:
+    assert _WORKER is not None
+    part = _RESULT()
+    for cand in batch:
+        _WORKER.lint_file(cand, part)
+    for o in part.outcomes:  # what crosses the process boundary: findings and summaries only
+        o.ctx, o.inventory = None, None
+    return part
+
+
+def lint_in_workers(linter: Any, cands: list[Candidate], workers: int, result: Any, done: int, total: int) -> None:
+    """Lint ``cands`` in ``workers`` processes into ``result``; ``done``/``total`` feed the progress."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    linter.facts()  # read (or build and cache) peft's facts once, before the workers start
+    batches = [cands[i:i + BATCH] for i in range(0, len(cands), BATCH)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
+                             initargs=(type(linter), type(result), linter.settings, linter.cwd,
+                                       linter.results is not None)) as pool:
+        futures = {pool.submit(_lint_batch, batch): len(batch) for batch in batches}
+        for fut in as_completed(futures):
+            result.extend(fut.result())
+            done += futures[fut]
+            if linter.progress is not None:
+                linter.progress(done, total)

@@ -1,0 +1,85 @@
+"""What a resolution depends on, checked without resolving: the stat data of every file
+:func:`peftlint.model.resolve.resolve` would look at for a reference. The result cache compares
+these to decide, with a few ``stat`` calls and no import of huggingface_hub, whether a model
+reference still resolves to what it did."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any, Sequence
+
+from peftlint.model.resolve import (
+    BUNDLED_INDEX,
+    ResolveOptions,
+    _looks_like_path,
+    default_hf_cache,
+    expand_alias,
+    split_subfolder,
+)
+
+
+def resolution_probes(
+    ref: str,
+    *,
+    revision: str | None = None,
+    base_dirs: Sequence[str] = (),
+    options: ResolveOptions,
+    location: str | None = None,
+    subfolder: str | None = None,
+) -> list[Any]:
+    """The state of every file :func:`resolve` would look at for ``ref``, as stat data (no import of
+    huggingface_hub beyond its constants, no parsing): equal probes mean an equal resolution.
+
+    Covers the local candidates (each ``<dir>/<ref>`` and its config.json), the Hugging Face cache
+    folder of the repo (``refs/<revision>``, ``snapshots/``, ``snapshots/<commit>/config.json``,
+    ``.no_exist/<commit>/config.json``: the layout ``try_to_load_from_cache`` reads), the bundled
+    index and the file that was read (``location``). A change anywhere there changes the probes; the
+    caller then resolves for real.
+    """
+    ref, search_dirs = expand_alias(ref, base_dirs, options)
+    if subfolder is None:
+        ref, subfolder = split_subfolder(ref)
+    # a diffusers component lives in a folder of its repository; the pipeline's model_index.json
+    # says which components exist
+    names = [f"{subfolder.strip('/')}/config.json", "model_index.json"] if subfolder else ["config.json", "model_index.json"]
+    expanded = os.path.expanduser(ref)
+    probes: list[Any] = [ref, subfolder]
+    for cand in [Path(b) / expanded for b in search_dirs] + [Path(expanded)]:
+        probes += [_stat(cand)] + [_stat(cand / n) for n in names]
+    if not _looks_like_path(ref) and ref.strip():
+        cache_dir = options.hf_cache_dir or default_hf_cache()
+        repo = Path(cache_dir) / ("models--" + ref.replace("/", "--"))
+        probes += [str(repo), _stat(repo)]
+        if probes[-1] is not None:
+            wanted = revision or "main"
+            commit = _read_small(repo / "refs" / wanted)
+            probes += [commit, _stat(repo / "snapshots")]
+            for rev in dict.fromkeys([commit or wanted, wanted]):
+                probes.append(_stat(repo / "snapshots" / rev))
+                for n in names:
+                    probes += [_stat(repo / "snapshots" / rev / n), _stat(repo / ".no_exist" / rev / n)]
+        probes.append(_stat(BUNDLED_INDEX))
+    if options.online:
+        probes.append("online")
+    if location:
+        probes.append(_stat(Path(location)))
+    return probes
+
+
+def _stat(path: Path) -> list[int] | None:
+    """(kind, size, mtime, inode) of ``path`` following symlinks, None when absent."""
+    try:
+        st = path.stat()
+    except (OSError, ValueError):
+        return None
+    return [int(stat.S_ISDIR(st.st_mode)), st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _read_small(path: Path) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read(200)
+    except (OSError, UnicodeDecodeError):
+        return None

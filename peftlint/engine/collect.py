@@ -35,7 +35,7 @@ def collect_models(linter: Linter, paths: Iterable[Path]) -> Collected:
     out = Collected()
     by_key: dict[tuple[str, str | None, str | None], NamedModel] = {}
     for cand in walker.walk(paths):
-        if cand.kind == disc.ORPHAN_WEIGHTS:
+        if cand.kind in (disc.ORPHAN_WEIGHTS, disc.DIFFUSERS_LORA):
             continue
         try:
             text = cand.path.read_bytes().decode("utf-8-sig")
@@ -43,9 +43,9 @@ def collect_models(linter: Linter, paths: Iterable[Path]) -> Collected:
             continue
         out.files += 1
         reader = linter.readers.get(cand.kind)
-        if reader is None or "\x00" in text[:8192] or not disc.passes_prefilter(cand.kind, text):
+        if reader is None or "\x00" in text[:8192] or not linter.passes_prefilter(cand.kind, text):
             continue
-        path = disc.display_path(cand.path, linter.cwd)
+        path = disc.candidate_display_path(cand, linter.cwd)
         try:
             specs = reader(text, path, str(cand.path), linter).specs
         except Exception:  # a reader bug: `peftlint check` reports it as PFT999

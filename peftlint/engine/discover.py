@@ -9,6 +9,8 @@ from typing import Iterable, Iterator
 
 import pathspec
 
+from peftlint.reading import read_limited
+
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", ".env", "__pycache__", ".tox", ".nox", ".mypy_cache",
     ".pytest_cache", ".ruff_cache", ".peftlint_cache", "node_modules", "site-packages", ".eggs",
@@ -79,8 +81,9 @@ class Walker:
             spec = None
             if gi.is_file():
                 try:
-                    spec = pathspec.GitIgnoreSpec.from_lines(gi.read_text(encoding="utf-8", errors="replace").splitlines())
-                except Exception:  # a malformed .gitignore must not stop the run
+                    text = read_limited(gi).decode("utf-8", errors="replace")
+                    spec = pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+                except Exception:  # a malformed, huge or unreadable .gitignore must not stop the run
                     spec = None
             self._ignores[d] = spec
         return self._ignores[d]
@@ -107,6 +110,8 @@ class Walker:
         seen: set[Path] = set()
         for given in paths:
             p = given.resolve() if given.exists() else given.absolute()
+            if given.is_symlink() and not p.is_dir():
+                p = _unresolved_link(given)  # a named link is linted as the link, never written through
             if p.is_dir():
                 yield from self._walk_dir(p, seen)
             else:
@@ -144,6 +149,17 @@ class Walker:
                 kind = file_kind(f)
                 if kind is None or f in seen or self._ignored(f, False, anchors):
                     continue
+                if f.is_symlink():
+                    # a link to a file inside the tree is linted (and fixed) as that file, once; a
+                    # link out of the tree is linted under its own name and never written through
+                    try:
+                        target = f.resolve()
+                    except (OSError, RuntimeError):  # a symlink loop
+                        target = f
+                    if target != f and (target == top or top in target.parents):
+                        if target in seen or target.is_dir():
+                            continue
+                        f = target
                 seen.add(f)
                 yield Candidate(f, kind, False)
 
@@ -165,10 +181,17 @@ def _rel(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
+def _unresolved_link(path: Path) -> Path:
+    """``path`` with its directories resolved but its last component kept when it is a symlink."""
+    return path.absolute().parent.resolve() / path.name
+
+
 def display_path(path: Path, cwd: Path | None = None) -> str:
-    """Paths in output: relative to the current directory when inside it, '/'-separated."""
+    """Paths in output: relative to the current directory when inside it, '/'-separated. A symlinked
+    file keeps its own name (the finding is about the link, which --fix never writes through)."""
     cwd = (cwd or Path.cwd()).resolve()
+    real = _unresolved_link(path) if path.is_symlink() else path.resolve()
     try:
-        return path.resolve().relative_to(cwd).as_posix()
+        return real.relative_to(cwd).as_posix()
     except ValueError:
-        return os.path.relpath(path.resolve(), cwd).replace(os.sep, "/") if os.name != "nt" else path.as_posix()
+        return os.path.relpath(real, cwd).replace(os.sep, "/") if os.name != "nt" else path.as_posix()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import traceback
 from dataclasses import dataclass, field
@@ -11,8 +12,10 @@ from typing import Any, Callable, Iterable
 from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.engine import discover as disc
+from peftlint.engine.reading import not_read_problem
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
 from peftlint.model.load import Loaded, load_inventory
+from peftlint.reading import NotReadable, read_limited
 from peftlint.rules import Rule, all_rules, rule_by_code
 from peftlint.rules.context import Context
 from peftlint.rules.meta import INTERNAL, REMOTE_CODE, SYNTAX, UNRESOLVED, UNUSED_NOQA
@@ -38,6 +41,8 @@ class RunResult:
     outcomes: list[SpecOutcome] = field(default_factory=list)
     # saved adapters: "adapter DIR: fits MODEL: yes/no (...)" lines for the text report
     verdicts: list[str] = field(default_factory=list)
+    # display path -> sha256 of the bytes that were linted: --fix applies edits only to that content
+    digests: dict[str, str] = field(default_factory=dict)
 
     @property
     def specs(self) -> int:
@@ -146,6 +151,7 @@ class Linter:
                 result.files += part.files
                 result.outcomes += part.outcomes
                 result.verdicts += part.verdicts
+                result.digests.update(part.digests)
         return result
 
     def lint_file(self, cand: disc.Candidate, result: RunResult) -> None:
@@ -159,11 +165,16 @@ class Linter:
                 None)
             return
         try:
-            data = cand.path.read_bytes()
+            data = read_limited(cand.path, self.settings.max_file_size)
+        except NotReadable as exc:
+            result.files += 1
+            self._emit(result, [self._problem(path, not_read_problem(exc))], None)
+            return
         except OSError as exc:
             result.files += 1
             self._emit(result, [self._problem(path, Problem(SYNTAX, f"cannot read file: {exc.strerror or exc}"))], None)
             return
+        result.digests[path] = hashlib.sha256(data).hexdigest()
         if b"\x00" in data[:8192]:
             if cand.explicit:
                 result.files += 1

@@ -8,6 +8,7 @@ reads JSON only; the builder (and with it torch, transformers and peft) is impor
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,14 +42,22 @@ class InventoryCache:
     def path(self, key: str) -> Path | None:
         return store.entry_path(self.directory, INVENTORY_PREFIX, key)
 
-    def load(self, key: str) -> Inventory | None:
+    def load(self, key: str, resolved: "Resolved | None" = None) -> Inventory | None:
+        """The entry under ``key``, or None (a miss) unless it has the inventory's exact shape and,
+        given ``resolved``, was recorded from that very config text with the installed libraries."""
         payload = store.read_entry(self.path(key), key)
         if not isinstance(payload, dict):
             return None
         try:
-            return Inventory.from_json(payload)
-        except (TypeError, ValueError, KeyError, AttributeError):
-            return None  # wrong schema or damaged entry: rebuilt and overwritten by the caller
+            inv = Inventory.from_json(payload)
+        except ValueError:
+            return None  # wrong schema, damaged or crafted entry: rebuilt and overwritten by the caller
+        if resolved is not None:
+            if inv.config_hash != hashlib.sha256(resolved.config_text.encode("utf-8")).hexdigest():
+                return None
+            if inv.versions != store.package_versions("torch", "transformers", "peft"):
+                return None
+        return inv
 
     def store(self, key: str, inv: Inventory) -> None:
         store.write_entry(self.path(key), key, inv.to_json())

@@ -36,7 +36,7 @@ def get_inventory(
     Raises ``peftlint.model.build.BuildError`` when the model cannot be built.
     """
     key = cache.key(resolved, model_class, trust_remote_code=trust_remote_code)
-    inv = cache.load(key)
+    inv = cache.load(key, resolved)
     if inv is not None:
         # the same config text can be reached under another name (alias, local copy, legacy id)
         inv.model_id = resolved.label

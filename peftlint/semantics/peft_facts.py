@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peftlint import __version__, store
+from peftlint import __version__, store, typedjson
 from peftlint.store import package_versions
 
 FACTS_PREFIX = "peftfacts-"
@@ -41,9 +41,14 @@ class PeftFacts:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "PeftFacts":
-        data = dict(data)
-        data["configs"] = {k: ConfigClassInfo(**v) for k, v in data["configs"].items()}
-        return cls(**data)
+        """Read back :meth:`to_json`; ``typedjson.ShapeError`` (a ValueError) unless every field has its
+        declared type and the facts are those of a usable peft (config classes with their names as keys)."""
+        facts = typedjson.load(cls, data, "peft facts")
+        if not any(c.has_target_modules and c.peft_type for c in facts.configs.values()):
+            raise typedjson.ShapeError("peft facts: no config class with target_modules")
+        if any(name != c.name for name, c in facts.configs.items()) or not facts.task_types:
+            raise typedjson.ShapeError("peft facts: inconsistent config classes or no task types")
+        return facts
 
 
 def facts_key() -> str:
@@ -61,9 +66,11 @@ def load_peft_facts(cache_dir: Path | None) -> PeftFacts:
     payload = store.read_entry(path, key)
     if isinstance(payload, dict):
         try:
-            return PeftFacts.from_json(payload)
-        except (TypeError, ValueError, KeyError, AttributeError):
-            pass  # damaged entry: rebuilt and overwritten below
+            facts = PeftFacts.from_json(payload)
+            if facts.version == package_versions("peft")["peft"]:
+                return facts
+        except ValueError:
+            pass  # damaged, foreign or crafted entry: rebuilt and overwritten below
     facts = collect_peft_facts()
     store.write_entry(path, key, facts.to_json())
     return facts

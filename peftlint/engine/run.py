@@ -19,6 +19,8 @@ from peftlint.reading import NotReadable, read_limited
 from peftlint.rules import Rule, all_rules, rule_by_code
 from peftlint.rules.context import Context
 from peftlint.rules.meta import INTERNAL, REMOTE_CODE, SYNTAX, UNRESOLVED, UNUSED_NOQA
+from peftlint.semantics import regex_budget
+from peftlint.semantics.regex_budget import RegexTooSlow
 from peftlint.sources import Problem, SourceResult
 from peftlint.spec import AdapterSpec, ModelRef
 
@@ -103,6 +105,7 @@ class Linter:
         self._resolved: dict[tuple, Any] = {}
         self._inventories: dict[tuple, Any] = {}
         self.rules: list[Rule] = [r() for r in all_rules()]
+        regex_budget.configure(settings.regex_timeout)
 
     # -- peft facts ------------------------------------------------------------------------
     def facts(self) -> Any:
@@ -300,6 +303,8 @@ class Linter:
                 continue
             try:
                 diags.extend(rule.check(ctx))
+            except RegexTooSlow:
+                continue  # a user regex over its time budget: PFT211 reports it, dependent checks are skipped
             except Exception as exc:
                 diags.append(self._internal(spec.path, spec.span, exc))
         keys = {f: k for f, k in spec.facts.trainer_keys.items() if f != k}

@@ -51,7 +51,7 @@ def counting_build(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Replaces the real (slow) builder; records each build."""
     calls: list[str] = []
 
-    def fake_build(resolved: Resolved, model_class: str, *, trust_remote_code: bool = False) -> Inventory:
+    def fake_build(resolved: Resolved, model_class: str, *, trust_remote_code: bool = False, **limits: int) -> Inventory:
         calls.append(model_class)
         built = _inventory(resolved.label)
         # what record.py stamps on a real build; the cache checks both when it reads the entry back

@@ -38,6 +38,8 @@ class FeedforwardNotSubset(Rule):
         # IA3Config turns lists into sets and checks only when both are sets (saved JSON lists too)
         if tm.kind not in ("list", "set") or ff.kind not in ("list", "set") or tm.items is None or ff.items is None:
             return
+        if not all(isinstance(i.value, str) for i in [*tm.items, *ff.items]):
+            return  # entries that are not names: IA3Config fails on them first (PFT210 / PFT401)
         targets = {i.value for i in tm.items}
         for item in ff.items:
             if item.value in targets:

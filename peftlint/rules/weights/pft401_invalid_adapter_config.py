@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
@@ -18,7 +19,8 @@ _JSON_KIND = {str: "a string", bool: "a boolean", int: "an integer", float: "a n
 _FLOAT_OK = ("alpha", "dropout", "scaling")  # int-annotated fields PEFT uses as plain numbers
 
 
-def _split_top(s: str, sep: str) -> list[str]:
+@functools.lru_cache(maxsize=1024)
+def _split_top(s: str, sep: str) -> tuple[str, ...]:
     parts, depth, cur = [], 0, ""
     for ch in s:
         depth += ch == "["
@@ -29,7 +31,7 @@ def _split_top(s: str, sep: str) -> list[str]:
         else:
             cur += ch
     parts.append(cur)
-    return [p.strip() for p in parts if p.strip()]
+    return tuple(p.strip() for p in parts if p.strip())  # cached, so immutable
 
 
 def accepts(value: Any, ann: str, float_ok: bool = False) -> bool:

@@ -31,7 +31,13 @@ def main() -> None:
 def _print_notes(settings: object) -> None:
     """Settings the repository asked for but may not set (see config.py), one stderr line each."""
     for note in getattr(settings, "notes", ()):
-        click.echo(f"peftlint: {note}", err=True)
+        _err(f"peftlint: {note}")
+
+
+def _err(line: str) -> None:
+    from peftlint.report.printable import printable
+
+    click.echo(printable(line), err=True)
 
 
 def _codes(value: str | None) -> list[str] | None:
@@ -104,16 +110,20 @@ def check(paths: tuple[Path, ...], fmt: str, output_file: Path | None, select: s
             outcome, result = apply_fixes(linter, result, list(paths) or [Path(".")], write=fix and not diff,
                                           unsafe=bool(settings.unsafe_fixes))
             for rel in outcome.rejected:
-                click.echo(f"peftlint: fixes for {rel} were not applied: the result would not parse", err=True)
+                _err(f"peftlint: fixes for {rel} were not applied: the result would not parse")
             for rel, why in outcome.not_applied:
-                click.echo(f"peftlint: fixes for {rel} were not applied: {why}", err=True)
+                _err(f"peftlint: fixes for {rel} were not applied: {why}")
             if diff:
-                click.echo(outcome.diff, nl=False)
+                from peftlint.report.printable import printable
+
+                click.echo(printable(outcome.diff), nl=False)
                 sys.exit(EXIT_FINDINGS if outcome.diff and not exit_zero else EXIT_OK)
             if outcome.fixed and fmt == "text":
                 n, f = outcome.fixed, len(outcome.files)
                 click.echo(f"Fixed {n} finding{'s' if n != 1 else ''} in {f} file{'s' if f != 1 else ''}.", err=True)
-        rendered = renderers()[fmt](result, {"statistics": statistics, "settings": settings})
+        from peftlint.report.printable import printable
+
+        rendered = printable(renderers()[fmt](result, {"statistics": statistics, "settings": settings}))
     except Exception as exc:  # a failure of the whole run, not of one file
         click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_FAILURE)

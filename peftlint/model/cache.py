@@ -52,6 +52,8 @@ class InventoryCache:
             inv = Inventory.from_json(payload)
         except ValueError:
             return None  # wrong schema, damaged or crafted entry: rebuilt and overwritten by the caller
+        if not inv.modules:
+            return None  # every model has modules: an empty tree would silence every check
         if resolved is not None:
             if inv.config_hash != hashlib.sha256(resolved.config_text.encode("utf-8")).hexdigest():
                 return None

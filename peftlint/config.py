@@ -27,7 +27,7 @@ else:  # pragma: no cover
 
 # Defaults of the limits (documented in docs/configuration.md).
 DEFAULT_REGEX_TIMEOUT = 1.0
-DEFAULT_MAX_MODEL_MODULES = 20_000  # real models have a few thousand
+DEFAULT_MAX_MODEL_MODULES = 10_000  # the largest real models have 1,000-3,000
 
 
 class SettingsError(Exception):

@@ -105,7 +105,7 @@ def test_repository_cannot_enable_remote_code_network_or_cache_dir(tmp_path: Pat
 
 def test_the_user_enables_remote_code_from_the_environment(tmp_path: Path) -> None:
     repo, marker = _repo(tmp_path, "")
-    out = _run(repo, tmp_path, PEFTLINT_TRUST_REMOTE_CODE="1")
+    out = _run(repo, tmp_path, "--no-cache", PEFTLINT_TRUST_REMOTE_CODE="1")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == []  # the model was built with its own code: fancy_proj exists
     assert marker.read_text() == "remote code ran"
@@ -114,7 +114,7 @@ def test_the_user_enables_remote_code_from_the_environment(tmp_path: Path) -> No
 
 def test_the_user_enables_remote_code_on_the_command_line(tmp_path: Path) -> None:
     repo, marker = _repo(tmp_path, "trust-remote-code = false")
-    out = _run(repo, tmp_path, "--trust-remote-code")
+    out = _run(repo, tmp_path, "--no-cache", "--trust-remote-code")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == [] and marker.exists()
 

@@ -96,7 +96,8 @@ def test_notebook(tmp_path_factory, cells: object, nbformat: object, indent: int
     d = tmp_path_factory.mktemp("nb")
     nb = {"cells": cells, "metadata": {}, "nbformat": nbformat, "nbformat_minor": 5}
     (d / "train.ipynb").write_text(json.dumps(nb, indent=indent or None, ensure_ascii=ascii_only))
-    _check(d, "--diff")
+    code, _, err = _run(d, "--diff")  # the fixes of a generated notebook apply (or are refused) cleanly
+    assert code in (0, 1), err
     _check(d)
 
 

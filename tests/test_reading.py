@@ -58,3 +58,29 @@ def test_directory_is_refused(tmp_path: Path) -> None:
 def test_missing_file_is_an_oserror(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         read_limited(tmp_path / "nope.py")
+
+
+def test_large_files_are_noted_and_the_limit_is_configurable(tmp_path: Path) -> None:
+    from support.lintutil import lint
+
+    (tmp_path / "train.py").write_text("from peft import LoraConfig\nconfig = LoraConfig(target_modules=['q_proj'])\n"
+                                       + "#" * 3000 + "\n")
+    (found,) = lint(tmp_path, "--max-file-size", "2KB", ".")
+    assert found["code"] == "PFT906" and found["severity"] == "info"
+    assert "over the 2 KB limit" in found["message"] and "--max-file-size" in found["message"]
+    assert [d["code"] for d in lint(tmp_path, ".")] == ["PFT901"]  # read and checked under the default limit
+    (tmp_path / "pyproject.toml").write_text('[tool.peftlint]\nmax-file-size = "1KB"\n')
+    assert [d["code"] for d in lint(tmp_path, ".")] == ["PFT906"]
+    assert [d["code"] for d in lint(tmp_path, "--max-file-size", "1MB", ".")] == ["PFT901"]  # the CLI wins
+
+
+@posix_only
+def test_special_files_in_a_tree_are_noted_and_skipped(tmp_path: Path) -> None:
+    from support.lintutil import lint
+
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "zero.py").symlink_to("/dev/zero")
+    (tmp_path / "ok.py").write_text("from peft import LoraConfig\nconfig = LoraConfig(target_modules=['q_proj'])\n")
+    found = lint(tmp_path, ".")
+    assert [(d["path"], d["code"]) for d in found] == [("ok.py", "PFT901"), ("pipe.py", "PFT906"), ("zero.py", "PFT906")]
+    assert "named pipe" in found[1]["message"] and "character device" in found[2]["message"]

@@ -7,7 +7,6 @@ module (for instance for :class:`BuildError`) stays cheap.
 from __future__ import annotations
 
 import contextlib
-import re
 import warnings
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -35,15 +34,6 @@ class BuildError(Exception):
 
 
 DEFAULT_MAX_MODULES = DEFAULT_MAX_MODEL_MODULES  # ``max-model-modules`` in [tool.peftlint]
-# config.json keys that count repeated blocks (layers, experts): a value over the module limit
-# cannot fit under it, so it is refused before transformers even builds the config (which may
-# already allocate per-layer lists, or one label name per ``num_labels``).
-_COUNT_KEY = re.compile(r"^(n|num)_\w*(layer|block|expert|stage|label)s?$|(layers|blocks|experts|stages|depths?|n_layer)$",
-                        re.IGNORECASE)
-
-
-class _TooManyModules(BaseException):
-    """Raised from inside the build (a BaseException, so no ``except Exception`` on the way swallows it)."""
 
 
 def build_inventory(resolved: "Resolved", model_class: str, *, trust_remote_code: bool = False,
@@ -51,60 +41,29 @@ def build_inventory(resolved: "Resolved", model_class: str, *, trust_remote_code
     """Build ``resolved``'s model as ``model_class`` on the meta device and record its inventory.
 
     At most ``max_modules`` modules are created: a config that asks for more (``num_hidden_layers:
-    10000000``) is refused with a BuildError naming the limit, instead of running out of memory.
+    10000000``) is refused with a BuildError naming the limit, instead of running out of memory
+    (see ``limits.py``).
     """
-    check_config_size(resolved, max_modules)
+    from peftlint.model import limits
+
+    why = limits.check_config_size(resolved.config, max_modules)
+    if why:
+        raise BuildError(limits.too_large(resolved.label, why, max_modules))
     with _quiet():
+        if not resolved.runs_remote_code(trust_remote_code):
+            why = limits.estimated_too_large(resolved, max_modules,
+                                             lambda r: _build_model(r, model_class, trust_remote_code)[0])
+            if why:
+                raise BuildError(limits.too_large(resolved.label, why, max_modules))
         try:
-            with _module_limit(max_modules):
+            with limits.module_limit(max_modules):
                 model, class_note = _build_model(resolved, model_class, trust_remote_code)
-        except _TooManyModules:
-            raise BuildError(_too_large(resolved, f"more than {max_modules:,} modules", max_modules)) from None
+        except limits.TooManyModules:
+            raise BuildError(limits.too_large(resolved.label, f"more than {max_modules:,} modules",
+                                              max_modules)) from None
         from peftlint.model.record import record
 
         return record(model, resolved, model_class, class_note)
-
-
-def check_config_size(resolved: "Resolved", max_modules: int) -> None:
-    """BuildError when a count in the config.json (``num_hidden_layers``, ``num_experts``, ``depths``...)
-    alone exceeds ``max_modules``."""
-    stack: list[tuple[str, Any, int]] = [("", resolved.config, 0)]
-    while stack:
-        key, value, depth = stack.pop()
-        if isinstance(value, dict) and depth < 8:
-            stack.extend((str(k), v, depth + 1) for k, v in value.items())
-        elif isinstance(value, list) and depth < 8 and _COUNT_KEY.search(key):
-            numbers = [v for v in value if isinstance(v, int) and not isinstance(v, bool)]
-            if sum(numbers) > max_modules:
-                raise BuildError(_too_large(resolved, f"{key} adding up to {sum(numbers):,}", max_modules))
-        elif isinstance(value, int) and not isinstance(value, bool) and value > max_modules and _COUNT_KEY.search(key):
-            raise BuildError(_too_large(resolved, f"{key}={value:,}", max_modules))
-
-
-def _too_large(resolved: "Resolved", what: str, limit: int) -> str:
-    return (f"the config of {resolved.label} asks for {what}; peftlint builds models of at most {limit:,} modules "
-            "(no real model comes close), so it was not built. If this is intended, raise max-model-modules "
-            "in [tool.peftlint]")
-
-
-@contextlib.contextmanager
-def _module_limit(limit: int) -> Iterator[None]:
-    """Count every submodule registered while the model is built; past ``limit``, abort the build."""
-    import torch
-
-    count = 0
-
-    def hook(module: Any, name: str, submodule: Any) -> None:
-        nonlocal count
-        count += 1
-        if count > limit:
-            raise _TooManyModules()
-
-    handle = torch.nn.modules.module.register_module_module_registration_hook(hook)
-    try:
-        yield
-    finally:
-        handle.remove()
 
 
 # -- building -------------------------------------------------------------------------------------

@@ -187,16 +187,18 @@ def test_two_thousand_fixes_in_one_file(tmp_path: Path) -> None:
 def test_poisoned_cache_entry_is_rebuilt(entry: str, kind: str, warm: tuple[Path, float], tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     shutil.copytree(warm[0], cache)
-    (victim,) = [p for p in cache.iterdir() if p.name.startswith(entry)]
-    data = json.loads(victim.read_text())
-    victim.unlink()
-    if kind == "fifo":
-        os.mkfifo(victim)
-    elif kind == "dev-zero":
-        victim.symlink_to("/dev/zero")
-    else:  # the right key, a payload that would silence every check
-        empty = {"configs": {}} if entry == "peftfacts" else {"modules": []}
-        victim.write_text(json.dumps({**data, "payload": {**data["payload"], **empty}}))
+    victims = [p for p in cache.iterdir() if p.name.startswith(entry)]
+    assert victims
+    for victim in victims:
+        data = json.loads(victim.read_text())
+        victim.unlink()
+        if kind == "fifo":
+            os.mkfifo(victim)
+        elif kind == "dev-zero":
+            victim.symlink_to("/dev/zero")
+        else:  # the right key, a payload that would silence every check
+            empty = {"configs": {}} if entry == "peftfacts" else {"modules": []}
+            victim.write_text(json.dumps({**data, "payload": {**data["payload"], **empty}}))
     d = tmp_path / "work"
     d.mkdir()
     _adapter(d, target_modules=["q_proj", "nope_proj"])

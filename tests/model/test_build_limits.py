@@ -44,11 +44,21 @@ def test_real_models_fit_the_default_limit() -> None:
     from support.helpers_hf import bundled_config
 
     from peftlint.config import DEFAULT_MAX_MODEL_MODULES
-    from peftlint.model.build import check_config_size
+    from peftlint.model.limits import PROBE_ABOVE, _counts, check_config_size
 
     for name in ("meta-llama--Llama-3.3-70B-Instruct.json", "Qwen--Qwen1.5-MoE-A2.7B.json",
-                 "mistralai--Mixtral-8x7B-v0.1.json", "google--flan-t5-xxl.json"):
-        check_config_size(_resolved(bundled_config(name)), DEFAULT_MAX_MODEL_MODULES)
+                 "mistralai--Mixtral-8x7B-v0.1.json", "google--flan-t5-xxl.json", "openai--whisper-small.json"):
+        config = bundled_config(name)
+        assert check_config_size(config, DEFAULT_MAX_MODEL_MODULES) == ""
+        assert max(_counts(config)) <= PROBE_ABOVE  # built directly, no estimate
+
+
+def test_an_absurd_count_is_estimated_from_two_tiny_builds() -> None:
+    with pytest.raises(BuildError) as err:
+        build_inventory(_resolved({**TINY, "num_hidden_layers": 5000}), "AutoModelForCausalLM")
+    assert "(5,000 repeated blocks)" in str(err.value) and "max-model-modules" in str(err.value)
+    inv = build_inventory(_resolved({**TINY, "num_hidden_layers": 600}), "AutoModelForCausalLM")
+    assert inv.layer_lists["model.layers"] == 600  # estimated under the limit, then built for real
 
 
 def test_lint_reports_the_refusal_as_a_note(tmp_path: Path) -> None:
@@ -64,3 +74,25 @@ def test_lint_reports_the_refusal_as_a_note(tmp_path: Path) -> None:
     (model / "config.json").write_text(json.dumps({**TINY, "num_hidden_layers": 20}))
     found = lint(tmp_path, ".")
     assert [d["code"] for d in found] == ["PFT901"] and "more than 50 modules" in found[0]["message"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="FIFOs and /dev/zero are POSIX")
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "huge"])
+def test_a_config_json_that_cannot_be_read_safely(tmp_path: Path, kind: str) -> None:
+    import os
+
+    model = tmp_path / "m"
+    model.mkdir()
+    cfg = model / "config.json"
+    if kind == "fifo":
+        os.mkfifo(cfg)
+    elif kind == "dev-zero":
+        cfg.symlink_to("/dev/zero")
+    else:
+        cfg.write_text(json.dumps({**TINY, "padding": "x" * (11 << 20)}))
+    (tmp_path / "train.py").write_text("from peft import LoraConfig\n\n# peftlint: model=./m\n"
+                                       'config = LoraConfig(target_modules=["q_proj"])\n')
+    (found,) = lint(tmp_path, ".")
+    assert found["code"] == "PFT901"
+    expected = "over the 10 MB limit" if kind == "huge" else "has no config.json"
+    assert expected in found["message"], found["message"]

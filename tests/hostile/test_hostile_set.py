@@ -103,6 +103,16 @@ def _deep_notebook(d: Path) -> None:
     (d / "nb.ipynb").write_text('{"cells": [], "metadata": {"peft": ' + "[" * 5000 + "]" * 5000 + "}}")
 
 
+def _long_weight_key(d: Path) -> None:
+    """A saved adapter whose safetensors header names a tensor with a 1 MB key."""
+    import struct
+
+    _adapter(d, target_modules=["q_proj"])
+    key = "base_model.model.model" + ".base_layer" * 95_000 + ".lora_Q"
+    header = json.dumps({key: {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()
+    (d / "adapter_model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 4)
+
+
 def _huge_file(d: Path) -> None:
     with open(d / "big.py", "w") as f:
         f.write("from peft import LoraConfig\n")
@@ -132,6 +142,7 @@ CASES: dict[str, tuple[Callable[[Path], None], Callable[[list[dict]], bool]]] = 
     "12 MB file": (_huge_file, lambda f: [x["code"] for x in f] == ["PFT906"]),
     "adapter_config.json nested 5,000 deep": (_deep_json, lambda f: [x["code"] for x in f] == ["PFT401"]),
     "notebook nested 5,000 deep": (_deep_notebook, lambda f: [x["code"] for x in f] == ["PFT902"]),
+    "1 MB tensor name in a safetensors header": (_long_weight_key, lambda f: "PFT404" in {x["code"] for x in f}),
     "5,000-digit integer": (lambda d: (d / "adapter_config.json").write_text('{"peft_type": "LORA", "r": ' + "7" * 5000 + "}"),
                             lambda f: [x["code"] for x in f] == ["PFT401"]),
 }

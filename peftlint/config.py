@@ -52,8 +52,8 @@ class Settings:
     unsafe_fixes: bool = False
     project_root: str | None = None  # directory of the pyproject.toml that was read
     # limits (they bound what a run costs, so a repository may set them)
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are not read (PFT906)
-    regex_timeout: float = DEFAULT_REGEX_TIMEOUT  # seconds one user regex may spend matching (PFT211)
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are not read (PFT907)
+    regex_timeout: float = DEFAULT_REGEX_TIMEOUT  # seconds one user regex may spend matching (PFT212)
     max_model_modules: int = DEFAULT_MAX_MODEL_MODULES  # modules a meta-device build may create
     # settings the repository asked for and that were ignored, with how to enable them (stderr)
     notes: list[str] = field(default_factory=list)

@@ -66,11 +66,11 @@ def test_large_files_are_noted_and_the_limit_is_configurable(tmp_path: Path) -> 
     (tmp_path / "train.py").write_text("from peft import LoraConfig\nconfig = LoraConfig(target_modules=['q_proj'])\n"
                                        + "#" * 3000 + "\n")
     (found,) = lint(tmp_path, "--max-file-size", "2KB", ".")
-    assert found["code"] == "PFT906" and found["severity"] == "info"
+    assert found["code"] == "PFT907" and found["severity"] == "info"
     assert "over the 2 KB limit" in found["message"] and "--max-file-size" in found["message"]
     assert [d["code"] for d in lint(tmp_path, ".")] == ["PFT901"]  # read and checked under the default limit
     (tmp_path / "pyproject.toml").write_text('[tool.peftlint]\nmax-file-size = "1KB"\n')
-    assert [d["code"] for d in lint(tmp_path, ".")] == ["PFT906"]
+    assert [d["code"] for d in lint(tmp_path, ".")] == ["PFT907"]
     assert [d["code"] for d in lint(tmp_path, "--max-file-size", "1MB", ".")] == ["PFT901"]  # the CLI wins
 
 
@@ -82,5 +82,5 @@ def test_special_files_in_a_tree_are_noted_and_skipped(tmp_path: Path) -> None:
     (tmp_path / "zero.py").symlink_to("/dev/zero")
     (tmp_path / "ok.py").write_text("from peft import LoraConfig\nconfig = LoraConfig(target_modules=['q_proj'])\n")
     found = lint(tmp_path, ".")
-    assert [(d["path"], d["code"]) for d in found] == [("ok.py", "PFT901"), ("pipe.py", "PFT906"), ("zero.py", "PFT906")]
+    assert [(d["path"], d["code"]) for d in found] == [("ok.py", "PFT901"), ("pipe.py", "PFT907"), ("zero.py", "PFT907")]
     assert "named pipe" in found[1]["message"] and "character device" in found[2]["message"]

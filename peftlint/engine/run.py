@@ -304,7 +304,7 @@ class Linter:
             try:
                 diags.extend(rule.check(ctx))
             except RegexTooSlow:
-                continue  # a user regex over its time budget: PFT211 reports it, dependent checks are skipped
+                continue  # a user regex over its time budget: PFT212 reports it, dependent checks are skipped
             except Exception as exc:
                 diags.append(self._internal(spec.path, spec.span, exc))
         keys = {f: k for f, k in spec.facts.trainer_keys.items() if f != k}

@@ -6,7 +6,7 @@ returns, in PEFT as here. Every match of a pattern that comes from a user (``tar
 pattern keys, IA3 ``feedforward_modules``) goes through this module. Each pattern may spend at most
 ``budget`` seconds matching in one process, summed over all the strings it is matched against;
 past that, the match raises :class:`RegexTooSlow`, and so does every later match of that pattern.
-The engine skips the checks that hit it and PFT211 reports the pattern.
+The engine skips the checks that hit it and PFT212 reports the pattern.
 
 How the budget is enforced: in the main thread of a POSIX process, ``re`` runs under an interval
 timer whose signal handler raises inside the matcher (``re`` checks for signals while it
@@ -40,7 +40,7 @@ _memo: dict[tuple[str, str, str], Any] = {}
 
 
 class RegexTooSlow(Exception):
-    """Matching ``pattern`` took longer than the budget; the pattern is reported by PFT211."""
+    """Matching ``pattern`` took longer than the budget; the pattern is reported by PFT212."""
 
     def __init__(self, pattern: str, budget: float) -> None:
         super().__init__(f"matching the regex {pattern!r} took more than {budget:g} s and was stopped")

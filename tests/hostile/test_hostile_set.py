@@ -122,10 +122,10 @@ def _huge_file(d: Path) -> None:
 
 CASES: dict[str, tuple[Callable[[Path], None], Callable[[list[dict]], bool]]] = {
     "regex bomb in target_modules": (lambda d: _python(d, 'config = LoraConfig(target_modules="(.*)*z")'),
-                                     lambda f: [x["code"] for x in f] == ["PFT211"]),
+                                     lambda f: [x["code"] for x in f] == ["PFT212"]),
     "regex bomb as a rank_pattern key": (
         lambda d: _adapter(d, target_modules=["q_proj"], rank_pattern={"(.*)*z": 4}),
-        lambda f: "PFT211" in {x["code"] for x in f}),
+        lambda f: "PFT212" in {x["code"] for x in f}),
     "num_hidden_layers 10,000,000": (lambda d: _model_dir(d, 10_000_000),
                                      lambda f: [x["code"] for x in f] == ["PFT901"] and "max-model-modules" in f[0]["message"]),
     "num_hidden_layers 5,000": (lambda d: _model_dir(d, 5_000),
@@ -136,10 +136,10 @@ CASES: dict[str, tuple[Callable[[Path], None], Callable[[list[dict]], bool]]] = 
                         lambda f: len(f) == 101),
     "100 KB string in modules_to_save": (lambda d: _adapter(d, target_modules=["q_proj"], modules_to_save=["a" * 100_000]),
                                           lambda f: [x["code"] for x in f] == ["PFT306"]),
-    "FIFO named *.py": (lambda d: os.mkfifo(d / "pipe.py"), lambda f: [x["code"] for x in f] == ["PFT906"]),
+    "FIFO named *.py": (lambda d: os.mkfifo(d / "pipe.py"), lambda f: [x["code"] for x in f] == ["PFT907"]),
     "symlink to /dev/zero": (lambda d: (d / "zero.py").symlink_to("/dev/zero"),
-                             lambda f: [x["code"] for x in f] == ["PFT906"]),
-    "12 MB file": (_huge_file, lambda f: [x["code"] for x in f] == ["PFT906"]),
+                             lambda f: [x["code"] for x in f] == ["PFT907"]),
+    "12 MB file": (_huge_file, lambda f: [x["code"] for x in f] == ["PFT907"]),
     "adapter_config.json nested 5,000 deep": (_deep_json, lambda f: [x["code"] for x in f] == ["PFT401"]),
     "notebook nested 5,000 deep": (_deep_notebook, lambda f: [x["code"] for x in f] == ["PFT902"]),
     "1 MB tensor name in a safetensors header": (_long_weight_key, lambda f: "PFT404" in {x["code"] for x in f}),

@@ -1,4 +1,4 @@
-"""User regexes are matched with re's own answers, under a time budget per pattern (PFT211)."""
+"""User regexes are matched with re's own answers, under a time budget per pattern (PFT212)."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def test_pft211_reports_the_pattern_instead_of_hanging(tmp_path, body: str, subj
     (tmp_path / "train.py").write_text(
         f"from peft import LoraConfig\n\n# peftlint: model=HuggingFaceTB/SmolLM2-135M\n{body}\n")
     found = lint(tmp_path, ".")
-    slow = [d for d in found if d["code"] == "PFT211"]
+    slow = [d for d in found if d["code"] == "PFT212"]
     assert len(slow) == 1 and slow[0]["subject"] == subject
     assert "get_peft_model would hang" in slow[0]["message"] and "regex-timeout" in slow[0]["message"]
     assert not {"PFT999", "PFT102", "PFT304"} & {d["code"] for d in found}

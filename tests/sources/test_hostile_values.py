@@ -1,5 +1,5 @@
 """Valid files with values peftlint must not trip over: each gets one clear finding (PFT401,
-PFT902, PFT210, PFT906), never PFT999, and the rest of the file is still checked."""
+PFT902, PFT210, PFT907), never PFT999, and the rest of the file is still checked."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_nbformat_3_notebook_is_noted(tmp_path: Path) -> None:
                                       "input": ["from peft import LoraConfig\n"], "outputs": []}]}]}
     (tmp_path / "old.ipynb").write_text(json.dumps(nb, indent=1))
     (found,) = lint(tmp_path, ".")
-    assert found["code"] == "PFT906" and "nbformat 3" in found["message"] and found["line"] == 5
+    assert found["code"] == "PFT907" and "nbformat 3" in found["message"] and found["line"] == 5
 
 
 @pytest.mark.parametrize("field", ["modules_to_save", "target_parameters"])

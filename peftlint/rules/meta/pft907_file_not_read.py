@@ -1,4 +1,4 @@
-"""PFT906 file-not-read."""
+"""PFT907 file-not-read."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ _V4 = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{**_CELL, "
 
 
 class FileNotRead(EngineRule):
-    code = "PFT906"
+    code = "PFT907"
     name = "file-not-read"
     severity = Severity.INFO
     summary = "A file was skipped: not a regular file, over the size limit, or a format peftlint does not read."

@@ -1,4 +1,4 @@
-"""PFT211 slow-regex."""
+"""PFT212 slow-regex."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ _SHOWN = 80  # characters of a pattern quoted in the message
 
 
 class SlowRegex(Rule):
-    code = "PFT211"
+    code = "PFT212"
     name = "slow-regex"
     severity = Severity.WARNING
     summary = "A user regex takes longer than the time budget to match the model's module names (catastrophic backtracking)."

@@ -29,6 +29,18 @@ def main() -> None:
     """Lint PEFT adapter configs against the base model's real module tree."""
 
 
+def _print_notes(settings: object) -> None:
+    """Settings the repository asked for but may not set (see config.py), one stderr line each."""
+    for note in getattr(settings, "notes", ()):
+        _err(f"peftlint: {note}")
+
+
+def _err(line: str) -> None:
+    from peftlint.report.printable import printable
+
+    click.echo(printable(line), err=True)
+
+
 def _codes(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -67,13 +79,14 @@ def _codes(value: str | None) -> list[str] | None:
               help="Lint files in this many processes (0 = one per CPU when enough files need linting; 1 = serial).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
+@click.option("--max-file-size", help="Do not read files larger than this (bytes, or e.g. 20MB; default 10MB).")
 def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: bool, output_file: Path | None,
           select: str | None, extend_select: str | None, ignore: str | None, model: str | None, online: bool | None,
           trust_remote_code: bool | None, fix: bool, unsafe_fixes: bool | None, diff: bool,
           strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None, no_result_cache: bool,
-          cache_dir: Path | None, jobs: int, config_file: Path | None) -> None:
+          cache_dir: Path | None, jobs: int, config_file: Path | None, max_file_size: str | None) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
-    from peftlint.config import SettingsError, load_settings, merge_cli
+    from peftlint.config import SettingsError, load_settings, merge_cli, parse_size
     from peftlint.engine.progress import Progress
     from peftlint.engine.run import Linter
     from peftlint.report import renderers
@@ -83,11 +96,17 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     except SettingsError as exc:
         click.echo(f"peftlint: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
+    size = parse_size(max_file_size) if max_file_size is not None else None
+    if max_file_size is not None and size is None:
+        click.echo(f"peftlint: --max-file-size {max_file_size!r}: expected a size such as 20MB or 1048576", err=True)
+        sys.exit(EXIT_FAILURE)
     settings = merge_cli(
         settings, select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore),
         cli_model=model, online=online, trust_remote_code=trust_remote_code, strict=strict,
         no_cache=no_cache, cache_dir=str(cache_dir) if cache_dir else None, unsafe_fixes=unsafe_fixes,
+        max_file_size=size,
     )
+    _print_notes(settings)
     missing = [p for p in paths if not p.exists()]
     if missing:
         click.echo(f"peftlint: no such file or directory: {', '.join(str(p) for p in missing)}", err=True)
@@ -104,23 +123,31 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
         if show_configs:
             from peftlint.report import configs
 
-            rendered = (configs.render_json if fmt == "json" else configs.render_text)(result, {})
+            from peftlint.report.printable import printable
+
+            rendered = printable((configs.render_json if fmt == "json" else configs.render_text)(result, {}))
         elif fix or diff:
             from peftlint.fix.apply import apply_fixes
 
             outcome, result = apply_fixes(linter, result, list(paths) or [Path(".")], write=fix and not diff,
                                           unsafe=bool(settings.unsafe_fixes))
             for rel in outcome.rejected:
-                click.echo(f"peftlint: fixes for {rel} were not applied: the result would not parse", err=True)
+                _err(f"peftlint: fixes for {rel} were not applied: the result would not parse")
+            for rel, why in outcome.not_applied:
+                _err(f"peftlint: fixes for {rel} were not applied: {why}")
             if diff:
-                click.echo(outcome.diff, nl=False)
+                from peftlint.report.printable import printable
+
+                click.echo(printable(outcome.diff), nl=False)
                 sys.exit(EXIT_FINDINGS if outcome.diff and not exit_zero else EXIT_OK)
             if outcome.fixed and fmt in TEXT_FORMATS:
                 n, f = outcome.fixed, len(outcome.files)
                 click.echo(f"Fixed {n} finding{'s' if n != 1 else ''} in {f} file{'s' if f != 1 else ''}.", err=True)
         if not show_configs:
+            from peftlint.report.printable import printable
+
             options = {"statistics": statistics, "settings": settings, "show_notes": show_notes}
-            rendered = renderers()[fmt](result, options)
+            rendered = printable(renderers()[fmt](result, options))
     except Exception as exc:  # a failure of the whole run, not of one file
         click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
@@ -184,6 +211,7 @@ def modules(model: str, fmt: str, model_class: str | None, subfolder: str | None
         sys.exit(EXIT_FAILURE)
     settings = merge_cli(settings, online=online, trust_remote_code=trust_remote_code,
                          cache_dir=str(cache_dir) if cache_dir else None)
+    _print_notes(settings)
     cdir = settings.cache_directory()
     base_dirs = tuple(d for d in (settings.project_root, str(Path.cwd())) if d)
     got = load_inventory(model, settings, cdir, revision=revision, base_dirs=base_dirs, model_class=model_class,

@@ -1,16 +1,33 @@
-"""Settings: ``[tool.peftlint]`` in pyproject.toml, overridden by the command line; rule selection."""
+"""Settings: ``[tool.peftlint]`` in pyproject.toml, overridden by the command line; rule selection.
+
+Settings that widen what peftlint may do — run a model's own code (``trust-remote-code``), use the
+network (``online``), write somewhere (``cache-dir``) — come only from the command line or the
+user's environment (``PEFTLINT_TRUST_REMOTE_CODE``, ``PEFTLINT_ONLINE``, ``PEFTLINT_CACHE_DIR``),
+never from the linted repository: a pull request must not be able to make CI run its code. When a
+repository's pyproject.toml asks for one of them, it is ignored and ``Settings.notes`` says how to
+enable it.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from peftlint.reading import DEFAULT_MAX_FILE_SIZE, NotReadable, read_text_limited
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+
+# Defaults of the limits (documented in docs/configuration.md).
+DEFAULT_REGEX_TIMEOUT = 1.0
+DEFAULT_MAX_MODEL_MODULES = 10_000  # the largest real models have 1,000-3,000
 
 
 class SettingsError(Exception):
@@ -34,6 +51,12 @@ class Settings:
     trust_remote_code: bool = False
     unsafe_fixes: bool = False
     project_root: str | None = None  # directory of the pyproject.toml that was read
+    # limits (they bound what a run costs, so a repository may set them)
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are not read (PFT907)
+    regex_timeout: float = DEFAULT_REGEX_TIMEOUT  # seconds one user regex may spend matching (PFT212)
+    max_model_modules: int = DEFAULT_MAX_MODEL_MODULES  # modules a meta-device build may create
+    # settings the repository asked for and that were ignored, with how to enable them (stderr)
+    notes: list[str] = field(default_factory=list)
 
     def selects(self, code: str) -> bool:
         """ruff's selection: select (default all) plus extend-select, minus ignore; prefixes allowed."""
@@ -68,7 +91,19 @@ _KEYS = {
     "strict": "strict",
     "cache-dir": "cache_dir",
     "trust-remote-code": "trust_remote_code",
+    "max-file-size": "max_file_size",
+    "regex-timeout": "regex_timeout",
+    "max-model-modules": "max_model_modules",
 }
+
+# Keys a repository may not set (see the module docstring): key -> (how to enable, widening test)
+_USER_ONLY = {
+    "online": ("pass --online or set PEFTLINT_ONLINE=1", lambda v: v is True),
+    "trust-remote-code": ("pass --trust-remote-code or set PEFTLINT_TRUST_REMOTE_CODE=1", lambda v: v is True),
+    "cache-dir": ("pass --cache-dir or set PEFTLINT_CACHE_DIR", lambda v: True),
+}
+ENV_ONLINE = "PEFTLINT_ONLINE"
+ENV_TRUST_REMOTE_CODE = "PEFTLINT_TRUST_REMOTE_CODE"
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -84,29 +119,99 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
     """Read ``[tool.peftlint]`` from ``config_file`` or the nearest pyproject.toml above ``start``."""
     path = config_file or find_pyproject(start)
     if path is None:
-        return Settings()
+        return apply_environment(Settings())
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(read_text_limited(path, DEFAULT_MAX_FILE_SIZE))
+    except (OSError, UnicodeDecodeError, NotReadable, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read [tool.peftlint]: {exc}") from exc
-    table = data.get("tool", {}).get("peftlint", {})
+    tool = data.get("tool", {})
+    table = tool.get("peftlint", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise SettingsError(f"{path}: [tool.peftlint] must be a table")
-    return settings_from_table(table, path)
+    return apply_environment(settings_from_table(table, path))
 
 
 def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
     values: dict[str, Any] = {"project_root": str(path.parent)}
+    notes: list[str] = []
     for key, value in table.items():
         attr = _KEYS.get(key) or _KEYS.get(key.replace("_", "-"))
         if attr is None:
             known = ", ".join(sorted(_KEYS))
             raise SettingsError(f"{path}: unknown key {key!r} in [tool.peftlint] (known keys: {known})")
-        values[attr] = _check_type(path, key, attr, value)
-    return Settings(**values)
+        value = _check_type(path, key, attr, value)
+        canonical = attr.replace("_", "-")
+        if canonical in _USER_ONLY:
+            how, widens = _USER_ONLY[canonical]
+            if widens(value):
+                notes.append(f"{path}: ignoring `{key} = {_toml(value)}` in [tool.peftlint]: settings that let "
+                             f"peftlint run model code, use the network or choose where it writes are not read from "
+                             f"the linted repository; {how} to enable it")
+            continue
+        values[attr] = value
+    return Settings(**values, notes=notes)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def apply_environment(settings: Settings) -> Settings:
+    """``PEFTLINT_ONLINE`` / ``PEFTLINT_TRUST_REMOTE_CODE`` (1/0, true/false, yes/no, on/off).
+    ``PEFTLINT_CACHE_DIR`` is read where the cache directory is chosen (``store.default_cache_dir``)."""
+    for var, attr in ((ENV_ONLINE, "online"), (ENV_TRUST_REMOTE_CODE, "trust_remote_code")):
+        raw = os.environ.get(var)
+        if raw is None or not raw.strip():
+            continue
+        word = raw.strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            settings = replace(settings, **{attr: True})
+        elif word in ("0", "false", "no", "off"):
+            settings = replace(settings, **{attr: False})
+        else:
+            raise SettingsError(f"{var}={raw!r}: expected 1 or 0 (true/false, yes/no, on/off)")
+    return settings
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|k|kib|mb|m|mib|gb|g|gib)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
+          "mib": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+
+
+def parse_size(value: Any) -> int | None:
+    """A size in bytes from an int or a string such as ``"20MB"`` (1 MB = 1024 KB); None if invalid."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str):
+        m = _SIZE.match(value)
+        if m:
+            n = int(float(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
+            return n if n > 0 else None
+    return None
+
+
+def _check_limit(path: Path, key: str, attr: str, value: Any) -> Any:
+    if attr == "max_file_size":
+        size = parse_size(value)
+        if size is None:
+            raise SettingsError(f'{path}: [tool.peftlint] {key} must be a size such as 10485760 or "20MB"')
+        return size
+    if attr == "regex_timeout":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise SettingsError(f"{path}: [tool.peftlint] {key} must be a number of seconds above 0")
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise SettingsError(f"{path}: [tool.peftlint] {key} must be a whole number above 0")
+    return value
 
 
 def _check_type(path: Path, key: str, attr: str, value: Any) -> Any:
+    if attr in ("max_file_size", "regex_timeout", "max_model_modules"):
+        return _check_limit(path, key, attr, value)
     expected = {f.name: f.type for f in fields(Settings)}[attr]
     ok = True
     if "list[str]" in expected and "dict" not in expected:

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
+from peftlint.reading import NotReadable, read_limited
+
 CACHE_FORMAT = 2
 TEMP_PREFIX = ".tmp-peftlint-"
 # Every kind of entry peftlint writes; ``clear`` removes these and nothing else.
@@ -26,6 +28,8 @@ PREFIXES = ("inventory-", "peftfacts-", "peftcheck-", "result-")
 # Lock files (``lock-<name>.lock``) serialise builds between processes sharing the directory.
 LOCK_PREFIX, LOCK_SUFFIX = "lock-", ".lock"
 PACKAGE_DIR = Path(__file__).resolve().parent
+# An inventory of a model at the module limit is a few tens of MB; a larger entry is not read.
+MAX_ENTRY_SIZE = 64 * 1024 * 1024
 
 
 def default_cache_dir() -> Path:
@@ -133,13 +137,19 @@ def entry_path(directory: Path | None, prefix: str, key: str) -> Path | None:
     return None if directory is None else Path(directory) / f"{prefix}{key}.json"
 
 
-def read_entry(path: Path | None, key: str) -> Any | None:
-    """The payload of a cache file written by :func:`write_entry` under ``key``, or None."""
+def read_entry(path: Path | None, key: str, limit: int = MAX_ENTRY_SIZE) -> Any | None:
+    """The payload of a cache file written by :func:`write_entry` under ``key``, or None.
+
+    Every cache reads through here, so a cache directory cannot stall or exhaust a run: only a
+    regular file of at most ``limit`` bytes is read (a FIFO or a link to ``/dev/zero`` is a miss),
+    and anything that is not valid JSON with the right format and key is a miss. Callers still
+    check the payload's shape (``peftlint.typedjson``) and rebuild on any doubt.
+    """
     if path is None:
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_limited(path, limit).decode("utf-8"))
+    except (OSError, NotReadable, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("key") != key:
         return None

@@ -13,12 +13,24 @@ import re
 from peftlint.diagnostics import Span
 
 _NEWLINE = re.compile("\n")
+_LAST: list["LineIndex | None"] = [None]
 
 
 class LineIndex:
     def __init__(self, text: str) -> None:
         self.text = text
         self.starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+
+    @classmethod
+    def of(cls, text: str) -> "LineIndex":
+        """The index of ``text``, shared by consecutive callers on the same string (fix builders are
+        called once per finding: building the index each time made many findings in one file quadratic)."""
+        last = _LAST[0]
+        if last is not None and last.text is text:
+            return last
+        index = cls(text)
+        _LAST[0] = index
+        return index
 
     def offset(self, line: int, column: int) -> int:
         """The offset of a 1-based position; raises IndexError for a line the text does not have."""

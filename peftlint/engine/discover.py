@@ -9,6 +9,8 @@ from typing import Callable, Collection, Iterable, Iterator
 
 import pathspec
 
+from peftlint.reading import read_limited
+
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", ".env", "__pycache__", ".tox", ".nox", ".mypy_cache",
     ".pytest_cache", ".ruff_cache", ".peftlint_cache", "node_modules", "site-packages", ".eggs",
@@ -125,11 +127,9 @@ class Walker:
         if d not in self._ignores:
             spec = None
             try:
-                with open(os.path.join(d, ".gitignore"), encoding="utf-8", errors="replace") as fh:
-                    spec = pathspec.GitIgnoreSpec.from_lines(fh.read().splitlines())
-            except OSError:  # absent or unreadable
-                spec = None
-            except Exception:  # a malformed .gitignore must not stop the run
+                text = read_limited(os.path.join(d, ".gitignore")).decode("utf-8", errors="replace")
+                spec = pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+            except Exception:  # absent, malformed, huge or unreadable: it must not stop the run
                 spec = None
             self._ignores[d] = spec
         return self._ignores[d]
@@ -155,6 +155,8 @@ class Walker:
         seen: set[str] = set()
         for given in paths:
             p = given.resolve() if given.exists() else given.absolute()
+            if given.is_symlink() and not p.is_dir():
+                p = _unresolved_link(given)  # a named link is linted as the link, never written through
             if p.is_dir():
                 yield from self._walk_dir(p, seen)
             else:
@@ -194,6 +196,17 @@ class Walker:
                 f = os.path.join(dirpath, name)
                 if f in seen or self._ignored(f, False, anchors):
                     continue
+                if os.path.islink(f):
+                    # a link to a file inside the tree is linted (and fixed) as that file, once; a
+                    # link out of the tree is linted under its own name and never written through
+                    try:
+                        target = str(Path(f).resolve())
+                    except (OSError, RuntimeError):  # a symlink loop
+                        target = f
+                    if target != f and (target == top_s or target.startswith(top_s.rstrip(os.sep) + os.sep)):
+                        if target in seen or os.path.isdir(target):
+                            continue
+                        f = target
                 seen.add(f)
                 yield Candidate(Path(f), kind, False)
 
@@ -219,13 +232,20 @@ def _rel(path: str, base: str) -> str:
     return Path(path).as_posix()
 
 
+def _unresolved_link(path: Path) -> Path:
+    """``path`` with its directories resolved but its last component kept when it is a symlink."""
+    return path.absolute().parent.resolve() / path.name
+
+
 def display_path(path: Path, cwd: Path | None = None) -> str:
-    """Paths in output: relative to the current directory when inside it, '/'-separated."""
+    """Paths in output: relative to the current directory when inside it, '/'-separated. A symlinked
+    file keeps its own name (the finding is about the link, which --fix never writes through)."""
     cwd = (cwd or Path.cwd()).resolve()
+    real = _unresolved_link(path) if path.is_symlink() else path.resolve()
     try:
-        return path.resolve().relative_to(cwd).as_posix()
+        return real.relative_to(cwd).as_posix()
     except ValueError:
-        return os.path.relpath(path.resolve(), cwd).replace(os.sep, "/") if os.name != "nt" else path.as_posix()
+        return os.path.relpath(real, cwd).replace(os.sep, "/") if os.name != "nt" else path.as_posix()
 
 
 def candidate_display_path(cand: Candidate, cwd: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import traceback
@@ -21,8 +22,12 @@ from peftlint.engine.results_cache import (
     outcome_summary,
     weight_files,
 )
+from peftlint.engine.reading import not_read_problem
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
+from peftlint.reading import NotReadable, read_limited
 from peftlint.rules.meta import INTERNAL, REMOTE_CODE, SYNTAX, UNRESOLVED, UNUSED_NOQA
+from peftlint.semantics import regex_budget
+from peftlint.semantics.regex_budget import RegexTooSlow
 from peftlint.sources import Problem, SourceResult
 from peftlint.spec import AdapterSpec, ModelRef
 
@@ -57,6 +62,8 @@ class RunResult:
     outcomes: list[SpecOutcome] = field(default_factory=list)
     # saved adapters: "adapter DIR: fits MODEL: yes/no (...)" lines for the text report
     verdicts: list[str] = field(default_factory=list)
+    # display path -> sha256 of the bytes that were linted: --fix applies edits only to that content
+    digests: dict[str, str] = field(default_factory=dict)
 
     @property
     def specs(self) -> int:
@@ -71,6 +78,7 @@ class RunResult:
         self.files += part.files
         self.outcomes += part.outcomes
         self.verdicts += part.verdicts
+        self.digests.update(part.digests)
 
 
 # A source reader: (text, display path, absolute path, linter) -> SourceResult
@@ -132,6 +140,7 @@ class Linter:
         self._inventories: dict[tuple, Any] = {}
         self._local: dict[tuple, Any] = {}  # module trees of classes in the linted code (module_tree memo)
         self._rules: list[Rule] | None = None
+        regex_budget.configure(settings.regex_timeout)
 
     @property
     def rules(self) -> list[Rule]:
@@ -199,8 +208,8 @@ class Linter:
         if cand.kind in (disc.ORPHAN_WEIGHTS, disc.DIFFUSERS_LORA):  # binary: never read whole
             return False
         try:
-            data = cand.path.read_bytes()
-        except OSError:
+            data = read_limited(cand.path, self.settings.max_file_size)
+        except (OSError, NotReadable):  # reported when the file is linted
             return False
         if b"\x00" in data[:8192]:
             return False
@@ -221,7 +230,8 @@ class Linter:
             outcomes = [outcome_from_summary(SpecOutcome, o) for o in hit.outcomes]
         except (KeyError, TypeError, ValueError):
             return False
-        result.extend(RunResult(hit.diagnostics, hit.files, outcomes, hit.verdicts))
+        result.extend(RunResult(hit.diagnostics, hit.files, outcomes, hit.verdicts,
+                                {disc.candidate_display_path(cand, self.cwd): hashlib.sha256(data).hexdigest()}))
         return True
 
     def passes_prefilter(self, kind: str, text: str) -> bool:
@@ -262,11 +272,16 @@ class Linter:
             self._lint_diffusers_lora(cand, path, result)
             return
         try:
-            data = cand.path.read_bytes()
+            data = read_limited(cand.path, self.settings.max_file_size)
+        except NotReadable as exc:
+            result.files += 1
+            self._emit(result, [self._problem(path, not_read_problem(exc))], None)
+            return
         except OSError as exc:
             result.files += 1
             self._emit(result, [self._problem(path, Problem(SYNTAX, f"cannot read file: {exc.strerror or exc}"))], None)
             return
+        result.digests[path] = hashlib.sha256(data).hexdigest()
         if b"\x00" in data[:8192]:
             if cand.explicit:
                 result.files += 1
@@ -462,6 +477,8 @@ class Linter:
                 continue
             try:
                 diags.extend(rule.check(ctx))
+            except RegexTooSlow:
+                continue  # a user regex over its time budget: PFT212 reports it, dependent checks are skipped
             except Exception as exc:
                 diags.append(self._internal(ctx.spec.path, ctx.spec.span, exc))
         return diags

@@ -5,6 +5,7 @@ fixable is left."""
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 import tempfile
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from peftlint.diagnostics import Diagnostic
 from peftlint.fix.edits import apply_edits
+from peftlint.reading import NotReadable, read_limited
 
 if TYPE_CHECKING:
     from peftlint.engine.run import Linter, RunResult
@@ -23,8 +25,16 @@ MAX_PASSES = 5  # like ruff: fixes can enable further fixes; stop when nothing c
 
 # -- applying ------------------------------------------------------------------------------------
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same directory and rename it over ``path``."""
+class ChangedOnDisk(Exception):
+    """The file no longer holds the text the edits were computed from."""
+
+
+def write_atomic(path: Path, text: str, expect_digest: str | None = None) -> None:
+    """Write through a temporary file in the same directory and rename it over ``path``.
+
+    With ``expect_digest`` the file's bytes are hashed right before the rename, and nothing is
+    replaced (:class:`ChangedOnDisk`) when they are not the bytes the new text was computed from.
+    """
     fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".peftlint")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
@@ -33,6 +43,13 @@ def write_atomic(path: Path, text: str) -> None:
             os.chmod(tmp, path.stat().st_mode & 0o7777)
         except OSError:
             pass
+        if expect_digest is not None:
+            try:
+                now = hashlib.sha256(read_limited(path)).hexdigest()
+            except (OSError, NotReadable):
+                now = None
+            if now != expect_digest:
+                raise ChangedOnDisk(str(path))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -50,25 +67,53 @@ class FixOutcome:
     fixed: int = 0  # findings whose fix was applied
     files: list[str] = field(default_factory=list)  # files changed
     rejected: list[str] = field(default_factory=list)  # files whose fixed text would not parse
+    # files whose fixes were computed but not applied, with the reason (a symlink, changed on disk,
+    # a write that failed); the run goes on and the report is complete
+    not_applied: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _read(p: Path) -> str:
-    with open(p, encoding="utf-8", newline="") as fh:
-        return fh.read()
+@dataclass
+class _Planned:
+    old: str  # the text the edits were applied to
+    old_digest: str  # sha256 of its bytes on disk
+    new: str
+    count: int  # findings fixed
 
 
-def _one_pass(linter: "Linter", result: "RunResult", unsafe: bool, originals: dict[str, str],
-              current: dict[str, str], out: FixOutcome) -> bool:
+def _read(p: Path) -> tuple[str, str]:
+    """(text, sha256 of the bytes) of a file to fix; the text keeps its BOM and line ends."""
+    data = read_limited(p)
+    return data.decode("utf-8"), hashlib.sha256(data).hexdigest()
+
+
+def symlink_reason(p: Path) -> str | None:
+    """Why ``p`` must not be written: it is a symlink, or lies under one (below the resolved cwd)."""
+    try:
+        if p.is_symlink():
+            return f"it is a symbolic link (to {os.readlink(p)}); peftlint never writes through a link, fix its target"
+        real, plain = os.path.realpath(p), os.path.normpath(os.path.abspath(p))
+    except OSError as exc:
+        return f"it cannot be checked: {exc.strerror or exc}"
+    if real != plain:
+        return f"its path goes through a symbolic link (it is {real}); peftlint never writes through a link"
+    return None
+
+
+def _plan(linter: "Linter", result: "RunResult", unsafe: bool, out: FixOutcome) -> dict[str, _Planned]:
     by_path: dict[str, list[Diagnostic]] = {}
     for d in result.diagnostics:
         if fixable(d, unsafe):
             by_path.setdefault(d.path, []).append(d)
-    changed = False
+    planned: dict[str, _Planned] = {}
     for rel, diags in sorted(by_path.items()):
         p = linter.cwd / rel
         try:
-            old = current[rel] if rel in current else _read(p)
-        except (OSError, UnicodeDecodeError):
+            old, digest = _read(p)
+        except (OSError, NotReadable, UnicodeDecodeError) as exc:
+            out.not_applied.append((rel, f"it cannot be read again: {exc}"))
+            continue
+        if rel in result.digests and result.digests[rel] != digest:
+            out.not_applied.append((rel, "it changed after it was linted; run peftlint again"))
             continue
         text_had_bom = old.startswith("\ufeff")
         body = old[1:] if text_had_bom else old
@@ -85,34 +130,55 @@ def _one_pass(linter: "Linter", result: "RunResult", unsafe: bool, originals: di
         if not _reparses(p, new):
             out.rejected.append(rel)
             continue
-        originals.setdefault(rel, old)
-        current[rel] = new
-        out.fixed += len(diags)
-        changed = True
-    return changed
+        planned[rel] = _Planned(old, digest, new, len(diags))
+    return planned
+
+
+def _write_planned(p: Path, plan: _Planned) -> str | None:
+    """Write ``plan.new`` over ``p`` if ``p`` still holds ``plan.old``; the reason when it did not."""
+    why = symlink_reason(p)
+    if why:
+        return why
+    try:
+        write_atomic(p, plan.new, expect_digest=plan.old_digest)
+    except ChangedOnDisk:
+        return "it changed while peftlint was fixing it; run peftlint again"
+    except OSError as exc:
+        return f"writing it failed: {exc.strerror or exc}"
+    return None
 
 
 def apply_fixes(linter: "Linter", result: "RunResult", paths: list[Path], *, write: bool,
                 unsafe: bool) -> tuple[FixOutcome, "RunResult"]:
     """Apply the fixes; return what changed (with a unified diff) and the result of linting the fixed files.
 
-    With ``write`` the files are rewritten (atomically, only those that change) and re-linted until
-    no fix applies any more; without it nothing is written and the diff shows one round of fixes.
+    With ``write`` the files are rewritten (atomically, only those that change, only when they still
+    hold the text that was linted, never through a symlink) and re-linted until no fix applies any
+    more; without it nothing is written and the diff shows one round of fixes.
     """
     out = FixOutcome()
     originals: dict[str, str] = {}
     current: dict[str, str] = {}
+    skipped: set[str] = set()
     passes = MAX_PASSES if write else 1
     for _ in range(passes):
-        if not _one_pass(linter, result, unsafe, originals, current, out):
+        planned = {rel: pl for rel, pl in _plan(linter, result, unsafe, out).items() if rel not in skipped}
+        changed = False
+        for rel, plan in planned.items():
+            if write:
+                why = _write_planned(linter.cwd / rel, plan)
+                if why:
+                    out.not_applied.append((rel, why))
+                    skipped.add(rel)
+                    continue
+            originals.setdefault(rel, plan.old)
+            current[rel] = plan.new
+            out.fixed += plan.count
+            changed = True
+        if not changed or not write:
             break
-        if not write:
-            break
-        for rel, text in current.items():
-            p = linter.cwd / rel
-            if _read(p) != text:
-                write_atomic(p, text)
         result = linter.__class__(linter.settings, linter.cwd).lint_paths(paths)
+    out.not_applied = list(dict.fromkeys(out.not_applied))
     parts: list[str] = []
     for rel in sorted(originals):
         if current[rel] == originals[rel]:

@@ -4,6 +4,7 @@ and ``apply_edits`` applies them. Pure functions of text; nothing here touches f
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Sequence
 
 from peftlint.diagnostics import Edit
@@ -11,6 +12,9 @@ from peftlint.textpos import LineIndex
 
 if TYPE_CHECKING:
     from peftlint.spec import Value
+
+
+_BLANK = re.compile(r"[ \t\r\f\v]*")  # whitespace within a line
 
 
 # -- edit builders for rules ---------------------------------------------------------------------
@@ -24,7 +28,7 @@ def _is_plain_string(src: str, value: str) -> str | None:
 
 def replace_string_edit(path: str, text: str, item: "Value", new: str) -> Edit | None:
     """Replace a plain string literal by another name, keeping its quote style; None if not plain."""
-    quote = _is_plain_string(LineIndex(text).slice(item.span), str(item.value))
+    quote = _is_plain_string(LineIndex.of(text).slice(item.span), str(item.value))
     if quote is None or quote in new or "\\" in new:
         return None
     return Edit(path, item.span, f"{quote}{new}{quote}")
@@ -56,7 +60,7 @@ def remove_item_edit(path: str, text: str, items: Sequence["Value"], index: int,
         return None
     if container == "tuple" and len(items) == 2:
         return None  # ("a", "a") -> ("a") would be a string, not a tuple
-    o = LineIndex(text)
+    o = LineIndex.of(text)
     try:
         start = o.offset(items[index].span.line, items[index].span.column)
         end = o.offset(items[index].span.end_line, items[index].span.end_column)
@@ -68,13 +72,15 @@ def remove_item_edit(path: str, text: str, items: Sequence["Value"], index: int,
     is_last = index == len(items) - 1
     if not is_last and not has_comma:
         return None
-    line_start = text.rfind("\n", 0, start) + 1
+    # Positions come from the line index and scans stop at the first non-blank character, so this
+    # stays cheap for every item of a list written on one very long line.
+    line_start = o.starts[o.pos(start)[0] - 1]
     tail_from = after + 1 if has_comma else end
-    eol = text.find("\n", tail_from)
-    eol = len(text) if eol < 0 else eol
-    tail = text[tail_from:eol].strip()
-    alone = (text[line_start:start].strip() == "" and "\n" not in text[end:tail_from]
-             and (tail == "" or (python and tail.startswith("#"))))
+    tail_line = o.pos(tail_from)[0]
+    eol = o.starts[tail_line] - 1 if tail_line < len(o.starts) else len(text)
+    first = _BLANK.match(text, tail_from).end()  # first non-blank character after the item (and comma)
+    tail_ok = first >= eol or (python and text[first] == "#")
+    alone = _BLANK.match(text, line_start).end() >= start and "\n" not in text[end:tail_from] and tail_ok
     if alone and eol < len(text):
         whole_line = Edit(path, o.span(line_start, eol + 1), "")
         if has_comma or prev_end is None:
@@ -95,14 +101,20 @@ def remove_item_edit(path: str, text: str, items: Sequence["Value"], index: int,
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
     """Apply non-overlapping edits (later ones first); an edit overlapping an applied one is skipped."""
-    o = LineIndex(text)
+    o = LineIndex.of(text)
     ranges = sorted({(o.offset(e.span.line, e.span.column), o.offset(e.span.end_line, e.span.end_column), e.content)
                      for e in edits}, reverse=True)
-    out = text
+    kept: list[tuple[int, int, str]] = []
     last_start = len(text) + 1
     for a, b, content in ranges:
         if b > last_start:
             continue
-        out = out[:a] + content + out[b:]
+        kept.append((a, b, content))
         last_start = a
-    return out
+    parts: list[str] = []
+    pos = 0
+    for a, b, content in reversed(kept):  # one pass over the text, however many edits
+        parts += [text[pos:a], content]
+        pos = b
+    parts.append(text[pos:])
+    return "".join(parts)

@@ -10,6 +10,7 @@ import contextlib
 import warnings
 from typing import TYPE_CHECKING, Any, Iterator
 
+from peftlint.config import DEFAULT_MAX_MODEL_MODULES
 from peftlint.model.build_diffusers import BuildError
 from peftlint.model.classes import CANDIDATE_AUTO_CLASSES
 from peftlint.model.inventory import Inventory
@@ -29,19 +30,46 @@ _STRIP_KEYS = (
 )
 
 
+DEFAULT_MAX_MODULES = DEFAULT_MAX_MODEL_MODULES  # ``max-model-modules`` in [tool.peftlint]
 
-def build_inventory(resolved: "Resolved", model_class: str, *, trust_remote_code: bool = False) -> Inventory:
-    """Build ``resolved``'s model as ``model_class`` on the meta device and record its inventory."""
+
+def build_inventory(resolved: "Resolved", model_class: str, *, trust_remote_code: bool = False,
+                    max_modules: int = DEFAULT_MAX_MODULES) -> Inventory:
+    """Build ``resolved``'s model as ``model_class`` on the meta device and record its inventory.
+
+    At most ``max_modules`` modules are created: a config that asks for more (``num_hidden_layers:
+    10000000``) is refused with a BuildError naming the limit, instead of running out of memory
+    (see ``limits.py``).
+    """
+    from peftlint.model import limits
+
     if resolved.library == "diffusers":
         from peftlint.model.build_diffusers import build_diffusers_model
-
-        model, class_note = build_diffusers_model(resolved, model_class)
         from peftlint.model.record import record
 
+        try:
+            with _quiet(), limits.module_limit(max_modules):
+                model, class_note = build_diffusers_model(resolved, model_class)
+        except limits.TooManyModules:
+            raise BuildError(limits.too_large(resolved.label, f"more than {max_modules:,} modules",
+                                              max_modules)) from None
         with _quiet():
             return record(model, resolved, model_class, class_note)
+    why = limits.check_config_size(resolved.config, max_modules)
+    if why:
+        raise BuildError(limits.too_large(resolved.label, why, max_modules))
     with _quiet():
-        model, class_note = _build_model(resolved, model_class, trust_remote_code)
+        if not resolved.runs_remote_code(trust_remote_code):
+            why = limits.estimated_too_large(resolved, max_modules,
+                                             lambda r: _build_model(r, model_class, trust_remote_code)[0])
+            if why:
+                raise BuildError(limits.too_large(resolved.label, why, max_modules))
+        try:
+            with limits.module_limit(max_modules):
+                model, class_note = _build_model(resolved, model_class, trust_remote_code)
+        except limits.TooManyModules:
+            raise BuildError(limits.too_large(resolved.label, f"more than {max_modules:,} modules",
+                                              max_modules)) from None
         from peftlint.model.record import record
 
         return record(model, resolved, model_class, class_note)

@@ -9,6 +9,7 @@ reads JSON only; the builder (and with it torch, transformers and peft) is impor
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,13 +29,12 @@ class InventoryCache:
     directory: Path | None  # None = caching disabled (--no-cache)
 
     def key(self, resolved: "Resolved", model_class: str, *, trust_remote_code: bool = False) -> str:
-        libraries = ("torch", "transformers", "peft") + (("diffusers",) if resolved.library == "diffusers" else ())
         return store.digest({
             "config_text": resolved.config_text,
             "model_class": model_class,
             "library": resolved.library,
             "subfolder": resolved.subfolder,
-            "versions": store.package_versions(*libraries),
+            "versions": store.package_versions(*_libraries(resolved)),
             "schema": SCHEMA_VERSION,
             "peftlint": __version__,
             "builder": store.source_digest(*BUILDER_FILES),
@@ -45,17 +45,32 @@ class InventoryCache:
     def path(self, key: str) -> Path | None:
         return store.entry_path(self.directory, INVENTORY_PREFIX, key)
 
-    def load(self, key: str) -> Inventory | None:
+    def load(self, key: str, resolved: "Resolved | None" = None) -> Inventory | None:
+        """The entry under ``key``, or None (a miss) unless it has the inventory's exact shape and,
+        given ``resolved``, was recorded from that very config text with the installed libraries."""
         payload = store.read_entry(self.path(key), key)
         if not isinstance(payload, dict):
             return None
         try:
-            return Inventory.from_json(payload)
-        except (TypeError, ValueError, KeyError, AttributeError):
-            return None  # wrong schema or damaged entry: rebuilt and overwritten by the caller
+            inv = Inventory.from_json(payload)
+        except ValueError:
+            return None  # wrong schema, damaged or crafted entry: rebuilt and overwritten by the caller
+        if not inv.modules:
+            return None  # every model has modules: an empty tree would silence every check
+        if resolved is not None:
+            if inv.config_hash != hashlib.sha256(resolved.config_text.encode("utf-8")).hexdigest():
+                return None
+            if inv.versions != store.package_versions(*_libraries(resolved)):
+                return None
+        return inv
 
     def store(self, key: str, inv: Inventory) -> None:
         store.write_entry(self.path(key), key, inv.to_json())
 
     def clear(self) -> int:
         return store.clear(self.directory)
+
+
+def _libraries(resolved: "Resolved") -> tuple[str, ...]:
+    """The libraries whose versions an inventory of ``resolved`` was built with."""
+    return ("torch", "transformers", "peft") + (("diffusers",) if resolved.library == "diffusers" else ())

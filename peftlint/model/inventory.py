@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 3
+from peftlint import typedjson
+
+SCHEMA_VERSION = 4  # 3: auto_classes; 4: entries validated by typedjson
 
 # Module kinds (``ModuleInfo.kind``)
 LINEAR = "linear"  # torch.nn.Linear and subclasses
@@ -81,10 +83,7 @@ class MoeConversion:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "MoeConversion":
-        data = dict(data)
-        if data.get("all_linear") is not None:
-            data["all_linear"] = AllLinearRewrite(**data["all_linear"])
-        return cls(**data)
+        return typedjson.load(cls, data, "moe")
 
 
 @dataclass
@@ -147,9 +146,12 @@ class Inventory:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Inventory":
-        if data.get("schema") != SCHEMA_VERSION:
-            raise ValueError(f"inventory schema {data.get('schema')!r} is not {SCHEMA_VERSION}")
-        data = dict(data)
-        data["modules"] = [ModuleInfo(**m) for m in data["modules"]]
-        data["moe"] = MoeConversion.from_json(data.get("moe") or {})
-        return cls(**data)
+        """Read back :meth:`to_json`; ``typedjson.ShapeError`` (a ValueError) unless every field has
+        its declared type and the module names are unique."""
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA_VERSION:
+            got = data.get("schema") if isinstance(data, dict) else None
+            raise ValueError(f"inventory schema {got!r} is not {SCHEMA_VERSION}")
+        inv = typedjson.load(cls, data, "inventory")
+        if len(inv._by_name) != len(inv.modules):
+            raise typedjson.ShapeError("inventory: a module name appears twice")
+        return inv

@@ -31,23 +31,25 @@ class Loaded:
 
 
 def get_inventory(
-    resolved: Resolved, model_class: str, cache: InventoryCache, *, trust_remote_code: bool = False
+    resolved: Resolved, model_class: str, cache: InventoryCache, *, trust_remote_code: bool = False,
+    max_modules: int | None = None,
 ) -> Inventory:
     """The cached inventory of ``resolved`` built as ``model_class``, building and storing it on a miss.
 
     Raises ``peftlint.model.build.BuildError`` when the model cannot be built.
     """
     key = cache.key(resolved, model_class, trust_remote_code=trust_remote_code)
-    inv = cache.load(key)
+    inv = cache.load(key, resolved)
     if inv is None:
         # Processes sharing the cache (the workers of one run, concurrent runs) build each model
         # once: the first holds the lock and builds, the others wait and then read its entry.
         with store.file_lock(cache.directory, f"inventory-{key}"):
-            inv = cache.load(key)
+            inv = cache.load(key, resolved)
             if inv is None:
                 from peftlint.model import build
 
-                inv = build.build_inventory(resolved, model_class, trust_remote_code=trust_remote_code)
+                limit = {} if max_modules is None else {"max_modules": max_modules}
+                inv = build.build_inventory(resolved, model_class, trust_remote_code=trust_remote_code, **limit)
                 cache.store(key, inv)
                 return inv
     # the same config text can be reached under another name (alias, local copy, legacy id)
@@ -99,7 +101,8 @@ def load_inventory(
     ikey = (key, cls)
     if ikey not in inventory_memo:
         try:
-            inventory_memo[ikey] = get_inventory(res, cls, InventoryCache(cache_dir), trust_remote_code=trust)
+            inventory_memo[ikey] = get_inventory(res, cls, InventoryCache(cache_dir), trust_remote_code=trust,
+                                                 max_modules=s.max_model_modules)
         except Exception as exc:  # the model cannot be built: say why, lint the rest
             inventory_memo[ikey] = exc
     inv = inventory_memo[ikey]

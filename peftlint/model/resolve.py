@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from peftlint import __version__
+from peftlint.reading import DEFAULT_MAX_FILE_SIZE, NotReadable, read_limited
 
 if TYPE_CHECKING:
     from peftlint.config import Settings
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
 BUNDLED_INDEX = BUNDLED_DIR / "bundled_index.json"
 BUNDLED_MODELS = BUNDLED_DIR / "models"
+
+# A config.json is a few KB; one over this is not read (a FIFO or /dev/zero never is).
+MAX_CONFIG_SIZE = DEFAULT_MAX_FILE_SIZE
 
 # Keys of a config.json that are bookkeeping, never architecture (dropped when bundling).
 _PRIVATE_KEYS = ("_source",)
@@ -389,7 +393,9 @@ def download_config(repo_id: str, revision: str | None, cache_dir: str, endpoint
 def _load(ref: str, label: str, path: Path, source: str, revision: str | None,
           subfolder: str | None = None) -> Resolved:
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path, MAX_CONFIG_SIZE)
+    except NotReadable as exc:
+        raise _Failed(f"{path} was not read: {exc}") from None
     except OSError as exc:
         raise ResolveFailed(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
@@ -403,6 +409,9 @@ def _load(ref: str, label: str, path: Path, source: str, revision: str | None,
         raise ResolveFailed(
             f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); {hint}"
         ) from None
+    except (ValueError, RecursionError) as exc:  # an integer over 4300 digits, nesting deeper than Python's stack
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        raise _Failed(f"{path} cannot be read as a config.json: {what}") from None
     if not isinstance(config, dict):
         raise ResolveFailed(f"{path} does not hold a JSON object, so it is not a transformers config.json")
     for key in _PRIVATE_KEYS:

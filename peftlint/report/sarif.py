@@ -17,6 +17,7 @@ from urllib.parse import quote
 from peftlint import __version__
 from peftlint.diagnostics import Diagnostic, Edit, Span
 from peftlint.engine.run import RunResult
+from peftlint.report.printable import printable
 from peftlint.rules import Rule, all_rules
 from peftlint.rules.docs import explain
 
@@ -84,7 +85,7 @@ def _result(d: Diagnostic, index: dict[str, int], cwd: Path, root: Path) -> dict
     res: dict[str, Any] = {
         "ruleId": d.code,
         "level": _LEVEL[d.severity.value],
-        "message": {"text": d.message},
+        "message": {"text": printable(d.message)},
         "locations": [{"physicalLocation": {"artifactLocation": artifact(d.path, cwd, root),
                                             "region": region(d.span)}}],
     }
@@ -113,7 +114,8 @@ def artifact(path: str, cwd: Path, root: Path) -> dict[str, Any]:
         rel = p.relative_to(root).as_posix()
     except ValueError:
         return {"uri": p.as_uri()}
-    return {"uri": quote(rel, safe="/"), "uriBaseId": SRCROOT}
+    # a file name that is not UTF-8 (its bytes kept as surrogate escapes) is percent-encoded byte by byte
+    return {"uri": quote(rel.encode("utf-8", "surrogateescape"), safe="/"), "uriBaseId": SRCROOT}
 
 
 def region(span: Span) -> dict[str, int]:

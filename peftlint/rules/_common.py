@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from peftlint.diagnostics import Span
@@ -25,6 +26,7 @@ _REGEX_CHARS = re.compile(r"[*+?()|^$\\{}]")
 _MALFORMED = re.compile(r"[\[\]'\",\s]")
 
 
+@functools.lru_cache(maxsize=4096)
 def literal_problem(entry: str) -> str | None:
     """Why a list entry cannot be a literal module name ("regex", "shorthand", "malformed"), or None."""
     if entry.lower() == ALL_LINEAR:

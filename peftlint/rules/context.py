@@ -72,6 +72,8 @@ class Context:
                 return None
             if name == "layers_to_transform" and not _is(v.value, int):
                 return None
+            if name in ("modules_to_save", "target_parameters") and not isinstance(v.value, (list, tuple, str, dict)):
+                return None  # a number or bool: PEFT cannot iterate it (PFT210 / PFT401 report it)
             return v.value
 
         tm = self.spec.fields.get("target_modules")

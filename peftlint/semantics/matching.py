@@ -12,11 +12,13 @@ from typing import Any
 
 from peftlint.model import inventory as inv
 from peftlint.model.inventory import Inventory, ModuleInfo
+from peftlint.semantics import regex_budget as budgeted
 
 ALL_LINEAR = "all-linear"
 SEQ_CLS_HEADS = ("classifier", "score")
 LINEAR_KINDS = frozenset({inv.LINEAR, inv.CONV1D_GPT2})
 _DEFAULT_INDEX_RE = re.compile(r".*?\.[^.]*\.(?P<idx>\d+)\.")
+_PLAIN = re.compile(r"[A-Za-z0-9_]+")  # no regex syntax at all
 
 
 @dataclass
@@ -39,18 +41,25 @@ def entry_matches(entry: str, key: str) -> bool:
 
 
 def safe_fullmatch(pattern: str, key: str) -> bool:
+    """``re.fullmatch`` of a user pattern (within its time budget: ``regex_budget.RegexTooSlow``)."""
     try:
-        return re.fullmatch(pattern, key) is not None
+        return budgeted.fullmatch(pattern, key) is not None
     except re.error:
         return False
 
 
 def modules_to_save_excludes(entry: str, key: str) -> bool:
     """PEFT's exclusion matcher for ``modules_to_save``: a raw regex at a dot boundary, descendants too."""
+    if _PLAIN.fullmatch(entry):  # a plain name matches when it is one of the dotted segments: no regex needed
+        return entry == key or key.endswith("." + entry) or f".{entry}." in f".{key}"
     try:
-        return re.match(rf"(^|.*\.){entry}($|\..*)", key) is not None
+        return budgeted.match(modules_to_save_pattern(entry), key) is not None
     except re.error:
         return False
+
+
+def modules_to_save_pattern(entry: str) -> str:
+    return rf"(^|.*\.){entry}($|\..*)"
 
 
 def layer_index(key: str, layers_pattern: Any) -> int | None:
@@ -62,12 +71,17 @@ def layer_index(key: str, layers_pattern: Any) -> int | None:
         m = None
         for p in patterns:
             try:
-                m = re.match(rf"(?:^|.*?\.){p}\.(?P<idx>\d+)\.", key)
+                m = budgeted.match(layers_pattern_regex(p), key)
             except re.error:
                 m = None
             if m is not None:
                 break
     return int(m.group("idx")) if m else None
+
+
+def layers_pattern_regex(p: str) -> str:
+    """The regex PEFT builds from one ``layers_pattern`` entry to read a layer index."""
+    return rf"(?:^|.*?\.){p}\.(?P<idx>\d+)\."
 
 
 def layer_filter_active(layers_to_transform: Any) -> bool:
@@ -190,17 +204,18 @@ def _compute_modules(view: PeftView, inventory: Inventory) -> Targeting:
     is_regex = isinstance(targets, str)
     target_set = set() if is_regex else set(targets)
     filter_on = (not is_regex) and layer_filter_active(view.layers_to_transform)
+    unique = targets if is_regex else list(dict.fromkeys(targets))  # a repeated entry matches the same modules
     if not is_regex:
-        t.entry_hits = {e: [] for e in targets}
+        t.entry_hits = {e: [] for e in unique}
 
     for m in inventory.modules:
         key = m.name
         if not is_regex:
-            for e in targets:
+            for e in unique:
                 if entry_matches(e, key):
                     t.entry_hits[e].append(key)
         # PEFT checks exclusions first, but we want to know whether the module would have matched.
-        found = _matches(key, targets, is_regex, target_set, view, filter_on, t)
+        found = _matches(key, unique, is_regex, target_set, view, filter_on, t)
         excluded_by = _excluded_by(key, view, modules_to_save)
         if excluded_by:
             if found:
@@ -368,11 +383,16 @@ def pattern_key(keys: list[str], module_name: str) -> str | None:
     """PEFT's ``get_pattern_key``: the first rank/alpha pattern key (dict order) matching the name."""
     for k in keys:
         try:
-            if re.match(rf"(.*\.)?({k})$", module_name):
+            if budgeted.match(pattern_key_regex(k), module_name):
                 return k
         except re.error:
             continue
     return None
+
+
+def pattern_key_regex(k: str) -> str:
+    """The regex ``get_pattern_key`` builds from one rank/alpha_pattern key."""
+    return rf"(.*\.)?({k})$"
 
 
 def wrapper_matches(entry: str, key: str) -> bool:

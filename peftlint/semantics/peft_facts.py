@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peftlint import __version__, store
+from peftlint import __version__, store, typedjson
 from peftlint.store import package_versions
 
 FACTS_PREFIX = "peftfacts-"
@@ -99,9 +99,14 @@ class PeftFacts:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "PeftFacts":
-        data = dict(data)
-        data["configs"] = {k: ConfigClassInfo.from_json(v) for k, v in data["configs"].items()}
-        return cls(**data)
+        """Read back :meth:`to_json`; ``typedjson.ShapeError`` (a ValueError) unless every field has its
+        declared type and the facts are those of a usable peft (config classes with their names as keys)."""
+        facts = typedjson.load(cls, data, "peft facts")
+        if not any(c.has_target_modules and c.peft_type for c in facts.configs.values()):
+            raise typedjson.ShapeError("peft facts: no config class with target_modules")
+        if any(name != c.name for name, c in facts.configs.items()) or not facts.task_types:
+            raise typedjson.ShapeError("peft facts: inconsistent config classes or no task types")
+        return facts
 
 
 def facts_key() -> str:

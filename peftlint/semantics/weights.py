@@ -22,10 +22,11 @@ from peftlint.sources.adapter_weights import AdapterWeights, TensorInfo, WeightF
 PREFIX = "base_model.model."
 FULL_SUPPORT = ("LORA",)
 
-_LORA_KEY = re.compile(
-    r"^(?P<mod>.+?)(?P<nest>(?:\.base_layer)*)\."
-    r"(?P<part>lora_A\.weight|lora_B\.weight|lora_B\.bias|lora_embedding_A|lora_embedding_B|lora_magnitude_vector)$"
-)
+# The part a LoRA key ends with, after the module name and any ``.base_layer`` nesting. Matched by
+# suffix, not by a regex: a crafted header can hold keys of megabytes that a backtracking pattern
+# would take hours over.
+_LORA_PARTS = ("lora_A.weight", "lora_B.weight", "lora_B.bias", "lora_embedding_A", "lora_embedding_B",
+               "lora_magnitude_vector")
 _INDEX = re.compile(r"\.\d+\.")
 _LORA_PART = re.compile(r"\.(lora_A|lora_B|lora_embedding_A|lora_embedding_B|lora_magnitude_vector)(\.weight|\.bias)?$")
 
@@ -279,8 +280,8 @@ def saved_module(key: str, base: str = PREFIX) -> str | None:
     if not key.startswith(base):
         return None
     rest = key[len(base):]
-    m = _LORA_KEY.match(rest)
-    mod = m.group("mod") if m else rest.rsplit(".", 1)[0]
+    part = next((p for p in _LORA_PARTS if rest.endswith("." + p) and len(rest) > len(p) + 1), None)
+    mod = rest[: -len(part) - 1] if part else rest.rsplit(".", 1)[0]
     return mod.replace(".base_layer", "")
 
 

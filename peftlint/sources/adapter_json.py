@@ -8,7 +8,7 @@ from pathlib import Path
 from peftlint.diagnostics import Span
 from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.sources import Problem, SourceResult
-from peftlint.sources.jsonpos import parse_json_with_positions
+from peftlint.sources.jsonpos import JSONLimitError, parse_json_with_positions
 from peftlint.spec import AdapterSpec, ModelRef, Value
 
 
@@ -19,6 +19,11 @@ def extract_adapter_config(text: str, path: str, abspath: str, peft_types: dict[
     except json.JSONDecodeError as exc:
         span = Span(exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
         return SourceResult(problems=[Problem("PFT401", f"not valid JSON: {exc.msg}", span)])
+    except JSONLimitError as exc:
+        span = Span(exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
+        return SourceResult(problems=[Problem(
+            "PFT401", f"PEFT cannot read this file: {exc.msg} (PeftConfig.from_pretrained reads it with Python's json "
+            "module, which raises here)", span)])
     if root.kind != "dict" or root.members is None:
         return SourceResult(problems=[Problem("PFT401", "an adapter config must be a JSON object", root.span)])
     fields: dict[str, Value] = dict(root.members)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from json.decoder import scanstring
 
 from peftlint.spec import Value
@@ -17,24 +18,105 @@ _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _WS = re.compile(r"[ \t\n\r]*")
 
 
+# Below this depth every element keeps its position; deeper subtrees (no PEFT field is nested that
+# deep) are read whole by the json module, so the walk's own recursion stays shallow.
+POSITION_DEPTH = 32
+
+
+class JSONLimitError(ValueError):
+    """Valid JSON that Python's json module (and so PEFT, nbformat, ...) cannot read: an integer
+    longer than Python converts, or nesting deeper than its recursion limit."""
+
+    def __init__(self, msg: str, doc: str, pos: int) -> None:
+        lines = LineIndex(doc)
+        self.msg, self.pos = msg, pos
+        self.lineno, self.colno = lines.pos(pos) if doc else (1, 1)
+        super().__init__(f"{msg}: line {self.lineno} column {self.colno} (char {pos})")
+
+
 def parse_json_with_positions(text: str) -> Value:
-    """Parse ``text``; raises ``json.JSONDecodeError`` for invalid JSON."""
-    json.loads(text)
+    """Parse ``text``; raises ``json.JSONDecodeError`` for invalid JSON and :class:`JSONLimitError`
+    for JSON that Python's json module cannot read (huge integers, extreme nesting)."""
+    try:
+        json.loads(text)
+    except RecursionError:
+        raise JSONLimitError("nested more deeply than Python's json module can read", text, _deep_point(text)) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # int too long for int(): no position from json; the walk below finds it
+        first = _long_int(text)
+        raise JSONLimitError(str(exc).split(";")[0].strip() or "a number Python cannot read", text, first) from None
     lines = LineIndex(text)
-    value, _ = _parse(text, _skip(text, 0), lines)
+    try:
+        value, _ = _parse(text, _skip(text, 0), lines)
+    except RecursionError:  # json.loads just fit; a subtree read from deeper in the stack did not
+        raise JSONLimitError("nested more deeply than Python's json module can read", text, _deep_point(text)) from None
     return value
+
+
+def _deep_point(text: str, depth: int = 500) -> int:
+    """Offset of the first bracket more than ``depth`` levels deep (outside strings), else 0."""
+    level, in_str, esc = 0, False, False
+    for i, ch in enumerate(text):
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            level += 1
+            if level > depth:
+                return i
+        elif ch in "]}":
+            level -= 1
+    return 0
+
+
+def _long_int(text: str) -> int:
+    """Offset of the first integer literal (outside strings) longer than Python's int conversion limit."""
+    limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
+    in_str, esc, run_start = False, False, -1
+    for i, ch in enumerate(text):
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+            continue
+        if ch.isdigit():
+            if run_start < 0:
+                run_start = i
+            if limit and i - run_start + 1 > limit:
+                return run_start - (1 if run_start and text[run_start - 1] == "-" else 0)
+            continue
+        run_start = -1
+        if ch == '"':
+            in_str = True
+    return 0
 
 
 def _skip(text: str, i: int) -> int:
     return _WS.match(text, i).end()
 
 
-def _parse(text: str, i: int, lines: LineIndex) -> tuple[Value, int]:
+_DECODER = json.JSONDecoder()
+
+
+def _parse(text: str, i: int, lines: LineIndex, depth: int = 0) -> tuple[Value, int]:
     ch = text[i]
+    if ch in "{[" and depth >= POSITION_DEPTH:
+        whole, end = _DECODER.raw_decode(text, i)
+        return Value(whole, lines.span(i, end), kind="dict" if ch == "{" else "list"), end
     if ch == "{":
-        return _parse_object(text, i, lines)
+        return _parse_object(text, i, lines, depth + 1)
     if ch == "[":
-        return _parse_array(text, i, lines)
+        return _parse_array(text, i, lines, depth + 1)
     if ch == '"':
         s, end = scanstring(text, i + 1)
         return Value(s, lines.span(i, end), kind="str"), end
@@ -50,7 +132,7 @@ def _parse(text: str, i: int, lines: LineIndex) -> tuple[Value, int]:
     return Value(num, lines.span(i, m.end()), kind="float" if isinstance(num, float) else "int"), m.end()
 
 
-def _parse_object(text: str, i: int, lines: LineIndex) -> tuple[Value, int]:
+def _parse_object(text: str, i: int, lines: LineIndex, depth: int) -> tuple[Value, int]:
     start = i
     i = _skip(text, i + 1)
     keys: dict[str, Value] = {}
@@ -65,7 +147,7 @@ def _parse_object(text: str, i: int, lines: LineIndex) -> tuple[Value, int]:
             kspan = lines.span(kstart, i)
             i = _skip(text, i)
             i = _skip(text, i + 1)  # ':'
-            val, i = _parse(text, i, lines)
+            val, i = _parse(text, i, lines, depth)
             keys[key] = Value(key, kspan, kind="str")
             members[key] = val
             plain[key] = val.value
@@ -78,7 +160,7 @@ def _parse_object(text: str, i: int, lines: LineIndex) -> tuple[Value, int]:
     return Value(plain, lines.span(start, i), kind="dict", keys=keys, members=members), i
 
 
-def _parse_array(text: str, i: int, lines: LineIndex) -> tuple[Value, int]:
+def _parse_array(text: str, i: int, lines: LineIndex, depth: int) -> tuple[Value, int]:
     start = i
     i = _skip(text, i + 1)
     items: list[Value] = []
@@ -86,7 +168,7 @@ def _parse_array(text: str, i: int, lines: LineIndex) -> tuple[Value, int]:
         i += 1
     else:
         while True:
-            val, i = _parse(text, i, lines)
+            val, i = _parse(text, i, lines, depth)
             items.append(val)
             i = _skip(text, i)
             if text[i] == ",":

@@ -185,7 +185,10 @@ def extract_notebook(text: str, path: str, abspath: str, config_classes: Collect
     cells_v = root.members.get("cells") if root.kind == "dict" and root.members else None
     if cells_v is None or cells_v.items is None:
         if root.kind == "dict" and root.members and "worksheets" in root.members:
-            return SourceResult()  # nbformat 3 (pre-2015): not read
+            return SourceResult(problems=[Problem(
+                "PFT907", "a notebook in the nbformat 3 layout (cells inside \"worksheets\") is not read; convert it "
+                "with `jupyter nbconvert --to notebook --inplace` to have its configs checked",
+                (root.keys or {}).get("worksheets", root).span)])
         return SourceResult(problems=[Problem("PFT902", "not a Jupyter notebook: no \"cells\" list", root.span)])
     lines = LineIndex(text)
     cells: list[_Cell] = []

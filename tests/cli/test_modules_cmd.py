@@ -120,21 +120,25 @@ def test_unknown_model_is_a_usage_error(tmp_path: Path) -> None:
     assert "no-such-org/no-such-model" in out
 
 
-def test_warm_modules_imports_no_torch(tmp_path: Path) -> None:
-    modules_json(tmp_path, "gpt2")  # fills the session's inventory cache (conftest)
+@pytest.mark.parametrize("model", ["gpt2", "stabilityai/stable-diffusion-xl-base-1.0:unet"])
+def test_warm_modules_imports_no_torch(tmp_path: Path, model: str) -> None:
+    if model.endswith(":unet"):
+        pytest.importorskip("diffusers")
+    first = modules_json(tmp_path, model)  # fills the session's inventory cache (conftest)
     env = dict(os.environ)
-    probe = textwrap.dedent("""
+    probe = textwrap.dedent(f"""
         import sys
         from peftlint.cli import main
         try:
-            main(["modules", "--format", "json", "gpt2"])
+            main(["modules", "--format", "json", {model!r}])
         except SystemExit:
             pass
-        print("HEAVY=" + ",".join(m for m in ("torch", "transformers", "peft") if m in sys.modules), file=sys.stderr)
+        heavy = ("torch", "transformers", "peft", "diffusers")
+        print("HEAVY=" + ",".join(m for m in heavy if m in sys.modules), file=sys.stderr)
     """)
     warm = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert warm.stderr.strip().endswith("HEAVY="), warm.stderr
-    assert json.loads(warm.stdout)["model_type"] == "gpt2"
+    assert json.loads(warm.stdout)["model_type"] == first["model_type"]
 
 
 def test_fused_moe_experts_point_to_target_parameters(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ from peftlint.model.cache import INVENTORY_PREFIX, InventoryCache
 from peftlint.model.inventory import Inventory, ModuleInfo
 from peftlint.model.load import get_inventory
 from peftlint.model.resolve import Resolved, ResolveOptions, resolve
-from peftlint.store import default_cache_dir
+from peftlint.store import default_cache_dir, package_versions
 
 
 def _resolved(text: str = '{"model_type": "llama"}', label: str = "acme/m", auto_map: bool = False) -> Resolved:
@@ -50,9 +51,13 @@ def counting_build(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Replaces the real (slow) builder; records each build."""
     calls: list[str] = []
 
-    def fake_build(resolved: Resolved, model_class: str, *, trust_remote_code: bool = False) -> Inventory:
+    def fake_build(resolved: Resolved, model_class: str, *, trust_remote_code: bool = False, **limits: int) -> Inventory:
         calls.append(model_class)
-        return _inventory(resolved.label)
+        built = _inventory(resolved.label)
+        # what record.py stamps on a real build; the cache checks both when it reads the entry back
+        built.config_hash = hashlib.sha256(resolved.config_text.encode("utf-8")).hexdigest()
+        built.versions = package_versions("torch", "transformers", "peft")
+        return built
 
     monkeypatch.setattr(build_module, "build_inventory", fake_build)
     return calls

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
+from peftlint.semantics import regex_budget as budgeted
+from peftlint.semantics.matching import layers_pattern_regex
 from peftlint.semantics.partial import is_partial
 from peftlint.semantics.suggest import format_names
 
@@ -43,12 +44,12 @@ class LayersPatternNotFound(Rule):
             if item.dynamic or not isinstance(item.value, str) or not item.value:
                 continue
             p = item.value
-            try:
-                rx = re.compile(rf"(?:^|.*?\.){p}\.(?P<idx>\d+)\.")
-            except re.error as exc:
-                yield self.diagnostic(ctx, item.span, f"layers_pattern `{p}` is not a valid regex ({exc})", subject=p)
+            rx = layers_pattern_regex(p)
+            error = budgeted.compile_error(rx)
+            if error is not None:
+                yield self.diagnostic(ctx, item.span, f"layers_pattern `{p}` is not a valid regex ({error})", subject=p)
                 continue
-            if any(rx.match(n) for n in names):
+            if any(budgeted.match(rx, n) for n in names):
                 continue
             hint = f"; this model's block lists are {format_names(lists)}" if lists else ""
             yield self.diagnostic(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
@@ -10,7 +9,8 @@ from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import key_span, pattern_dicts
-from peftlint.semantics.matching import pattern_key
+from peftlint.semantics import regex_budget as budgeted
+from peftlint.semantics.matching import pattern_key, pattern_key_regex
 from peftlint.semantics.suggest import format_names
 
 
@@ -39,9 +39,8 @@ class UnmatchedPatternKey(Rule):
         targets = list(t.targeted) + list(t.parameters_targeted)
         for field_name, v, keys in pattern_dicts(ctx):
             for k in keys:
-                try:
-                    re.compile(rf"(.*\.)?({k})$")
-                except re.error as exc:
+                exc = budgeted.compile_error(pattern_key_regex(k))
+                if exc is not None:
                     yield self.diagnostic(
                         ctx, key_span(v, k),
                         f"{field_name} key `{k}` is not a valid regex ({exc}): get_peft_model raises re.error when it "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
@@ -11,6 +10,7 @@ from peftlint.rules._common import literal_problem, py_example, string_items
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import plural
+from peftlint.semantics import regex_budget as budgeted
 from peftlint.semantics.matching import entry_matches, safe_fullmatch
 from peftlint.semantics.partial import is_partial
 from peftlint.semantics.suggest import closest_names, format_names
@@ -43,9 +43,8 @@ class UnmatchedExclude(Rule):
         targeted = t.targeted
         names = ctx.inventory.names()
         if v.is_str:
-            try:
-                re.compile(v.value)
-            except re.error as exc:
+            exc = budgeted.compile_error(v.value)
+            if exc is not None:
                 yield self.diagnostic(
                     ctx, v.span, f"exclude_modules={v.value!r} is not a valid regex ({exc}): get_peft_model raises "
                     "re.error", subject=v.value, severity=Severity.ERROR)

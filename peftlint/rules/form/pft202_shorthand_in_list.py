@@ -39,7 +39,7 @@ class ShorthandInList(Rule):
                 continue
             fix = None
             if len(v.items) == 1 and not v.origin:
-                literal = LineIndex(ctx.text).slice(item.span) if ctx.text else ""
+                literal = LineIndex.of(ctx.text).slice(item.span) if ctx.text else ""
                 if not literal.endswith(('"', "'")):
                     literal = _quote(ctx, item.value)
                 fix = Fix("safe", (Edit(ctx.spec.path, v.span, literal),),

@@ -11,6 +11,8 @@ from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
 from peftlint.spec import Value
 
+MAX_LISTED = 100  # repetitions reported one by one per field; the rest in one finding
+
 
 class DuplicateEntry(Rule):
     code = "PFT204"
@@ -22,6 +24,9 @@ class DuplicateEntry(Rule):
     for the name that was meant, such as `["q_proj", "q_proj"]` for `["q_proj", "v_proj"]`.
 
     Fix (safe, automatic): remove the repetition — and check which name you meant.
+
+    A field with more than 100 repetitions gets one finding for each of the first 100 and one
+    for all the others (without an automatic fix).
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "k_proj", "q_proj"])', model=None),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "k_proj", "v_proj"])', model=None),)
@@ -34,11 +39,20 @@ class DuplicateEntry(Rule):
                 continue
             seen: set[str] = set()
             prev: Value | None = None
-            for item in v.items:
+            reported = 0
+            for index, item in enumerate(v.items):
                 if not item.dynamic and isinstance(item.value, str):
+                    if item.value in seen and reported == MAX_LISTED:
+                        rest = sum(1 for i in v.items[index:] if not i.dynamic and isinstance(i.value, str)) - len(
+                            {i.value for i in v.items[index:] if not i.dynamic and isinstance(i.value, str)} - seen)
+                        yield self.diagnostic(ctx, item.span, f"{rest:,} more repeated entries in {field_name} from "
+                                              "here on (not listed one by one); remove the repetitions",
+                                              subject=item.value)
+                        break
                     if item.value in seen:
+                        reported += 1
                         fix = None
-                        edits = (remove_item_edit(ctx.spec.path, ctx.text, v.items, v.items.index(item),
+                        edits = (remove_item_edit(ctx.spec.path, ctx.text, v.items, index,
                                                   python=ctx.spec.source != "adapter_config", container=v.kind)
                                  if prev is not None and not v.origin and getattr(ctx, "text", None) else None)
                         if edits:

@@ -12,7 +12,7 @@ from peftlint.semantics.peft_facts import FieldType, accepts
 
 # List fields whose items PEFT uses as names or layer indices.
 _ITEM_TYPES = {"target_modules": str, "modules_to_save": str, "exclude_modules": str, "target_parameters": str,
-               "layers_to_transform": int, "layers_pattern": str}
+               "layers_to_transform": int, "layers_pattern": str, "feedforward_modules": str}
 
 
 class InvalidValue(Rule):

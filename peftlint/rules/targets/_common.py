@@ -8,8 +8,13 @@ from peftlint.semantics.matching import entry_matches
 
 
 def list_entries(ctx: Context):
-    """(entry text, Value) for each static item of a list target_modules that is a plain name."""
+    """(entry text, Value) for each static item of a list target_modules that is a plain name; a
+    repeated entry once, at its first occurrence (the repetitions are PFT204's)."""
+    seen: set[str] = set()
     for item in string_items(ctx):
+        if item.value in seen:
+            continue
+        seen.add(item.value)
         if literal_problem(item.value) is None:  # else reported by the PFT2xx form rules
             yield item.value, item
 

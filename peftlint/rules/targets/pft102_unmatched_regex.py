@@ -8,6 +8,7 @@ from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Rule
 from peftlint.rules.context import Context
+from peftlint.semantics import regex_budget as budgeted
 from peftlint.semantics.partial import is_partial
 from peftlint.semantics.suggest import format_names
 
@@ -29,23 +30,20 @@ class UnmatchedRegex(Rule):
     good = (py_example('config = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)")'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
-        import re
-
         t = ctx.targeting
         v = ctx.field("target_modules")
         if t is None or t.mode != "regex" or v is None or t.matched or is_partial(ctx.inventory):
             return
         pattern = t.effective_targets
-        try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
-            yield self.diagnostic(ctx, v.span, f"`{pattern}` is not a valid regular expression ({exc}); PEFT raises re.error",
+        error = budgeted.compile_error(pattern)
+        if error is not None:
+            yield self.diagnostic(ctx, v.span, f"`{pattern}` is not a valid regular expression ({error}); PEFT raises re.error",
                                   subject=pattern)
             return
         names = ctx.inventory.names()
         example = next((n for n in names if ctx.inventory.module(n).kind in ("linear", "gpt2-conv1d")), names[0] if names else "")
         hint = ""
-        searched = sorted({n.rsplit(".", 1)[-1] for n in names if compiled.search(n)})
+        searched = sorted({n.rsplit(".", 1)[-1] for n in names if budgeted.search(pattern, n)})
         if searched:
             alt = "|".join(searched[:6])
             hint = f"; it would match {format_names(searched)} as a search — write r\".*\\.({alt})\" or the list {searched[:6]!r}"

@@ -13,11 +13,11 @@ from peftlint.semantics.matching import layer_filter_active, layer_position
 from peftlint.semantics.partial import touches_unknown
 
 
-def _blocks(ctx: Context, names: list[str]) -> dict[str, set[int]]:
+def _blocks(positions: dict[str, tuple[str, int] | None], names: list[str]) -> dict[str, set[int]]:
     """{numbered ModuleList: indices} of the repeated blocks ``names`` lie in."""
     out: dict[str, set[int]] = {}
     for n in names:
-        pos = layer_position(n, ctx.inventory)
+        pos = positions[n]
         if pos is not None:
             out.setdefault(pos[0], set()).add(pos[1])
     return out
@@ -76,18 +76,19 @@ class PartialCoverage(Rule):
         # what all entries together reach, per (block list, path inside the block): full names
         # saved for every block (an expanded "all-linear") cover each other
         union: dict[tuple[str, str], set[int]] = {}
+        positions = {n: layer_position(n, ctx.inventory) for hits in t.entry_hits.values() for n in hits}
         for hits in t.entry_hits.values():
             for n in hits:
-                pos = layer_position(n, ctx.inventory)
+                pos = positions[n]
                 if pos is not None:
                     union.setdefault((pos[0], _in_block(n, pos)), set()).add(pos[1])
         for entry, item in list_entries(ctx):
-            for lst, idx in _blocks(ctx, t.entry_hits.get(entry, [])).items():
+            for lst, idx in _blocks(positions, t.entry_hits.get(entry, [])).items():
                 total = lists.get(lst)
                 if not total or len(idx) >= total or touches_unknown(ctx.inventory, lst):
                     continue
                 paths = {_in_block(n, pos) for n in t.entry_hits.get(entry, [])
-                         if (pos := layer_position(n, ctx.inventory)) is not None and pos[0] == lst}
+                         if (pos := positions[n]) is not None and pos[0] == lst}
                 if all(len(union.get((lst, p), ())) >= total for p in paths):
                     continue
                 if _other_kind_of_block(ctx, lst, idx, total, entry):

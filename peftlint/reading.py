@@ -1,0 +1,97 @@
+"""Reading files that peftlint did not write: regular files only, and never more than a limit.
+
+A linted tree, a model folder or a cache directory can hold a FIFO (reading it blocks forever), a
+symlink to ``/dev/zero`` (reading it never ends) or a file of several gigabytes. Every read of such
+a file goes through :func:`read_limited`: it opens without blocking, checks with ``fstat`` on the
+open descriptor (so a file swapped after a check is still caught) that it is a regular file, and
+reads at most ``limit`` bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024  # bytes; ``max-file-size`` / ``--max-file-size``
+
+# O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. O_NOCTTY: a terminal
+# device never becomes the controlling terminal. Both are absent on Windows (no FIFOs there).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+
+class NotReadable(Exception):
+    """The file was not read; the message says why in words a user can act on."""
+
+    def __init__(self, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def human_size(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def read_limited(path: str | os.PathLike[str], limit: int = DEFAULT_MAX_FILE_SIZE) -> bytes:
+    """The bytes of the regular file ``path`` (symlinks followed), at most ``limit`` of them.
+
+    Raises :class:`NotReadable` for anything that is not a regular file or is larger than ``limit``,
+    and ``OSError`` when the file cannot be opened or read.
+    """
+    fd = os.open(os.fspath(path), _OPEN_FLAGS)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotReadable(f"{_kind(st.st_mode)}, not a regular file")
+        if st.st_size > limit:
+            raise NotReadable(f"{human_size(st.st_size)}, over the {human_size(limit)} limit", too_large=True)
+        if hasattr(os, "set_blocking"):
+            try:
+                os.set_blocking(fd, True)
+            except OSError:
+                pass
+        chunks: list[bytes] = []
+        got = 0
+        while True:  # the size may have changed since fstat: read at most limit + 1 bytes
+            chunk = os.read(fd, min(1 << 20, limit + 1 - got))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+            if got > limit:
+                raise NotReadable(f"more than the {human_size(limit)} limit", too_large=True)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_text_limited(path: str | os.PathLike[str], limit: int = DEFAULT_MAX_FILE_SIZE,
+                      encoding: str = "utf-8", errors: str = "strict") -> str:
+    """:func:`read_limited` decoded; raises ``UnicodeDecodeError`` for bad bytes with ``errors="strict"``."""
+    return read_limited(path, limit).decode(encoding, errors)
+
+
+def is_regular_file(path: Path) -> bool:
+    """Whether ``path`` (symlinks followed) is a regular file; False when it cannot be checked."""
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False

@@ -1,0 +1,217 @@
+"""The hostile set: inputs that once hung peftlint, exhausted its memory or crashed it, each
+generated here (nothing big is committed). Every run is a real ``peftlint`` process limited to
+1.5 GB of address space (RLIMIT_AS, so an overrun fails the test, not the machine) and 30 seconds,
+and must end with a complete JSON report (exit 0 or 1, no PFT999) that says what it found.
+
+A normal cold run (torch, transformers and peft imported, a model built) fits in that address
+space; the fixture checks it first. Runs use a warm cache, except the cases that poison the cache
+itself: those must rebuild, and get the normal cold run's time on top of the 30 seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from support.helpers_hf import REPO_ROOT
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS, FIFOs and /dev/zero as on Linux")
+
+LIMIT_BYTES = 1536 * 1024 * 1024
+LIMIT_SECONDS = 30.0
+SMOL = "HuggingFaceTB/SmolLM2-135M"
+ADAPTER = {"peft_type": "LORA", "base_model_name_or_path": SMOL, "r": 8, "task_type": "CAUSAL_LM"}
+TINY = {"model_type": "llama", "hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 2,
+        "num_key_value_heads": 2, "vocab_size": 64}
+
+
+@dataclass
+class Run:
+    code: int
+    findings: list[dict]
+    stderr: str
+    seconds: float
+    max_rss: int  # bytes
+
+
+def _limit() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
+
+
+def run_peftlint(cwd: Path, cache: Path, *args: str, seconds: float = LIMIT_SECONDS) -> Run:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PEFTLINT_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
+    start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "peftlint", "--format", "json", *args, "."], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit)
+    try:
+        out, err = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"peftlint did not finish within {seconds:.0f} s")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = time.monotonic() - start
+    text = err.decode("utf-8", "replace")
+    assert proc.returncode in (0, 1), f"exit {proc.returncode}: {text[-2000:]}"
+    findings = json.loads(out)  # a complete report
+    assert "PFT999" not in {d["code"] for d in findings}, findings
+    return Run(proc.returncode, findings, text, elapsed, usage.ru_maxrss * 1024)
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+    """A cache holding peft's facts and SmolLM2's inventory, made by a normal cold run under the
+    same address-space limit (which it must fit); returns (cache, seconds the cold run took)."""
+    cache = tmp_path_factory.mktemp("hostile-cache")
+    d = tmp_path_factory.mktemp("normal")
+    (d / "adapter_config.json").write_text(json.dumps({**ADAPTER, "target_modules": ["q_proj", "v_proj"]}))
+    _python(d, 'config = LoraConfig(target_modules=["q_proj", "v_proj"])')  # SmolLM2 built as its own class too
+    cold = run_peftlint(d, cache, seconds=1800)
+    assert cold.findings == []
+    return cache, cold.seconds
+
+
+def _adapter(d: Path, **fields: object) -> None:
+    (d / "adapter_config.json").write_text(json.dumps({**ADAPTER, **fields}))
+
+
+def _python(d: Path, body: str) -> None:
+    (d / "train.py").write_text(f"from peft import LoraConfig\n\n# peftlint: model={SMOL}\n{body}\n")
+
+
+def _model_dir(d: Path, layers: int) -> None:
+    (d / "m").mkdir()
+    (d / "m" / "config.json").write_text(json.dumps({**TINY, "num_hidden_layers": layers}))
+    (d / "train.py").write_text("from peft import LoraConfig\n\n# peftlint: model=./m\n"
+                                "config = LoraConfig(target_modules=['q_proj'])\n")
+
+
+def _deep_json(d: Path) -> None:
+    (d / "adapter_config.json").write_text(json.dumps({**ADAPTER, "x": 0}).replace("0}", "[" * 5000 + "]" * 5000 + "}"))
+
+
+def _deep_notebook(d: Path) -> None:
+    (d / "nb.ipynb").write_text('{"cells": [], "metadata": {"peft": ' + "[" * 5000 + "]" * 5000 + "}}")
+
+
+def _long_weight_key(d: Path) -> None:
+    """A saved adapter whose safetensors header names a tensor with a 1 MB key."""
+    import struct
+
+    _adapter(d, target_modules=["q_proj"])
+    key = "base_model.model.model" + ".base_layer" * 95_000 + ".lora_Q"
+    header = json.dumps({key: {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()
+    (d / "adapter_model.safetensors").write_bytes(struct.pack("<Q", len(header)) + header + b"\0" * 4)
+
+
+def _huge_file(d: Path) -> None:
+    with open(d / "big.py", "w") as f:
+        f.write("from peft import LoraConfig\n")
+        for _ in range(120):
+            f.write("x = 1  # " + "#" * 100_000 + "\n")
+
+
+CASES: dict[str, tuple[Callable[[Path], None], Callable[[list[dict]], bool]]] = {
+    "regex bomb in target_modules": (lambda d: _python(d, 'config = LoraConfig(target_modules="(.*)*z")'),
+                                     lambda f: [x["code"] for x in f] == ["PFT212"]),
+    "regex bomb as a rank_pattern key": (
+        lambda d: _adapter(d, target_modules=["q_proj"], rank_pattern={"(.*)*z": 4}),
+        lambda f: "PFT212" in {x["code"] for x in f}),
+    "num_hidden_layers 10,000,000": (lambda d: _model_dir(d, 10_000_000),
+                                     lambda f: [x["code"] for x in f] == ["PFT901"] and "max-model-modules" in f[0]["message"]),
+    "num_hidden_layers 5,000": (lambda d: _model_dir(d, 5_000),
+                                lambda f: [x["code"] for x in f] == ["PFT901"] and "modules" in f[0]["message"]),
+    "one name 2,000 times": (lambda d: _adapter(d, target_modules=["q_proj"] * 2000),
+                             lambda f: len(f) == 101 and {x["code"] for x in f} == {"PFT204"}),
+    "300,000 entries": (lambda d: _adapter(d, target_modules=["q_proj"] * 300_000),
+                        lambda f: len(f) == 101),
+    "100 KB string in modules_to_save": (lambda d: _adapter(d, target_modules=["q_proj"], modules_to_save=["a" * 100_000]),
+                                          lambda f: [x["code"] for x in f] == ["PFT306"]),
+    "FIFO named *.py": (lambda d: os.mkfifo(d / "pipe.py"), lambda f: [x["code"] for x in f] == ["PFT907"]),
+    "symlink to /dev/zero": (lambda d: (d / "zero.py").symlink_to("/dev/zero"),
+                             lambda f: [x["code"] for x in f] == ["PFT907"]),
+    "12 MB file": (_huge_file, lambda f: [x["code"] for x in f] == ["PFT907"]),
+    "adapter_config.json nested 5,000 deep": (_deep_json, lambda f: [x["code"] for x in f] == ["PFT401"]),
+    "notebook nested 5,000 deep": (_deep_notebook, lambda f: [x["code"] for x in f] == ["PFT902"]),
+    "1 MB tensor name in a safetensors header": (_long_weight_key, lambda f: "PFT404" in {x["code"] for x in f}),
+    "5,000-digit integer": (lambda d: (d / "adapter_config.json").write_text('{"peft_type": "LORA", "r": ' + "7" * 5000 + "}"),
+                            lambda f: [x["code"] for x in f] == ["PFT401"]),
+}
+
+
+# Cases whose model has to be built (torch imported) get the normal cold run's time on top.
+NEEDS_BUILD = {"num_hidden_layers 5,000"}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_hostile_input(name: str, warm: tuple[Path, float], tmp_path: Path) -> None:
+    make, expect = CASES[name]
+    make(tmp_path)
+    run = run_peftlint(tmp_path, warm[0], seconds=LIMIT_SECONDS + (warm[1] if name in NEEDS_BUILD else 0))
+    assert expect(run.findings), run.findings[:5]
+
+
+_MANY_FIXES = """
+import sys
+from pathlib import Path
+from peftlint.config import Settings
+from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity, Span
+from peftlint.engine.run import Linter, RunResult
+from peftlint.fix.apply import apply_fixes
+
+d = Path(sys.argv[1])
+line = "c{} = LoraConfig(target_modules=['q_proj', 'v_proj', 'q_proj'])"
+text = "from peft import LoraConfig\\n" + "".join(line.format(i) + "\\n" for i in range(2000))
+(d / "train.py").write_text(text)
+diags = []
+for i in range(2000):
+    col = line.format(i).index(", 'q_proj']") + 1  # the repetition and the comma before it
+    edit = Edit("train.py", Span(i + 2, col, i + 2, col + len(", 'q_proj'")), "")
+    diags.append(Diagnostic("PFT204", "duplicate-entry", Severity.WARNING, "twice", "train.py", edit.span,
+                            fix=Fix("safe", (edit,))))
+out, _ = apply_fixes(Linter(Settings(), d), RunResult(diags), [d], write=False, unsafe=False)
+assert out.fixed == 2000 and out.diff.count("\\n-c") == 2000, out.diff[:500]
+print("ok")
+"""
+
+
+def test_two_thousand_fixes_in_one_file(tmp_path: Path) -> None:
+    """The fix code on one file with 2,000 configs (the Python reader's share of such a file is
+    not measured here): one linear pass over the text, within the same bounds."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", _MANY_FIXES, str(tmp_path)], env=env, capture_output=True,
+                         text=True, timeout=LIMIT_SECONDS, preexec_fn=_limit)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("entry", ["peftfacts", "inventory"])
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "crafted"])
+def test_poisoned_cache_entry_is_rebuilt(entry: str, kind: str, warm: tuple[Path, float], tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(warm[0], cache)
+    victims = [p for p in cache.iterdir() if p.name.startswith(entry)]
+    assert victims
+    for victim in victims:
+        data = json.loads(victim.read_text())
+        victim.unlink()
+        if kind == "fifo":
+            os.mkfifo(victim)
+        elif kind == "dev-zero":
+            victim.symlink_to("/dev/zero")
+        else:  # the right key, a payload that would silence every check
+            empty = {"configs": {}} if entry == "peftfacts" else {"modules": []}
+            victim.write_text(json.dumps({**data, "payload": {**data["payload"], **empty}}))
+    d = tmp_path / "work"
+    d.mkdir()
+    _adapter(d, target_modules=["q_proj", "nope_proj"])
+    run = run_peftlint(d, cache, seconds=LIMIT_SECONDS + warm[1])
+    assert [x["code"] for x in run.findings] == ["PFT101"]  # the checks ran on a rebuilt entry

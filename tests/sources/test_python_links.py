@@ -403,3 +403,25 @@ def test_it(model_id, config, r):
     opt, gpt2 = specs(body)
     assert refs(opt) == ["facebook/opt-350m"] and refs(gpt2) == ["gpt2"]
     assert opt.model.how.endswith(f"(model_id from @pytest.mark.parametrize at line {line_of('model_id, config', body) - 1})")
+
+
+@pytest.mark.parametrize("trainer, model_class", [
+    ("RewardTrainer", "AutoModelForSequenceClassification"),
+    ("PRMTrainer", "AutoModelForTokenClassification"),
+    ("SFTTrainer", None),  # a causal LM: the config's own architecture
+])
+def test_a_trl_trainer_given_a_model_id_loads_it_with_its_auto_class(trainer: str, model_class: str | None) -> None:
+    spec = one(f"""
+        from trl import {trainer}
+        trainer = {trainer}(model="gpt2", peft_config=LoraConfig(target_modules=["c_attn", "score"]))
+        """)
+    assert spec.model is not None and spec.model.ref == "gpt2"
+    assert spec.model.model_class == model_class
+
+
+def test_a_trainer_of_another_library_gets_no_auto_class() -> None:
+    spec = one("""
+        from mylib import RewardTrainer
+        trainer = RewardTrainer(model="gpt2", peft_config=LoraConfig(target_modules=["c_attn"]))
+        """)
+    assert spec.model is not None and spec.model.model_class is None

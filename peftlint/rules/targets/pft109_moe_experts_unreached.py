@@ -133,10 +133,12 @@ class MoeExpertsUnreached(Rule):
                     "from the adapter silently.")
         if widened:
             msg += f" {backticked(widened)} named one expert, but the fused parameter covers all experts of every layer."
-        if any(k.endswith("gate.weight") for k in moe.moved.values()):
+        router = any(k.endswith("gate.weight") for k in moe.moved.values())
+        if router:
             msg += " The router (`gate.weight`) is adapted too."
         dropout = ctx.spec.static("lora_dropout", 0) or 0
-        sev = None
+        # nothing lost, widened or added: the rewrite does what the names say, so this is a note
+        sev = None if dropped or widened or router else Severity.INFO
         if isinstance(dropout, (int, float)) and dropout:
             msg += (f" With lora_dropout={dropout}, get_peft_model raises \"lora.ParamWrapper does not work with "
                     "lora_dropout != 0\"; set lora_dropout=0.")

@@ -30,6 +30,10 @@ from peftlint.sources.python.program import Program
 from peftlint.spec import ModelRef
 
 NO_MODEL = "no from_pretrained() call or trainer linked to this config"
+# TRL trainers given a model id load it with these auto classes (trl/trainer/*_trainer.py); the
+# others load a causal LM, which the config's architectures already say.
+TRL_MODEL_CLASSES = {"RewardTrainer": "AutoModelForSequenceClassification",
+                     "PRMTrainer": "AutoModelForTokenClassification"}
 
 Models = list[ModelRef]
 
@@ -106,7 +110,9 @@ class ModelLinker:
         if trainer is not None:
             v = self.values.value(expr)
             if v.is_str:
-                return [self._model_ref(RefFound(v.value, v.span), via, None, None)], True
+                ref = self._model_ref(RefFound(v.value, v.span), via, None, None)
+                ref.model_class = self._trainer_model_class(consumer)
+                return [ref], True
         traced = self.tracer.trace(expr, ctx, 0, ())
         if isinstance(traced, list):
             return self._refs_from_loads(traced), True
@@ -115,6 +121,13 @@ class ModelLinker:
             if isinstance(found, list):
                 return [self._model_ref(f, via, None, None) for f in found], True
         return traced, False
+
+    def _trainer_model_class(self, consumer: ast.Call) -> str | None:
+        """The auto class a TRL trainer loads a model id with (None: the config's own architecture)."""
+        for qn in self.p.qualified_names(consumer.func):
+            if qn.split(".")[0] == "trl":
+                return TRL_MODEL_CLASSES.get(qn.rsplit(".", 1)[-1])
+        return None
 
     def _refs_from_loads(self, loads: list[Load]) -> Models | str:
         out: Models = []

@@ -13,7 +13,7 @@ from peftlint.model.inventory import Inventory, ModuleInfo
 from peftlint.semantics import roles
 from peftlint.semantics.matching import PeftView, compute_targeting, entry_matches, layer_index
 
-# What LoRA can wrap (PEFT-SEMANTICS §5); other kinds are not listed as targets.
+# What LoRA can wrap (docs/peft-behaviour.md#layer-types); other kinds are not listed as targets.
 ADAPTABLE_KINDS = (inv.LINEAR, inv.CONV1D_GPT2, inv.EMBEDDING, inv.CONV1D, inv.CONV2D, inv.CONV3D, inv.MHA)
 _KIND_LABELS = {
     inv.LINEAR: "Linear", inv.CONV1D_GPT2: "Conv1D (gpt2)", inv.EMBEDDING: "Embedding", inv.CONV1D: "Conv1d",

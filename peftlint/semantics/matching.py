@@ -1,4 +1,4 @@
-"""PEFT's targeting rules, reproduced on an Inventory (PEFT-SEMANTICS §1).
+"""PEFT's targeting rules, reproduced on an Inventory (docs/peft-behaviour.md#matching).
 
 Pure Python: no torch, no peft. ``tests/test_differential.py`` compares every answer with what
 ``peft.get_peft_model`` does on the same meta-device model.
@@ -256,7 +256,7 @@ def _excluded_by(key: str, view: PeftView, modules_to_save: list[str]) -> str | 
     return None
 
 
-# -- target_parameters and the transformers-5 MoE rewrite (PEFT-SEMANTICS §4) ------------------------
+# -- target_parameters and the transformers-5 MoE rewrite (docs/peft-behaviour.md#moe) ------------------------
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Which module kinds each PEFT method can wrap (PEFT-SEMANTICS §3.2), in one place.
+"""Which module kinds each PEFT method can wrap (docs/peft-behaviour.md#layer-types), in one place.
 
 peft exposes these facts only as isinstance checks inside each tuner's dispatch code, so they are
 written down here; tests/test_differential_methods.py checks every row against the installed peft.
@@ -59,7 +59,7 @@ KIND_LABELS = {
 }
 
 
-# LoRA variants that narrow the kinds (PEFT-SEMANTICS §3.3): DoRA rejects MultiheadAttention.
+# LoRA variants that narrow the kinds (docs/peft-behaviour.md#layer-types): DoRA rejects MultiheadAttention.
 DORA_UNSUPPORTED = frozenset({inv.MHA})
 
 

@@ -1,7 +1,7 @@
 """Saved adapter weights compared with what PEFT expects (the file is read by
 ``sources/adapter_weights.py``, header only). Nothing here imports torch, transformers or peft.
 
-Expected keys and shapes follow PEFT-SEMANTICS §5.2. LoRA is fully supported (Linear, GPT-2 Conv1D,
+Expected keys and shapes follow docs/peft-behaviour.md#saved-format. LoRA is fully supported (Linear, GPT-2 Conv1D,
 Embedding, ConvNd, DoRA magnitudes, ``lora_bias``, ``modules_to_save`` copies, saved embedding
 matrices, ``target_parameters`` ParamWrappers); other methods get readability, zero-size and key
 presence checks only.

@@ -187,7 +187,7 @@ def test_mixtral_moe_conversion(build: Build) -> None:
     assert moe.fused == {"gate_up_proj": ["w1", "w3"]}
     assert moe.rank_multiplier == {"gate_up_proj": 2}
     assert moe.pattern_keys == {"gate_up_proj": r".*\.gate_up_proj"}
-    assert moe.none_targets_become_empty is True  # PEFT-SEMANTICS §1.5: the q/v default is lost
+    assert moe.none_targets_become_empty is True  # docs/peft-behaviour.md#defaults: the q/v default is lost
     assert moe.all_linear == AllLinearRewrite(
         target_modules=["k_proj", "o_proj", "q_proj", "v_proj"],
         target_parameters=["down_proj", "gate.weight", "gate_up_proj"],
@@ -200,7 +200,7 @@ def test_qwen2_moe(build: Build) -> None:
     assert qwen.module("model.layers.0.mlp.shared_expert.gate_proj").kind == inv.LINEAR
     assert set(qwen.module("model.layers.0.mlp.experts").params) == {"gate_up_proj", "down_proj"}
     moe = qwen.moe
-    # PEFT-SEMANTICS §4.3: transformers converts qwen2_moe checkpoints, PEFT does not rewrite configs
+    # docs/peft-behaviour.md#moe: transformers converts qwen2_moe checkpoints, PEFT does not rewrite configs
     assert moe.applies is False and moe.base_model_type is None
     assert moe.target_map == {} and moe.none_targets_become_empty is False
 

@@ -1,4 +1,4 @@
-"""Silent failure modes of PEFT-SEMANTICS §8 added to existing rules, each with real peft as the oracle.
+"""Silent failure modes of PEFT (docs/peft-behaviour.md#outcomes) added to existing rules, each with real peft as the oracle.
 
 - PFT103: LoRA on ``nn.MultiheadAttention.out_proj`` (reached by "all-linear") is a no-op (§2.2, §8.12).
 - PFT208: AdaLoRA with ``target_parameters`` crashes (§3.3).

@@ -147,7 +147,7 @@ def test_rank_mismatch_is_pft403_and_peft_fails(work, llama_lora, tmp_path):
 
 
 def test_sorted_rank_pattern_keys_change_the_rank(work):
-    """PEFT-SEMANTICS §2.3: save_pretrained sorts rank_pattern keys, so another key matches first."""
+    """docs/peft-behaviour.md#patterns: save_pretrained sorts rank_pattern keys, so another key matches first."""
     out = save_adapter(work / "llama", work / "saved" / "rank-sorted", r=4, target_modules=["q_proj"],
                        rank_pattern={"q_proj": 4, "layers.0.self_attn.q_proj": 16})
     saved = json.loads((out / "adapter_config.json").read_text())

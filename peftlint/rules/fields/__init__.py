@@ -1,1 +1,1 @@
-"""PFT3xx: the other targeting fields, checked against the base model (PEFT-SEMANTICS §1.6-§2.4, §4, §6)."""
+"""PFT3xx: the other targeting fields, checked against the base model (docs/peft-behaviour.md: #layer-filter, #patterns, #modules-to-save, #target-parameters)."""

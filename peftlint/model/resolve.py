@@ -395,7 +395,7 @@ def _load(ref: str, label: str, path: Path, source: str, revision: str | None,
     try:
         raw = read_limited(path, MAX_CONFIG_SIZE)
     except NotReadable as exc:
-        raise _Failed(f"{path} was not read: {exc}") from None
+        raise ResolveFailed(f"{path} was not read: {exc}") from None
     except OSError as exc:
         raise ResolveFailed(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
@@ -411,7 +411,7 @@ def _load(ref: str, label: str, path: Path, source: str, revision: str | None,
         ) from None
     except (ValueError, RecursionError) as exc:  # an integer over 4300 digits, nesting deeper than Python's stack
         what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
-        raise _Failed(f"{path} cannot be read as a config.json: {what}") from None
+        raise ResolveFailed(f"{path} cannot be read as a config.json: {what}") from None
     if not isinstance(config, dict):
         raise ResolveFailed(f"{path} does not hold a JSON object, so it is not a transformers config.json")
     for key in _PRIVATE_KEYS:

@@ -6,7 +6,6 @@ import hashlib
 import re
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -22,100 +21,26 @@ from peftlint.engine.results_cache import (
     outcome_summary,
     weight_files,
 )
+from peftlint.engine.models import ModelChoice
+from peftlint.engine.readers import READERS, SourceReader
 from peftlint.engine.reading import not_read_problem
+from peftlint.engine.results import RunResult, SpecOutcome
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
 from peftlint.reading import NotReadable, read_limited
-from peftlint.rules.meta import INTERNAL, REMOTE_CODE, SYNTAX, UNRESOLVED, UNUSED_NOQA
+from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
 from peftlint.semantics import regex_budget
 from peftlint.semantics.regex_budget import RegexTooSlow
 from peftlint.sources import Problem, SourceResult
 from peftlint.spec import AdapterSpec, ModelRef
 
-# The unresolved-model note fits one line of 160 characters, with room for a notebook's " (cell N, line L)".
-UNRESOLVED_LIMIT = 140
-
 # The rules, the model loader and the rule context are imported when a file is linted: a run whose
 # files all come from the result cache never needs them.
 if TYPE_CHECKING:
-    from peftlint.model.load import Loaded
     from peftlint.rules import Rule
     from peftlint.rules.context import Context
 
 
-@dataclass
-class SpecOutcome:
-    spec: AdapterSpec
-    model: str | None = None
-    how: str = ""  # where the model reference came from
-    ref: str | None = None  # the model reference that was looked up (hub id, path, alias), if any
-    from_default: bool = False
-    skipped: str | None = None  # why the model-aware rules did not run
-    model_note: str = ""  # e.g. "built statically from train.py; 1 subtree unknown: `backbone` (...)"
-    inventory: Any = None
-    ctx: "Context | None" = None
-
-
-@dataclass
-class RunResult:
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    files: int = 0
-    outcomes: list[SpecOutcome] = field(default_factory=list)
-    # saved adapters: "adapter DIR: fits MODEL: yes/no (...)" lines for the text report
-    verdicts: list[str] = field(default_factory=list)
-    # display path -> sha256 of the bytes that were linted: --fix applies edits only to that content
-    digests: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def specs(self) -> int:
-        return len(self.outcomes)
-
-    def skipped(self) -> list[SpecOutcome]:
-        return [o for o in self.outcomes if o.skipped]
-
-    def extend(self, part: "RunResult") -> None:
-        """Add what another part of the run (one file, one worker) found."""
-        self.diagnostics += part.diagnostics
-        self.files += part.files
-        self.outcomes += part.outcomes
-        self.verdicts += part.verdicts
-        self.digests.update(part.digests)
-
-
-# A source reader: (text, display path, absolute path, linter) -> SourceResult
-SourceReader = Callable[[str, str, str, "Linter"], SourceResult]
-
-
-def _read_python(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
-    from peftlint.sources.python import extract_python
-
-    return extract_python(text, path, abspath, linter.config_classes())
-
-
-def _read_adapter_config(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
-    from peftlint.sources.adapter_json import extract_adapter_config
-
-    return extract_adapter_config(text, path, abspath, linter.peft_types())
-
-
-def _read_notebook(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
-    from peftlint.sources.notebook import extract_notebook
-
-    return extract_notebook(text, path, abspath, linter.config_classes())
-
-
-def _read_trainer_yaml(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
-    from peftlint.sources.trainer_yaml import extract_trainer_yaml
-
-    return extract_trainer_yaml(text, path, abspath)
-
-
-def _read_trainer_shell(text: str, path: str, abspath: str, linter: "Linter") -> SourceResult:
-    from peftlint.sources.trainer_shell import extract_trainer_shell
-
-    return extract_trainer_shell(text, path, abspath)
-
-
-class Linter:
+class Linter(ModelChoice):
     """One run. Holds the per-run memo of resolved models and inventories (no global state)."""
 
     def __init__(self, settings: Settings, cwd: Path | None = None, *, result_cache: bool = False,
@@ -127,13 +52,7 @@ class Linter:
         cache_dir = settings.cache_directory() if result_cache else None
         self.results = ResultCache(cache_dir, settings, self.cwd) if cache_dir is not None else None
         self.progress = progress
-        self.readers: dict[str, SourceReader] = {
-            disc.PYTHON: _read_python,
-            disc.ADAPTER_CONFIG: _read_adapter_config,
-            disc.NOTEBOOK: _read_notebook,
-            disc.YAML: _read_trainer_yaml,
-            disc.SHELL: _read_trainer_shell,
-        }
+        self.readers: dict[str, SourceReader] = dict(READERS)
         self._facts: Any = None
         self._config_classes: set[str] | None = None
         self._resolved = ResolutionLog(settings, recording=self.results is not None)
@@ -482,115 +401,6 @@ class Linter:
             except Exception as exc:
                 diags.append(self._internal(ctx.spec.path, ctx.spec.span, exc))
         return diags
-
-    def choose_ref(self, spec: AdapterSpec) -> ModelRef | None:
-        """comment hint > --model > what the source says > [tool.peftlint] model (see README)."""
-        s = self.settings
-        ref = spec.model
-        if ref is not None and ref.how.startswith("# peftlint"):
-            return ref
-        cls = ref.model_class if ref else spec.facts.model_class
-        # a pipeline given for a component's config (a diffusers LoRA file's `unet` weights) means that component
-        sub = ref.subfolder if ref else spec.facts.subfolder
-        lib = ref.library if ref else "transformers"
-        if s.cli_model:
-            return ModelRef(s.cli_model, "--model", model_class=cls, base_dir=str(self.cwd), subfolder=_sub(s.cli_model, sub),
-                            library=lib)
-        if spec.source in ("adapter_config", "diffusers_lora") and s.model:
-            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root,
-                            subfolder=_sub(s.model, sub), library=lib)
-        if ref is not None:
-            return ref
-        if s.model:
-            return ModelRef(s.model, "[tool.peftlint] model", model_class=cls, base_dir=s.project_root,
-                            subfolder=_sub(s.model, sub), library=lib)
-        return None
-
-    def _unresolved(self, spec: AdapterSpec, why: str, ref: ModelRef | None, got: Loaded | None = None,
-                    summary: str = "") -> Diagnostic:
-        """One note per config, at the config call: a one-line message (``summary`` when given), the
-        full reason in ``detail``."""
-        from peftlint.rules import rule_by_code
-
-        code = REMOTE_CODE if got is not None and got.needs_remote_code else UNRESOLVED
-        rule = rule_by_code(code)
-        skipped = "model-aware checks skipped"
-        if summary:
-            msg = f"{summary}; {skipped}"
-        elif ref is None:
-            msg = _clip(f"base model unknown: {why}", UNRESOLVED_LIMIT - len(skipped) - 2) + "; " + skipped
-        elif code == REMOTE_CODE:
-            msg = f"{_clip(repr(ref.ref), 80)} needs trust_remote_code to build; {skipped} (--trust-remote-code runs it)"
-        else:
-            if ref.library == "local" or ref.ref.startswith(LOCAL_PREFIX):
-                failed = "could not be read statically"
-            elif got is not None and got.model_class:
-                failed = "could not be built on the meta device"
-            else:
-                failed = "not resolved"
-            msg = f"base model {_clip(repr(ref.ref), 80)} {failed}"
-            room = UNRESOLVED_LIMIT - len(msg) - len(skipped) - 5
-            via = next((h for h in (ref.how, ref.how.split(", ")[0]) if h and len(h) <= room), "")
-            msg += (f" ({via})" if via else "") + "; " + skipped
-        hint = "" if code == REMOTE_CODE else (
-            " Name the model with `# peftlint: model=<hub id or path>` on or above the config"
-            + (", or pass --model." if ref is None else "."))
-        detail = why.rstrip(".") + "." + hint
-        return Diagnostic(code, rule.name if rule else code, rule.severity if rule else Severity.INFO, msg,
-                          spec.path, spec.span, detail=detail)
-
-    def _inventory_for(self, spec: AdapterSpec, ref: ModelRef, text: str = "") -> Loaded:
-        from peftlint.model.load import load_inventory
-
-        target = self.settings.models.get(ref.ref, ref.ref)  # an alias may name a local class too
-        if ref.library == "local" or target.startswith(LOCAL_PREFIX):
-            name = ref.ref if ref.library == "local" else target.removeprefix(LOCAL_PREFIX)
-            return self._local_inventory(spec, ref, name, text)
-        base_dirs = tuple(d for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None) if d)
-        got = load_inventory(ref.ref, self.settings, self.cache_dir(), revision=ref.revision, base_dirs=base_dirs,
-                             model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
-                             resolved_memo=self._resolved, inventory_memo=self._inventories,
-                             subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None)
-        return got
-
-    def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, name: str, text: str) -> Loaded:
-        """The nn.Module class ``name`` of the linted code, read statically."""
-        from peftlint.model.load import Loaded, load_inventory
-        from peftlint.sources.python.module_tree import local_tree
-
-        if spec.source not in ("python", "notebook"):
-            return Loaded(why=f"{name} ({ref.how}) names a class of Python code, but this config is not in Python code")
-        line = ref.span.line if ref.span is not None else spec.span.line
-        base_dirs = (str(Path(spec.abspath).parent),) if spec.abspath else ()
-
-        def pretrained(p: Any) -> Any:
-            """A transformers model created in the class's __init__: its tree, when it resolves."""
-            if p.ref is None:
-                return None
-            got = load_inventory(p.ref, self.settings, self.cache_dir(), base_dirs=base_dirs, model_class=p.model_class,
-                                 how=p.how, resolved_memo=self._resolved, inventory_memo=self._inventories)
-            return got.inventory
-
-        tree = local_tree(spec.abspath, text, name, line=line, memo=self._local, display=spec.path,
-                          pretrained=pretrained)
-        if tree.inventory is None:
-            return Loaded(why=f"{name} is built from code peftlint cannot read statically: {tree.reason}")
-        note = f"built statically from {tree.inventory.model_id}; {tree.reason}" if tree.inventory.unknown else ""
-        return Loaded(tree.inventory, name, None, model_class=name, note=note)
-
-
-LOCAL_PREFIX = "local:"  # `# peftlint: model=local:MLP`, `--model local:MLP`: a class of the linted code
-
-
-def _sub(model: str, subfolder: str | None) -> str | None:
-    """The subfolder a configured model stands for: its own (``repo:unet``) wins over the source's."""
-    from peftlint.model.resolve import split_subfolder
-
-    return None if split_subfolder(model)[1] else subfolder
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _name_trainer_key(message: str, keys: dict[str, str], tool: str, notes: dict[str, str] | None = None) -> str:

@@ -92,22 +92,12 @@ def _kind(module: Any) -> str:
     import torch.nn as nn
     from transformers.pytorch_utils import Conv1D
 
-    if isinstance(module, Conv1D):
-        return inv.CONV1D_GPT2
-    if isinstance(module, nn.Linear):
-        return inv.LINEAR
-    if isinstance(module, nn.Conv1d):
-        return inv.CONV1D
-    if isinstance(module, nn.Conv2d):
-        return inv.CONV2D
-    if isinstance(module, nn.Conv3d):
-        return inv.CONV3D
-    if isinstance(module, nn.Embedding):
-        return inv.EMBEDDING
-    if isinstance(module, nn.MultiheadAttention):
-        return inv.MHA
-    if isinstance(module, (nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)):
-        return inv.MODULE_LIST
+    kinds = ((Conv1D, inv.CONV1D_GPT2), (nn.Linear, inv.LINEAR), (nn.Conv1d, inv.CONV1D), (nn.Conv2d, inv.CONV2D),
+             (nn.Conv3d, inv.CONV3D), (nn.Embedding, inv.EMBEDDING), (nn.MultiheadAttention, inv.MHA),
+             ((nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict), inv.MODULE_LIST))
+    for types, kind in kinds:  # in this order: Conv1D before Linear-like subclasses
+        if isinstance(module, types):
+            return kind
     norm_types = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase, nn.LocalResponseNorm)
     if hasattr(nn, "RMSNorm"):
         norm_types += (nn.RMSNorm,)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from peftlint.engine.run import RunResult
+from peftlint.engine.results import RunResult
 
 Renderer = Callable[[RunResult, dict], str]
 

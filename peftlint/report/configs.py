@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from peftlint.engine.run import RunResult, SpecOutcome
+from peftlint.engine.results import RunResult, SpecOutcome
 from peftlint.report.text import coverage, one_line
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from peftlint.diagnostics import Diagnostic
-from peftlint.engine.run import RunResult
+from peftlint.engine.results import RunResult
 from peftlint.report.sarif import repo_root
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}

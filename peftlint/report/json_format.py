@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from peftlint.engine.run import RunResult
+from peftlint.engine.results import RunResult
 
 
 def render(result: RunResult, options: dict) -> str:

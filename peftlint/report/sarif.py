@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from peftlint import __version__
 from peftlint.diagnostics import Diagnostic, Edit, Span
-from peftlint.engine.run import RunResult
+from peftlint.engine.results import RunResult
 from peftlint.report.printable import printable
 from peftlint.rules import Rule, all_rules
 from peftlint.rules.docs import explain

@@ -13,7 +13,7 @@ import textwrap
 from collections import Counter
 
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.engine.run import RunResult
+from peftlint.engine.results import RunResult
 
 
 def render(result: RunResult, options: dict) -> str:

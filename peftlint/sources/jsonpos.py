@@ -54,9 +54,10 @@ def parse_json_with_positions(text: str) -> Value:
     return value
 
 
-def _deep_point(text: str, depth: int = 500) -> int:
-    """Offset of the first bracket more than ``depth`` levels deep (outside strings), else 0."""
-    level, in_str, esc = 0, False, False
+def _outside_strings(text: str):
+    """(offset, character) of each character of JSON ``text`` outside string literals, with the
+    opening quote of each string (so a scan can tell a value ended there)."""
+    in_str, esc = False, False
     for i, ch in enumerate(text):
         if in_str:
             if esc:
@@ -65,9 +66,17 @@ def _deep_point(text: str, depth: int = 500) -> int:
                 esc = True
             elif ch == '"':
                 in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
+        else:
+            if ch == '"':
+                in_str = True
+            yield i, ch
+
+
+def _deep_point(text: str, depth: int = 500) -> int:
+    """Offset of the first bracket more than ``depth`` levels deep (outside strings), else 0."""
+    level = 0
+    for i, ch in _outside_strings(text):
+        if ch in "[{":
             level += 1
             if level > depth:
                 return i
@@ -79,25 +88,16 @@ def _deep_point(text: str, depth: int = 500) -> int:
 def _long_int(text: str) -> int:
     """Offset of the first integer literal (outside strings) longer than Python's int conversion limit."""
     limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
-    in_str, esc, run_start = False, False, -1
-    for i, ch in enumerate(text):
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-            continue
+    run_start, last = -1, -2
+    for i, ch in _outside_strings(text):
         if ch.isdigit():
-            if run_start < 0:
+            if run_start < 0 or last != i - 1:
                 run_start = i
+            last = i
             if limit and i - run_start + 1 > limit:
                 return run_start - (1 if run_start and text[run_start - 1] == "-" else 0)
-            continue
-        run_start = -1
-        if ch == '"':
-            in_str = True
+        else:
+            run_start = -1
     return 0
 
 

@@ -20,7 +20,8 @@ from peftlint import store
 from peftlint.config import Settings
 from peftlint.engine import discover as disc
 from peftlint.engine.results_cache import RESULT_PREFIX, evict
-from peftlint.engine.run import Linter, _read_python
+from peftlint.engine.readers import read_python
+from peftlint.engine.run import Linter
 
 ALL_LINTED = sorted(["qv/adapter_config.json", "pkg0/axolotl.yml", "pkg0/hub.py", "pkg0/ok.py", "pkg0/run.sh",
               "pkg0/train.py", "pkg0/tune.ipynb"])
@@ -126,7 +127,7 @@ def test_a_listed_dependency_invalidates_its_file(tree: Path, linted: list[str])
     sibling.write_text("TARGETS = ['q_proj']\n", encoding="utf-8")
 
     def reader(text: str, path: str, abspath: str, linter: Linter):  # type: ignore[no-untyped-def]
-        src = _read_python(text, path, abspath, linter)
+        src = read_python(text, path, abspath, linter)
         if abspath.endswith("train.py"):
             src.dependencies.append(str(sibling))
         return src

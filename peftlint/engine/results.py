@@ -1,0 +1,51 @@
+"""What a run produces: per-config outcomes and the run's result (findings, counts, verdicts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from peftlint.diagnostics import Diagnostic
+from peftlint.spec import AdapterSpec
+
+if TYPE_CHECKING:
+    from peftlint.rules.context import Context
+
+
+@dataclass
+class SpecOutcome:
+    spec: AdapterSpec
+    model: str | None = None
+    how: str = ""  # where the model reference came from
+    ref: str | None = None  # the model reference that was looked up (hub id, path, alias), if any
+    from_default: bool = False
+    skipped: str | None = None  # why the model-aware rules did not run
+    model_note: str = ""  # e.g. "built statically from train.py; 1 subtree unknown: `backbone` (...)"
+    inventory: Any = None
+    ctx: "Context | None" = None
+
+
+@dataclass
+class RunResult:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files: int = 0
+    outcomes: list[SpecOutcome] = field(default_factory=list)
+    # saved adapters: "adapter DIR: fits MODEL: yes/no (...)" lines for the text report
+    verdicts: list[str] = field(default_factory=list)
+    # display path -> sha256 of the bytes that were linted: --fix applies edits only to that content
+    digests: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def specs(self) -> int:
+        return len(self.outcomes)
+
+    def skipped(self) -> list[SpecOutcome]:
+        return [o for o in self.outcomes if o.skipped]
+
+    def extend(self, part: "RunResult") -> None:
+        """Add what another part of the run (one file, one worker) found."""
+        self.diagnostics += part.diagnostics
+        self.files += part.files
+        self.outcomes += part.outcomes
+        self.verdicts += part.verdicts
+        self.digests.update(part.digests)

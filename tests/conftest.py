@@ -1,23 +1,35 @@
 import os
+import shutil
+import tempfile
 from pathlib import Path
-
-import pytest
 
 SHARED_MODELS = Path(__file__).resolve().parents[2] / "peftlint" / "data" / "models"
 
+_KEYS = ("PEFTLINT_CACHE_DIR", "HF_HUB_CACHE", "HF_HUB_OFFLINE")
+_saved: dict[str, str | None] = {}
+_root: list[str] = []
 
-@pytest.fixture(scope="session", autouse=True)
-def _isolated_caches(tmp_path_factory):
-    """Every test run uses its own peftlint cache and an empty Hugging Face cache, offline."""
-    cache = tmp_path_factory.mktemp("peftlint-cache")
-    hf = tmp_path_factory.mktemp("hf-cache")
-    old = {k: os.environ.get(k) for k in ("PEFTLINT_CACHE_DIR", "HF_HUB_CACHE", "HF_HUB_OFFLINE")}
-    os.environ["PEFTLINT_CACHE_DIR"] = str(cache)
-    os.environ["HF_HUB_CACHE"] = str(hf)
+
+def pytest_configure(config) -> None:
+    """Every test run uses its own peftlint cache and an empty Hugging Face cache, offline.
+
+    Set before any test module is imported: huggingface_hub reads HF_HUB_CACHE when it is first
+    imported, and worker processes read it from the environment; both must see the same folder.
+    """
+    root = tempfile.mkdtemp(prefix="peftlint-tests-")
+    _root.append(root)
+    _saved.update({k: os.environ.get(k) for k in _KEYS})
+    os.environ["PEFTLINT_CACHE_DIR"] = os.path.join(root, "peftlint-cache")
+    os.environ["HF_HUB_CACHE"] = os.path.join(root, "hf-cache")
     os.environ["HF_HUB_OFFLINE"] = "1"
-    yield
-    for k, v in old.items():
+    os.makedirs(os.environ["HF_HUB_CACHE"])
+
+
+def pytest_unconfigure(config) -> None:
+    for k, v in _saved.items():
         if v is None:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    for root in _root:
+        shutil.rmtree(root, ignore_errors=True)

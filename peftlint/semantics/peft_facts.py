@@ -135,9 +135,11 @@ def _read_facts(path: Path | None, key: str) -> PeftFacts | None:
     payload = store.read_entry(path, key)
     if isinstance(payload, dict):
         try:
-            return PeftFacts.from_json(payload)
+            facts = PeftFacts.from_json(payload)
         except (TypeError, ValueError, KeyError, AttributeError):
-            pass  # damaged entry: rebuilt and overwritten by the caller
+            return None  # damaged, foreign or crafted entry: rebuilt and overwritten by the caller
+        if facts.version == store.package_versions("peft")["peft"]:
+            return facts
     return None
 
 

@@ -100,7 +100,14 @@ def _deep_json(d: Path) -> None:
 
 
 def _deep_notebook(d: Path) -> None:
-    (d / "nb.ipynb").write_text('{"cells": [], "metadata": {"peft": ' + "[" * 5000 + "]" * 5000 + "}}")
+    # a cell that passes the prefilter (peft and a config class), then metadata nested 5,000 deep
+    cell = '{"cell_type": "code", "metadata": {}, "source": ["from peft import LoraConfig"], "outputs": []}'
+    (d / "nb.ipynb").write_text('{"cells": [' + cell + '], "metadata": {"peft": ' + "[" * 5000 + "]" * 5000 + "}}")
+
+
+def _text(finding: dict) -> str:
+    """A finding's one-line message and its detail (where a note gives the full reason)."""
+    return f"{finding['message']} {finding.get('detail') or ''}"
 
 
 def _long_weight_key(d: Path) -> None:
@@ -127,9 +134,9 @@ CASES: dict[str, tuple[Callable[[Path], None], Callable[[list[dict]], bool]]] = 
         lambda d: _adapter(d, target_modules=["q_proj"], rank_pattern={"(.*)*z": 4}),
         lambda f: "PFT212" in {x["code"] for x in f}),
     "num_hidden_layers 10,000,000": (lambda d: _model_dir(d, 10_000_000),
-                                     lambda f: [x["code"] for x in f] == ["PFT901"] and "max-model-modules" in f[0]["message"]),
+                                     lambda f: [x["code"] for x in f] == ["PFT901"] and "max-model-modules" in _text(f[0])),
     "num_hidden_layers 5,000": (lambda d: _model_dir(d, 5_000),
-                                lambda f: [x["code"] for x in f] == ["PFT901"] and "modules" in f[0]["message"]),
+                                lambda f: [x["code"] for x in f] == ["PFT901"] and "modules" in _text(f[0])),
     "one name 2,000 times": (lambda d: _adapter(d, target_modules=["q_proj"] * 2000),
                              lambda f: len(f) == 101 and {x["code"] for x in f} == {"PFT204"}),
     "300,000 entries": (lambda d: _adapter(d, target_modules=["q_proj"] * 300_000),

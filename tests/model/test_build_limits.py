@@ -69,11 +69,12 @@ def test_lint_reports_the_refusal_as_a_note(tmp_path: Path) -> None:
                                        'config = LoraConfig(target_modules=["q_proj"])\n')
     found = lint(tmp_path, ".")
     assert [d["code"] for d in found] == ["PFT901"]
-    assert "max-model-modules" in found[0]["message"] and "num_hidden_layers=10,000,000" in found[0]["message"]
+    text = found[0]["message"] + " " + found[0]["detail"]  # the one-line message; the reason in detail
+    assert "max-model-modules" in text and "num_hidden_layers=10,000,000" in text
     (tmp_path / "pyproject.toml").write_text("[tool.peftlint]\nmax-model-modules = 50\n")
     (model / "config.json").write_text(json.dumps({**TINY, "num_hidden_layers": 20}))
     found = lint(tmp_path, ".")
-    assert [d["code"] for d in found] == ["PFT901"] and "more than 50 modules" in found[0]["message"]
+    assert [d["code"] for d in found] == ["PFT901"] and "more than 50 modules" in found[0]["detail"]
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="FIFOs and /dev/zero are POSIX")
@@ -95,4 +96,4 @@ def test_a_config_json_that_cannot_be_read_safely(tmp_path: Path, kind: str) -> 
     (found,) = lint(tmp_path, ".")
     assert found["code"] == "PFT901"
     expected = "over the 10 MB limit" if kind == "huge" else "has no config.json"
-    assert expected in found["message"], found["message"]
+    assert expected in found["detail"], found

@@ -65,6 +65,6 @@ class RegexWithLayerFilter(Rule):
                         "so every layer the regex matches is adapted")
             yield self.diagnostic(
                 ctx, v.span,
-                f"{name} with a string target_modules ({tm.value!r}): {what}. Put the layer selection into the regex, "
+                f"{name} with a string target_modules (`{tm.value}`): {what}. Put the layer selection into the regex, "
                 f"or use a list of names with {name}",
                 subject=name, severity=severity)

@@ -33,6 +33,7 @@ class DynamicValue(Rule):
             for d in dyn:
                 if rule is not None and is_placeholder(d, rule):
                     continue  # the trainer's own list: it stays unknown only when the model does (PFT901)
-                why = f": {d.reason}" if d.reason else ""
-                yield self.diagnostic(ctx, d.span, f"`{name}` is computed at runtime{why}; it was not checked",
-                                      subject=name)
+                # the reasons say how the value is made ("computed by f() at runtime", "set by --lora_r ...")
+                message = (f"`{name}` was not checked: {d.reason}" if d.reason
+                           else f"`{name}` is computed at runtime; it was not checked")
+                yield self.diagnostic(ctx, d.span, message, subject=name)

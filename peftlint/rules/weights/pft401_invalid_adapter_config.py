@@ -77,5 +77,5 @@ class InvalidAdapterConfig(Rule):
                 ctx, v.span,
                 f"`{name}` is {kind} ({_short(v.value)}) but {spec.config_class} declares `{ann}`: PEFT passes "
                 "the value on unchecked, so loading this adapter fails while the layers are built or silently "
-                f"does something else; write it as `{ann}`",
+                "does something else; write a value of the declared type",
                 subject=name)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any, Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import adapter_example
 from peftlint.rules.weights._examples import adapter_config
@@ -48,8 +48,10 @@ class InvalidAdapterConfig(Rule):
     `config.save_pretrained(dir)`.
     """
     bad = (
-        adapter_example(adapter_config(layers_to_transform=["0", "1"]), note="layer indices written as strings"),
-        adapter_example('{\n  "r": 8,\n  "target_modules": ["q_proj", "v_proj"]\n}\n', note="no `peft_type`"),
+        adapter_example(adapter_config(layers_to_transform=["0", "1"]), note="layer indices written as strings",
+                        expect=(Expect(4, 26, '`layers_to_transform` is an array (["0", "1"])'),)),
+        adapter_example('{\n  "r": 8,\n  "target_modules": ["q_proj", "v_proj"]\n}\n', note="no `peft_type`",
+                        expect=(Expect(1, 1, 'no "peft_type"'),)),
     )
     good = (adapter_example(adapter_config()),)
 

@@ -6,7 +6,7 @@ import functools
 import re
 
 from peftlint.diagnostics import Span
-from peftlint.rules.base import Example
+from peftlint.rules.base import Example, Expect
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import ALL_LINEAR
 from peftlint.spec import Value
@@ -14,10 +14,16 @@ from peftlint.spec import Value
 SMOL = "HuggingFaceTB/SmolLM2-135M"
 
 
-def py_example(body: str, model: str | None = SMOL, imports: str = "LoraConfig") -> Example:
-    """A Python example: ``from peft import ...``, a model hint comment (unless ``model`` is None), ``body``."""
+def py_text(body: str, model: str | None = SMOL, imports: str = "LoraConfig") -> str:
+    """A Python file: ``from peft import ...``, a model hint comment (unless ``model`` is None), ``body``."""
     hint = f"# peftlint: model={model}\n" if model else ""
-    return Example(f"from peft import {imports}\n\n{hint}{body}\n")
+    return f"from peft import {imports}\n\n{hint}{body}\n"
+
+
+def py_example(body: str, model: str | None = SMOL, imports: str = "LoraConfig",
+               expect: tuple[Expect, ...] = ()) -> Example:
+    """A Python example written by ``py_text``; ``expect`` pins a bad example's findings."""
+    return Example(py_text(body, model, imports), expect=expect)
 
 
 _REGEX_CHARS = re.compile(r"[*+?()|^$\\{}]")

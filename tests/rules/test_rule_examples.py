@@ -57,3 +57,8 @@ def test_codes_are_unique_and_documented() -> None:
             assert r.bad and r.good, f"{r.code} needs a bad and a good example"
         for ex in (*r.bad, *r.good):
             assert ex.kind in FILENAMES, f"{r.code}: unknown example kind {ex.kind!r}"
+
+
+def test_bad_examples_pin_their_findings() -> None:
+    unpinned = [f"{r.code} bad #{i}" for r in all_rules() for i, ex in enumerate(r.bad) if not ex.expect]
+    assert unpinned == []

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import layer_filter_active, layer_index
 from peftlint.semantics.partial import is_partial
@@ -37,7 +37,8 @@ class LayerOutOfRange(Rule):
 
     Fix: use indices from 0 to the number of blocks minus one.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[28, 29, 30])'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[28, 29, 30])',
+                      expect=(Expect(4, 87, "layer 30 does not exist for these targets"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[27, 28, 29])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

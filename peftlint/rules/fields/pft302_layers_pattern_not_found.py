@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics import regex_budget as budgeted
 from peftlint.semantics.matching import layers_pattern_regex
@@ -28,7 +28,8 @@ class LayersPatternNotFound(Rule):
 
     Fix: use the name of the model's block list (`layers` on Llama, `h` on GPT-2, `block` on T5).
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0], layers_pattern="h")'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0], layers_pattern="h")',
+                      expect=(Expect(4, 98, "no module of HuggingFaceTB/SmolLM2-135M has `h.<index>.` in its name"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0], '
                 'layers_pattern="layers")'),)
 

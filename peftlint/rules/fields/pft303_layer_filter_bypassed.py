@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example, string_items
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import plural
 from peftlint.semantics.matching import layer_filter_active, layer_index
@@ -32,7 +32,8 @@ class LayerFilterBypassed(Rule):
     Fix: drop the entry, or select its blocks with suffix names only; without `target_modules`,
     pass `target_modules` yourself with the layer selection in it.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "lm_head"], layers_to_transform=[0, 1])'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "lm_head"], layers_to_transform=[0, 1])',
+                      expect=(Expect(4, 57, "`lm_head` is a full module name, so PEFT matches it exactly"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0, 1])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import key_span, pattern_dicts
 from peftlint.semantics import regex_budget as budgeted
@@ -29,7 +29,8 @@ class UnmatchedPatternKey(Rule):
 
     Fix: use the targeted module's name or a suffix of it (`q_proj`, `layers.0.self_attn.q_proj`).
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], rank_pattern={"self_attn": 16})'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], rank_pattern={"self_attn": 16})',
+                      expect=(Expect(4, 72, "rank_pattern key `self_attn` applies to no adapted module"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], rank_pattern={"q_proj": 16})'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import key_span, pattern_dicts, plural
 from peftlint.semantics.matching import pattern_key
@@ -28,7 +28,8 @@ class OverlappingPatternKeys(Rule):
     Fix: make the keys disjoint, e.g. with a regex that excludes the special case.
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"],\n'
-               '                    rank_pattern={"q_proj": 4, "layers.0.self_attn.q_proj": 16})'),)
+                             '                    rank_pattern={"q_proj": 4, "layers.0.self_attn.q_proj": 16})',
+                      expect=(Expect(5, 48, "keys `q_proj` and `layers.0.self_attn.q_proj` both match"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"],\n'
                 '                    rank_pattern={"q_proj": 4, "v_proj": 16})'),)
 

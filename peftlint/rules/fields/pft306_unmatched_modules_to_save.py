@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import user_saved_items
 from peftlint.semantics.matching import wrapper_matches
@@ -27,7 +27,8 @@ class UnmatchedModulesToSave(Rule):
 
     Fix: use the model's own name for the layer (`peftlint modules MODEL` lists them).
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], modules_to_save=["classifier"])'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], modules_to_save=["classifier"])',
+                      expect=(Expect(4, 75, "modules_to_save entry `classifier` ends no module name"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], modules_to_save=["lm_head"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

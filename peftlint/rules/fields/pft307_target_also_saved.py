@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import plural, user_saved_items
 from peftlint.semantics.matching import entry_matches, modules_to_save_excludes, wrapper_matches
@@ -29,7 +29,8 @@ class TargetAlsoSaved(Rule):
 
     Fix: list each module in one field only, and use full leaf names in `modules_to_save`.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "lm_head"], modules_to_save=["lm_head"])'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "lm_head"], modules_to_save=["lm_head"])',
+                      expect=(Expect(4, 86, "`lm_head` removes the targeted `lm_head` from the adapter"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], modules_to_save=["lm_head"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -7,7 +7,7 @@ from typing import Iterator
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model import inventory as inv
 from peftlint.rules._common import literal_problem, py_example, string_items
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import plural
 from peftlint.semantics import regex_budget as budgeted
@@ -31,7 +31,8 @@ class UnmatchedExclude(Rule):
     Fix: name the adapted layers themselves (`mlp.down_proj`), or use a regex over the full
     name (`r".*\\.mlp\\..*"`).
     """
-    bad = (py_example('config = LoraConfig(target_modules="all-linear", exclude_modules=["mlp"])'),)
+    bad = (py_example('config = LoraConfig(target_modules="all-linear", exclude_modules=["mlp"])',
+                      expect=(Expect(4, 67, "exclude_modules entry `mlp` names a container"),)),)
     good = (py_example('config = LoraConfig(target_modules="all-linear", '
                 'exclude_modules=["mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"])'),)
 

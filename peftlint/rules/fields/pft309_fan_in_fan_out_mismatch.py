@@ -7,7 +7,7 @@ from typing import Iterator
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model import inventory as inv
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import plural
 from peftlint.semantics.suggest import format_names
@@ -28,7 +28,8 @@ class FanInFanOutMismatch(Rule):
     Fix: set `fan_in_fan_out` to match the targets (True only for Conv1D models such as GPT-2),
     or leave it out.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], fan_in_fan_out=True)'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], fan_in_fan_out=True)',
+                      expect=(Expect(4, 73, "(60 modules) are torch.nn.Linear: PEFT warns and sets fan_in_fan_out=False"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -7,7 +7,7 @@ from typing import Iterator
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model.classes import AUTO_CLASS_TO_TASK_TYPE, CLASSIFIER_AUTO_CLASSES, task_types_of
 from peftlint.rules._common import string_items
-from peftlint.rules.base import Example, Rule
+from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import wrapper_matches
 from peftlint.semantics.suggest import format_names
@@ -63,7 +63,8 @@ class TaskTypeMismatch(Rule):
         "from peft import LoraConfig, get_peft_model\n\n"
         'model = AutoModelForSequenceClassification.from_pretrained("roberta-base")\n'
         'config = LoraConfig(target_modules="all-linear")\n'
-        "model = get_peft_model(model, config)\n"),)
+        "model = get_peft_model(model, config)\n",
+        expect=(Expect(5, 10, "the randomly initialised head `classifier` gets LoRA"),)),)
     good = (Example(
         "from transformers import AutoModelForSequenceClassification\n"
         "from peft import LoraConfig, get_peft_model\n\n"

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example, string_items
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import entry_matches
 from peftlint.semantics.partial import is_partial
@@ -29,7 +29,8 @@ class UnmatchedTargetParameter(Rule):
     the models' fused expert parameters.
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj"], target_parameters=["mlp.experts"])',
-               "Qwen/Qwen1.5-MoE-A2.7B"),)
+                             "Qwen/Qwen1.5-MoE-A2.7B",
+                      expect=(Expect(4, 67, "target_parameters entry `mlp.experts` matches no parameter"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj"], target_parameters=["mlp.experts.down_proj"])',
                 "Qwen/Qwen1.5-MoE-A2.7B"),)
 

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import literal_problem, py_example, string_items
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 
 
@@ -23,7 +23,8 @@ class RegexInList(Rule):
 
     Fix: use a single string regex, or list the literal names.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", ".*v_proj"])', model=None),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", ".*v_proj"])', model=None,
+                      expect=(Expect(3, 47, "`.*v_proj` is in a list, where entries are literal module names"),)),)
     good = (py_example('config = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)")', model=None),)
     needs_model = False
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity
-from peftlint.rules._common import literal_problem, py_example, string_items
-from peftlint.rules.base import Rule
+from peftlint.rules._common import literal_problem, py_example, py_text, string_items
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.textpos import LineIndex
 
@@ -27,7 +27,9 @@ class ShorthandInList(Rule):
 
     Fix (safe, automatic): `target_modules="all-linear"`.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["all-linear"])', model=None),)
+    bad = (py_example('config = LoraConfig(target_modules=["all-linear"])', model=None,
+                      expect=(Expect(3, 37, '"all-linear" inside a list is a literal module name',
+                                     fixed=py_text('config = LoraConfig(target_modules="all-linear")', model=None)),)),)
     good = (py_example('config = LoraConfig(target_modules="all-linear")', model=None),)
     needs_model = False
 

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import literal_problem, py_example, string_items
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 
 
@@ -24,7 +24,8 @@ class MalformedName(Rule):
 
     Fix: pass a real list of names.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj, v_proj"])', model=None),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj, v_proj"])', model=None,
+                      expect=(Expect(3, 37, "`q_proj, v_proj` is not a module name in target_modules"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])', model=None),)
     needs_model = False
 

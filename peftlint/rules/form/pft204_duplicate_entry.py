@@ -6,8 +6,8 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Fix, Severity
 from peftlint.fix.edits import remove_item_edit
-from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules._common import py_example, py_text
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.spec import Value
 
@@ -28,7 +28,9 @@ class DuplicateEntry(Rule):
     A field with more than 100 repetitions gets one finding for each of the first 100 and one
     for all the others (without an automatic fix).
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "k_proj", "q_proj"])', model=None),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "k_proj", "q_proj"])', model=None,
+                      expect=(Expect(3, 57, "`q_proj` appears twice in target_modules",
+                                     fixed=py_text('config = LoraConfig(target_modules=["q_proj", "k_proj"])', model=None)),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "k_proj", "v_proj"])', model=None),)
     needs_model = False
 

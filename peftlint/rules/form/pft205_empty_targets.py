@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 
 
@@ -22,7 +22,8 @@ class EmptyTargets(Rule):
 
     Fix: omit `target_modules` for PEFT's default, or name the targets.
     """
-    bad = (py_example('config = LoraConfig(target_modules=[])', model=None),)
+    bad = (py_example('config = LoraConfig(target_modules=[])', model=None,
+                      expect=(Expect(3, 36, "target_modules is empty and there are no target_parameters"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])', model=None),)
     needs_model = False
 

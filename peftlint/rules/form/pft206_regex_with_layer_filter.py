@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.spec import Value
 
@@ -36,9 +36,11 @@ class RegexWithLayerFilter(Rule):
     or use a list of names with `layers_to_transform`.
     """
     bad = (py_example('config = LoHaConfig(target_modules=r".*\\.(q_proj|v_proj)", layers_to_transform=[0, 1])', model=None,
-                      imports="LoHaConfig"),
+                      imports="LoHaConfig",
+                      expect=(Expect(3, 80, "LoHaConfig accepts it, but PEFT never layer-filters a string target_modules"),)),
            py_example('import sys\n\nconfig = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)", layers_to_transform=[0, 1], '
-                      'r=int(sys.argv[1]))', model=None))
+                      'r=int(sys.argv[1]))', model=None,
+                      expect=(Expect(5, 80, 'LoraConfig raises "`layers_to_transform` cannot be used when'),)))
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0, 1])', model=None),)
     needs_model = False
 
@@ -65,6 +67,6 @@ class RegexWithLayerFilter(Rule):
                         "so every layer the regex matches is adapted")
             yield self.diagnostic(
                 ctx, v.span,
-                f"{name} with a string target_modules ({tm.value!r}): {what}. Put the layer selection into the regex, "
+                f"{name} with a string target_modules (`{tm.value}`): {what}. Put the layer selection into the regex, "
                 f"or use a list of names with {name}",
                 subject=name, severity=severity)

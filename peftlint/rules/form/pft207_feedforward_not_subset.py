@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules.base import Example, Rule
+from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
 
 
@@ -30,7 +30,8 @@ class FeedforwardNotSubset(Rule):
     bad = (Example('import sys\n\nfrom peft import IA3Config\n\nconfig = IA3Config(target_modules=["k_proj", "v_proj", '
                    '"mlp.down_proj"], feedforward_modules=["down_proj"],\n                   modules_to_save=sys.argv[1:])\n',
                    note="`modules_to_save` is computed, so the whole config is not built (PFT211 would report it "
-                   "otherwise)"),)
+                   "otherwise)",
+                   expect=(Expect(5, 95, "feedforward_modules entry `down_proj` is not in target_modules"),)),)
     good = (Example('from peft import IA3Config\n\nconfig = IA3Config(target_modules=["k_proj", "v_proj", "down_proj"], '
                     'feedforward_modules=["down_proj"])\n'),)
     needs_model = False

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 
 
@@ -31,7 +31,8 @@ class ParameterTargetConflict(Rule):
     'parameter_name'`. Use `LoraConfig` for parameter targets.
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj"], target_parameters=["mlp.experts.down_proj"],\n'
-               '                    lora_dropout=0.05)', model=None),)
+                             '                    lora_dropout=0.05)', model=None,
+                      expect=(Expect(4, 34, "lora_dropout=0.05 with target_parameters: get_peft_model raises"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj"], target_parameters=["mlp.experts.down_proj"],\n'
                 '                    lora_dropout=0.0)', model=None),)
     needs_model = False

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics import unsloth
 
@@ -31,7 +31,8 @@ class UnknownArgument(Rule):
 
     Fix: use the field name the installed peft defines.
     """
-    bad = (py_example('config = LoraConfig(target_module=["q_proj", "v_proj"])', model=None),)
+    bad = (py_example('config = LoraConfig(target_module=["q_proj", "v_proj"])', model=None,
+                      expect=(Expect(3, 21, "LoraConfig has no argument `target_module`"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])', model=None),)
     needs_model = False
 

@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.peft_facts import FieldType, accepts
 
@@ -41,7 +41,9 @@ class InvalidValue(Rule):
     oft_block_size=8)`) give nothing. List entries of the wrong type (`layers_to_transform=["0"]`)
     never match anything and are reported too.
     """
-    bad = (py_example('config = LoraConfig(r=0, target_modules=["q_proj", "v_proj"], bias="lora")', model=None),)
+    bad = (py_example('config = LoraConfig(r=0, target_modules=["q_proj", "v_proj"], bias="lora")', model=None,
+                      expect=(Expect(3, 23, "r=0: get_peft_model raises ValueError"),
+                                 Expect(3, 68, "bias='lora': get_peft_model raises NotImplementedError"))),)
     good = (py_example('config = LoraConfig(r=8, target_modules=["q_proj", "v_proj"], bias="lora_only")', model=None),)
     needs_model = False
 

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import argument_span, py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 
 
@@ -34,7 +34,8 @@ class RejectedByPeft(Rule):
     class, on the literal values. Verdicts are cached per config class, arguments and peft version;
     a run that meets new arguments imports peft once to ask.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_pattern="layers")', model=None),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_pattern="layers")', model=None,
+                      expect=(Expect(3, 58, "When `layers_pattern` is specified, `layers_to_transform` must also"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_pattern="layers", '
                        'layers_to_transform=[0, 1])', model=None),)
     needs_model = False

@@ -6,7 +6,7 @@ from typing import Callable, Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.rules._common import py_example, string_items
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import key_span, pattern_dicts
 from peftlint.semantics import regex_budget as budgeted
@@ -40,7 +40,8 @@ class SlowRegex(Rule):
 
     Fix: write the pattern without nested quantifiers, e.g. `r".*\\.(q_proj|v_proj)"`.
     """
-    bad = (py_example('config = LoraConfig(target_modules="(.*)*z")'),)
+    bad = (py_example('config = LoraConfig(target_modules="(.*)*z")',
+                      expect=(Expect(4, 36, "the target_modules regex `(.*)*z`"),)),)
     good = (py_example('config = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)")'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

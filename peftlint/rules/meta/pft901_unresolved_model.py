@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peftlint.diagnostics import Severity
-from peftlint.rules.base import Example
+from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 
@@ -21,5 +21,6 @@ class UnresolvedModel(EngineRule):
 
     Fix: add a hint comment, pass `--model`, or `--online`.
     """
-    bad = (Example("from peft import LoraConfig\n\nconfig = LoraConfig(target_modules=['q_proj'])\n"),)
+    bad = (Example("from peft import LoraConfig\n\nconfig = LoraConfig(target_modules=['q_proj'])\n",
+                   expect=(Expect(3, 10, "base model unknown: no from_pretrained() call"),)),)
     good = (Example("from peft import LoraConfig\n\n# peftlint: model=gpt2\nconfig = LoraConfig(target_modules=['c_attn'])\n"),)

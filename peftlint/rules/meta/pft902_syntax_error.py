@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peftlint.diagnostics import Severity
-from peftlint.rules.base import Example
+from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 
@@ -12,5 +12,6 @@ class SyntaxProblem(EngineRule):
     name = "syntax-error"
     severity = Severity.ERROR
     summary = "A file cannot be parsed (or read); the other files are still linted."
-    bad = (Example("from peft import LoraConfig\nconfig = LoraConfig(target_modules=['q_proj'\n"),)
+    bad = (Example("from peft import LoraConfig\nconfig = LoraConfig(target_modules=['q_proj'\n",
+                   expect=(Expect(2, 36, "cannot parse: '[' was never closed"),)),)
     good = (Example("from peft import LoraConfig\nconfig = LoraConfig(target_modules=['q_proj'])\n"),)

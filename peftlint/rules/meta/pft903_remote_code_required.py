@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peftlint.diagnostics import Severity
-from peftlint.rules.base import Example
+from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 
@@ -21,5 +21,6 @@ class RemoteCodeRequired(EngineRule):
     bad = (Example(
         "from peft import LoraConfig\n\n# peftlint: model=./acme-7b\nconfig = LoraConfig(target_modules=['q_proj'])\n",
         files=(("acme-7b/config.json",
-                '{"model_type": "acme", "auto_map": {"AutoModelForCausalLM": "modeling_acme.AcmeForCausalLM"}}'),)),)
+                '{"model_type": "acme", "auto_map": {"AutoModelForCausalLM": "modeling_acme.AcmeForCausalLM"}}'),),
+        expect=(Expect(4, 10, "'./acme-7b' needs trust_remote_code"),)),)
     good = (Example("from peft import LoraConfig\n\n# peftlint: model=gpt2\nconfig = LoraConfig(target_modules=['c_attn'])\n"),)

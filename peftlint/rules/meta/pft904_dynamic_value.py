@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules.base import Example, Rule
+from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.trainer_targets import is_placeholder
 
@@ -22,7 +22,8 @@ class DynamicValue(Rule):
 
     Fix: nothing is wrong; use a literal or a constant if you want it checked.
     """
-    bad = (Example("from peft import LoraConfig\n\ndef build(names):\n    return LoraConfig(target_modules=names())\n"),)
+    bad = (Example("from peft import LoraConfig\n\ndef build(names):\n    return LoraConfig(target_modules=names())\n",
+                   expect=(Expect(4, 38, "`target_modules` was not checked: computed by names() at runtime"),)),)
     good = (Example("from peft import LoraConfig\n\nTARGETS = ['q_proj', 'v_proj']\nconfig = LoraConfig(target_modules=TARGETS)\n"),)
     needs_model = False
 
@@ -33,6 +34,7 @@ class DynamicValue(Rule):
             for d in dyn:
                 if rule is not None and is_placeholder(d, rule):
                     continue  # the trainer's own list: it stays unknown only when the model does (PFT901)
-                why = f": {d.reason}" if d.reason else ""
-                yield self.diagnostic(ctx, d.span, f"`{name}` is computed at runtime{why}; it was not checked",
-                                      subject=name)
+                # the reasons say how the value is made ("computed by f() at runtime", "set by --lora_r ...")
+                message = (f"`{name}` was not checked: {d.reason}" if d.reason
+                           else f"`{name}` is computed at runtime; it was not checked")
+                yield self.diagnostic(ctx, d.span, message, subject=name)

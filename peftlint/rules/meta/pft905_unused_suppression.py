@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peftlint.diagnostics import Severity
-from peftlint.rules.base import Example
+from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 
@@ -12,5 +12,6 @@ class UnusedSuppression(EngineRule):
     name = "unused-suppression"
     severity = Severity.WARNING
     summary = "A `# noqa: PFTxxx` that suppresses nothing."
-    bad = (Example("from peft import LoraConfig\n\n# peftlint: model=gpt2\nconfig = LoraConfig(target_modules=['c_attn'])  # noqa: PFT101\n"),)
+    bad = (Example("from peft import LoraConfig\n\n# peftlint: model=gpt2\nconfig = LoraConfig(target_modules=['c_attn'])  # noqa: PFT101\n",
+                   expect=(Expect(4, 49, "`# noqa: PFT101` suppresses nothing on this line"),)),)
     good = (Example("from peft import LoraConfig\n\n# peftlint: model=gpt2\nconfig = LoraConfig(target_modules=['c_attn'])\n"),)

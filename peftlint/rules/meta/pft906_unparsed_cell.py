@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from peftlint.diagnostics import Severity
-from peftlint.rules.base import Example
+from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 
@@ -35,7 +35,7 @@ class UnparsedCell(EngineRule):
     bad = (Example(_notebook(
         "from peft import LoraConfig\n",
         "print(dict(a=1\n         b=2))\n",
-    ), kind="notebook"),)
+    ), kind="notebook", expect=(Expect(15, 28, "cell not linted"),)),)
     good = (Example(_notebook(
         "!pip install peft \\\n    trl\n",
         "from peft import LoraConfig\n",

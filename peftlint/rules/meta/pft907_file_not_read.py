@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from peftlint.diagnostics import Severity
-from peftlint.rules.base import Example
+from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 _CELL = {"cell_type": "code", "metadata": {}, "outputs": [], "source": ["from peft import LoraConfig\n",
@@ -30,5 +30,6 @@ class FileNotRead(EngineRule):
 
     The rest of the run is not affected; the note only fails a run with `--strict`.
     """
-    bad = (Example(json.dumps(_V3, indent=1), kind="notebook", args=("--model", "gpt2")),)
+    bad = (Example(json.dumps(_V3, indent=1), kind="notebook", args=("--model", "gpt2"),
+                   expect=(Expect(5, 2, "notebook in the nbformat 3 layout"),)),)
     good = (Example(json.dumps(_V4, indent=1), kind="notebook", args=("--model", "gpt2")),)

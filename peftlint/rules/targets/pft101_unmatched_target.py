@@ -7,13 +7,16 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Fix, Severity
 from peftlint.fix.edits import remove_item_edit, replace_string_edit
-from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules._common import py_example, py_text
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import list_entries
 from peftlint.semantics.partial import is_partial
 from peftlint.semantics.roles import role_targets
 from peftlint.semantics.suggest import adaptable_suffixes, format_names, suggest_target
+
+# Falcon fuses q, k and v: q_proj becomes query_key_value, and v_proj, then already targeted, goes
+FALCON_FIXED = py_text('config = LoraConfig(target_modules=["query_key_value"])', "tiiuae/falcon-7b")
 
 
 class UnmatchedTarget(Rule):
@@ -37,8 +40,12 @@ class UnmatchedTarget(Rule):
 
     Fix: use the names the model really has. `peftlint modules MODEL` lists them.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "vproj"])'),
-           py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])', "tiiuae/falcon-7b"))
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "vproj"])',
+                      expect=(Expect(4, 47, "`vproj` matches no module of HuggingFaceTB/SmolLM2-135M",
+                                     fixed=py_text('config = LoraConfig(target_modules=["q_proj", "v_proj"])')),)),
+           py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])', "tiiuae/falcon-7b",
+                      expect=(Expect(4, 37, "this model has no separate query projection", fixed=FALCON_FIXED),
+                              Expect(4, 47, "this model has no separate value projection", fixed=FALCON_FIXED))))
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

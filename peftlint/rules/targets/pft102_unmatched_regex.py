@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics import regex_budget as budgeted
 from peftlint.semantics.partial import is_partial
@@ -26,7 +26,8 @@ class UnmatchedRegex(Rule):
 
     Fix: anchor the expression on the full name (`r".*\\.(q_proj|v_proj)"`) or use a list.
     """
-    bad = (py_example('config = LoraConfig(target_modules="q_proj|v_proj")'),)
+    bad = (py_example('config = LoraConfig(target_modules="q_proj|v_proj")',
+                      expect=(Expect(4, 36, "the regex `q_proj|v_proj` full-matches no module name"),)),)
     good = (py_example('config = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)")'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -8,7 +8,7 @@ from peftlint.diagnostics import Diagnostic, Fix, Severity
 from peftlint.fix.edits import replace_string_edit
 from peftlint.model import inventory as inv
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
 from peftlint.semantics.matching import entry_matches
@@ -64,7 +64,8 @@ class UnsupportedModule(Rule):
     `out_proj.forward`, so the adapter is a silent no-op. Target the MultiheadAttention module
     instead (LoRA then adapts both its `in_proj` and its `out_proj`).
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "mlp"])'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "mlp"])',
+                      expect=(Expect(4, 47, "`mlp` matches 30 modules of type LlamaMLP"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "gate_proj", "up_proj", "down_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
 from peftlint.semantics import unsloth
@@ -26,7 +26,8 @@ class HeadTargeted(Rule):
     Fix: drop the head from `target_modules`; if you really need to train it, put it in
     `modules_to_save` (and set `ensure_weight_tying=True` on tied models).
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "lm_head"])'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "lm_head"])',
+                      expect=(Expect(4, 57, "the output head `lm_head` of HuggingFaceTB/SmolLM2-135M gets an adapter"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -7,7 +7,7 @@ from typing import Iterator
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model import inventory as inv
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
 from peftlint.semantics import unsloth
@@ -34,7 +34,8 @@ class EmbeddingTargeted(Rule):
     Fix: remove the embedding unless you are adding tokens; for new tokens prefer
     `trainable_token_indices`.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "embed_tokens"])'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "embed_tokens"])',
+                      expect=(Expect(4, 57, "`model.embed_tokens` (the input embedding, 49152x576) gets an adapter"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import backticked
 from peftlint.semantics import roles
@@ -30,7 +30,8 @@ class NoDefaultTargets(Rule):
 
     Fix: name the targets explicitly.
     """
-    bad = (py_example("config = LoraConfig(r=8)", "microsoft/Phi-3-mini-4k-instruct"),)
+    bad = (py_example("config = LoraConfig(r=8)", "microsoft/Phi-3-mini-4k-instruct",
+                      expect=(Expect(4, 10, "no default target_modules for model_type `phi3`"),)),)
     good = (py_example('config = LoraConfig(r=8, target_modules=["qkv_proj", "o_proj"])', "microsoft/Phi-3-mini-4k-instruct"),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

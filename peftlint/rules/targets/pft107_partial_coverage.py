@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import list_entries
 from peftlint.semantics.matching import layer_filter_active, layer_position
@@ -65,7 +65,8 @@ class PartialCoverage(Rule):
     Blocks of another kind that have no such layer at all are not reported: a UNet's
     `DownBlock2D` has no attention, so `to_q` reaching only its `CrossAttnDownBlock2D`s is complete.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "layers.0.mlp.down_proj"])'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "layers.0.mlp.down_proj"])',
+                      expect=(Expect(4, 57, "`layers.0.mlp.down_proj` reaches only block 0 of the 30 blocks"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "down_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules.base import Example, Rule
+from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import list_entries
 
@@ -46,7 +46,9 @@ class SeveralTowers(Rule):
     bad = (Example(
         "from peft import LoraConfig\n\n# peftlint: model=./tiny-llava\n"
         'config = LoraConfig(target_modules=["q_proj", "v_proj"])\n',
-        files=(("tiny-llava/config.json", TINY_LLAVA),)),)
+        files=(("tiny-llava/config.json", TINY_LLAVA),),
+        expect=(Expect(4, 37, "`q_proj` adapts modules in 2 sub-models"),
+                Expect(4, 47, "`v_proj` adapts modules in 2 sub-models"))),)
     good = (Example(
         "from peft import LoraConfig\n\n# peftlint: model=./tiny-llava\n"
         'config = LoraConfig(target_modules=r".*language_model.*\\.(q_proj|v_proj)")\n',

@@ -7,7 +7,7 @@ from typing import Iterator
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model import inventory as inv
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import backticked, list_entries
 from peftlint.semantics.matching import ALL_LINEAR, entry_matches, layer_position, param_owner
@@ -70,7 +70,8 @@ class MoeExpertsUnreached(Rule):
     `target_modules` for attention and shared layers.
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "gate_proj", "up_proj", "down_proj"])',
-               "Qwen/Qwen1.5-MoE-A2.7B"),)
+                             "Qwen/Qwen1.5-MoE-A2.7B",
+                      expect=(Expect(4, 47, "the 60 routed experts of each layer are fused 3-D parameters"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj"],\n'
                 '                    target_parameters=["mlp.experts.gate_up_proj", "mlp.experts.down_proj"])',
                 "Qwen/Qwen1.5-MoE-A2.7B"),)

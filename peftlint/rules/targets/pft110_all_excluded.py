@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import SEQ_CLS_HEADS
 
@@ -25,7 +25,8 @@ class AllExcluded(Rule):
 
     Fix: narrow `exclude_modules`/`modules_to_save`, or target other modules.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], exclude_modules=["q_proj", "v_proj"])'),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], exclude_modules=["q_proj", "v_proj"])',
+                      expect=(Expect(4, 74, "exclude_modules removes 60: nothing is left"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], exclude_modules=["layers.0.self_attn.q_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from peftlint.diagnostics import Diagnostic, Severity, Span
-from peftlint.rules.base import Example, Rule
+from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._examples import BASE_FILE, GOOD_WEIGHTS
 from peftlint.semantics.weights import Mismatch, WeightReport, group_keys
@@ -14,11 +14,11 @@ WEIGHTS = "adapter_model.safetensors"
 
 
 def adapter_example(config: str, weights: bytes | None = GOOD_WEIGHTS, *extra: tuple[str, str | bytes],
-             args: tuple[str, ...] = (), note: str = "") -> Example:
+             args: tuple[str, ...] = (), note: str = "", expect: tuple[Expect, ...] = ()) -> Example:
     files: tuple[tuple[str, str | bytes], ...] = (BASE_FILE, *extra)
     if weights is not None:
         files = ((WEIGHTS, weights), *files)
-    return Example(config, kind="json", files=files, args=args, note=note)
+    return Example(config, kind="json", files=files, args=args, note=note, expect=expect)
 
 
 def config_key_span(ctx: Context, *names: str) -> Span:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any, Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import adapter_example
 from peftlint.rules.weights._examples import adapter_config
@@ -48,8 +48,10 @@ class InvalidAdapterConfig(Rule):
     `config.save_pretrained(dir)`.
     """
     bad = (
-        adapter_example(adapter_config(layers_to_transform=["0", "1"]), note="layer indices written as strings"),
-        adapter_example('{\n  "r": 8,\n  "target_modules": ["q_proj", "v_proj"]\n}\n', note="no `peft_type`"),
+        adapter_example(adapter_config(layers_to_transform=["0", "1"]), note="layer indices written as strings",
+                        expect=(Expect(4, 26, '`layers_to_transform` is an array (["0", "1"])'),)),
+        adapter_example('{\n  "r": 8,\n  "target_modules": ["q_proj", "v_proj"]\n}\n', note="no `peft_type`",
+                        expect=(Expect(1, 1, 'no "peft_type"'),)),
     )
     good = (adapter_example(adapter_config()),)
 
@@ -77,5 +79,5 @@ class InvalidAdapterConfig(Rule):
                 ctx, v.span,
                 f"`{name}` is {kind} ({_short(v.value)}) but {spec.config_class} declares `{ann}`: PEFT passes "
                 "the value on unchecked, so loading this adapter fails while the layers are built or silently "
-                f"does something else; write it as `{ann}`",
+                "does something else; write a value of the declared type",
                 subject=name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import (
     adapter_example,
@@ -42,7 +42,9 @@ class WeightShapeMismatch(Rule):
     retrain it for this base.
     """
     bad = (adapter_example(adapter_config(), safetensors_bytes(lora_shapes(hidden=96, kv=48)),
-                    note="weights from a model with hidden size 96; the base has 64"),)
+                    note="weights from a model with hidden size 96; the base has 64",
+                    expect=(Expect(2, 30, "q_proj.lora_A.weight` has shape [4, 96]"),
+                            Expect(2, 30, "v_proj.lora_A.weight` has shape [4, 96]"))),)
     good = (adapter_example(adapter_config()),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity, Span
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import (
     adapter_example,
@@ -44,7 +44,9 @@ class RankMismatch(Rule):
     Fix: set `r` (or the `rank_pattern` entry named in the message) to the rank that was trained.
     """
     bad = (adapter_example(adapter_config(r=4), safetensors_bytes(lora_shapes(r=8)),
-                    note="trained with r=8, config says r=4"),)
+                    note="trained with r=8, config says r=4",
+                    expect=(Expect(7, 8, "q_proj.lora_A.weight` was saved with rank 8"),
+                            Expect(7, 8, "v_proj.lora_A.weight` was saved with rank 8"))),)
     good = (adapter_example(adapter_config(r=8), safetensors_bytes(lora_shapes(r=8))),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

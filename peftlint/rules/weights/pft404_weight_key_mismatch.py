@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import (
     adapter_example,
@@ -41,9 +41,11 @@ class WeightKeyMismatch(Rule):
     """
     bad = (adapter_example(adapter_config(targets=("q_proj", "v_proj")),
                     safetensors_bytes(lora_shapes(modules=("q_proj",))),
-                    note="`v_proj` is targeted but has no saved weights"),
+                    note="`v_proj` is targeted but has no saved weights",
+                    expect=(Expect(8, 21, "the config targets `model.layers.0.self_attn.v_proj` but"),)),
            adapter_example(adapter_config(targets=("q_proj",)), GOOD_WEIGHTS,
-                    note="`v_proj` weights are saved but not targeted"))
+                    note="`v_proj` weights are saved but not targeted",
+                    expect=(Expect(8, 21, "but the config does not target that module"),)))
     good = (adapter_example(adapter_config(targets=("q_proj", "v_proj"))),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import adapter_example, and_more, weights_diagnostic
 from peftlint.rules.weights._examples import adapter_config, lora_shapes, safetensors_bytes
@@ -29,7 +29,8 @@ class EmptyTensor(Rule):
     """
     bad = (adapter_example(adapter_config(), safetensors_bytes({**lora_shapes(), **{
         "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight": (0,)}}),
-        note="a ZeRO-3 shard saved without gathering"),)
+        note="a ZeRO-3 shard saved without gathering",
+        expect=(Expect(1, 1, "has shape [0] and holds no weights"),)),)
     good = (adapter_example(adapter_config()),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -6,7 +6,7 @@ from pathlib import PurePosixPath
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import WEIGHTS, adapter_example, weights_diagnostic
 from peftlint.rules.weights._examples import adapter_config, lora_shapes, safetensors_bytes
@@ -32,7 +32,8 @@ class UnreadableWeights(Rule):
 
     Fix: re-download or re-save the adapter (`model.save_pretrained(dir)` writes safetensors).
     """
-    bad = (adapter_example(adapter_config(), _TRUNCATED, note="the last 100 bytes are missing"),)
+    bad = (adapter_example(adapter_config(), _TRUNCATED, note="the last 100 bytes are missing",
+                           expect=(Expect(1, 1, "cannot read adapter_model.safetensors"),)),)
     good = (adapter_example(adapter_config()),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model.resolve import split_subfolder
-from peftlint.rules.base import Rule
+from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.weights._common import adapter_example
 from peftlint.rules.weights._examples import BASE_DIR, adapter_config
@@ -40,7 +40,8 @@ class BaseModelMismatch(Rule):
 
     Fix: load the adapter onto the model it was trained on, or correct `base_model_name_or_path`.
     """
-    bad = (adapter_example(adapter_config(base="HuggingFaceTB/SmolLM2-360M"), args=("--model", f"./{BASE_DIR}")),)
+    bad = (adapter_example(adapter_config(base="HuggingFaceTB/SmolLM2-360M"), args=("--model", f"./{BASE_DIR}"),
+                           expect=(Expect(2, 30, "trained on `HuggingFaceTB/SmolLM2-360M` but the project declares"),)),)
     good = (adapter_example(adapter_config(), args=("--model", f"./{BASE_DIR}")),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:

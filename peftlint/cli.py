@@ -122,7 +122,6 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
                 progress.close()
         if show_configs:
             from peftlint.report import configs
-
             from peftlint.report.printable import printable
 
             rendered = printable((configs.render_json if fmt == "json" else configs.render_text)(result, {}))

@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.engine import discover as disc
+from peftlint.engine.models import ModelChoice
+from peftlint.engine.readers import READERS, SourceReader
+from peftlint.engine.reading import not_read_problem
+from peftlint.engine.results import RunResult, SpecOutcome
 from peftlint.engine.results_cache import (
     CachedFile,
     ResolutionLog,
@@ -21,10 +25,6 @@ from peftlint.engine.results_cache import (
     outcome_summary,
     weight_files,
 )
-from peftlint.engine.models import ModelChoice
-from peftlint.engine.readers import READERS, SourceReader
-from peftlint.engine.reading import not_read_problem
-from peftlint.engine.results import RunResult, SpecOutcome
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
 from peftlint.reading import NotReadable, read_limited
 from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA

@@ -19,8 +19,8 @@ from support.treeutil import add_adapter, make_tree
 from peftlint import store
 from peftlint.config import Settings
 from peftlint.engine import discover as disc
-from peftlint.engine.results_cache import RESULT_PREFIX, evict
 from peftlint.engine.readers import read_python
+from peftlint.engine.results_cache import RESULT_PREFIX, evict
 from peftlint.engine.run import Linter
 
 ALL_LINTED = sorted(["qv/adapter_config.json", "pkg0/axolotl.yml", "pkg0/hub.py", "pkg0/ok.py", "pkg0/run.sh",

@@ -3,7 +3,6 @@ its configs get the same findings as LLM configs."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest

@@ -190,3 +190,18 @@ def test_what_is_not_a_model(load: str) -> None:
         get_peft_model(thing, LoraConfig(target_modules=["to_q"]))
     """)
     assert spec.model is None
+
+
+def test_a_text_encoder_class_chosen_at_runtime_keeps_its_subfolder() -> None:
+    """diffusers' scripts pick the text encoder class from the model's config at runtime."""
+    spec = one(f"""
+        def main():
+            text_encoder_cls = import_model_class_from_model_name_or_path("{SD15}")
+            text_encoder = text_encoder_cls.from_pretrained("{SD15}", subfolder="text_encoder")
+            unet = UNet2DConditionModel.from_pretrained("{SD15}", subfolder="unet")
+            text_encoder.add_adapter(LoraConfig(target_modules=["q_proj"]))
+    """)
+    # not the UNet, the only model loaded visibly in main(): it is one component among others
+    assert spec.model is None
+    assert "text_encoder_cls.from_pretrained(" in spec.facts.model_unresolved
+    assert (spec.facts.subfolder, spec.facts.model_class, spec.facts.library) == ("text_encoder", None, None)

@@ -62,6 +62,7 @@ class ModelLinker:
         up once for several tests), or none and why not."""
         self.budget.reset()
         self.component = None
+        self.tracer.unreadable = None
         first_failure = ""
         linked: Models = []
         for consumer, arg, ctx in self.flow.consumers(call):
@@ -82,12 +83,14 @@ class ModelLinker:
                 first_failure = first_failure or refs
         if linked:
             return linked, ""
+        self._unreadable_component()
         return self._fallback(call, first_failure)
 
     def link_model_expr(self, owner: ast.Call, model_expr: ast.expr | None) -> tuple[Models, str]:
         """For calls that are configs and take the model themselves (unsloth's get_peft_model)."""
         self.budget.reset()
         self.component = None
+        self.tracer.unreadable = None
         failure = ""
         if model_expr is not None:
             refs, traced = self._ref_for_model_expr(model_expr, (), owner, None)
@@ -96,7 +99,18 @@ class ModelLinker:
             if traced:
                 return [], refs
             failure = refs
+        self._unreadable_component()
         return self._fallback(owner, failure)
+
+    def _unreadable_component(self) -> None:
+        """``cls.from_pretrained(name, subfolder="text_encoder")`` with a class chosen at runtime: the
+        folder still says which part of the repository the model is."""
+        call = self.tracer.unreadable
+        if self.component is not None or call is None:
+            return
+        sub = self._subfolder(arg_of(self.p, call, None, "subfolder"), "")
+        if isinstance(sub, str):
+            self.component = Component(sub, None, None)
 
     def _fallback(self, call: ast.Call, failure: str) -> tuple[Models, str]:
         nearest = self._nearest_load(call)
@@ -276,7 +290,10 @@ class ModelLinker:
                 if not (isinstance(c.func, ast.Attribute) and c.func.attr in ("from_pretrained", "from_config")):
                     continue
                 loader = self.tracer.loader(c)
-                if loader is not None and loader[0] not in ("local", "pipeline"):
+                # a component of a repository (a UNet, a text encoder with subfolder=) is loaded beside
+                # the others of its pipeline: being the only one loaded here says nothing
+                if loader is not None and loader[0] in ("transformers", "from_config", "unsloth") and \
+                        arg_of(p, c, None, "subfolder") is None:
                     self._loads_by_function.setdefault(p.enclosing_function(c), []).append(
                         Load(c, loader[0], loader[1], ())
                     )

@@ -37,6 +37,8 @@ class ModelTracer:
         self.attributes = attributes
         self.pytest = pytest
         self._module_classes: dict[ast.ClassDef, bool] = {}
+        # the first ``X.from_pretrained(...)`` of an unknown class met while tracing (reset by the linker)
+        self.unreadable: ast.Call | None = None
 
     def loader(self, call: ast.Call) -> tuple[str, str] | None:
         for qn in self.p.qualified_names(call.func):
@@ -113,6 +115,8 @@ class ModelTracer:
                 res = self.trace(first, ctx, depth + 1, path)
                 if isinstance(res, list):
                     return res
+            if isinstance(expr.func, ast.Attribute) and expr.func.attr == "from_pretrained" and self.unreadable is None:
+                self.unreadable = expr  # ``text_encoder_cls.from_pretrained(..., subfolder=...)``: the class is unknown
             return f"the model comes from {p.code(expr)} at line {p.line(expr)}, which is not a from_pretrained() call"
         if isinstance(expr, ast.Subscript):
             i = int_index(expr)

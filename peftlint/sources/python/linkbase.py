@@ -52,7 +52,7 @@ class Component:
 
     subfolder: str | None
     model_class: str | None
-    library: str
+    library: str | None  # None: the class is chosen at runtime
 
 
 @dataclass(frozen=True)

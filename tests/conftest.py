@@ -1,4 +1,5 @@
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,22 @@ def _isolated_caches(tmp_path_factory):
     os.environ["PEFTLINT_CACHE_DIR"] = str(cache)
     os.environ["HF_HUB_CACHE"] = str(hf)
     os.environ["HF_HUB_OFFLINE"] = "1"
+    # huggingface_hub reads the environment once, when imported; a test module that imports it while
+    # being collected (`pytest.importorskip("diffusers")`) came before this fixture
+    patched = {}
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub import constants
+
+        patched = {"HF_HUB_CACHE": constants.HF_HUB_CACHE, "HF_HUB_OFFLINE": constants.HF_HUB_OFFLINE}
+        constants.HF_HUB_CACHE, constants.HF_HUB_OFFLINE = str(hf), True
     yield
     for k, v in old.items():
         if v is None:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    if patched:
+        from huggingface_hub import constants
+
+        for k, v in patched.items():
+            setattr(constants, k, v)

@@ -42,7 +42,7 @@ sd3 = SD3Transformer2DModel.from_pretrained("{SD3}", subfolder="transformer")
 sd3.add_adapter(LoraConfig(target_modules=["to_q", "attn1.to_k", "proj_in"]))
 
 flux = diffusers.FluxTransformer2DModel.from_pretrained("{FLUX}", subfolder="transformer")
-flux.add_adapter(LoraConfig(target_modules=["to_q", "add_q_proj", "ff.net.0.proj", "proj_mlp"]))
+flux.add_adapter(LoraConfig(target_modules=["to_q", "add_q_proj", "ff.net.0.proj", "proj_mlp", "attn2.to_k"]))
 
 text_encoder = CLIPTextModel.from_pretrained("{SD15}", subfolder="text_encoder")
 text_encoder.add_adapter(LoraConfig(target_modules=["q_proj", "v_proj", "to_q"]))
@@ -66,6 +66,7 @@ def test_every_loading_pattern_reaches_its_component(tmp_path: Path) -> None:
         (_line("pipe.unet.add_adapter"), "PFT103", "to_out", f"{SD15}:unet"),
         (_line('"attn1.to_k"'), "PFT101", "attn1.to_k", f"{SD3}:transformer"),
         (_line('"attn1.to_k"'), "PFT101", "proj_in", f"{SD3}:transformer"),
+        (_line('"attn2.to_k"'), "PFT101", "attn2.to_k", f"{FLUX}:transformer"),
         (_line('text_encoder.add_adapter'), "PFT101", "to_q", f"{SD15}:text_encoder"),
     ]
     to_out = next(d for d in found if d["code"] == "PFT103")

@@ -1,9 +1,10 @@
 """Backward from a model expression to the call(s) that create the model.
 
 ``from_pretrained``/``from_config`` of a transformers or diffusers model class, unsloth's loaders,
-a component of a diffusers pipeline (``pipe.unet``), or an ``nn.Module`` class of this file; through variables, helper functions and methods (their return
-values), parameters (bound at the call being followed, at call sites, or by pytest fixtures),
-``self.x`` set in a test class's setup, ``copy.deepcopy`` and methods such as ``.to()``.
+a component of a diffusers pipeline (``pipe.unet``), or an ``nn.Module`` class of this file;
+through variables, helper functions and methods (their return values), parameters (bound at the
+call being followed, at call sites, or by pytest fixtures), ``self.x`` set in a test class's
+setup, ``copy.deepcopy`` and methods such as ``.to()``.
 """
 
 from __future__ import annotations

@@ -97,8 +97,11 @@ class SourceFacts:
     trainer_notes: dict[str, str] = field(default_factory=dict)
     notebook: bool = False  # read from a notebook's cells
     # the repository folder of the model this config is for when the source names the component but
-    # not the model (a diffusers LoRA file's ``unet.`` weights): ``--model`` then means that folder of it
+    # not the model (a diffusers LoRA file's ``unet.`` weights, ``from_pretrained(args.model,
+    # subfolder="unet")``): ``--model`` or a ``# peftlint: model=`` comment then means that folder of it
     subfolder: str | None = None
+    # who builds that component ("transformers", "diffusers") when the source says so; None: unknown
+    library: str | None = None
 
 
 @dataclass

@@ -4,6 +4,7 @@ the one-line note when there is none."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +37,16 @@ class ModelChoice:
         s = self.settings
         ref = spec.model
         if ref is not None and ref.how.startswith("# peftlint"):
+            sub = _sub(ref.ref, spec.facts.subfolder) if not ref.subfolder else None
+            if sub:  # the code loads one component of the named repository
+                return replace(ref, subfolder=sub, model_class=spec.facts.model_class,
+                               library=spec.facts.library or ref.library)
             return ref
         cls = ref.model_class if ref else spec.facts.model_class
-        # a pipeline given for a component's config (a diffusers LoRA file's `unet` weights) means that component
+        # a pipeline given for a component's config (a diffusers LoRA file's `unet` weights, the
+        # `subfolder=` of a load whose model name is dynamic) means that component
         sub = ref.subfolder if ref else spec.facts.subfolder
-        lib = ref.library if ref else "transformers"
+        lib = ref.library if ref else (spec.facts.library or "transformers")
         if s.cli_model:
             return ModelRef(s.cli_model, "--model", model_class=cls, base_dir=str(self.cwd), subfolder=_sub(s.cli_model, sub),
                             library=lib)

@@ -107,10 +107,11 @@ class UnsupportedModule(Rule):
                 fix = self._fix(ctx, items[entry], children[0])
             yield self.diagnostic(
                 ctx, span,
-                f"`{entry}`{how} matches {len(mods)} module{'s' if len(mods) != 1 else ''} of type {first.cls} ({what}); "
-                f"{method} can only wrap {supported}, so get_peft_model raises \"Target module {first.cls}(...) is not "
-                f"supported\"{hint}",
-                subject=entry, fix=fix)
+                f"`{entry}`{how} matches {len(mods)} module{'s' if len(mods) != 1 else ''} of type {first.cls} ({what}), "
+                f"which {method} cannot wrap: PEFT raises \"Target module {first.cls}(...) is not supported\"{hint}",
+                subject=entry, fix=fix,
+                detail=f"{method} can only wrap {supported}; get_peft_model, add_adapter and inject_adapter_in_model "
+                       "raise on any other module a target names.")
 
     @staticmethod
     def _fix(ctx: Context, item, child: str) -> Fix | None:

@@ -21,9 +21,10 @@ from peftlint.sources import Problem, SourceResult
 from peftlint.sources.python.evaluate import ValueResolver
 from peftlint.sources.python.index import Arg
 from peftlint.sources.python.link_model import ModelLinker
+from peftlint.sources.python.linkbase import Component
 from peftlint.sources.python.parse import parse_python
 from peftlint.sources.python.program import Program
-from peftlint.spec import AdapterSpec, Value
+from peftlint.spec import AdapterSpec, ModelRef, Value
 
 UNSLOTH_MARKER = "get_peft_model"
 
@@ -194,7 +195,32 @@ class _Extractor:
         hint = self.linker.hint(call)
         if hint is not None:
             spec.model = hint
+            # when the code loads one component of a repository, the comment's model means that part
+            refs, _ = self._linked(call, unsloth)
+            self._component_facts(spec, refs[:1])
             return
+        refs, why = self._linked(call, unsloth)
+        spec.model = refs[0] if refs else None
+        spec.other_models = refs[1:]
+        if not refs:
+            spec.facts.model_unresolved = why
+            self._component_facts(spec, [])
+
+    def _component_facts(self, spec: AdapterSpec, refs: list[ModelRef]) -> None:
+        """The repository folder (and class, library) of the model the code loads, when it loads
+        one component (``subfolder="unet"``, ``pipe.unet``), for a model named elsewhere."""
+        if refs:
+            ref = refs[0]
+            found = Component(ref.subfolder, ref.model_class, ref.library) if ref.subfolder else None
+        else:
+            found = self.linker.component
+        if found is None:
+            return
+        spec.facts.subfolder = found.subfolder
+        spec.facts.model_class = found.model_class
+        spec.facts.library = found.library
+
+    def _linked(self, call: ast.Call, unsloth: str | None) -> tuple[list[ModelRef], str]:
         if unsloth:
             model_expr = None
             args = self.p.args(call)
@@ -203,13 +229,8 @@ class _Extractor:
                     model_expr = a.value
             if model_expr is None and args and args[0].keyword is None and not args[0].star:
                 model_expr = args[0].value
-            refs, why = self.linker.link_model_expr(call, model_expr)
-        else:
-            refs, why = self.linker.link_config(call)
-        spec.model = refs[0] if refs else None
-        spec.other_models = refs[1:]
-        if not refs:
-            spec.facts.model_unresolved = why
+            return self.linker.link_model_expr(call, model_expr)
+        return self.linker.link_config(call)
 
 
 def _join(first: Span, last: Span) -> Span:

@@ -21,6 +21,7 @@ from peftlint.sources.python.link_trace import ModelTracer
 from peftlint.sources.python.linkbase import (
     MAX_STEPS,
     Budget,
+    Component,
     Ctx,
     Load,
     RefFound,
@@ -50,6 +51,8 @@ class ModelLinker:
         self.names = NameResolver(program, values, self.budget, self.attributes, self.pytest)
         self.tracer = ModelTracer(program, self.budget, self.attributes, self.pytest)
         self._loads_by_function: dict[ast.AST | None, list[Load]] | None = None
+        # the component of the last link's model when its name could not be read (see ``Component``)
+        self.component: Component | None = None
 
     def describe_attribute(self, expr: ast.Attribute) -> str | None:
         return self.names.describe_attribute(expr)
@@ -62,6 +65,8 @@ class ModelLinker:
         """The base models a config call is applied to (every call that applies it: a config set
         up once for several tests), or none and why not."""
         self.budget.reset()
+        self.component = None
+        self.tracer.unreadable = None
         first_failure = ""
         linked: Models = []
         for consumer, arg, ctx in self.flow.consumers(call):
@@ -74,7 +79,7 @@ class ModelLinker:
                 continue
             refs, traced = self._ref_for_model_expr(model_expr, ctx, consumer, label if is_trainer else None)
             if isinstance(refs, list):
-                linked.extend(r for r in refs if all((r.ref, r.library) != (o.ref, o.library) for o in linked))
+                linked.extend(r for r in refs if all(_key(r) != _key(o) for o in linked))
             elif traced and not linked:
                 # the model call was found; its name is what cannot be read: do not guess another
                 return [], refs
@@ -82,11 +87,14 @@ class ModelLinker:
                 first_failure = first_failure or refs
         if linked:
             return linked, ""
+        self._unreadable_component()
         return self._fallback(call, first_failure)
 
     def link_model_expr(self, owner: ast.Call, model_expr: ast.expr | None) -> tuple[Models, str]:
         """For calls that are configs and take the model themselves (unsloth's get_peft_model)."""
         self.budget.reset()
+        self.component = None
+        self.tracer.unreadable = None
         failure = ""
         if model_expr is not None:
             refs, traced = self._ref_for_model_expr(model_expr, (), owner, None)
@@ -95,7 +103,18 @@ class ModelLinker:
             if traced:
                 return [], refs
             failure = refs
+        self._unreadable_component()
         return self._fallback(owner, failure)
+
+    def _unreadable_component(self) -> None:
+        """``cls.from_pretrained(name, subfolder="text_encoder")`` with a class chosen at runtime: the
+        folder still says which part of the repository the model is."""
+        call = self.tracer.unreadable
+        if self.component is not None or call is None:
+            return
+        sub = self._subfolder(arg_of(self.p, call, None, "subfolder"), "")
+        if isinstance(sub, str):
+            self.component = Component(sub, None, None)
 
     def _fallback(self, call: ast.Call, failure: str) -> tuple[Models, str]:
         nearest = self._nearest_load(call)
@@ -110,7 +129,7 @@ class ModelLinker:
         if trainer is not None:
             v = self.values.value(expr)
             if v.is_str:
-                ref = self._model_ref(RefFound(v.value, v.span), via, None, None)
+                ref = self._model_ref(RefFound(v.value, v.span), via, None)
                 ref.model_class = self._trainer_model_class(consumer)
                 return [ref], True
         traced = self.tracer.trace(expr, ctx, 0, ())
@@ -119,7 +138,7 @@ class ModelLinker:
         if trainer is not None:
             found = self.names.resolve(expr, ctx, 0)
             if isinstance(found, list):
-                return [self._model_ref(f, via, None, None) for f in found], True
+                return [self._model_ref(f, via, None) for f in found], True
         return traced, False
 
     def _trainer_model_class(self, consumer: ast.Call) -> str | None:
@@ -135,7 +154,7 @@ class ModelLinker:
             refs = self._ref_from_load(load)
             if isinstance(refs, str):
                 return refs
-            out.extend(r for r in refs if all((r.ref, r.library) != (o.ref, o.library) for o in out))
+            out.extend(r for r in refs if all(_key(r) != _key(o) for o in out))
         return out
 
     def _ref_from_load(self, load: Load) -> Models | str:
@@ -144,24 +163,63 @@ class ModelLinker:
         if load.kind == "local":
             how = f"{load.cls}() at line {p.line(call)}"
             return [ModelRef(ref=load.cls, how=how, span=p.span(call), base_dir=self.base_dir, library="local")]
-        method = "from_config" if load.kind == "from_config" else "from_pretrained"
+        method = "from_config" if load.kind in ("from_config", "diffusers_from_config") else "from_pretrained"
         via = f"{load.cls}.{method}() at line {p.line(call)}"
+        library = "diffusers" if load.kind in ("diffusers", "diffusers_from_config", "pipeline") else "transformers"
+        model_class: str | None = load.cls
+        subfolder_expr: ast.expr | None = None
         if load.kind == "from_config":
             ref_expr = self._config_source(arg_of(p, call, 0, "config"))
             if isinstance(ref_expr, str):
                 return ref_expr
+        elif load.kind == "diffusers_from_config":
+            source = self._diffusers_config_source(arg_of(p, call, 0, "config"))
+            if isinstance(source, str):
+                return source
+            ref_expr, subfolder_expr = source
         elif load.kind == "unsloth":
             ref_expr = arg_of(p, call, 0, "model_name")
         else:
             ref_expr = arg_of(p, call, 0, "pretrained_model_name_or_path")
+            subfolder_expr = arg_of(p, call, None, "subfolder")
+        if load.kind == "pipeline":
+            if load.component is None:
+                return (f"{via} loads a whole diffusion pipeline, not one model: give the config to one of its "
+                        "components (pipe.unet, pipe.transformer, pipe.text_encoder)")
+            via = f"the {load.component} of {load.cls}.from_pretrained() at line {p.line(call)}"
+            subfolder: str | None = load.component
+            model_class = None  # the component's class is read from its config
+        else:
+            sub = self._subfolder(subfolder_expr, via)
+            if isinstance(sub, tuple):
+                return sub[0]
+            subfolder = sub
+        if library == "diffusers" and model_class == "AutoModel":
+            model_class = None  # diffusers' AutoModel reads the class from the config, as peftlint does
         if ref_expr is None:
             return f"{via} names no model"
         found = self.names.resolve(ref_expr, load.ctx, 0)
         if isinstance(found, str):
+            if subfolder or library == "diffusers":
+                self.component = self.component or Component(subfolder, model_class, library)
             return found
-        return [self._model_ref(f, via, load, call) for f in found]
+        return [self._model_ref(f, via, call, subfolder=subfolder, library=library, model_class=model_class)
+                for f in found]
 
-    def _model_ref(self, found: RefFound, default_how: str, load: Load | None, call: ast.Call | None) -> ModelRef:
+    def _subfolder(self, expr: ast.expr | None, via: str) -> str | None | tuple[str]:
+        """The static ``subfolder=`` of a load (None without one), or (why not,)."""
+        if expr is None:
+            return None
+        v = self.values.value(expr)
+        if v.is_str:
+            return v.value.strip("/") or None
+        if not v.dynamic and v.value is None:
+            return None
+        return (f"the subfolder= of {via} is only known at runtime: {v.reason or 'computed'}",)
+
+    def _model_ref(self, found: RefFound, default_how: str, call: ast.Call | None,
+                   subfolder: str | None = None, library: str = "transformers",
+                   model_class: str | None = None) -> ModelRef:
         how = found.how or default_how
         if found.note:
             how = f"{how} ({found.note})"
@@ -182,9 +240,11 @@ class ModelLinker:
             span=found.span,
             revision=revision,
             base_dir=self.base_dir,
-            model_class=load.cls if load is not None else None,
+            model_class=model_class,
             from_default=found.from_default,
             trust_remote_code=trust,
+            subfolder=subfolder,
+            library=library,
         )
 
     def _config_source(self, expr: ast.expr | None) -> ast.expr | str:
@@ -210,6 +270,28 @@ class ModelLinker:
             break
         return "the model is built from a config object that is not loaded from a model name"
 
+    def _diffusers_config_source(self, expr: ast.expr | None) -> tuple[ast.expr, ast.expr | None] | str:
+        """For diffusers' ``X.from_config(cfg)``: the model name and subfolder of
+        ``cfg = X.load_config(name, subfolder=...)``."""
+        p = self.p
+        for _ in range(MAX_STEPS):
+            if isinstance(expr, ast.Call):
+                for qn in p.qualified_names(expr.func):
+                    parts = qn.split(".")
+                    if parts[0] == "diffusers" and parts[-1] == "load_config" and len(parts) >= 3:
+                        ref = arg_of(p, expr, 0, "pretrained_model_name_or_path")
+                        if ref is not None:
+                            return ref, arg_of(p, expr, None, "subfolder")
+                break
+            if isinstance(expr, ast.Name):
+                b = p.latest_binding(expr)
+                if b is None or not isinstance(b.node, ast.Name) or b.value is None or b.path:
+                    break
+                expr = b.value
+                continue
+            break
+        return "the model is built from a config object that is not loaded from a model name"
+
     def _nearest_load(self, call: ast.Call) -> Models | str:
         """Fallback when no data flow links the config: the only model loaded in the nearest
         enclosing function (then its enclosing functions, then the module)."""
@@ -221,7 +303,10 @@ class ModelLinker:
                 if not (isinstance(c.func, ast.Attribute) and c.func.attr in ("from_pretrained", "from_config")):
                     continue
                 loader = self.tracer.loader(c)
-                if loader is not None and loader[0] != "local":
+                # a component of a repository (a UNet, a text encoder with subfolder=) is loaded beside
+                # the others of its pipeline: being the only one loaded here says nothing
+                if loader is not None and loader[0] in ("transformers", "from_config", "unsloth") and \
+                        arg_of(p, c, None, "subfolder") is None:
                     self._loads_by_function.setdefault(p.enclosing_function(c), []).append(
                         Load(c, loader[0], loader[1], ())
                     )
@@ -247,3 +332,8 @@ class ModelLinker:
                 ref.how = f"{ref.how}, the only model loaded in {where}"
             return chosen
         return ""
+
+
+def _key(ref: ModelRef) -> tuple[str, str, str | None]:
+    """Two references name the same model (a pipeline's unet and text_encoder do not)."""
+    return ref.ref, ref.library, ref.subfolder

@@ -1,14 +1,16 @@
 """Backward from a model expression to the call(s) that create the model.
 
-``from_pretrained``/``from_config`` of a transformers model class, unsloth's loaders, or an
-``nn.Module`` class of this file; through variables, helper functions and methods (their return
-values), parameters (bound at the call being followed, at call sites, or by pytest fixtures),
-``self.x`` set in a test class's setup, ``copy.deepcopy`` and methods such as ``.to()``.
+``from_pretrained``/``from_config`` of a transformers or diffusers model class, unsloth's loaders,
+a component of a diffusers pipeline (``pipe.unet``), or an ``nn.Module`` class of this file;
+through variables, helper functions and methods (their return values), parameters (bound at the
+call being followed, at call sites, or by pytest fixtures), ``self.x`` set in a test class's
+setup, ``copy.deepcopy`` and methods such as ``.to()``.
 """
 
 from __future__ import annotations
 
 import ast
+from dataclasses import replace
 
 from peftlint.sources.python.link_pytest import Pytest
 from peftlint.sources.python.link_self import ClassAttributes, not_none
@@ -21,6 +23,9 @@ _SAME_MODEL_METHODS = frozenset(
 )
 _NOT_MODELS = ("Tokenizer", "TokenizerFast", "Config", "Processor", "FeatureExtractor", "ImageProcessor",
                "ImageProcessorFast", "VideoProcessor")
+# diffusers classes with from_pretrained/from_config that are not one model
+_DIFFUSERS_NOT_MODELS = ("Scheduler", "Config", "Processor", "Pipeline", "Tokenizer", "Mixin")
+_DIFFUSERS_NON_MODEL_CLASSES = frozenset({"EMAModel"})
 _COPIES = frozenset({"copy.deepcopy", "copy.copy"})
 _MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module", "transformers.PreTrainedModel",
                            "transformers.modeling_utils.PreTrainedModel"})
@@ -33,6 +38,8 @@ class ModelTracer:
         self.attributes = attributes
         self.pytest = pytest
         self._module_classes: dict[ast.ClassDef, bool] = {}
+        # the first ``X.from_pretrained(...)`` of an unknown class met while tracing (reset by the linker)
+        self.unreadable: ast.Call | None = None
 
     def loader(self, call: ast.Call) -> tuple[str, str] | None:
         for qn in self.p.qualified_names(call.func):
@@ -44,6 +51,11 @@ class ModelTracer:
                 return ("transformers" if method == "from_pretrained" else "from_config"), cls
             if root == "unsloth" and method == "from_pretrained" and cls.startswith("Fast"):
                 return "unsloth", cls
+            if root == "diffusers" and method in ("from_pretrained", "from_config"):
+                if _is_pipeline_class(cls):
+                    return ("pipeline", cls) if method == "from_pretrained" else None
+                if _is_diffusers_model_class(cls):
+                    return ("diffusers" if method == "from_pretrained" else "diffusers_from_config"), cls
         cls_def = self.p.local_class(call.func)
         if cls_def is not None and self._is_module_class(cls_def, 0):
             return "local", cls_def.name
@@ -104,6 +116,8 @@ class ModelTracer:
                 res = self.trace(first, ctx, depth + 1, path)
                 if isinstance(res, list):
                     return res
+            if isinstance(expr.func, ast.Attribute) and expr.func.attr == "from_pretrained" and self.unreadable is None:
+                self.unreadable = expr  # ``text_encoder_cls.from_pretrained(..., subfolder=...)``: the class is unknown
             return f"the model comes from {p.code(expr)} at line {p.line(expr)}, which is not a from_pretrained() call"
         if isinstance(expr, ast.Subscript):
             i = int_index(expr)
@@ -117,6 +131,9 @@ class ModelTracer:
             owner = self.attributes.owner(expr.value)
             if owner is not None:
                 return self._trace_self(expr, owner[1], ctx, depth)
+            components = self._trace_component(expr, ctx, depth)
+            if components is not None:
+                return components
         if isinstance(expr, ast.Name):
             b = p.latest_binding(expr)
             if b is None:
@@ -127,6 +144,15 @@ class ModelTracer:
                 return self.trace(b.value, ctx, depth + 1, b.path + path)
             return f"the model variable {expr.id} is only known at runtime"
         return f"the model {p.code(expr)} is not loaded visibly in this file"
+
+    def _trace_component(self, expr: ast.Attribute, ctx: Ctx, depth: int) -> list[Load] | None:
+        """``pipe.unet``: the component of a diffusers pipeline (its attribute names its folder)."""
+        if expr.attr.startswith("_"):
+            return None
+        res = self.trace(expr.value, ctx, depth + 1, ())
+        if isinstance(res, str) or not res or any(load.kind != "pipeline" or load.component for load in res):
+            return None
+        return [replace(load, component=expr.attr) for load in res]
 
     def _trace_methods(self, call: ast.Call, methods: list, ctx: Ctx, depth: int, path: tuple[int, ...]) -> list[Load] | str:
         """What ``self.helper(...)`` returns, for every override that may run (all must load a model)."""
@@ -198,6 +224,14 @@ class ModelTracer:
                     loads.extend(res)
                 return loads or f"fixture {fixture.name}() returns nothing visible"
         return failure
+
+
+def _is_pipeline_class(cls: str) -> bool:
+    return cls.endswith("Pipeline") or cls.startswith("AutoPipeline")
+
+
+def _is_diffusers_model_class(cls: str) -> bool:
+    return cls not in _DIFFUSERS_NON_MODEL_CLASSES and not cls.endswith(_DIFFUSERS_NOT_MODELS)
 
 
 def _is_model_class(cls: str) -> bool:

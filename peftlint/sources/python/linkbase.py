@@ -37,9 +37,22 @@ class Load:
     """A call (or class instantiation) that creates the base model."""
 
     call: ast.Call
-    kind: str  # "transformers" | "unsloth" | "from_config" | "local"
+    # "transformers" | "unsloth" | "from_config" | "local" | "diffusers" | "diffusers_from_config" |
+    # "pipeline" (a diffusers pipeline: the model is its attribute ``component``)
+    kind: str
     cls: str  # the class as imported, canonical name: "AutoModelForCausalLM", "FastLanguageModel"
     ctx: Ctx
+    component: str | None = None  # ``pipe.unet``: the pipeline's component, which is its repository folder
+
+
+@dataclass(frozen=True)
+class Component:
+    """The part of a repository the code loads when its name cannot be read (a dynamic id with
+    ``subfolder="unet"``, ``pipe.text_encoder``): what ``--model`` or a comment then stands for."""
+
+    subfolder: str | None
+    model_class: str | None
+    library: str | None  # None: the class is chosen at runtime
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,8 @@ import os
 from dataclasses import dataclass
 from typing import Sequence
 
-from peftlint.model.resolve import (
-    ResolveFailed,
-    ResolveOptions,
-    as_repo_id,
-    default_hf_cache,
-    download_config,
-    expand_alias,
-    find_bundled,
-    find_in_hf_cache,
-    find_local,
-    split_subfolder,
-)
+from peftlint.model.hub import ResolveFailed, default_hf_cache, download_config, find_bundled, find_in_hf_cache
+from peftlint.model.resolve import ResolveOptions, as_repo_id, expand_alias, find_local, split_subfolder
 
 
 @dataclass

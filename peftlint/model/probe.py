@@ -10,14 +10,8 @@ import stat
 from pathlib import Path
 from typing import Any, Sequence
 
-from peftlint.model.resolve import (
-    BUNDLED_INDEX,
-    ResolveOptions,
-    _looks_like_path,
-    default_hf_cache,
-    expand_alias,
-    split_subfolder,
-)
+from peftlint.model.hub import BUNDLED_INDEX, default_hf_cache
+from peftlint.model.resolve import ResolveOptions, _looks_like_path, expand_alias, split_subfolder
 
 
 def resolution_probes(

@@ -24,16 +24,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from peftlint import __version__
+from peftlint.model.hub import (
+    ResolveFailed,
+    bundled_index,
+    default_hf_cache,
+    download_config,
+    find_bundled,
+    find_in_hf_cache,
+    label,
+)
 from peftlint.model.model_types import known_model_type
 from peftlint.reading import DEFAULT_MAX_FILE_SIZE, NotReadable, read_limited
 
 if TYPE_CHECKING:
     from peftlint.config import Settings
 
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
-BUNDLED_INDEX = BUNDLED_DIR / "bundled_index.json"
-BUNDLED_MODELS = BUNDLED_DIR / "models"
 
 # A config.json is a few KB; one over this is not read (a FIFO or /dev/zero never is).
 MAX_CONFIG_SIZE = DEFAULT_MAX_FILE_SIZE
@@ -88,10 +93,6 @@ class Unresolved:
     reason: str  # one sentence a user can act on
 
 
-class ResolveFailed(Exception):
-    """A config.json was found but cannot be used; the message is the user-facing reason."""
-
-
 def resolve(
     ref: str,
     *,
@@ -113,7 +114,7 @@ def resolve(
     try:
         local, local_note, pipeline = find_local(ref, search_dirs, subfolder)
         if local is not None:
-            return _load(ref, _label(ref, subfolder), local, "local", revision, subfolder)
+            return _load(ref, label(ref, subfolder), local, "local", revision, subfolder)
         if pipeline:
             return Unresolved(ref, local_note)
 
@@ -122,11 +123,11 @@ def resolve(
         if repo_id is not None:
             cached = find_in_hf_cache(repo_id, revision, cache_dir, filename)
             if cached is not None:
-                return _load(ref, _label(repo_id, subfolder), Path(cached), "hf-cache", revision, subfolder)
+                return _load(ref, label(repo_id, subfolder), Path(cached), "hf-cache", revision, subfolder)
 
             bundled = find_bundled(repo_id, subfolder)
             if bundled is not None:
-                return _load(ref, _label(repo_id, subfolder), bundled, "bundled", revision, subfolder)
+                return _load(ref, label(repo_id, subfolder), bundled, "bundled", revision, subfolder)
 
             if not subfolder:
                 pipeline = _pipeline_note(repo_id, revision, cache_dir)
@@ -135,7 +136,7 @@ def resolve(
 
             if options.online:
                 downloaded = download_config(repo_id, revision, cache_dir, options.endpoint, subfolder)
-                return _load(ref, _label(repo_id, subfolder), Path(downloaded), "online", revision, subfolder)
+                return _load(ref, label(repo_id, subfolder), Path(downloaded), "online", revision, subfolder)
     except ResolveFailed as exc:
         return Unresolved(ref, str(exc))
 
@@ -154,10 +155,6 @@ def split_subfolder(ref: str) -> tuple[str, str | None]:
 
 
 _SUBFOLDER = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
-
-
-def _label(name: str, subfolder: str | None) -> str:
-    return f"{name}:{subfolder}" if subfolder else name
 
 
 def resolve_options(settings: "Settings") -> ResolveOptions:
@@ -293,97 +290,6 @@ def as_repo_id(ref: str) -> str | None:
     return ref
 
 
-# -- Hugging Face cache, bundled set, download ----------------------------------------------------
-
-
-def default_hf_cache() -> str:
-    from huggingface_hub import constants
-
-    return constants.HF_HUB_CACHE
-
-
-def find_in_hf_cache(repo_id: str, revision: str | None, cache_dir: str, filename: str = "config.json") -> str | None:
-    from huggingface_hub import try_to_load_from_cache
-
-    try:
-        found = try_to_load_from_cache(repo_id, filename, cache_dir=cache_dir, revision=revision)
-    except (OSError, ValueError):  # unreadable cache folder, odd revision string
-        return None
-    # ``_CACHED_NO_EXIST`` (a sentinel object) means "known not to exist at that revision".
-    return found if isinstance(found, str) else None
-
-
-def bundled_index() -> dict[str, dict[str, Any]]:
-    """hub id -> {"file", "source"[, "alias_of"]} for the configs shipped with peftlint.
-
-    A model in a folder of its repository is keyed ``"<repo>:<subfolder>"`` (the notation users
-    write) and its entry also names ``"repo"`` and ``"subfolder"``; ``"library"`` says who builds it
-    when that is not transformers.
-    """
-    return json.loads(BUNDLED_INDEX.read_text(encoding="utf-8"))
-
-
-def find_bundled(repo_id: str, subfolder: str | None = None) -> Path | None:
-    index = bundled_index()
-    repo_id = _label(repo_id, subfolder)
-    entry = index.get(repo_id)
-    if entry is None:
-        lowered = repo_id.lower()
-        entry = next((v for k, v in index.items() if k.lower() == lowered), None)
-    if entry is None:
-        return None
-    path = BUNDLED_MODELS / entry["file"]
-    return path if path.is_file() else None
-
-
-def download_config(repo_id: str, revision: str | None, cache_dir: str, endpoint: str | None,
-              subfolder: str | None = None) -> str:
-    from huggingface_hub import errors as hf_errors
-    from huggingface_hub import hf_hub_download
-
-    filename = f"{subfolder}/config.json" if subfolder else "config.json"
-    try:
-        return hf_hub_download(
-            repo_id,
-            "config.json",
-            subfolder=subfolder or None,
-            revision=revision,
-            cache_dir=cache_dir,
-            endpoint=endpoint,
-            library_name="peftlint",
-            library_version=__version__,
-        )
-    except hf_errors.LocalEntryNotFoundError as exc:  # the hub could not be reached at all
-        from huggingface_hub import constants
-
-        cause = exc.__cause__
-        if isinstance(cause, hf_errors.OfflineModeIsEnabled) or constants.is_offline_mode():
-            raise ResolveFailed(f"HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded") from None
-        where = endpoint or constants.ENDPOINT
-        detail = f": {_one_line(cause)}" if cause is not None else ""
-        raise ResolveFailed(f"could not reach {where} to download {filename} of {repo_id}{detail}") from None
-    except hf_errors.GatedRepoError:
-        raise ResolveFailed(
-            f"{repo_id} is a gated repository; accept its licence on the hub and log in "
-            "(`hf auth login`), or pass --model with a local copy"
-        ) from None
-    except hf_errors.RepositoryNotFoundError:
-        raise ResolveFailed(
-            f"{repo_id} does not exist on the Hugging Face Hub (or is private); check the id or log in"
-        ) from None
-    except hf_errors.RevisionNotFoundError:
-        raise ResolveFailed(f"revision {revision!r} of {repo_id} does not exist on the Hugging Face Hub") from None
-    except hf_errors.EntryNotFoundError:
-        if subfolder:
-            raise ResolveFailed(f"{repo_id} has no {filename} on the Hugging Face Hub; check the subfolder") from None
-        raise ResolveFailed(f"{repo_id} has no config.json on the Hugging Face Hub; it is not a transformers model "
-                      "(for a diffusers pipeline, name its component: `repo:unet`)") from None
-    except hf_errors.OfflineModeIsEnabled:
-        raise ResolveFailed(f"HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded") from None
-    except Exception as exc:  # network errors come from httpx/requests and vary by version
-        raise ResolveFailed(f"downloading {filename} of {repo_id} failed: {_one_line(exc)}") from None
-
-
 # -- reading the file -----------------------------------------------------------------------------
 
 
@@ -461,8 +367,3 @@ def _unresolved_reason(
 def _short(path: str) -> str:
     home = os.path.expanduser("~")
     return "~" + path[len(home):] if home and path.startswith(home + os.sep) else path
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

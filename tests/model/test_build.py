@@ -8,8 +8,9 @@ import pytest
 from peftlint.model import inventory as inv
 from peftlint.model.build import BuildError, build_inventory
 from peftlint.model.classes import pick_model_class
+from peftlint.model.hub import bundled_index
 from peftlint.model.inventory import AllLinearRewrite, Inventory
-from peftlint.model.resolve import Resolved, ResolveOptions, bundled_index, resolve
+from peftlint.model.resolve import Resolved, ResolveOptions, resolve
 
 # one hub id per bundled file (the index also holds legacy/namespaced aliases of some files)
 _FILES: dict[str, str] = {}

@@ -16,8 +16,9 @@ from support.helpers_hf import REPO_ROOT, add_to_hf_cache, fake_hub
 from peftlint.config import Settings
 from peftlint.model.cache import InventoryCache
 from peftlint.model.classes import pick_diffusers_class
+from peftlint.model.hub import bundled_index
 from peftlint.model.load import load_inventory
-from peftlint.model.resolve import Resolved, ResolveOptions, Unresolved, bundled_index, resolve, split_subfolder
+from peftlint.model.resolve import Resolved, ResolveOptions, Unresolved, resolve, split_subfolder
 
 COMMIT_A, COMMIT_B = "a" * 40, "b" * 40
 SDXL = "stabilityai/stable-diffusion-xl-base-1.0"

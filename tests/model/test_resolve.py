@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from support.helpers_hf import REPO_ROOT, add_to_hf_cache, bundled_config, fake_hub
 
-from peftlint.model.resolve import Resolved, ResolveOptions, Unresolved, bundled_index, resolve
+from peftlint.model.hub import bundled_index
+from peftlint.model.resolve import Resolved, ResolveOptions, Unresolved, resolve
 
 LLAMA = bundled_config("meta-llama--Llama-2-7b-hf.json")
 COMMIT_A = "a" * 40

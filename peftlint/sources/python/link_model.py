@@ -31,6 +31,7 @@ from peftlint.sources.python.program import Program
 from peftlint.spec import ModelRef
 
 NO_MODEL = "no from_pretrained() call or trainer linked to this config"
+NO_CONFIG_SOURCE = "the model is built from a config object that is not loaded from a model name"
 # TRL trainers given a model id load it with these auto classes (trl/trainer/*_trainer.py); the
 # others load a causal LM, which the config's architectures already say.
 TRL_MODEL_CLASSES = {"RewardTrainer": "AutoModelForSequenceClassification",
@@ -249,48 +250,34 @@ class ModelLinker:
 
     def _config_source(self, expr: ast.expr | None) -> ast.expr | str:
         """For ``X.from_config(cfg)``: the model name of ``cfg = AutoConfig.from_pretrained(name)``."""
-        p = self.p
-        for _ in range(MAX_STEPS):
-            if expr is None:
-                break
-            if isinstance(expr, ast.Call):
-                for qn in p.qualified_names(expr.func):
-                    parts = qn.split(".")
-                    if parts[0] == "transformers" and parts[-1] == "from_pretrained" and len(parts) >= 3:
-                        ref = arg_of(p, expr, 0, "pretrained_model_name_or_path")
-                        if ref is not None:
-                            return ref
-                break
-            if isinstance(expr, ast.Name):
-                b = p.latest_binding(expr)
-                if b is None or not isinstance(b.node, ast.Name) or b.value is None or b.path:
-                    break
-                expr = b.value
-                continue
-            break
-        return "the model is built from a config object that is not loaded from a model name"
+        call = self._config_call(expr, "transformers", "from_pretrained")
+        ref = arg_of(self.p, call, 0, "pretrained_model_name_or_path") if call is not None else None
+        return ref if ref is not None else NO_CONFIG_SOURCE
 
     def _diffusers_config_source(self, expr: ast.expr | None) -> tuple[ast.expr, ast.expr | None] | str:
         """For diffusers' ``X.from_config(cfg)``: the model name and subfolder of
         ``cfg = X.load_config(name, subfolder=...)``."""
+        call = self._config_call(expr, "diffusers", "load_config")
+        ref = arg_of(self.p, call, 0, "pretrained_model_name_or_path") if call is not None else None
+        return (ref, arg_of(self.p, call, None, "subfolder")) if ref is not None else NO_CONFIG_SOURCE
+
+    def _config_call(self, expr: ast.expr | None, library: str, method: str) -> ast.Call | None:
+        """The ``<library>.<Class>.<method>(...)`` call ``expr`` is, or a plain variable holds."""
         p = self.p
         for _ in range(MAX_STEPS):
             if isinstance(expr, ast.Call):
                 for qn in p.qualified_names(expr.func):
                     parts = qn.split(".")
-                    if parts[0] == "diffusers" and parts[-1] == "load_config" and len(parts) >= 3:
-                        ref = arg_of(p, expr, 0, "pretrained_model_name_or_path")
-                        if ref is not None:
-                            return ref, arg_of(p, expr, None, "subfolder")
-                break
-            if isinstance(expr, ast.Name):
-                b = p.latest_binding(expr)
-                if b is None or not isinstance(b.node, ast.Name) or b.value is None or b.path:
-                    break
-                expr = b.value
-                continue
-            break
-        return "the model is built from a config object that is not loaded from a model name"
+                    if parts[0] == library and parts[-1] == method and len(parts) >= 3:
+                        return expr
+                return None
+            if not isinstance(expr, ast.Name):
+                return None
+            b = p.latest_binding(expr)
+            if b is None or not isinstance(b.node, ast.Name) or b.value is None or b.path:
+                return None
+            expr = b.value
+        return None
 
     def _nearest_load(self, call: ast.Call) -> Models | str:
         """Fallback when no data flow links the config: the only model loaded in the nearest

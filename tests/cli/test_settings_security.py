@@ -15,64 +15,16 @@ from pathlib import Path
 
 import pytest
 from support.helpers_hf import REPO_ROOT
+from support.remote_model import write_remote_code_model
 
 from peftlint.config import SettingsError, load_settings
-
-_CONFIG_CODE = '''
-import pathlib
-
-pathlib.Path({marker!r}).write_text("remote code ran")
-
-from transformers import PretrainedConfig
-
-
-class FancyConfig(PretrainedConfig):
-    model_type = "fancy_lm"
-
-    def __init__(self, hidden_size=16, vocab_size=32, **kwargs):
-        self.hidden_size = hidden_size
-        self.vocab_size = vocab_size
-        super().__init__(**kwargs)
-'''
-
-_MODEL_CODE = '''
-import torch.nn as nn
-from transformers import PreTrainedModel
-
-from .configuration_fancy import FancyConfig
-
-
-class FancyForCausalLM(PreTrainedModel):
-    config_class = FancyConfig
-
-    def __init__(self, config):
-        super().__init__(config)
-        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.fancy_proj = nn.Linear(config.hidden_size, config.hidden_size)
-        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
-        self.post_init()
-
-    def get_input_embeddings(self):
-        return self.embed
-
-    def get_output_embeddings(self):
-        return self.lm_head
-'''
 
 
 def _repo(tmp_path: Path, table: str) -> tuple[Path, Path]:
     """A repository whose pyproject asks for ``table`` and whose base model is a local remote-code model."""
     repo = tmp_path / "repo"
-    model = repo / "fancy"
-    model.mkdir(parents=True)
     marker = tmp_path / "REMOTE-CODE-RAN"
-    (model / "configuration_fancy.py").write_text(_CONFIG_CODE.format(marker=str(marker)))
-    (model / "modeling_fancy.py").write_text(_MODEL_CODE)
-    (model / "config.json").write_text(json.dumps({
-        "model_type": "fancy_lm", "hidden_size": 16, "vocab_size": 32, "architectures": ["FancyForCausalLM"],
-        "auto_map": {"AutoConfig": "configuration_fancy.FancyConfig",
-                     "AutoModelForCausalLM": "modeling_fancy.FancyForCausalLM"},
-    }))  # fmt: skip
+    write_remote_code_model(repo / "fancy", marker)
     (repo / "pyproject.toml").write_text(f'[tool.peftlint]\nmodel = "fancy"\n{table}\n')
     (repo / "train.py").write_text('from peft import LoraConfig\n\nconfig = LoraConfig(target_modules=["fancy_proj"])\n')
     return repo, marker

@@ -341,43 +341,6 @@ def test_towers_of_a_composite_model() -> None:
 
 # -- remote code (only with trust_remote_code) ----------------------------------------------------
 
-_FANCY_CONFIG = '''
-from transformers import PretrainedConfig
-
-
-class FancyConfig(PretrainedConfig):
-    model_type = "fancy_lm"
-
-    def __init__(self, hidden_size=16, vocab_size=32, **kwargs):
-        self.hidden_size = hidden_size
-        self.vocab_size = vocab_size
-        super().__init__(**kwargs)
-'''
-
-_FANCY_MODEL = '''
-import torch.nn as nn
-from transformers import PreTrainedModel
-
-from .configuration_fancy import FancyConfig
-
-
-class FancyForCausalLM(PreTrainedModel):
-    config_class = FancyConfig
-
-    def __init__(self, config):
-        super().__init__(config)
-        self.embed = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.fancy_proj = nn.Linear(config.hidden_size, config.hidden_size)
-        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
-        self.post_init()
-
-    def get_input_embeddings(self):
-        return self.embed
-
-    def get_output_embeddings(self):
-        return self.lm_head
-'''
-
 
 def test_remote_code_only_when_trusted(tmp_path) -> None:
     import os
@@ -385,16 +348,9 @@ def test_remote_code_only_when_trusted(tmp_path) -> None:
     import sys
 
     from support.helpers_hf import REPO_ROOT
+    from support.remote_model import write_remote_code_model
 
-    model = tmp_path / "fancy"
-    model.mkdir()
-    (model / "configuration_fancy.py").write_text(_FANCY_CONFIG)
-    (model / "modeling_fancy.py").write_text(_FANCY_MODEL)
-    (model / "config.json").write_text(json.dumps({
-        "model_type": "fancy_lm", "hidden_size": 16, "vocab_size": 32, "architectures": ["FancyForCausalLM"],
-        "auto_map": {"AutoConfig": "configuration_fancy.FancyConfig",
-                     "AutoModelForCausalLM": "modeling_fancy.FancyForCausalLM"},
-    }))  # fmt: skip
+    write_remote_code_model(tmp_path / "fancy")
     script = (
         "import json, sys\n"
         "from peftlint.model.resolve import resolve, ResolveOptions\n"

@@ -241,7 +241,9 @@ class ResultCache:
         return self.directory / f"{RESULT_PREFIX}{key}.json"
 
     # -- reading -------------------------------------------------------------------------------
-    def lookup(self, key: str, data: bytes, log: ResolutionLog) -> CachedFile | None:
+    def lookup(self, key: str, content: str, log: ResolutionLog) -> CachedFile | None:
+        """The entry under ``key`` if it was stored for a file whose sha256 is ``content`` and
+        nothing it depends on changed."""
         path = self._path(key)
         try:
             mtime = os.stat(path).st_mtime
@@ -249,7 +251,7 @@ class ResultCache:
             return None
         payload = store.read_entry(path, key)
         try:
-            hit = self._validate(payload, data, log)
+            hit = self._validate(payload, content, log)
         except (KeyError, TypeError, ValueError, AttributeError):
             hit = None
         if hit is None:
@@ -262,10 +264,10 @@ class ResultCache:
         self.hits += 1
         return hit
 
-    def _validate(self, payload: Any, data: bytes, log: ResolutionLog) -> CachedFile | None:
+    def _validate(self, payload: Any, content: str, log: ResolutionLog) -> CachedFile | None:
         if not isinstance(payload, dict) or payload.get("schema") != SCHEMA:
             return None
-        if payload["content"] != hashlib.sha256(data).hexdigest():
+        if payload["content"] != content:
             return None
         deps = payload["dependencies"]
         if not isinstance(deps, dict) or any(file_fingerprint(p) != fp for p, fp in deps.items()):
@@ -283,11 +285,11 @@ class ResultCache:
         return CachedFile(files, [Diagnostic.from_json(d) for d in payload["diagnostics"]], outcomes, verdicts)
 
     # -- writing -------------------------------------------------------------------------------
-    def store(self, key: str, data: bytes, out: CachedFile, dependencies: list[str],
+    def store(self, key: str, content: str, out: CachedFile, dependencies: list[str],
               resolutions: list[list[Any]]) -> bool:
         payload = {
             "schema": SCHEMA,
-            "content": hashlib.sha256(data).hexdigest(),
+            "content": content,  # sha256 of the file's bytes
             "dependencies": {p: file_fingerprint(p) for p in sorted(set(dependencies))},
             "resolutions": resolutions,
             "files": out.files,

@@ -141,16 +141,17 @@ class Linter(ModelChoice):
             return True
         if self.results is None:
             return False
-        key = self.results.entry_key(cand.path, disc.candidate_display_path(cand, self.cwd), cand.kind, cand.explicit)
-        hit = self.results.lookup(key, data, self._resolved)
+        display = disc.candidate_display_path(cand, self.cwd)
+        content = hashlib.sha256(data).hexdigest()
+        hit = self.results.lookup(self.results.entry_key(cand.path, display, cand.kind, cand.explicit), content,
+                                  self._resolved)
         if hit is None:
             return False
         try:
             outcomes = [outcome_from_summary(SpecOutcome, o) for o in hit.outcomes]
         except (KeyError, TypeError, ValueError):
             return False
-        result.extend(RunResult(hit.diagnostics, hit.files, outcomes, hit.verdicts,
-                                {disc.candidate_display_path(cand, self.cwd): hashlib.sha256(data).hexdigest()}))
+        result.extend(RunResult(hit.diagnostics, hit.files, outcomes, hit.verdicts, {display: content}))
         return True
 
     def passes_prefilter(self, kind: str, text: str) -> bool:
@@ -164,19 +165,19 @@ class Linter(ModelChoice):
             self._remember(cand, part, *read)
         result.extend(part)
 
-    def _remember(self, cand: disc.Candidate, part: RunResult, data: bytes, dependencies: list[str]) -> None:
+    def _remember(self, cand: disc.Candidate, part: RunResult, content: str, dependencies: list[str]) -> None:
         """Store what ``cand`` contributed, with what it depended on, in the result cache."""
         summaries = [outcome_summary(o) for o in part.outcomes]
         records = self._resolved.records(self._resolved.touched)
         if records is None or any(s is None for s in summaries):
             return
         key = self.results.entry_key(cand.path, disc.candidate_display_path(cand, self.cwd), cand.kind, cand.explicit)
-        self.results.store(key, data, CachedFile(part.files, part.diagnostics, summaries, part.verdicts),
+        self.results.store(key, content, CachedFile(part.files, part.diagnostics, summaries, part.verdicts),
                            dependencies, records)
 
-    def _lint_file(self, cand: disc.Candidate, result: RunResult) -> tuple[bytes, list[str]] | None:
-        """Lint one file into ``result``; returns its bytes and the other files its findings were read
-        from when the findings may be cached."""
+    def _lint_file(self, cand: disc.Candidate, result: RunResult) -> tuple[str, list[str]] | None:
+        """Lint one file into ``result``; returns the sha256 of its bytes and the other files its
+        findings were read from when the findings may be cached."""
         path = disc.candidate_display_path(cand, self.cwd)
         if cand.kind == disc.ORPHAN_WEIGHTS:
             result.files += 1
@@ -244,7 +245,7 @@ class Linter(ModelChoice):
         result.outcomes += outcomes
         sup = parse_suppressions(text) if cand.kind in (disc.PYTHON, disc.NOTEBOOK, disc.YAML, disc.SHELL) else None
         self._emit(result, diags, sup, path, skipped_codes)
-        return data, list(src.dependencies) + weight_files(src.specs)
+        return result.digests[path], list(src.dependencies) + weight_files(src.specs)
 
     def _lint_diffusers_lora(self, cand: disc.Candidate, path: str, result: RunResult) -> None:
         """A binary safetensors file: its header is the source (see sources/diffusers_lora.py)."""

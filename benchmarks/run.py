@@ -21,6 +21,12 @@ Rows (targets on 2 cores in brackets):
   notebooks     1,000 notebooks made from TRL's, first run, inventories cached              [15 s]
   lf-hit, lf-warm, lf-cold   the same three runs on LLaMA-Factory
 Peak memory of the warm run is the "MiB" column of trl-hit              [150 MiB]
+
+The Hugging Face cache the runs see holds tiny stand-in configs (2 layers, hidden size 8, the shapes of
+TRL's own tiny test models) for the 16 models the two corpora name most, so configs are checked
+against real module trees as in a project whose models are downloaded (``--hf-cache empty``: none,
+every config stays unchecked). Each cold row is printed with the time a bare
+``import transformers.modeling_utils, peft`` takes in the same run: a cold run cannot be faster.
 """
 
 from __future__ import annotations
@@ -42,6 +48,48 @@ ROOT = Path(__file__).resolve().parents[1]
 ALL_ROWS = ("trl-hit", "trl-warm", "trl-cold", "precommit", "notebooks", "lf-hit", "lf-warm", "lf-cold")
 
 
+_TINY = {"hidden_size": 8, "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
+         "intermediate_size": 32, "vocab_size": 32000}
+_CAUSAL = {"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "llama": "LlamaForCausalLM",
+           "mistral": "MistralForCausalLM"}
+STAND_INS: dict[str, dict] = {
+    **{repo: {"model_type": t, "architectures": [_CAUSAL[t]]} for repo, t in (
+        ("trl-internal-testing/tiny-Qwen2ForCausalLM-2.5", "qwen2"), ("Qwen/Qwen2-7B-Instruct", "qwen2"),
+        ("Qwen/Qwen2.5-0.5B-Instruct", "qwen2"), ("trl-internal-testing/tiny-Qwen3ForCausalLM", "qwen3"),
+        ("Qwen/Qwen3-0.6B", "qwen3"), ("Qwen/Qwen3-1.7B", "qwen3"), ("Qwen/Qwen3-4B", "qwen3"),
+        ("Qwen/Qwen3-4B-Instruct-2507", "qwen3"), ("llamafactory/tiny-random-qwen3", "qwen3"),
+        ("trl-internal-testing/tiny-LlamaForCausalLM-3.2", "llama"), ("meta-llama/Llama-3.2-1B-Instruct", "llama"),
+        ("meta-llama/Meta-Llama-3-8B-Instruct", "llama"), ("trl-internal-testing/tiny-MistralForCausalLM-0.2", "mistral"))},
+    "trl-internal-testing/tiny-Qwen2ForSequenceClassification-2.5": {
+        "model_type": "qwen2", "architectures": ["Qwen2ForSequenceClassification"], "num_labels": 1},
+    "trl-internal-testing/tiny-GptOssForCausalLM": {
+        "model_type": "gpt_oss", "architectures": ["GptOssForCausalLM"], "num_local_experts": 4, "num_experts_per_tok": 2},
+    "trl-internal-testing/tiny-Qwen3MoeForCausalLM": {
+        "model_type": "qwen3_moe", "architectures": ["Qwen3MoeForCausalLM"], "num_experts": 4,
+        "num_experts_per_tok": 2, "head_dim": 128},
+}
+HF_CACHE: Path | None = None  # the Hugging Face cache every timed process sees (set in main)
+
+
+def make_hf_cache(root: Path) -> Path:
+    """A Hugging Face cache in its real layout (blobs, snapshots linking to them, refs/main)."""
+    import hashlib
+
+    commit = "1" * 40
+    for repo_id, config in STAND_INS.items():
+        repo = root / ("models--" + repo_id.replace("/", "--"))
+        data = json.dumps({**config, **_TINY}).encode("utf-8")
+        blob = repo / "blobs" / hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        blob.parent.mkdir(parents=True, exist_ok=True)
+        blob.write_bytes(data)
+        snapshot = repo / "snapshots" / commit
+        snapshot.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.path.relpath(blob, snapshot), snapshot / "config.json")
+        (repo / "refs").mkdir(exist_ok=True)
+        (repo / "refs" / "main").write_text(commit)
+    return root
+
+
 @dataclass
 class Run:
     wall: float
@@ -52,6 +100,8 @@ class Run:
 def child_env(cache: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["HF_HUB_OFFLINE"] = "1"
+    if HF_CACHE is not None:
+        env["HF_HUB_CACHE"] = str(HF_CACHE)
     if cache is not None:
         env["PEFTLINT_CACHE_DIR"] = str(cache)
     return env
@@ -133,6 +183,15 @@ class Bench:
                 runs.append(measure(peftlint_cmd("."), tree, child_env(cache)))
                 shutil.rmtree(cache, ignore_errors=True)
             self.row(f"{name}: everything cold (empty cache)", runs, self.ruff(".", tree, warm=False))
+            self.import_floor()
+
+    def import_floor(self) -> None:
+        """What importing the libraries a cold run needs costs alone, timed once per run."""
+        if any(label.startswith("floor:") for label, _, _ in self.rows):
+            return
+        code = "import warnings; warnings.simplefilter('ignore'); import transformers.modeling_utils, peft"
+        runs = [measure([sys.executable, "-c", code], ROOT, child_env()) for _ in range(self.cold_repeat)]
+        self.row("floor: `import transformers.modeling_utils, peft` alone", runs, Run(float("nan"), 0.0, 0.0))
 
     def precommit(self) -> None:
         src = self.corpus / "trl" / "tests" / "test_grpo_trainer.py"
@@ -170,6 +229,9 @@ class Bench:
                  f"python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.1f} at the end", "",
                  "| run | peftlint | CPU | peak RSS | ruff | ratio |", "|---|---:|---:|---:|---:|---:|"]
         for label, r, ruff in self.rows:
+            if ruff.wall != ruff.wall:  # NaN: a row with no ruff counterpart
+                lines.append(f"| {label} | {r.wall:.2f} s | {r.cpu:.2f} s | {r.rss_mib:.0f} MiB | | |")
+                continue
             lines.append(f"| {label} | {r.wall:.2f} s | {r.cpu:.2f} s | {r.rss_mib:.0f} MiB | {ruff.wall:.3f} s | "
                          f"{r.wall / ruff.wall:.0f}x |")
         return "\n".join(lines)
@@ -198,6 +260,12 @@ PROBE = r"""
 import sys, time, json
 T0 = time.perf_counter()
 spent = {}
+def _timed_call(f, label, *a, **k):
+    t = time.perf_counter()
+    try:
+        return f(*a, **k)
+    finally:
+        spent[label] = spent.get(label, 0.0) + time.perf_counter() - t
 def timed(owner, name, label, materialize=False):
     orig = getattr(owner, name)
     def wrapper(*a, **k):
@@ -213,9 +281,11 @@ from peftlint.engine.progress import Progress
 T_IMPORT = time.perf_counter() - T0
 timed(disc.Walker, "walk", "walking the tree", materialize=True)
 timed(run.Linter, "_replay", "reading, prefilter, result cache")
-for name in ("_read_python", "_read_notebook", "_read_adapter_config", "_read_trainer_yaml", "_read_trainer_shell"):
-    timed(run, name, "parsing (source readers)")
-timed(run.Linter, "_inventory_for", "models (resolve, inventory load/build)")
+import peftlint.engine.readers as readers
+for kind in list(readers.READERS):
+    readers.READERS[kind] = (lambda f: (lambda *a, **k: _timed_call(f, "parsing (source readers)", *a, **k)))(readers.READERS[kind])
+import peftlint.engine.models as models
+timed(models.ModelChoice, "_inventory_for", "models (resolve, inventory load/build)")
 timed(run.Linter, "lint_spec", "_lint_spec")
 orig_renderers = report.renderers
 def renderers():
@@ -296,12 +366,16 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="runs per row (median)")
     ap.add_argument("--cold-repeat", type=int, default=3, help="runs per row that starts from an empty cache")
     ap.add_argument("--rows", default=",".join(ALL_ROWS), help=f"comma-separated subset of {', '.join(ALL_ROWS)}")
+    ap.add_argument("--hf-cache", choices=("stand-ins", "empty"), default="stand-ins",
+                    help="the Hugging Face cache the runs see: tiny stand-ins for the models the corpora name, or none")
     ap.add_argument("--breakdown", action="store_true", help="where the time of a run goes")
     ap.add_argument("--break-even", action="store_true", help="serial against two workers by number of files")
     args = ap.parse_args()
     if not (args.corpus / "trl").is_dir():
         raise SystemExit(f"no corpus at {args.corpus}: pass --corpus or set PEFTLINT_CORPUS")
     with tempfile.TemporaryDirectory(prefix="peftlint-bench-") as tmp:
+        global HF_CACHE
+        HF_CACHE = make_hf_cache(Path(tmp) / "hf") if args.hf_cache == "stand-ins" else Path(tmp) / "hf-empty"
         bench = Bench(args.corpus.resolve(), args.repeat, args.cold_repeat, Path(tmp))
         measure([sys.executable, "-m", "peftlint", "--version"], ROOT, child_env(), ok=(0,))  # writes .pyc files
         if args.breakdown or args.break_even:

@@ -274,7 +274,8 @@ def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None)
         sys.exit(EXIT_FAILURE)
     linter = Linter(settings)
     collected = collect_models(linter, list(paths) or [Path(".")])
-    options = ResolveOptions(aliases=dict(settings.models), config_dir=settings.project_root)
+    options = ResolveOptions(aliases=dict(settings.models), config_dir=settings.project_root,
+                              cache_dir=settings.cache_directory())
     counts: dict[str, int] = {}
     for named in collected.models:
         got = fetch_config(named.ref, revision=named.revision, subfolder=named.subfolder,

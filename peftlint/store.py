@@ -24,7 +24,7 @@ from peftlint.reading import NotReadable, read_limited
 CACHE_FORMAT = 2
 TEMP_PREFIX = ".tmp-peftlint-"
 # Every kind of entry peftlint writes; ``clear`` removes these and nothing else.
-PREFIXES = ("inventory-", "peftfacts-", "peftcheck-", "result-")
+PREFIXES = ("inventory-", "peftfacts-", "peftcheck-", "result-", "resolution-", "modeltypes-")
 # Lock files (``lock-<name>.lock``) serialise builds between processes sharing the directory.
 LOCK_PREFIX, LOCK_SUFFIX = "lock-", ".lock"
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -50,7 +50,7 @@ def package_versions(*dists: str) -> dict[str, str]:
     falls back to ``importlib.metadata``.
     """
     out = {}
-    found = _dist_infos()
+    found = _dist_infos()  # once per process: a run asks for versions many times
     for dist in dists:
         where = found.get(_normalise(dist))
         version = _metadata_version(where) if where else ""
@@ -69,6 +69,7 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
+@functools.lru_cache(maxsize=1)
 def _dist_infos() -> dict[str, str]:
     """normalised distribution name -> its first ``.dist-info`` folder on ``sys.path`` (the one
     importlib.metadata finds); "" when an ``.egg-info`` comes first."""

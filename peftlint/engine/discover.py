@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Collection, Iterable, Iterator
-
-import pathspec
+from typing import TYPE_CHECKING, Callable, Collection, Iterable, Iterator
 
 from peftlint.reading import read_limited
+
+if TYPE_CHECKING:
+    import pathspec
 
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", ".env", "__pycache__", ".tox", ".nox", ".mypy_cache",
@@ -120,7 +121,7 @@ class Walker:
         self.root = (root or Path.cwd()).resolve()
         self._root = str(self.root)
         excludes = list(excludes)
-        self.user_excludes = pathspec.GitIgnoreSpec.from_lines(excludes) if excludes else None
+        self.user_excludes = _gitignore_spec(excludes) if excludes else None
         self._ignores: dict[str, pathspec.PathSpec | None] = {}
 
     def _gitignore(self, d: str) -> pathspec.PathSpec | None:
@@ -128,7 +129,7 @@ class Walker:
             spec = None
             try:
                 text = read_limited(os.path.join(d, ".gitignore")).decode("utf-8", errors="replace")
-                spec = pathspec.GitIgnoreSpec.from_lines(text.splitlines())
+                spec = _gitignore_spec(text.splitlines())
             except Exception:  # absent, malformed, huge or unreadable: it must not stop the run
                 spec = None
             self._ignores[d] = spec
@@ -209,6 +210,12 @@ class Walker:
                         f = target
                 seen.add(f)
                 yield Candidate(Path(f), kind, False)
+
+
+def _gitignore_spec(lines: list[str]) -> pathspec.PathSpec:
+    import pathspec  # only when there is something to match: a run on named files never needs it
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def _inside_repo(anchor: Path, top: Path) -> bool:

@@ -1,9 +1,10 @@
 """Linting files in worker processes.
 
 ``-j 0`` (the default) lints in the main process first and starts one worker per available CPU for
-the files still left once linting has taken ``SERIAL_BUDGET`` seconds: a run with a few quick files
+the files still left once the run has taken ``SERIAL_BUDGET`` seconds: a run with a few quick files
 (a pre-commit call, a handful of changed files) never pays for starting processes, whatever the
-cost of a file is, and a long run uses every core. Result-cache hits never reach this module.
+cost of a file is, and a long run uses every core (a cold run, which imported peft while reading the
+files, goes parallel at its first file to lint). Result-cache hits never reach this module.
 ``-j N`` starts N workers at once (at most one per two files). Workers get small batches (for
 balance and a live progress line) and keep one ``Linter`` each, so a model is resolved once per
 worker; inventories are built once in all (``get_inventory`` holds a lock in the cache directory
@@ -39,7 +40,7 @@ def available_cpus() -> int:
 
 
 def worker_count(jobs: int, left: int, elapsed: float = 0.0) -> int:
-    """How many processes lint the ``left`` files still to lint after ``elapsed`` seconds of linting:
+    """How many processes lint the ``left`` files still to lint after ``elapsed`` seconds of the run:
     ``jobs`` 1 = serial, 0 = automatic; 1 means "go on in this process"."""
     if jobs == 1 or left < MIN_FILES_PER_WORKER:
         return 1
@@ -64,9 +65,11 @@ _WORKER: Any = None
 _RESULT: Any = None
 
 
-def _init_worker(linter_cls: type, result_cls: type, settings: Settings, cwd: Path, result_cache: bool) -> None:
+def _init_worker(linter_cls: type, result_cls: type, settings: Settings, cwd: Path, result_cache: bool,
+                 read_ahead: dict) -> None:
     global _WORKER, _RESULT
     _WORKER = linter_cls(settings, cwd, result_cache=result_cache)
+    _WORKER.read_ahead = read_ahead
     _RESULT = result_cls
 
 
@@ -88,7 +91,7 @@ def lint_in_workers(linter: Any, cands: list[Candidate], workers: int, result: A
     batches = [cands[i:i + BATCH] for i in range(0, len(cands), BATCH)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
                              initargs=(type(linter), type(result), linter.settings, linter.cwd,
-                                       linter.results is not None)) as pool:
+                                       linter.results is not None, linter.read_ahead)) as pool:
         futures = {pool.submit(_lint_batch, batch): len(batch) for batch in batches}
         for fut in as_completed(futures):
             result.extend(fut.result())

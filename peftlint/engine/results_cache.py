@@ -188,10 +188,10 @@ class ResolutionLog(dict):
             unresolved_online = self.settings.online and location is None  # a download is retried
             same = not unresolved_online and self._probe(key, location) == probes
             if not same:
-                from peftlint.model.resolve import resolve_memo
+                from peftlint.model.resolve_cache import resolve_memo
 
                 res = resolve_memo(ref, self.settings, revision=revision, base_dirs=base_dirs, memo=self,
-                                   subfolder=subfolder)
+                                   subfolder=subfolder, cache_dir=self.settings.cache_directory())
                 self.touched.discard(key)
                 same = resolution_fingerprint(res) == fingerprint
             self._checked[memo] = same

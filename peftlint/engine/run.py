@@ -12,17 +12,16 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.engine import discover as disc
+from peftlint.engine import prefetch
 from peftlint.engine.models import ModelChoice
 from peftlint.engine.readers import READERS, SourceReader
 from peftlint.engine.reading import not_read_problem
+from peftlint.engine.replay import Replay
 from peftlint.engine.results import RunResult, SpecOutcome
 from peftlint.engine.results_cache import (
-    CachedFile,
     ResolutionLog,
     ResultCache,
     evict,
-    outcome_from_summary,
-    outcome_summary,
     weight_files,
 )
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
@@ -40,7 +39,7 @@ if TYPE_CHECKING:
     from peftlint.rules.context import Context
 
 
-class Linter(ModelChoice):
+class Linter(Replay, ModelChoice):
     """One run. Holds the per-run memo of resolved models and inventories (no global state)."""
 
     def __init__(self, settings: Settings, cwd: Path | None = None, *, result_cache: bool = False,
@@ -56,6 +55,7 @@ class Linter(ModelChoice):
         self._facts: Any = None
         self._config_classes: set[str] | None = None
         self._resolved = ResolutionLog(settings, recording=self.results is not None)
+        self.read_ahead: dict[str, prefetch.ReadAhead] = {}  # files read while peft was imported
         self._inventories: dict[tuple, Any] = {}
         self._local: dict[tuple, Any] = {}  # module trees of classes in the linted code (module_tree memo)
         self._rules: list[Rule] | None = None
@@ -94,8 +94,12 @@ class Linter(ModelChoice):
         processes (0: as many as pay off, see ``engine.parallel``)."""
         from peftlint.engine import parallel
 
+        # the serial budget counts from here: a cold run whose replay pass already paid for importing
+        # peft (its facts) goes parallel as soon as linting starts, the workers inherit the import
+        start = time.monotonic()
         walker = disc.Walker(self.settings.exclude, root=Path(self.settings.project_root or self.cwd))
         cands = list(walker.walk(paths))
+        reading = prefetch.start(cands, self.cwd, self.settings.max_file_size) if self._reads_ahead(jobs) else None
         result = RunResult()
         todo: list[disc.Candidate] = []
         for i, cand in enumerate(cands, 1):
@@ -103,8 +107,9 @@ class Linter(ModelChoice):
                 todo.append(cand)
             if self.progress is not None:
                 self.progress(i - len(todo), len(cands))
+        if reading is not None:
+            self.read_ahead = prefetch.usable(reading, self.config_classes() if todo else ())
         done = len(cands) - len(todo)
-        start = time.monotonic()
         for i, cand in enumerate(todo):
             workers = parallel.worker_count(jobs, len(todo) - i, time.monotonic() - start)
             if workers > 1:
@@ -121,41 +126,11 @@ class Linter(ModelChoice):
         result.verdicts.sort()
         return result
 
-    def _replay(self, cand: disc.Candidate, result: RunResult) -> bool:
-        """Handle ``cand`` without reading it as a source when possible: a file the prefilter drops,
-        or a result-cache hit. False: it must be linted."""
-        if cand.kind in (disc.ORPHAN_WEIGHTS, disc.DIFFUSERS_LORA):  # binary: never read whole
-            return False
-        try:
-            data = read_limited(cand.path, self.settings.max_file_size)
-        except (OSError, NotReadable):  # reported when the file is linted
-            return False
-        if b"\x00" in data[:8192]:
-            return False
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return False
-        if not self.passes_prefilter(cand.kind, text):
-            result.files += 1
-            return True
-        if self.results is None:
-            return False
-        display = disc.candidate_display_path(cand, self.cwd)
-        content = hashlib.sha256(data).hexdigest()
-        hit = self.results.lookup(self.results.entry_key(cand.path, display, cand.kind, cand.explicit), content,
-                                  self._resolved)
-        if hit is None:
-            return False
-        try:
-            outcomes = [outcome_from_summary(SpecOutcome, o) for o in hit.outcomes]
-        except (KeyError, TypeError, ValueError):
-            return False
-        result.extend(RunResult(hit.diagnostics, hit.files, outcomes, hit.verdicts, {display: content}))
-        return True
+    def _reads_ahead(self, jobs: int) -> bool:
+        """Whether this run will import peft for its facts (then files are read meanwhile, see prefetch)."""
+        from peftlint.semantics.peft_facts import facts_cached
 
-    def passes_prefilter(self, kind: str, text: str) -> bool:
-        return disc.passes_prefilter(kind, text, self.config_classes)
+        return jobs != 1 and self._facts is None and not facts_cached(self.cache_dir())
 
     def lint_file(self, cand: disc.Candidate, result: RunResult) -> None:
         part = RunResult()
@@ -164,16 +139,6 @@ class Linter(ModelChoice):
         if read is not None and self.results is not None:
             self._remember(cand, part, *read)
         result.extend(part)
-
-    def _remember(self, cand: disc.Candidate, part: RunResult, content: str, dependencies: list[str]) -> None:
-        """Store what ``cand`` contributed, with what it depended on, in the result cache."""
-        summaries = [outcome_summary(o) for o in part.outcomes]
-        records = self._resolved.records(self._resolved.touched)
-        if records is None or any(s is None for s in summaries):
-            return
-        key = self.results.entry_key(cand.path, disc.candidate_display_path(cand, self.cwd), cand.kind, cand.explicit)
-        self.results.store(key, content, CachedFile(part.files, part.diagnostics, summaries, part.verdicts),
-                           dependencies, records)
 
     def _lint_file(self, cand: disc.Candidate, result: RunResult) -> tuple[str, list[str]] | None:
         """Lint one file into ``result``; returns the sha256 of its bytes and the other files its
@@ -220,8 +185,12 @@ class Linter(ModelChoice):
         if reader is None:
             return None
         diags: list[Diagnostic] = []
+        ahead = self.read_ahead.pop(str(cand.path), None)
         try:
-            src = reader(text, path, str(cand.path), self)
+            if ahead is not None and ahead.sha256 == result.digests[path]:
+                src = ahead.source
+            else:
+                src = reader(text, path, str(cand.path), self)
         except Exception as exc:  # a reader bug must not stop the run
             diags.append(self._internal(path, Span(1, 1, 1, 1), exc))
             src = SourceResult()

@@ -16,7 +16,8 @@ from peftlint.config import Settings
 from peftlint.model.cache import InventoryCache
 from peftlint.model.classes import pick_diffusers_class, pick_model_class
 from peftlint.model.inventory import Inventory
-from peftlint.model.resolve import Resolved, Unresolved, resolve_memo
+from peftlint.model.resolve import Resolved, Unresolved
+from peftlint.model.resolve_cache import resolve_memo
 
 
 @dataclass
@@ -82,7 +83,8 @@ def load_inventory(
     resolved_memo = {} if resolved_memo is None else resolved_memo
     inventory_memo = {} if inventory_memo is None else inventory_memo
     s = settings
-    res = resolve_memo(ref, settings, revision=revision, base_dirs=base_dirs, memo=resolved_memo, subfolder=subfolder)
+    res = resolve_memo(ref, settings, revision=revision, base_dirs=base_dirs, memo=resolved_memo, subfolder=subfolder,
+                       cache_dir=cache_dir)
     key = (s.models.get(ref, ref), subfolder, revision, tuple(base_dirs))
     via = f" (from {how})" if how else ""
     if isinstance(res, Unresolved):

@@ -11,8 +11,8 @@ is ``<subfolder>/config.json`` wherever the repository is found. Which library b
 from the config: diffusers writes ``_class_name`` and ``_diffusers_version`` into every model config.
 
 Importing this module imports neither torch, transformers nor peft; huggingface_hub is imported
-lazily, and whether transformers knows a ``model_type`` is read from transformers' generated
-name table without importing the package (see :func:`known_model_type`).
+lazily, and whether transformers knows a ``model_type`` is asked once per transformers version and
+cached (see :func:`peftlint.model.model_types.known_model_type`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from peftlint.model.hub import (
 )
 from peftlint.model.model_types import known_model_type
 from peftlint.reading import DEFAULT_MAX_FILE_SIZE, NotReadable, read_limited
+from peftlint.store import default_cache_dir
 
 if TYPE_CHECKING:
     from peftlint.config import Settings
@@ -56,6 +57,8 @@ class ResolveOptions:
     endpoint: str | None = None  # hub endpoint for online downloads (tests: a local HTTP server)
     # Directory relative alias targets are resolved against first (the pyproject.toml's directory).
     config_dir: str | None = None
+    # peftlint's cache directory (which model types transformers knows); None: nothing cached (--no-cache)
+    cache_dir: Path | None = field(default_factory=lambda: default_cache_dir())
 
 
 @dataclass
@@ -114,7 +117,7 @@ def resolve(
     try:
         local, local_note, pipeline = find_local(ref, search_dirs, subfolder)
         if local is not None:
-            return _load(ref, label(ref, subfolder), local, "local", revision, subfolder)
+            return load_config(ref, label(ref, subfolder), local, "local", revision, subfolder, options.cache_dir)
         if pipeline:
             return Unresolved(ref, local_note)
 
@@ -123,11 +126,13 @@ def resolve(
         if repo_id is not None:
             cached = find_in_hf_cache(repo_id, revision, cache_dir, filename)
             if cached is not None:
-                return _load(ref, label(repo_id, subfolder), Path(cached), "hf-cache", revision, subfolder)
+                return load_config(ref, label(repo_id, subfolder), Path(cached), "hf-cache", revision, subfolder,
+                                   options.cache_dir)
 
             bundled = find_bundled(repo_id, subfolder)
             if bundled is not None:
-                return _load(ref, label(repo_id, subfolder), bundled, "bundled", revision, subfolder)
+                return load_config(ref, label(repo_id, subfolder), bundled, "bundled", revision, subfolder,
+                                   options.cache_dir)
 
             if not subfolder:
                 pipeline = _pipeline_note(repo_id, revision, cache_dir)
@@ -136,7 +141,8 @@ def resolve(
 
             if options.online:
                 downloaded = download_config(repo_id, revision, cache_dir, options.endpoint, subfolder)
-                return _load(ref, label(repo_id, subfolder), Path(downloaded), "online", revision, subfolder)
+                return load_config(ref, label(repo_id, subfolder), Path(downloaded), "online", revision, subfolder,
+                                   options.cache_dir)
     except ResolveFailed as exc:
         return Unresolved(ref, str(exc))
 
@@ -160,21 +166,8 @@ _SUBFOLDER = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 def resolve_options(settings: "Settings") -> ResolveOptions:
     """The resolution options a run's settings give."""
     s = settings
-    return ResolveOptions(aliases=dict(s.models), online=bool(s.online), trust_remote_code=bool(s.trust_remote_code))
-
-
-def resolve_memo(ref: str, settings: "Settings", *, revision: str | None = None, base_dirs: Sequence[str] = (),
-                 memo: dict | None = None, subfolder: str | None = None) -> Resolved | Unresolved:
-    """:func:`resolve` with ``settings``' options, once per (ref, subfolder, revision, base_dirs) in ``memo``."""
-    key = (ref, subfolder, revision, tuple(base_dirs))
-    if memo is None or key not in memo:
-        res = resolve(ref, revision=revision, base_dirs=tuple(base_dirs), options=resolve_options(settings),
-                      subfolder=subfolder)
-        if memo is None:
-            return res
-        memo[key] = res
-    return memo[key]
-
+    return ResolveOptions(aliases=dict(s.models), online=bool(s.online), trust_remote_code=bool(s.trust_remote_code),
+                          cache_dir=s.cache_directory())
 
 
 # -- alias and local lookup -----------------------------------------------------------------------
@@ -293,8 +286,9 @@ def as_repo_id(ref: str) -> str | None:
 # -- reading the file -----------------------------------------------------------------------------
 
 
-def _load(ref: str, label: str, path: Path, source: str, revision: str | None,
-          subfolder: str | None = None) -> Resolved:
+def load_config(ref: str, label: str, path: Path, source: str, revision: str | None,
+                subfolder: str | None = None, cache_dir: Path | None = None) -> Resolved:
+    """The config.json at ``path`` as a :class:`Resolved`; :class:`ResolveFailed` says why it cannot be used."""
     try:
         raw = read_limited(path, MAX_CONFIG_SIZE)
     except NotReadable as exc:
@@ -325,7 +319,7 @@ def _load(ref: str, label: str, path: Path, source: str, revision: str | None,
     model_type = config.get("model_type")
     has_auto_map = isinstance(config.get("auto_map"), dict) and bool(config["auto_map"])
     if isinstance(model_type, str) and model_type:
-        needs_remote = not known_model_type(model_type)
+        needs_remote = not known_model_type(model_type, cache_dir)
     else:  # transformers guesses a missing model_type from the repo name, unless auto_map names a class
         needs_remote = has_auto_map
     return Resolved(

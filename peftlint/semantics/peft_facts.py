@@ -117,6 +117,12 @@ def facts_key() -> str:
     })
 
 
+def facts_cached(cache_dir: Path | None) -> bool:
+    """Whether ``cache_dir`` holds an entry for the installed peft (read without importing it)."""
+    path = store.entry_path(cache_dir, FACTS_PREFIX, facts_key())
+    return path is not None and path.is_file()
+
+
 def load_peft_facts(cache_dir: Path | None) -> PeftFacts:
     """The facts of the installed peft, from ``cache_dir`` when cached there (None: no caching)."""
     key = facts_key()

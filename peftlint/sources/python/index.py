@@ -23,6 +23,14 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return found
 
 
+_REVERSED_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _reversed_child_fields(kind: type) -> tuple[str, ...]:
+    found = _REVERSED_FIELDS[kind] = _child_fields(kind)[::-1]
+    return found
+
+
 def child_nodes(node: ast.AST) -> list[ast.AST]:
     """The child nodes of ``node`` in field order (faster than ``ast.iter_child_nodes``; skips
     names, flags and the shared ``Load``/``Add``/... singletons)."""
@@ -83,23 +91,38 @@ class ModuleIndex(SourceText):
         self._walk()
 
     def _walk(self) -> None:
+        # The hottest loop of a lint run (every node of every linted file): child fields are read
+        # inline, the kinds tested by identity, and lists appended through bound methods.
         parents = self.parents
         order: dict[ast.AST, int] = {}
+        calls, names, attributes, classes = self.calls, self.names, self.attributes, self.classes
+        fields_of = _REVERSED_FIELDS
+        node_type = ast.AST
+        Call, Name, Attribute = ast.Call, ast.Name, ast.Attribute
         stack: list[ast.AST] = [self.tree]
+        pop, push = stack.pop, stack.append
         n = 0
         while stack:
-            node = stack.pop()
+            node = pop()
             n += 1
             kind = type(node)
-            if kind is ast.Call:
-                self.calls.append(node)  # type: ignore[arg-type]
+            if kind is Name:
+                found = names.get(node.id)  # type: ignore[attr-defined]
+                if found is None:
+                    names[node.id] = [node]  # type: ignore[attr-defined,list-item]
+                else:
+                    found.append(node)  # type: ignore[arg-type]
+            elif kind is Attribute:
+                found_attr = attributes.get(node.attr)  # type: ignore[attr-defined]
+                if found_attr is None:
+                    attributes[node.attr] = [node]  # type: ignore[attr-defined,list-item]
+                else:
+                    found_attr.append(node)  # type: ignore[arg-type]
+            elif kind is Call:
+                calls.append(node)  # type: ignore[arg-type]
                 order[node] = n
-            elif kind is ast.Name:
-                self.names.setdefault(node.id, []).append(node)  # type: ignore[attr-defined]
-            elif kind is ast.Attribute:
-                self.attributes.setdefault(node.attr, []).append(node)  # type: ignore[attr-defined]
             elif kind is ast.ClassDef:
-                self.classes.setdefault(node.name, []).append(node)  # type: ignore[attr-defined]
+                classes.setdefault(node.name, []).append(node)  # type: ignore[attr-defined]
             elif kind is ast.ImportFrom:
                 for a in node.names:  # type: ignore[attr-defined]
                     if a.name == "*":
@@ -111,13 +134,25 @@ class ModuleIndex(SourceText):
                 self.declarations.append(node)  # type: ignore[arg-type]
             elif kind is ast.NamedExpr:
                 self.has_walrus = True
-            children = child_nodes(node)
-            for child in children:
-                parents[child] = node
-            children.reverse()
-            stack.extend(children)
+            fields = fields_of.get(kind)
+            if fields is None:
+                fields = _reversed_child_fields(kind)
+            # children are pushed last-first (fields and list items reversed), so that nodes are met
+            # in source order
+            for name in fields:
+                value = getattr(node, name, None)
+                if value is None:
+                    continue
+                if type(value) is list:
+                    for child in reversed(value):
+                        if isinstance(child, node_type):
+                            parents[child] = node
+                            push(child)
+                elif isinstance(value, node_type):
+                    parents[value] = node
+                    push(value)
         # source order; a call before the calls nested in it
-        self.calls.sort(key=lambda c: (c.lineno, c.col_offset, order[c]))
+        calls.sort(key=lambda c: (c.lineno, c.col_offset, order[c]))
 
     # ----------------------------------------------------------------------- tree walking
     def parent(self, node: ast.AST) -> ast.AST | None:

@@ -1,0 +1,94 @@
+"""Reading Python files and notebooks ahead while a cold run imports peft.
+
+A run with no cached peft facts first imports peft (and with it torch and transformers): seconds in
+which one core does nothing else. Reading a source (parse, index, find the config calls, link their
+models) needs no peft but the names of its config classes, so a forked process reads the files
+meanwhile with a *provisional* name set: every ``...Config`` identifier the file's own text holds,
+plus ``LoraConfig`` (what unsloth's ``get_peft_model`` builds). A real class name is matched the same
+way under both sets (it occurs in the text, or nothing can call it), so when the read-ahead found no
+config of a class peft does not have, and no problem, its result is exactly what reading the file
+now would give. Otherwise (a ``SFTConfig`` call, a parse failure) the file is read again in the run.
+
+Only with ``fork`` (Linux): a spawned process would pay the imports this saves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import re
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Collection
+
+from peftlint.engine import discover as disc
+from peftlint.reading import NotReadable, read_limited
+from peftlint.sources import SourceResult
+
+KINDS = (disc.PYTHON, disc.NOTEBOOK)
+MIN_FILES = 8  # fewer files read in a fraction of the import: not worth a process
+_CONFIG_NAME = re.compile(r"\b[A-Za-z_]\w*Config\b")
+
+
+@dataclass
+class ReadAhead:
+    sha256: str  # of the bytes that were read
+    source: SourceResult
+
+
+@dataclass
+class Reading:
+    pool: ProcessPoolExecutor
+    future: Future
+
+
+def start(cands: list[disc.Candidate], cwd: Path, max_file_size: int) -> Reading | None:
+    """Start reading ``cands``' Python files and notebooks in a forked process; None when not worth it."""
+    items = [(str(c.path), c.kind, disc.candidate_display_path(c, cwd)) for c in cands if c.kind in KINDS]
+    if len(items) < MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    return Reading(pool, pool.submit(read_all, items, max_file_size))
+
+
+def provisional_names(text: str) -> frozenset[str]:
+    return frozenset(_CONFIG_NAME.findall(text)) | {"LoraConfig"}
+
+
+def read_all(items: list[tuple[str, str, str]], max_file_size: int) -> dict[str, ReadAhead]:
+    """path -> what its reader found, for the files that may hold a config."""
+    from peftlint.sources.notebook import extract_notebook
+    from peftlint.sources.python import extract_python
+
+    out: dict[str, ReadAhead] = {}
+    for path, kind, display in items:
+        try:
+            data = read_limited(Path(path), max_file_size)
+            text = data.decode("utf-8-sig")
+        except (OSError, NotReadable, UnicodeDecodeError):
+            continue  # reported when the run reads it
+        if b"\x00" in data[:8192]:
+            continue
+        names = provisional_names(text)
+        if not disc.passes_prefilter(kind, text, lambda: names):
+            continue
+        extract = extract_python if kind == disc.PYTHON else extract_notebook
+        try:
+            source = extract(text, display, path, names)
+        except Exception:  # the run reads it again and reports what went wrong
+            continue
+        out[path] = ReadAhead(hashlib.sha256(data).hexdigest(), source)
+    return out
+
+
+def usable(reading: Reading, config_classes: Collection[str]) -> dict[str, ReadAhead]:
+    """The read-ahead results equal to what reading the files with peft's real class names gives.
+    Waits for the reading process and ends it (before the run forks its own workers)."""
+    try:
+        found = reading.future.result()
+    except Exception:  # the process died: every file is read in the run
+        found = {}
+    reading.pool.shutdown(wait=True)
+    return {path: ahead for path, ahead in found.items()
+            if not ahead.source.problems and all(s.config_class in config_classes for s in ahead.source.specs)}

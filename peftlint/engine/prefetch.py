@@ -15,16 +15,17 @@ Only with ``fork`` (Linux): a spawned process would pay the imports this saves.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import re
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection
+from typing import TYPE_CHECKING, Collection
 
 from peftlint.engine import discover as disc
 from peftlint.reading import NotReadable, read_limited
 from peftlint.sources import SourceResult
+
+if TYPE_CHECKING:  # imported when a read-ahead starts: a run that needs none never pays for them
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 KINDS = (disc.PYTHON, disc.NOTEBOOK)
 MIN_FILES = 8  # fewer files read in a fraction of the import: not worth a process
@@ -46,7 +47,12 @@ class Reading:
 def start(cands: list[disc.Candidate], cwd: Path, max_file_size: int) -> Reading | None:
     """Start reading ``cands``' Python files and notebooks in a forked process; None when not worth it."""
     items = [(str(c.path), c.kind, disc.candidate_display_path(c, cwd)) for c in cands if c.kind in KINDS]
-    if len(items) < MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
+    if len(items) < MIN_FILES:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return None
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
     return Reading(pool, pool.submit(read_all, items, max_file_size))

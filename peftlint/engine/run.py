@@ -58,16 +58,16 @@ class Linter(Replay, ModelChoice):
         self.read_ahead: dict[str, prefetch.ReadAhead] = {}  # files read while peft was imported
         self._inventories: dict[tuple, Any] = {}
         self._local: dict[tuple, Any] = {}  # module trees of classes in the linted code (module_tree memo)
-        self._rules: list[Rule] | None = None
+        self._rules: dict[str, list[Rule]] = {}
         regex_budget.configure(settings.regex_timeout)
 
-    @property
-    def rules(self) -> list[Rule]:
-        if self._rules is None:
-            from peftlint.rules import all_rules
+    def rules(self, source: str) -> list[Rule]:
+        """The rules that look at configs read from ``source`` (see ``rules_for``)."""
+        if source not in self._rules:
+            from peftlint.rules import rules_for
 
-            self._rules = [r() for r in all_rules()]
-        return self._rules
+            self._rules[source] = [r() for r in rules_for(source)]
+        return self._rules[source]
 
     # -- peft facts ------------------------------------------------------------------------
     def facts(self) -> Any:
@@ -78,6 +78,10 @@ class Linter(Replay, ModelChoice):
         return self._facts
 
     def config_classes(self) -> set[str]:
+        if self._config_classes is None and self._facts is None:
+            from peftlint.semantics.peft_facts import cached_target_classes
+
+            self._config_classes = cached_target_classes(self.cache_dir())
         if self._config_classes is None:
             self._config_classes = {name for name, c in self.facts().configs.items() if c.has_target_modules}
         return self._config_classes
@@ -207,7 +211,7 @@ class Linter(Replay, ModelChoice):
             if spec.source == "adapter_config":
                 self._verdict(outcome, result)
             if outcome.skipped:
-                skipped_codes |= {r.code for r in self.rules if r.needs_model}
+                skipped_codes |= {r.code for r in self.rules(spec.source) if r.needs_model}
         diags = src.remap(diags)
         for o in outcomes:
             o.how, o.skipped = src.name_lines(o.how), o.skipped and src.name_lines(o.skipped)
@@ -359,7 +363,7 @@ class Linter(Replay, ModelChoice):
 
     def _run_rules(self, ctx: Context) -> list[Diagnostic]:
         diags: list[Diagnostic] = []
-        for rule in self.rules:
+        for rule in self.rules(ctx.spec.source):
             if rule.needs_model and ctx.inventory is None:
                 continue
             if not self.settings.selects(rule.code):

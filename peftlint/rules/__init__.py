@@ -1,40 +1,80 @@
-"""The rule registry: every ``Rule`` subclass with a code, one per ``pftNNN_*.py`` file of a family."""
+"""The rule registry: every ``Rule`` subclass with a code, one per ``pftNNN_*.py`` file of a family.
+
+A family package may declare ``SOURCES``, the spec sources its rules can say anything about (the
+saved-adapter rules look at adapter folders only); a run imports a family's rules only for specs
+of those sources, so linting a Python file never loads the weight readers."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 
 from peftlint.rules.base import Example, Expect, Rule
 
 # One folder per family: 1xx targets, 2xx form, 3xx fields, 4xx saved adapters, 9xx meta.
 FAMILIES = ("targets", "form", "fields", "weights", "meta")
 
-__all__ = ["Example", "Expect", "Rule", "all_rules", "rule_by_code"]
+__all__ = ["Example", "Expect", "Rule", "all_rules", "rule_by_code", "rules_for"]
+
+_HERE = Path(__file__).resolve().parent
+_CODE = re.compile(r"PFT\d{3}")
+
+
+@lru_cache(maxsize=None)
+def _family_rules(family: str) -> tuple[type[Rule], ...]:
+    found: dict[str, type[Rule]] = {}
+    for info in pkgutil.iter_modules([str(_HERE / family)]):
+        if info.name.startswith("pft"):
+            _collect(importlib.import_module(f"peftlint.rules.{family}.{info.name}"), found)
+    return tuple(found[c] for c in sorted(found))
+
+
+def _collect(mod: ModuleType, found: dict[str, type[Rule]]) -> None:
+    for obj in vars(mod).values():
+        if isinstance(obj, type) and issubclass(obj, Rule) and obj.__module__ == mod.__name__ and getattr(obj, "code", None):
+            if obj.code in found:
+                raise RuntimeError(f"duplicate rule code {obj.code}")
+            found[obj.code] = obj
 
 
 @lru_cache(maxsize=1)
 def all_rules() -> tuple[type[Rule], ...]:
     found: dict[str, type[Rule]] = {}
-    here = Path(__file__).resolve().parent
     for family in FAMILIES:
-        for info in pkgutil.iter_modules([str(here / family)]):
-            if not info.name.startswith("pft"):
-                continue
-            mod = importlib.import_module(f"peftlint.rules.{family}.{info.name}")
-            for obj in vars(mod).values():
-                if (isinstance(obj, type) and issubclass(obj, Rule) and obj.__module__ == mod.__name__
-                        and getattr(obj, "code", None)):
-                    if obj.code in found:
-                        raise RuntimeError(f"duplicate rule code {obj.code}")
-                    found[obj.code] = obj
+        for rule in _family_rules(family):
+            if rule.code in found:
+                raise RuntimeError(f"duplicate rule code {rule.code}")
+            found[rule.code] = rule
     return tuple(found[c] for c in sorted(found))
 
 
+@lru_cache(maxsize=None)
+def rules_for(source: str) -> tuple[type[Rule], ...]:
+    """The rules of every family whose ``SOURCES`` (all, when it declares none) include ``source``."""
+    wanted = []
+    for family in FAMILIES:
+        sources = getattr(importlib.import_module(f"peftlint.rules.{family}"), "SOURCES", None)
+        if sources is None or source in sources:
+            wanted += _family_rules(family)
+    return tuple(sorted(wanted, key=lambda r: r.code))
+
+
 def rule_by_code(code: str) -> type[Rule] | None:
+    """The rule with this code (``PFT101``) or name (``unmatched-target``); a code imports only its file."""
     code = code.upper()
+    if _CODE.fullmatch(code):
+        stem = f"pft{code[3:]}_"
+        for family in FAMILIES:
+            for info in pkgutil.iter_modules([str(_HERE / family)]):
+                if info.name.startswith(stem):
+                    found: dict[str, type[Rule]] = {}
+                    _collect(importlib.import_module(f"peftlint.rules.{family}.{info.name}"), found)
+                    if code in found:
+                        return found[code]
     for r in all_rules():
         if r.code == code or r.name == code.lower():
             return r

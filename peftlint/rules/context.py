@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
@@ -13,10 +13,10 @@ from peftlint.semantics import unsloth
 from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
 from peftlint.semantics.partial import is_partial
 from peftlint.semantics.peft_check import Complaint, NotLiteral, Verdict, construct, literal, literal_args, probe
-from peftlint.semantics.weights import WeightReport, analyze
-from peftlint.sources.adapter_weights import read_adapter_weights
-from peftlint.sources.diffusers_lora import component_weights
 from peftlint.spec import AdapterSpec, Value
+
+if TYPE_CHECKING:  # the weight readers are imported for saved adapters only
+    from peftlint.semantics.weights import WeightReport
 
 TARGET_FIELDS = (
     "target_modules",
@@ -200,6 +200,10 @@ class Context:
         spec = self.spec
         if spec.source not in ("adapter_config", "diffusers_lora") or not spec.adapter_dir:
             return None
+        from peftlint.semantics.weights import analyze
+        from peftlint.sources.adapter_weights import read_adapter_weights
+        from peftlint.sources.diffusers_lora import component_weights
+
         fields = {k: v.value for k, v in spec.fields.items() if not v.dynamic}
         prefix = (self.facts.prefixes.get(spec.method, "") if self.facts is not None else "") or ""
         targeting = self.targeting if self.inventory is not None else None

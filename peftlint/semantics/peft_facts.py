@@ -123,6 +123,25 @@ def facts_cached(cache_dir: Path | None) -> bool:
     return path is not None and path.is_file()
 
 
+def cached_target_classes(cache_dir: Path | None) -> set[str] | None:
+    """The config classes with ``target_modules`` from the cached facts, without building the facts
+    (what the text prefilter needs: a run whose files all come from the result cache stops here).
+    None when the entry is missing or not plainly that of the installed peft: then load the facts."""
+    key = facts_key()
+    payload = store.read_entry(store.entry_path(cache_dir, FACTS_PREFIX, key), key)
+    if not isinstance(payload, dict) or payload.get("version") != package_versions("peft")["peft"]:
+        return None
+    configs, tasks = payload.get("configs"), payload.get("task_types")
+    if not isinstance(configs, dict) or not isinstance(tasks, list) or not tasks:
+        return None
+    if not all(isinstance(c, dict) and c.get("name") == name and isinstance(c.get("has_target_modules"), bool)
+               and isinstance(c.get("peft_type"), str) for name, c in configs.items()):
+        return None
+    if not any(c["has_target_modules"] and c["peft_type"] for c in configs.values()):
+        return None
+    return {name for name, c in configs.items() if c["has_target_modules"]}
+
+
 def load_peft_facts(cache_dir: Path | None) -> PeftFacts:
     """The facts of the installed peft, from ``cache_dir`` when cached there (None: no caching)."""
     key = facts_key()

@@ -89,4 +89,6 @@ def test_crafted_peft_facts_are_rebuilt(tmp_path: Path) -> None:
                     {**real.to_json(), "task_types": "CAUSAL_LM"},
                     {"configs": 1}):
         store.write_entry(path, key, payload)
+        assert peft_facts.cached_target_classes(tmp_path) is None  # the prefilter does not trust it either
         assert peft_facts.load_peft_facts(tmp_path) == real
+    assert peft_facts.cached_target_classes(tmp_path) == {n for n, c in real.configs.items() if c.has_target_modules}

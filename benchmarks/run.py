@@ -307,7 +307,7 @@ except SystemExit:
 spent["rules (lint_spec minus models)"] = spent.pop("_lint_spec", 0.0) - spent.get("models (resolve, inventory load/build)", 0.0)
 spent["importing peftlint (click, engine)"] = T_IMPORT
 spent["total in process"] = time.perf_counter() - T0
-heavy = sorted(m for m in ("torch", "transformers", "peft", "libcst", "huggingface_hub") if m in sys.modules)
+heavy = sorted(m for m in ("torch", "transformers", "peft", "huggingface_hub.file_download") if m in sys.modules)
 print(json.dumps({"spent": spent, "heavy": heavy}), file=sys.stderr)
 """
 

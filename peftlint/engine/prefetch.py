@@ -7,15 +7,18 @@ meanwhile with a *provisional* name set: every ``...Config`` identifier the file
 plus ``LoraConfig`` (what unsloth's ``get_peft_model`` builds). A real class name is matched the same
 way under both sets (it occurs in the text, or nothing can call it), so when the read-ahead found no
 config of a class peft does not have, and no problem, its result is exactly what reading the file
-now would give. Otherwise (a ``SFTConfig`` call, a parse failure) the file is read again in the run.
+now would give. Otherwise (a ``PromptTuningConfig`` call, whose class selects no modules; a parse
+failure) the file is read again in the run.
 
-Only with ``fork`` (Linux): a spawned process would pay the imports this saves.
+Linux only (``fork``, as for the workers): a spawned process would pay the imports this saves, and
+fork is unsafe on macOS.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Collection
@@ -29,6 +32,7 @@ if TYPE_CHECKING:  # imported when a read-ahead starts: a run that needs none ne
 
 KINDS = (disc.PYTHON, disc.NOTEBOOK)
 MIN_FILES = 8  # fewer files read in a fraction of the import: not worth a process
+BATCH = 4  # files per task: when the import ends first, the run waits for one batch at most
 _CONFIG_NAME = re.compile(r"\b[A-Za-z_]\w*Config\b")
 
 
@@ -41,21 +45,20 @@ class ReadAhead:
 @dataclass
 class Reading:
     pool: ProcessPoolExecutor
-    future: Future
+    batches: list[Future]
 
 
 def start(cands: list[disc.Candidate], cwd: Path, max_file_size: int) -> Reading | None:
     """Start reading ``cands``' Python files and notebooks in a forked process; None when not worth it."""
     items = [(str(c.path), c.kind, disc.candidate_display_path(c, cwd)) for c in cands if c.kind in KINDS]
-    if len(items) < MIN_FILES:
+    if len(items) < MIN_FILES or not sys.platform.startswith("linux"):
         return None
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-    return Reading(pool, pool.submit(read_all, items, max_file_size))
+    return Reading(pool, [pool.submit(read_all, items[i:i + BATCH], max_file_size)
+                          for i in range(0, len(items), BATCH)])
 
 
 def provisional_names(text: str) -> frozenset[str]:
@@ -90,11 +93,18 @@ def read_all(items: list[tuple[str, str, str]], max_file_size: int) -> dict[str,
 
 def usable(reading: Reading, config_classes: Collection[str]) -> dict[str, ReadAhead]:
     """The read-ahead results equal to what reading the files with peft's real class names gives.
-    Waits for the reading process and ends it (before the run forks its own workers)."""
-    try:
-        found = reading.future.result()
-    except Exception:  # the process died: every file is read in the run
-        found = {}
+
+    Takes the batches read so far (a huge tree may take longer to read than peft to import), lets
+    the one being read finish and drops the rest: the run reads those files itself, in parallel.
+    """
+    for batch in reading.batches:
+        batch.cancel()  # the batches not started yet
+    found: dict[str, ReadAhead] = {}
+    for batch in reading.batches:
+        try:
+            found.update(batch.result())
+        except Exception:  # a dropped batch (CancelledError), or the process died
+            continue
     reading.pool.shutdown(wait=True)
     return {path: ahead for path, ahead in found.items()
             if not ahead.source.problems and all(s.config_class in config_classes for s in ahead.source.specs)}

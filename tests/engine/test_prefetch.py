@@ -80,6 +80,30 @@ def test_a_cold_run_reads_ahead_and_reports_the_same(tmp_path: Path, monkeypatch
     assert [d.code for d in ahead.diagnostics].count("PFT101") == 9
 
 
+def _slow_read(log: str, items: list, max_file_size: int) -> dict:
+    with open(log, "a") as fh:
+        fh.write(items[0][0] + "\n")
+    import time
+
+    time.sleep(0.5)
+    return {}
+
+
+def test_the_run_does_not_wait_for_a_long_read_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When peft is imported before the tree is read, the batches not started are dropped: the run
+    reads those files itself instead of waiting."""
+    import functools
+
+    log = tmp_path / "batches.log"
+    monkeypatch.setattr(prefetch, "read_all", functools.partial(_slow_read, str(log)))
+    cands = [disc.Candidate(tmp_path / f"f{i}.py", disc.PYTHON, False) for i in range(40)]
+    reading = prefetch.start(cands, tmp_path, 10**6)
+    assert reading is not None and len(reading.batches) == 10
+    assert prefetch.usable(reading, {"LoraConfig"}) == {}
+    started = log.read_text().splitlines() if log.exists() else []
+    assert len(started) <= 3  # the one being read (and one queued), not all ten
+
+
 def _done(found: dict) -> prefetch.Reading:
     from concurrent.futures import Future
 
@@ -90,4 +114,4 @@ def _done(found: dict) -> prefetch.Reading:
         def shutdown(self, wait: bool = True) -> None:
             pass
 
-    return prefetch.Reading(Pool(), future)  # type: ignore[arg-type]
+    return prefetch.Reading(Pool(), [future])  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ elsewhere (macOS and Windows, where fork is unsafe or missing).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -78,6 +79,8 @@ def _lint_batch(batch: list[Candidate]) -> Any:
     part = _RESULT()
     for cand in batch:
         _WORKER.lint_file(cand, part)
+        if not gc.isenabled():  # forked from a run without the cyclic collector (see engine.run)
+            gc.collect(0)
     for o in part.outcomes:  # what crosses the process boundary: findings and summaries only
         o.ctx, o.inventory = None, None
     return part

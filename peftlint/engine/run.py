@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 import time
@@ -114,11 +115,16 @@ class Linter(Replay, ModelChoice):
         if reading is not None:
             self.read_ahead = prefetch.usable(reading, self.config_classes() if todo else ())
         done = len(cands) - len(todo)
+        collect = not gc.isenabled()  # the command line runs without the cyclic collector (__main__)
+        if collect:
+            gc.freeze()  # what is imported so far is never garbage: no pass scans it again
         for i, cand in enumerate(todo):
             workers = parallel.worker_count(jobs, len(todo) - i, time.monotonic() - start)
             if workers > 1:
                 parallel.lint_in_workers(self, todo[i:], workers, result, done, len(cands))
                 break
+            if collect and i:
+                gc.collect(0)  # the cycles the previous file left
             self.lint_file(cand, result)
             done += 1
             if self.progress is not None:

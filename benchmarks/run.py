@@ -26,7 +26,8 @@ The Hugging Face cache the runs see holds tiny stand-in configs (2 layers, hidde
 TRL's own tiny test models) for the 16 models the two corpora name most, so configs are checked
 against real module trees as in a project whose models are downloaded (``--hf-cache empty``: none,
 every config stays unchecked). Each cold row is printed with the time a bare
-``import transformers.modeling_utils, peft`` takes in the same run: a cold run cannot be faster.
+``import transformers.modeling_utils, peft`` takes in the same run (without the cyclic collector,
+as peftlint runs): a cold run cannot be faster.
 """
 
 from __future__ import annotations
@@ -189,7 +190,9 @@ class Bench:
         """What importing the libraries a cold run needs costs alone, timed once per run."""
         if any(label.startswith("floor:") for label, _, _ in self.rows):
             return
-        code = "import warnings; warnings.simplefilter('ignore'); import transformers.modeling_utils, peft"
+        # as peftlint runs: without the cyclic collector (peftlint.__main__)
+        code = ("import gc, warnings; gc.disable(); warnings.simplefilter('ignore'); "
+                "import transformers.modeling_utils, peft")
         runs = [measure([sys.executable, "-c", code], ROOT, child_env()) for _ in range(self.cold_repeat)]
         self.row("floor: `import transformers.modeling_utils, peft` alone", runs, Run(float("nan"), 0.0, 0.0))
 

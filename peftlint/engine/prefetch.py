@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Collection
 
 from peftlint.engine import discover as disc
-from peftlint.reading import NotReadable, read_limited
+from peftlint.engine.reading import read_source
 from peftlint.sources import SourceResult
 
 if TYPE_CHECKING:  # imported when a read-ahead starts: a run that needs none never pays for them
@@ -72,13 +72,10 @@ def read_all(items: list[tuple[str, str, str]], max_file_size: int) -> dict[str,
 
     out: dict[str, ReadAhead] = {}
     for path, kind, display in items:
-        try:
-            data = read_limited(Path(path), max_file_size)
-            text = data.decode("utf-8-sig")
-        except (OSError, NotReadable, UnicodeDecodeError):
-            continue  # reported when the run reads it
-        if b"\x00" in data[:8192]:
+        read = read_source(Path(path), max_file_size)
+        if read is None:  # reported when the run reads it
             continue
+        data, text = read
         names = provisional_names(text)
         if not disc.passes_prefilter(kind, text, lambda: names):
             continue

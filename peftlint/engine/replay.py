@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from peftlint.config import Settings
 from peftlint.engine import discover as disc
+from peftlint.engine.reading import read_source
 from peftlint.engine.results import RunResult, SpecOutcome
 from peftlint.engine.results_cache import CachedFile, ResolutionLog, ResultCache, outcome_from_summary, outcome_summary
-from peftlint.reading import NotReadable, read_limited
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -33,16 +33,10 @@ class Replay:
         or a result-cache hit. False: it must be linted."""
         if cand.kind in (disc.ORPHAN_WEIGHTS, disc.DIFFUSERS_LORA):  # binary: never read whole
             return False
-        try:
-            data = read_limited(cand.path, self.settings.max_file_size)
-        except (OSError, NotReadable):  # reported when the file is linted
+        read = read_source(cand.path, self.settings.max_file_size)
+        if read is None:  # reported when the file is linted
             return False
-        if b"\x00" in data[:8192]:
-            return False
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return False
+        data, text = read
         if not self.passes_prefilter(cand.kind, text):
             result.files += 1
             return True

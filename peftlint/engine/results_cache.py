@@ -157,13 +157,11 @@ class ResolutionLog(dict):
         return super().__getitem__(key)
 
     def _probe(self, key: tuple, location: str | None) -> str:
-        from peftlint.model.probe import resolution_probes
         from peftlint.model.resolve import resolve_options
+        from peftlint.model.resolve_cache import probe_digest
 
         ref, subfolder, revision, base_dirs = key
-        return store.digest({"probes": resolution_probes(ref, revision=revision, base_dirs=base_dirs,
-                                                         options=resolve_options(self.settings), location=location,
-                                                         subfolder=subfolder)})
+        return probe_digest(ref, revision, base_dirs, resolve_options(self.settings), subfolder, location)
 
     def records(self, keys: set[tuple]) -> list[list[Any]] | None:
         """JSON records of ``keys`` (None when one of them has no probe: then nothing is stored)."""

@@ -67,7 +67,7 @@ def resolve_cached(ref: str, *, revision: str | None, base_dirs: Sequence[str], 
         return found
     res = resolve(ref, revision=revision, base_dirs=base_dirs, options=options, subfolder=subfolder)
     location = res.location if isinstance(res, Resolved) else None
-    probes = _probes(ref, revision, base_dirs, options, subfolder, location)
+    probes = probe_digest(ref, revision, base_dirs, options, subfolder, location)
     if isinstance(res, Resolved):
         entry = StoredResolution(probes, None, res.ref, res.label, res.source, res.location, res.revision,
                                  res.subfolder)
@@ -87,7 +87,7 @@ def _replay(path: Path | None, key: str, ref: str, revision: str | None, base_di
     except ValueError:
         return None
     location = entry.location if entry.reason is None else None
-    if _probes(ref, revision, base_dirs, options, subfolder, location) != entry.probes:
+    if probe_digest(ref, revision, base_dirs, options, subfolder, location) != entry.probes:
         return None
     if entry.reason is not None:
         return Unresolved(entry.ref, entry.reason)
@@ -98,8 +98,9 @@ def _replay(path: Path | None, key: str, ref: str, revision: str | None, base_di
         return None
 
 
-def _probes(ref: str, revision: str | None, base_dirs: Sequence[str], options: ResolveOptions,
-            subfolder: str | None, location: str | None) -> str:
+def probe_digest(ref: str, revision: str | None, base_dirs: Sequence[str], options: ResolveOptions,
+                 subfolder: str | None, location: str | None) -> str:
+    """One value for the stat data of everything resolving ``ref`` reads (equal: the same answer)."""
     return store.digest({"probes": resolution_probes(ref, revision=revision, base_dirs=base_dirs, options=options,
                                                      location=location, subfolder=subfolder)})
 

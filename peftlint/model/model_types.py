@@ -4,7 +4,6 @@ remembered in the cache directory, so warm runs import neither transformers nor 
 from __future__ import annotations
 
 import functools
-import sys
 from pathlib import Path
 
 from peftlint import __version__, store
@@ -26,10 +25,9 @@ def model_types(cache_dir: Path | None) -> frozenset[str]:
         "source": store.source_digest("model/model_types.py"),
     })
     path = store.entry_path(cache_dir, TYPES_PREFIX, key)
-    if "transformers.models.auto.configuration_auto" not in sys.modules:
-        payload = store.read_entry(path, key)
-        if isinstance(payload, list) and payload and all(isinstance(n, str) for n in payload):
-            return frozenset(payload)
+    payload = store.read_entry(path, key)
+    if isinstance(payload, list) and payload and all(isinstance(n, str) for n in payload):
+        return frozenset(payload)
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
     names = sorted(CONFIG_MAPPING_NAMES)

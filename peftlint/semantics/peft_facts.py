@@ -101,12 +101,24 @@ class PeftFacts:
     def from_json(cls, data: dict[str, Any]) -> "PeftFacts":
         """Read back :meth:`to_json`; ``typedjson.ShapeError`` (a ValueError) unless every field has its
         declared type and the facts are those of a usable peft (config classes with their names as keys)."""
-        facts = typedjson.load(cls, data, "peft facts")
-        if not any(c.has_target_modules and c.peft_type for c in facts.configs.values()):
-            raise typedjson.ShapeError("peft facts: no config class with target_modules")
-        if any(name != c.name for name, c in facts.configs.items()) or not facts.task_types:
-            raise typedjson.ShapeError("peft facts: inconsistent config classes or no task types")
-        return facts
+        why = _inconsistent(data)
+        if why:
+            raise typedjson.ShapeError(f"peft facts: {why}")
+        return typedjson.load(cls, data, "peft facts")
+
+
+def _inconsistent(data: Any) -> str:
+    """Why ``data`` cannot be the facts of a usable peft ("" when it can): config classes keyed by
+    their names, at least one with ``target_modules`` and a peft type, and task types."""
+    configs, tasks = (data.get("configs"), data.get("task_types")) if isinstance(data, dict) else (None, None)
+    if not isinstance(configs, dict) or not isinstance(tasks, list) or not tasks:
+        return "no config classes or no task types"
+    if not all(isinstance(c, dict) and c.get("name") == name and isinstance(c.get("has_target_modules"), bool)
+               and isinstance(c.get("peft_type"), str) for name, c in configs.items()):
+        return "inconsistent config classes"
+    if not any(c["has_target_modules"] and c["peft_type"] for c in configs.values()):
+        return "no config class with target_modules"
+    return ""
 
 
 def facts_key() -> str:
@@ -131,15 +143,9 @@ def cached_target_classes(cache_dir: Path | None) -> set[str] | None:
     payload = store.read_entry(store.entry_path(cache_dir, FACTS_PREFIX, key), key)
     if not isinstance(payload, dict) or payload.get("version") != package_versions("peft")["peft"]:
         return None
-    configs, tasks = payload.get("configs"), payload.get("task_types")
-    if not isinstance(configs, dict) or not isinstance(tasks, list) or not tasks:
+    if _inconsistent(payload):
         return None
-    if not all(isinstance(c, dict) and c.get("name") == name and isinstance(c.get("has_target_modules"), bool)
-               and isinstance(c.get("peft_type"), str) for name, c in configs.items()):
-        return None
-    if not any(c["has_target_modules"] and c["peft_type"] for c in configs.values()):
-        return None
-    return {name for name, c in configs.items() if c["has_target_modules"]}
+    return {name for name, c in payload["configs"].items() if c["has_target_modules"]}
 
 
 def load_peft_facts(cache_dir: Path | None) -> PeftFacts:

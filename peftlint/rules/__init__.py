@@ -11,7 +11,6 @@ import pkgutil
 import re
 from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
 
 from peftlint.rules.base import Example, Expect, Rule
 
@@ -24,21 +23,26 @@ _HERE = Path(__file__).resolve().parent
 _CODE = re.compile(r"PFT\d{3}")
 
 
-@lru_cache(maxsize=None)
-def _family_rules(family: str) -> tuple[type[Rule], ...]:
-    found: dict[str, type[Rule]] = {}
-    for info in pkgutil.iter_modules([str(_HERE / family)]):
-        if info.name.startswith("pft"):
-            _collect(importlib.import_module(f"peftlint.rules.{family}.{info.name}"), found)
-    return tuple(found[c] for c in sorted(found))
+def _rule_modules(family: str) -> list[str]:
+    return [info.name for info in pkgutil.iter_modules([str(_HERE / family)]) if info.name.startswith("pft")]
 
 
-def _collect(mod: ModuleType, found: dict[str, type[Rule]]) -> None:
+def _collect(family: str, module: str, found: dict[str, type[Rule]]) -> None:
+    """Add the rule classes of ``peftlint.rules.<family>.<module>`` to ``found``."""
+    mod = importlib.import_module(f"peftlint.rules.{family}.{module}")
     for obj in vars(mod).values():
         if isinstance(obj, type) and issubclass(obj, Rule) and obj.__module__ == mod.__name__ and getattr(obj, "code", None):
             if obj.code in found:
                 raise RuntimeError(f"duplicate rule code {obj.code}")
             found[obj.code] = obj
+
+
+@lru_cache(maxsize=None)
+def _family_rules(family: str) -> tuple[type[Rule], ...]:
+    found: dict[str, type[Rule]] = {}
+    for module in _rule_modules(family):
+        _collect(family, module, found)
+    return tuple(found[c] for c in sorted(found))
 
 
 @lru_cache(maxsize=1)
@@ -69,10 +73,10 @@ def rule_by_code(code: str) -> type[Rule] | None:
     if _CODE.fullmatch(code):
         stem = f"pft{code[3:]}_"
         for family in FAMILIES:
-            for info in pkgutil.iter_modules([str(_HERE / family)]):
-                if info.name.startswith(stem):
+            for module in _rule_modules(family):
+                if module.startswith(stem):
                     found: dict[str, type[Rule]] = {}
-                    _collect(importlib.import_module(f"peftlint.rules.{family}.{info.name}"), found)
+                    _collect(family, module, found)
                     if code in found:
                         return found[code]
     for r in all_rules():

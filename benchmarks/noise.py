@@ -22,9 +22,9 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from support.helpers_hf import TINY_SHAPE, add_to_hf_cache  # noqa: E402
 
-_TINY = {"hidden_size": 8, "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
-         "intermediate_size": 32, "vocab_size": 32000}
 # name of a tiny test model -> (model_type, architecture, extra config keys)
 STAND_INS = {
     "trl-internal-testing/tiny-Qwen2ForCausalLM-2.5": ("qwen2", "Qwen2ForCausalLM", {}),
@@ -52,21 +52,10 @@ def corpus_dir() -> Path | None:
 
 
 def write_stand_ins(hf_cache: Path) -> None:
-    """A Hugging Face cache (its real layout: blobs, snapshots, refs) holding each stand-in's config.json."""
-    import hashlib
-
-    commit = "0" * 40
+    """A Hugging Face cache (its real layout, written by the tests' own helper) holding each stand-in."""
     for repo_id, (model_type, arch, extra) in STAND_INS.items():
-        repo = hf_cache / ("models--" + repo_id.replace("/", "--"))
-        data = json.dumps({"model_type": model_type, "architectures": [arch], **_TINY, **extra}).encode()
-        blob = repo / "blobs" / hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        blob.write_bytes(data)
-        snap = repo / "snapshots" / commit
-        snap.mkdir(parents=True, exist_ok=True)
-        (snap / "config.json").symlink_to(os.path.relpath(blob, snap))
-        (repo / "refs").mkdir(exist_ok=True)
-        (repo / "refs" / "main").write_text(commit)
+        config = {"model_type": model_type, "architectures": [arch], **TINY_SHAPE, **extra}
+        add_to_hf_cache(hf_cache, repo_id, {"config.json": json.dumps(config)}, commit="0" * 40)
 
 
 def lint_tree(tree: Path, jobs: int):

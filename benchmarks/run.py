@@ -46,11 +46,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from support.helpers_hf import TINY_SHAPE, add_to_hf_cache  # noqa: E402
+
 ALL_ROWS = ("trl-hit", "trl-warm", "trl-cold", "precommit", "notebooks", "lf-hit", "lf-warm", "lf-cold")
 
 
-_TINY = {"hidden_size": 8, "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
-         "intermediate_size": 32, "vocab_size": 32000}
 _CAUSAL = {"qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM", "llama": "LlamaForCausalLM",
            "mistral": "MistralForCausalLM"}
 STAND_INS: dict[str, dict] = {
@@ -73,21 +74,9 @@ HF_CACHE: Path | None = None  # the Hugging Face cache every timed process sees 
 
 
 def make_hf_cache(root: Path) -> Path:
-    """A Hugging Face cache in its real layout (blobs, snapshots linking to them, refs/main)."""
-    import hashlib
-
-    commit = "1" * 40
+    """A Hugging Face cache in its real layout holding the stand-ins (the tests' own writer)."""
     for repo_id, config in STAND_INS.items():
-        repo = root / ("models--" + repo_id.replace("/", "--"))
-        data = json.dumps({**config, **_TINY}).encode("utf-8")
-        blob = repo / "blobs" / hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-        blob.parent.mkdir(parents=True, exist_ok=True)
-        blob.write_bytes(data)
-        snapshot = repo / "snapshots" / commit
-        snapshot.mkdir(parents=True, exist_ok=True)
-        os.symlink(os.path.relpath(blob, snapshot), snapshot / "config.json")
-        (repo / "refs").mkdir(exist_ok=True)
-        (repo / "refs" / "main").write_text(commit)
+        add_to_hf_cache(root, repo_id, {"config.json": json.dumps({**config, **TINY_SHAPE})}, commit="1" * 40)
     return root
 
 

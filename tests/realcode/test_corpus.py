@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support.helpers_hf import REPO_ROOT, add_to_hf_cache
+from support.helpers_hf import REPO_ROOT, TINY_SHAPE, add_to_hf_cache
 from support.lintutil import lint, run_cli
 
 
@@ -34,8 +34,6 @@ def _corpus() -> Path | None:
 CORPUS = _corpus()
 pytestmark = pytest.mark.skipif(CORPUS is None, reason="the corpus (../shared/corpus) is not here")
 
-_TINY = {"hidden_size": 8, "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
-         "intermediate_size": 32, "vocab_size": 32000}
 STAND_INS = {
     "trl-internal-testing/tiny-Qwen2ForCausalLM-2.5": {"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]},
     "trl-internal-testing/tiny-Qwen2ForSequenceClassification-2.5": {
@@ -56,7 +54,7 @@ def stand_in_cache(tmp_path_factory, monkeypatch):
 
     hf = tmp_path_factory.mktemp("hf-stand-ins")
     for repo_id, config in STAND_INS.items():
-        add_to_hf_cache(hf, repo_id, {"config.json": json.dumps({**config, **_TINY})}, commit="1" * 40)
+        add_to_hf_cache(hf, repo_id, {"config.json": json.dumps({**config, **TINY_SHAPE})}, commit="1" * 40)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hf))
     return hf
 

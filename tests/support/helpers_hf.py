@@ -17,6 +17,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_MODELS = REPO_ROOT / "peftlint" / "data" / "models"
 
 
+# The shapes of TRL's tiny test models (scripts/generate_tiny_models): stand-in configs take these.
+TINY_SHAPE = {"hidden_size": 8, "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2,
+              "intermediate_size": 32, "vocab_size": 32000}
+
+
 def bundled_config(filename: str) -> dict:
     return json.loads((BUNDLED_MODELS / filename).read_text(encoding="utf-8"))
 

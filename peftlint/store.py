@@ -102,9 +102,11 @@ def _metadata_version(dist_info: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=None)
 def source_digest(*relative: str) -> str:
     """Hash of peftlint source files (paths relative to the package), so a changed producer
-    invalidates what it produced."""
+    invalidates what it produced. Read once per process, as ``package_digest``: every inventory,
+    resolution and peft verdict key asks for it."""
     h = hashlib.sha256()
     for name in relative:
         try:

@@ -73,7 +73,8 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--statistics", is_flag=True, help="Show counts per rule.")
 @click.option("--no-cache", is_flag=True, default=None, help="Do not read or write the cache (inventories and results).")
 @click.option("--no-result-cache", is_flag=True,
-              help="Lint every file again instead of reusing unchanged files' findings (inventories stay cached).")
+              help="Lint every file again instead of reusing unchanged files' findings, and store the new findings "
+              "(inventories stay cached).")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Cache directory.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
               help="Lint files in this many processes (0 = one per CPU when enough files need linting; 1 = serial).")
@@ -113,7 +114,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
         sys.exit(EXIT_FAILURE)
     # the progress line goes with the human-readable report only (never JSON, SARIF or annotations)
     progress = Progress() if fmt in TEXT_FORMATS else None
-    linter = Linter(settings, result_cache=not no_result_cache, progress=progress)
+    linter = Linter(settings, result_cache=True, refresh_results=no_result_cache, progress=progress)
     try:
         try:
             result = linter.lint_paths(list(paths) or [Path(".")], jobs=jobs)

@@ -1,7 +1,18 @@
+import math
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+# Every property test draws the same examples on every run (derandomize) and keeps no database of
+# past failures: a red run is a real bug that reproduces, never luck or an example saved by an
+# earlier run. PEFTLINT_HYPOTHESIS=explore draws new examples and keeps them (for long runs by hand).
+settings.register_profile("suite", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None)
+settings.load_profile("explore" if os.environ.get("PEFTLINT_HYPOTHESIS") == "explore" else "suite")
 
 SHARED_MODELS = Path(__file__).resolve().parents[2] / "peftlint" / "data" / "models"
 
@@ -33,3 +44,13 @@ def pytest_unconfigure(config) -> None:
             os.environ[k] = v
     for root in _root:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _serial_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-j 0`` (the default) goes parallel once a run has taken half a second, so how a test's run
+    is split would depend on how fast the machine is. In the suite it stays in this process unless
+    the test asks for workers with ``-j N`` (or sets ``SERIAL_BUDGET`` itself)."""
+    from peftlint.engine import parallel
+
+    monkeypatch.setattr(parallel, "SERIAL_BUDGET", math.inf)

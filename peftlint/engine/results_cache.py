@@ -207,10 +207,12 @@ class CachedFile:
 
 
 class ResultCache:
-    def __init__(self, directory: Path, settings: Settings, cwd: Path) -> None:
+    def __init__(self, directory: Path, settings: Settings, cwd: Path, *, refresh: bool = False) -> None:
+        """``refresh``: never reuse an entry, but store what this run finds (``--no-result-cache``)."""
         self.directory = Path(directory)
         self.settings = settings
         self.cwd = cwd
+        self.refresh = refresh
         self._base: str | None = None
         self.hits = 0
         self.written = 0
@@ -242,6 +244,8 @@ class ResultCache:
     def lookup(self, key: str, content: str, log: ResolutionLog) -> CachedFile | None:
         """The entry under ``key`` if it was stored for a file whose sha256 is ``content`` and
         nothing it depends on changed."""
+        if self.refresh:
+            return None
         path = self._path(key)
         try:
             mtime = os.stat(path).st_mtime

@@ -28,7 +28,7 @@ from peftlint.engine.results_cache import (
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
 from peftlint.reading import NotReadable, read_limited
 from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
-from peftlint.semantics import regex_budget
+from peftlint.semantics import peft_check, regex_budget
 from peftlint.semantics.regex_budget import RegexTooSlow
 from peftlint.sources import Problem, SourceResult
 from peftlint.spec import AdapterSpec, ModelRef
@@ -44,13 +44,15 @@ class Linter(Replay, ModelChoice):
     """One run. Holds the per-run memo of resolved models and inventories (no global state)."""
 
     def __init__(self, settings: Settings, cwd: Path | None = None, *, result_cache: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 refresh_results: bool = False, progress: Callable[[int, int], None] | None = None) -> None:
         """``result_cache``: reuse and store each file's findings in the cache directory (the command
-        line does; a hit has no ``SpecOutcome.ctx``). ``progress(done, total)`` is called per file."""
+        line does; a hit has no ``SpecOutcome.ctx``); ``refresh_results``: store them but reuse
+        none. ``progress(done, total)`` is called per file."""
         self.settings = settings
         self.cwd = (cwd or Path.cwd()).resolve()
         cache_dir = settings.cache_directory() if result_cache else None
-        self.results = ResultCache(cache_dir, settings, self.cwd) if cache_dir is not None else None
+        self.results = (ResultCache(cache_dir, settings, self.cwd, refresh=refresh_results)
+                        if cache_dir is not None else None)
         self.progress = progress
         self.readers: dict[str, SourceReader] = dict(READERS)
         self._facts: Any = None
@@ -145,8 +147,9 @@ class Linter(Replay, ModelChoice):
     def lint_file(self, cand: disc.Candidate, result: RunResult) -> None:
         part = RunResult()
         self._resolved.touched = set()
+        unjudged = len(peft_check.UNJUDGED)
         read = self._lint_file(cand, part)
-        if read is not None and self.results is not None:
+        if read is not None and self.results is not None and len(peft_check.UNJUDGED) == unjudged:
             self._remember(cand, part, *read)
         result.extend(part)
 

@@ -17,12 +17,15 @@ arguments and the peft version, so a run that meets the same arguments again imp
 
 from __future__ import annotations
 
+import contextlib
+import importlib.machinery
 import json
 import math
 import os
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from peftlint import __version__, store
 from peftlint.spec import Value
@@ -53,8 +56,10 @@ class Complaint:
 @dataclass
 class Verdict:
     complaints: list[Complaint] = field(default_factory=list)
-    # False when peft could not judge here (a package its check needs is missing): say nothing
+    # False when peft could not judge here (see ``missing``); such a verdict is never cached
     judged: bool = True
+    # optional packages peft's check needed that are not installed and could not be stood in for
+    missing: list[str] = field(default_factory=list)
 
     @property
     def raised(self) -> Complaint | None:
@@ -62,7 +67,8 @@ class Verdict:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Verdict":
-        return cls(complaints=[Complaint(**c) for c in data["complaints"]], judged=bool(data["judged"]))
+        return cls(complaints=[Complaint(**c) for c in data["complaints"]], judged=bool(data["judged"]),
+                   missing=[str(m) for m in data.get("missing", ())])
 
 
 # -- literal arguments ---------------------------------------------------------------------------
@@ -221,20 +227,53 @@ def _run_probe(config_class: str, name: str, value: Any, base: dict[str, Any]) -
 
 
 def _observe(action: Callable[[], None]) -> Verdict:
-    """Run ``action`` and collect what it raises and what peft warns meanwhile."""
+    """Run ``action`` and collect what it raises and what peft warns meanwhile.
+
+    peft checks some optional packages before it checks the config itself (``init_lora_weights=
+    "loftq"`` asks for scipy first, then rejects a missing ``loftq_config``). Its verdict must not
+    depend on what happens to be installed here, so when the action stops at such an import check it
+    is run again with the missing packages stood in for (see ``_standing_in``), up to a few rounds:
+    what peft then says is what it says where the package is installed. Only when that does not
+    give an answer from peft's own code is the verdict unjudged, naming the packages."""
+    present: frozenset[str] = frozenset()
+    for _ in range(_MAX_STAND_INS):
+        verdict, needed = _observe_once(action, present)
+        if not needed:
+            return verdict
+        if needed <= present:
+            break
+        present = present | needed
+    UNJUDGED.append(sorted(present | needed))
+    return Verdict(judged=False, missing=sorted(present | needed))
+
+
+_MAX_STAND_INS = 4
+# the missing packages of every unjudged verdict of this process, in order: a file whose findings
+# include one is not stored in the result cache (installing the package changes them)
+UNJUDGED: list[list[str]] = []
+
+
+def _observe_once(action: Callable[[], None], present: frozenset[str]) -> tuple[Verdict, frozenset[str]]:
+    """One run of ``action`` with ``present`` stood in for; the packages it found missing when it
+    stopped at an import check (empty when it did not)."""
     import warnings
 
     import peft
 
     peft_dir = os.path.dirname(os.path.abspath(peft.__file__)) + os.sep
     complaints: list[Complaint] = []
-    with warnings.catch_warnings(record=True) as caught:
+    with _standing_in(present) as asked_missing, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             action()
-        except ImportError:
-            return Verdict(judged=False)  # peft needs a package this environment lacks; the user's may have it
+        except ImportError as exc:
+            needed = set(asked_missing)
+            if getattr(exc, "name", None):
+                needed.add(str(exc.name).partition(".")[0])
+            return Verdict(judged=False), frozenset(needed) or frozenset({"?"})
         except Exception as exc:  # noqa: BLE001 - whatever peft raises is its verdict
+            if present and not _raised_by(exc, peft_dir):
+                return Verdict(judged=False), present  # a stand-in, not peft, failed: no answer
             complaints.append(Complaint("raises", type(exc).__name__, _one_text(exc)))
     seen: set[str] = set()
     for w in caught:
@@ -244,7 +283,53 @@ def _observe(action: Callable[[], None]) -> Verdict:
         seen.add(text)
         complaints.append(Complaint("warns", w.category.__name__, text))
     complaints.sort(key=lambda c: c.kind != "raises")
-    return Verdict(complaints=complaints)
+    return Verdict(complaints=complaints), frozenset()
+
+
+def _raised_by(exc: BaseException, peft_dir: str) -> bool:
+    """Whether the innermost frame of ``exc``'s traceback is peft's own code."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(peft_dir)
+
+
+@contextlib.contextmanager
+def _standing_in(present: frozenset[str]) -> Iterator[set[str]]:
+    """While active, ``importlib.util.find_spec`` finds each top-level package in ``present`` and
+    ``import`` gives an empty module for it (peft only asks whether they exist before its own
+    checks); yields the set of top-level packages that ``find_spec`` was asked for and did not find.
+    Everything is put back on exit."""
+    import importlib.util
+    import sys
+    import types
+
+    real_find_spec = importlib.util.find_spec
+    asked_missing: set[str] = set()
+
+    def find_spec(name: str, package: str | None = None) -> Any:
+        top = name.partition(".")[0]
+        if top in present:
+            return importlib.machinery.ModuleSpec(name, None)
+        spec = real_find_spec(name, package)
+        if spec is None and not name.startswith("."):
+            asked_missing.add(top)
+        return spec
+
+    added = [name for name in present if name not in sys.modules]
+    with _PATCH_LOCK:
+        importlib.util.find_spec = find_spec
+        for name in added:
+            sys.modules[name] = types.ModuleType(name)
+        try:
+            yield asked_missing
+        finally:
+            importlib.util.find_spec = real_find_spec
+            for name in added:
+                sys.modules.pop(name, None)
+
+
+_PATCH_LOCK = threading.RLock()
 
 
 def _one_text(exc: BaseException) -> str:

@@ -27,6 +27,12 @@ class RejectedByPeft(Rule):
     - a warning peft emits is a **warning** (for instance a `loftq_config` that is ignored
       because `init_lora_weights` is not `"loftq"`).
 
+    peft checks some optional packages before the config itself (`init_lora_weights="loftq"`
+    asks for scipy first). Where such a package is not installed, the check is run again with the
+    package stood in for, so the verdict is the one peft gives where it is installed. When even
+    that gives no answer from peft's own code, a **note** names the package: the config was not
+    checked, and the file is linted again on the next run.
+
     The message is peft's own, on the argument it names. A saved `adapter_config.json` is checked
     the way `PeftConfig.from_pretrained` loads it (keys the class does not know are dropped; PFT209
     reports them). Configs with a computed argument, `**kwargs` from elsewhere, or built by another
@@ -46,6 +52,11 @@ class RejectedByPeft(Rule):
             return
         cls = ctx.spec.config_class
         when = "loading this adapter_config.json" if ctx.spec.source == "adapter_config" else f"{cls}(...)"
+        if not verdict.judged and verdict.missing:
+            names = ", ".join(f"`{m}`" for m in verdict.missing)
+            yield self.diagnostic(ctx, argument_span(ctx, None),
+                                  f"not checked by peft: its check of {when} needs {names}, which is not installed "
+                                  "here; install it to have this config checked", severity=Severity.INFO)
         for complaint in verdict.complaints:
             name = ctx.field_named_by(complaint.message)
             span = argument_span(ctx, name)

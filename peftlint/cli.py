@@ -150,10 +150,13 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     except Exception as exc:  # a failure of the whole run, not of one file
         click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
-    if output_file:
-        output_file.write_text(rendered, encoding="utf-8")
-    else:
-        click.echo(rendered, nl=False)
+    from peftlint.report.output import ReportNotWritten, write_report
+
+    try:  # a report that cannot be written fails the run (exit 2) even with --exit-zero
+        write_report(output_file, rendered)
+    except ReportNotWritten as exc:
+        _err(f"peftlint: {exc}")
+        sys.exit(EXIT_FAILURE)
     if show_configs:
         sys.exit(EXIT_OK)
     failing = [d for d in result.diagnostics if d.severity.value != "info" or settings.strict]

@@ -26,7 +26,7 @@ from peftlint.engine.results_cache import (
     weight_files,
 )
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
-from peftlint.reading import NotReadable, read_limited
+from peftlint.reading import NotReadable, SourceEncodingError, decode_text, read_limited
 from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
 from peftlint.semantics import regex_budget
 from peftlint.semantics.regex_budget import RegexTooSlow
@@ -183,10 +183,15 @@ class Linter(Replay, ModelChoice):
                 self._emit(result, [self._problem(path, Problem(SYNTAX, "binary file, not linted"))], None)
             return
         try:
-            text = data.decode("utf-8-sig")
+            text = decode_text(data, python=cand.kind == disc.PYTHON)
         except UnicodeDecodeError as exc:
             result.files += 1
-            self._emit(result, [self._problem(path, Problem(SYNTAX, f"not UTF-8 text: {exc.reason} at byte {exc.start}"))], None)
+            what = "UTF-8" if cand.kind != disc.PYTHON else f"text in its declared encoding ({exc.encoding})"
+            self._emit(result, [self._problem(path, Problem(SYNTAX, f"not {what}: {exc.reason} at byte {exc.start}"))], None)
+            return
+        except SourceEncodingError as exc:  # as CPython refuses it
+            result.files += 1
+            self._emit(result, [self._problem(path, Problem(SYNTAX, f"Python cannot decode this file: {exc}"))], None)
             return
         result.files += 1
         if not self.passes_prefilter(cand.kind, text):

@@ -153,6 +153,7 @@ class Linter(Replay, ModelChoice):
     def _lint_file(self, cand: disc.Candidate, result: RunResult) -> tuple[str, list[str]] | None:
         """Lint one file into ``result``; returns the sha256 of its bytes and the other files its
         findings were read from when the findings may be cached."""
+        regex_budget.start_file()
         path = disc.candidate_display_path(cand, self.cwd)
         if cand.kind == disc.ORPHAN_WEIGHTS:
             result.files += 1

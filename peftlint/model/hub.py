@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from peftlint import __version__
+from peftlint.redact import redact
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
 BUNDLED_INDEX = BUNDLED_DIR / "bundled_index.json"
@@ -87,7 +88,7 @@ def download_config(repo_id: str, revision: str | None, cache_dir: str, endpoint
         cause = exc.__cause__
         if isinstance(cause, hf_errors.OfflineModeIsEnabled) or constants.is_offline_mode():
             raise ResolveFailed(f"HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded") from None
-        where = endpoint or constants.ENDPOINT
+        where = redact(endpoint or constants.ENDPOINT)
         detail = f": {_one_line(cause)}" if cause is not None else ""
         raise ResolveFailed(f"could not reach {where} to download {filename} of {repo_id}{detail}") from None
     except hf_errors.GatedRepoError:
@@ -114,4 +115,4 @@ def download_config(repo_id: str, revision: str | None, cache_dir: str, endpoint
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return redact(f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__)

@@ -5,6 +5,7 @@ peftlint, and (``--online`` only) a download of that one file."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ def download_config(repo_id: str, revision: str | None, cache_dir: str, endpoint
     from huggingface_hub import hf_hub_download
 
     filename = f"{subfolder}/config.json" if subfolder else "config.json"
+    _redact_hub_logs()
     try:
         return hf_hub_download(
             repo_id,
@@ -111,6 +113,26 @@ def download_config(repo_id: str, revision: str | None, cache_dir: str, endpoint
         raise ResolveFailed(f"HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded") from None
     except Exception as exc:  # network errors come from httpx/requests and vary by version
         raise ResolveFailed(f"downloading {filename} of {repo_id} failed: {_one_line(exc)}") from None
+
+
+class _RedactingFilter(logging.Filter):
+    """huggingface_hub logs each retry with the request URL, credentials included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+def _redact_hub_logs() -> None:
+    from huggingface_hub.utils import logging as hf_logging
+
+    root = hf_logging.get_logger()  # the library's own logger, whose handler prints every record
+    for handler in [*root.handlers, *logging.getLogger().handlers]:
+        if not any(isinstance(f, _RedactingFilter) for f in handler.filters):
+            handler.addFilter(_RedactingFilter())
 
 
 def _one_line(exc: BaseException) -> str:

@@ -6,33 +6,21 @@ generous time cap that only guards against a hang; no run builds a model.
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support.helpers_hf import REPO_ROOT
+from support import hostile
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS, O_NOFOLLOW and /dev/full as on Linux")
 
-LIMIT_BYTES = 1024 * 1024 * 1024
-HANG_GUARD = 60.0
 DUPLICATE = 'from peft import LoraConfig\nconfig = LoraConfig(target_modules=["q_proj", "q_proj"])\n'
-
-
-def _limit() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
-
-
 _CACHE: list[Path] = []
 
 
 def run(cwd: Path, *args: str, stdout: object = subprocess.PIPE, script: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "PEFTLINT_CACHE_DIR": str(_CACHE[0])}
-    cmd = [sys.executable, "-c", script, *args] if script else [sys.executable, "-m", "peftlint", *args]
-    return subprocess.run(cmd, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.PIPE, timeout=HANG_GUARD,
-                          preexec_fn=_limit, text=True)
+    return hostile.run(cwd, _CACHE[0], *args, stdout=stdout, script=script)
 
 
 def _one_clear_line(err: str, *needles: str) -> None:

@@ -36,9 +36,9 @@ def _print_notes(settings: object) -> None:
 
 
 def _err(line: str) -> None:
-    from peftlint.report.printable import printable
+    from peftlint.report.printable import escape_line
 
-    click.echo(printable(line), err=True)
+    click.echo(escape_line(line), err=True)
 
 
 def _codes(value: str | None) -> list[str] | None:
@@ -123,9 +123,10 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
                 progress.close()
         if show_configs:
             from peftlint.report import configs
-            from peftlint.report.printable import printable
+            from peftlint.report.printable import escape_controls, printable
 
-            rendered = printable((configs.render_json if fmt == "json" else configs.render_text)(result, {}))
+            rendered = (printable(configs.render_json(result, {})) if fmt == "json"
+                        else escape_controls(configs.render_text(result, {})))
         elif fix or diff:
             from peftlint.fix.apply import apply_fixes
 
@@ -144,17 +145,22 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
                 n, f = outcome.fixed, len(outcome.files)
                 click.echo(f"Fixed {n} finding{'s' if n != 1 else ''} in {f} file{'s' if f != 1 else ''}.", err=True)
         if not show_configs:
-            from peftlint.report.printable import printable
+            from peftlint.report.printable import escape_controls, printable
 
             options = {"statistics": statistics, "settings": settings, "show_notes": show_notes}
             rendered = printable(renderers()[fmt](result, options))
+            if fmt in TEXT_FORMATS:
+                rendered = escape_controls(rendered)
     except Exception as exc:  # a failure of the whole run, not of one file
         click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
-    if output_file:
-        output_file.write_text(rendered, encoding="utf-8")
-    else:
-        click.echo(rendered, nl=False)
+    from peftlint.report.output import ReportNotWritten, write_report
+
+    try:  # a report that cannot be written fails the run (exit 2) even with --exit-zero
+        write_report(output_file, rendered)
+    except ReportNotWritten as exc:
+        _err(f"peftlint: {exc}")
+        sys.exit(EXIT_FAILURE)
     if show_configs:
         sys.exit(EXIT_OK)
     failing = [d for d in result.diagnostics if d.severity.value != "info" or settings.strict]
@@ -220,7 +226,9 @@ def modules(model: str, fmt: str, model_class: str | None, subfolder: str | None
         click.echo(f"peftlint: cannot list the modules: {got.why}", err=True)
         sys.exit(EXIT_FAILURE)
     report = describe_modules(got.inventory, task_type.upper() if task_type else None)
-    click.echo(render_json(report) if fmt == "json" else render_text(report), nl=False)
+    from peftlint.report.printable import escape_controls
+
+    click.echo(render_json(report) if fmt == "json" else escape_controls(render_text(report)), nl=False)
 
 
 @main.group()
@@ -263,6 +271,8 @@ def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None)
     from peftlint.engine.run import Linter
     from peftlint.model.fetch import fetch_config
     from peftlint.model.resolve import ResolveOptions
+    from peftlint.redact import redact
+    from peftlint.report.printable import escape_line
 
     try:
         settings = load_settings(Path.cwd(), config_file)
@@ -286,9 +296,9 @@ def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None)
             f" ({named.subfolder})" if named.subfolder else "")
         where = named.used_at[0] + (f" and {len(named.used_at) - 1} more" if len(named.used_at) > 1 else "")
         detail = got.detail if got.outcome == "failed" else where
-        click.echo(f"{got.outcome:<8} {what}: {detail}")
+        click.echo(escape_line(redact(f"{got.outcome:<8} {what}: {detail}")))
     for path in collected.unreadable:
-        click.echo(f"peftlint: {path} could not be read; `peftlint check` reports why", err=True)
+        _err(f"peftlint: {path} could not be read; `peftlint check` reports why")
     summary = ", ".join(f"{counts[k]} {k}" for k in ("fetched", "cached", "bundled", "local", "failed") if k in counts)
     click.echo(f"{len(collected.models)} model{'s' if len(collected.models) != 1 else ''} named in "
                f"{collected.files} file{'s' if collected.files != 1 else ''}" + (f": {summary}" if summary else ""))

@@ -27,6 +27,7 @@ else:  # pragma: no cover
 
 # Defaults of the limits (documented in docs/configuration.md).
 DEFAULT_REGEX_TIMEOUT = 1.0
+MAX_REGEX_TIMEOUT = 60.0  # seconds; a larger regex-timeout (or inf) is a configuration error
 DEFAULT_MAX_MODEL_MODULES = 10_000  # the largest real models have 1,000-3,000
 
 
@@ -201,8 +202,10 @@ def _check_limit(path: Path, key: str, attr: str, value: Any) -> Any:
             raise SettingsError(f'{path}: [tool.peftlint] {key} must be a size such as 10485760 or "20MB"')
         return size
     if attr == "regex_timeout":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise SettingsError(f"{path}: [tool.peftlint] {key} must be a number of seconds above 0")
+        # inf (and nan) would make the regex budget unbounded: a configuration error, not a crash
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_REGEX_TIMEOUT:
+            raise SettingsError(f"{path}: [tool.peftlint] {key} must be a number of seconds above 0 and at most "
+                                f"{MAX_REGEX_TIMEOUT:g}")
         return float(value)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise SettingsError(f"{path}: [tool.peftlint] {key} must be a whole number above 0")

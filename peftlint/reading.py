@@ -9,8 +9,10 @@ reads at most ``limit`` bytes.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
+import tokenize
 from pathlib import Path
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024  # bytes; ``max-file-size`` / ``--max-file-size``
@@ -95,3 +97,25 @@ def is_regular_file(path: Path) -> bool:
         return stat.S_ISREG(path.stat().st_mode)
     except (OSError, ValueError):
         return False
+
+
+class SourceEncodingError(ValueError):
+    """Python source whose encoding declaration CPython refuses (an unknown codec, a BOM with a
+    cookie naming another encoding); the message is CPython's."""
+
+
+def decode_text(data: bytes, python: bool = False) -> str:
+    """UTF-8 text (a BOM dropped); Python source decoded as CPython decodes it (PEP 263: a BOM or a
+    coding cookie on line 1 or 2, found by ``tokenize.detect_encoding``). Raises
+    ``UnicodeDecodeError`` for bytes the encoding rejects and :class:`SourceEncodingError` for a
+    declaration CPython refuses."""
+    if not python:
+        return data.decode("utf-8-sig")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise SourceEncodingError("it starts with a UTF-8 byte order mark and its coding cookie names another "
+                                      "encoding, which CPython refuses (encoding problem ... with BOM)") from None
+        raise SourceEncodingError(str(exc.msg if hasattr(exc, "msg") else exc)) from None
+    return data.decode(encoding)

@@ -15,7 +15,9 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -27,6 +29,10 @@ TEMP_PREFIX = ".tmp-peftlint-"
 PREFIXES = ("inventory-", "peftfacts-", "peftcheck-", "result-", "resolution-", "modeltypes-")
 # Lock files (``lock-<name>.lock``) serialise builds between processes sharing the directory.
 LOCK_PREFIX, LOCK_SUFFIX = "lock-", ".lock"
+# How long a run waits for another process's cache lock before it builds the entry itself: far
+# above a cold model build, far below "forever" (a run stopped with Ctrl-Z holds its locks).
+LOCK_TIMEOUT = 120.0
+_LOCK_TIMED_OUT: dict[int, bool] = {}
 PACKAGE_DIR = Path(__file__).resolve().parent
 # An inventory of a model at the module limit is a few tens of MB; a larger entry is not read.
 MAX_ENTRY_SIZE = 64 * 1024 * 1024
@@ -199,12 +205,16 @@ def file_lock(directory: Path | None, name: str) -> Iterator[bool]:
     path = Path(directory) / f"{LOCK_PREFIX}{name}{LOCK_SUFFIX}"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # a lock file planted as a symlink (or a FIFO) is never opened through
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o644)
     except OSError:
         yield False
         return
     try:
-        held = _lock(fd)
+        held = stat.S_ISREG(os.fstat(fd).st_mode) and _lock(fd)
+        if not held and _LOCK_TIMED_OUT.pop(fd, False):
+            sys.stderr.write(f"peftlint: another process has held the cache lock {path} for more than "
+                             f"{lock_timeout():g} s; going on without waiting for it\n")
         try:
             yield held
         finally:
@@ -235,11 +245,27 @@ def _lock(fd: int) -> bool:
             except OSError as exc:
                 if exc.errno != errno.EDEADLK:  # not a timeout: give up locking
                     return False
+    deadline = time.monotonic() + lock_timeout()
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:  # a holder stopped with Ctrl-Z, or hung
+                _LOCK_TIMED_OUT[fd] = True
+                return False
+            time.sleep(0.05)
+        except OSError:
+            return False
+
+
+def lock_timeout() -> float:
+    """Seconds to wait for a cache lock: ``PEFTLINT_LOCK_TIMEOUT``, else ``LOCK_TIMEOUT``."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return True
-    except OSError:
-        return False
+        value = float(os.environ.get("PEFTLINT_LOCK_TIMEOUT", LOCK_TIMEOUT))
+    except ValueError:
+        return LOCK_TIMEOUT
+    return value if 0 <= value < float("inf") else LOCK_TIMEOUT
 
 
 def _unlock(fd: int) -> None:

@@ -1,8 +1,12 @@
 """One index between character offsets and 1-based (line, column) positions of a text.
 
-Lines end at ``\\n`` (a ``\\r`` before it stays part of the line, as in the positions JSON, YAML and
-notebook readers report); columns count characters. Used by every reader that records spans and by
-the fix code that turns spans back into offsets.
+Lines end at ``\\r\\n``, a lone ``\\r`` or ``\\n``: Python's compiler (``ast`` line numbers), libyaml and
+the Language Server Protocol all break lines there, so a line number means the same line to the
+reader that recorded it, to the fix code and to an editor. ``str.splitlines`` is not used: it also
+breaks at form feeds, ``\\x1c``-``\\x1e``, ``\\x85`` and U+2028/U+2029, which Python does not. YAML
+positions are taken from a mark's character index, never from its own line count (libyaml also
+breaks at ``\\x85`` and U+2028). Columns count characters. Used by every reader that records spans
+and by the fix code that turns spans back into offsets.
 """
 
 from __future__ import annotations
@@ -12,14 +16,19 @@ import re
 
 from peftlint.diagnostics import Span
 
-_NEWLINE = re.compile("\n")
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LAST: list["LineIndex | None"] = [None]
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` as :class:`LineIndex` numbers them (without their line ends)."""
+    return LINE_BREAK.split(text)
 
 
 class LineIndex:
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+        self.starts = [0] + [m.end() for m in LINE_BREAK.finditer(text)]
 
     @classmethod
     def of(cls, text: str) -> "LineIndex":

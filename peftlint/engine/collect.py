@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Iterable
 
 from peftlint.engine import discover as disc
+from peftlint.engine.reading import decode_source
 from peftlint.engine.run import Linter
+from peftlint.reading import NotReadable, read_limited
 from peftlint.spec import AdapterSpec, ModelRef
 
 
@@ -37,9 +39,15 @@ def collect_models(linter: Linter, paths: Iterable[Path]) -> Collected:
     for cand in walker.walk(paths):
         if cand.kind in (disc.ORPHAN_WEIGHTS, disc.DIFFUSERS_LORA):
             continue
-        try:
-            text = cand.path.read_bytes().decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError):
+        try:  # a FIFO, a link to /dev/zero, a 3 GB file: not read, and said so
+            data = read_limited(cand.path, linter.settings.max_file_size)
+        except NotReadable:
+            out.unreadable.append(disc.candidate_display_path(cand, linter.cwd))
+            continue
+        except OSError:
+            continue
+        text = decode_source(data, cand.kind)
+        if text is None:
             continue
         out.files += 1
         reader = linter.readers.get(cand.kind)

@@ -156,8 +156,11 @@ class Walker:
         seen: set[str] = set()
         for given in paths:
             p = given.resolve() if given.exists() else given.absolute()
-            if given.is_symlink() and not p.is_dir():
-                p = _unresolved_link(given)  # a named link is linted as the link, never written through
+            plain = Path(os.path.normpath(given.absolute()))
+            if p != plain and given.exists():
+                # a path through a link (``dirlink/ext.py``, a named link) is linted under the name it
+                # was given: --fix sees the link in it and never writes through it out of the tree
+                p = plain
             if p.is_dir():
                 yield from self._walk_dir(p, seen)
             else:

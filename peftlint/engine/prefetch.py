@@ -72,7 +72,7 @@ def read_all(items: list[tuple[str, str, str]], max_file_size: int) -> dict[str,
 
     out: dict[str, ReadAhead] = {}
     for path, kind, display in items:
-        read = read_source(Path(path), max_file_size)
+        read = read_source(Path(path), max_file_size, kind)
         if read is None:  # reported when the run reads it
             continue
         data, text = read

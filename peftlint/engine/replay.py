@@ -33,7 +33,7 @@ class Replay:
         or a result-cache hit. False: it must be linted."""
         if cand.kind in (disc.ORPHAN_WEIGHTS, disc.DIFFUSERS_LORA):  # binary: never read whole
             return False
-        read = read_source(cand.path, self.settings.max_file_size)
+        read = read_source(cand.path, self.settings.max_file_size, cand.kind)
         if read is None:  # reported when the file is linted
             return False
         data, text = read

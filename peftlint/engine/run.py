@@ -26,7 +26,7 @@ from peftlint.engine.results_cache import (
     weight_files,
 )
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
-from peftlint.reading import NotReadable, read_limited
+from peftlint.reading import NotReadable, SourceEncodingError, decode_text, read_limited
 from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
 from peftlint.semantics import peft_check, regex_budget
 from peftlint.semantics.regex_budget import RegexTooSlow
@@ -156,6 +156,7 @@ class Linter(Replay, ModelChoice):
     def _lint_file(self, cand: disc.Candidate, result: RunResult) -> tuple[str, list[str]] | None:
         """Lint one file into ``result``; returns the sha256 of its bytes and the other files its
         findings were read from when the findings may be cached."""
+        regex_budget.start_file()
         path = disc.candidate_display_path(cand, self.cwd)
         if cand.kind == disc.ORPHAN_WEIGHTS:
             result.files += 1
@@ -186,10 +187,15 @@ class Linter(Replay, ModelChoice):
                 self._emit(result, [self._problem(path, Problem(SYNTAX, "binary file, not linted"))], None)
             return
         try:
-            text = data.decode("utf-8-sig")
+            text = decode_text(data, python=cand.kind == disc.PYTHON)
         except UnicodeDecodeError as exc:
             result.files += 1
-            self._emit(result, [self._problem(path, Problem(SYNTAX, f"not UTF-8 text: {exc.reason} at byte {exc.start}"))], None)
+            what = "UTF-8" if cand.kind != disc.PYTHON else f"text in its declared encoding ({exc.encoding})"
+            self._emit(result, [self._problem(path, Problem(SYNTAX, f"not {what}: {exc.reason} at byte {exc.start}"))], None)
+            return
+        except SourceEncodingError as exc:  # as CPython refuses it
+            result.files += 1
+            self._emit(result, [self._problem(path, Problem(SYNTAX, f"Python cannot decode this file: {exc}"))], None)
             return
         result.files += 1
         if not self.passes_prefilter(cand.kind, text):

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from peftlint.config import prefix_hit
+from peftlint.textpos import split_lines
 
 _NOQA = re.compile(r"#\s*noqa(?P<sep>\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*[,\s]\s*[A-Za-z]+[0-9]+)*))?", re.I)
 _FILE_NOQA = re.compile(r"#\s*peftlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*[,\s]\s*[A-Za-z]+[0-9]+)*))?", re.I)
@@ -47,7 +48,7 @@ def _split(codes: str | None) -> list[str] | None:
 def parse_suppressions(text: str) -> Suppressions:
     """Comments are recognised by their ``#``; a ``#`` inside a string rarely says ``noqa``."""
     sup = Suppressions()
-    for i, line in enumerate(text.splitlines(), start=1):
+    for i, line in enumerate(split_lines(text), start=1):
         if "#" not in line:
             continue
         fm = _FILE_NOQA.search(line)

@@ -4,14 +4,17 @@ fixable is left."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import json
 import os
+import signal
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from peftlint.diagnostics import Diagnostic
 from peftlint.fix.edits import apply_edits
@@ -29,14 +32,26 @@ class ChangedOnDisk(Exception):
     """The file no longer holds the text the edits were computed from."""
 
 
+def _stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
 def write_atomic(path: Path, text: str, expect_digest: str | None = None) -> None:
     """Write through a temporary file in the same directory and rename it over ``path``.
 
     With ``expect_digest`` the file's bytes are hashed right before the rename, and nothing is
-    replaced (:class:`ChangedOnDisk`) when they are not the bytes the new text was computed from.
+    replaced (:class:`ChangedOnDisk`) when they are not the bytes the new text was computed from, or
+    when its size, mtime or inode moved while they were hashed (an editor appending to it). The
+    temporary file is removed on any exception, ``KeyboardInterrupt`` and the ``SystemExit`` that
+    :func:`signals_as_exit` turns SIGTERM and SIGHUP into included.
     """
-    fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".peftlint")
+    tmp: str | None = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=str(path.parent), prefix=f".{path.name}.", suffix=".peftlint")
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
         try:
@@ -44,17 +59,41 @@ def write_atomic(path: Path, text: str, expect_digest: str | None = None) -> Non
         except OSError:
             pass
         if expect_digest is not None:
+            before = _stat_key(path)
             try:
                 now = hashlib.sha256(read_limited(path)).hexdigest()
             except (OSError, NotReadable):
                 now = None
-            if now != expect_digest:
+            if now != expect_digest or before is None or _stat_key(path) != before:
                 raise ChangedOnDisk(str(path))
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+        tmp = None
+    finally:
+        if tmp is not None and os.path.lexists(tmp):
             os.unlink(tmp)
-        raise
+
+
+@contextlib.contextmanager
+def signals_as_exit() -> Iterator[None]:
+    """While files are written, SIGTERM and SIGHUP raise ``SystemExit`` (as Ctrl-C raises
+    ``KeyboardInterrupt``), so a temporary file is cleaned up before the process ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    saved = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            saved[sig] = signal.signal(sig, _exit)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def fixable(d: Diagnostic, unsafe: bool) -> bool:
@@ -109,7 +148,10 @@ def _plan(linter: "Linter", result: "RunResult", unsafe: bool, out: FixOutcome) 
         p = linter.cwd / rel
         try:
             old, digest = _read(p)
-        except (OSError, NotReadable, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError:
+            out.not_applied.append((rel, "it is not UTF-8; peftlint writes fixes to UTF-8 files only"))
+            continue
+        except (OSError, NotReadable) as exc:
             out.not_applied.append((rel, f"it cannot be read again: {exc}"))
             continue
         if rel in result.digests and result.digests[rel] != digest:
@@ -166,7 +208,8 @@ def apply_fixes(linter: "Linter", result: "RunResult", paths: list[Path], *, wri
         changed = False
         for rel, plan in planned.items():
             if write:
-                why = _write_planned(linter.cwd / rel, plan)
+                with signals_as_exit():
+                    why = _write_planned(linter.cwd / rel, plan)
                 if why:
                     out.not_applied.append((rel, why))
                     skipped.add(rel)

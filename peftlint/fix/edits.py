@@ -40,7 +40,7 @@ def _skip_blank(text: str, i: int, comments: bool) -> int:
         if text[i] in " \t\r\n\\":
             i += 1
         elif comments and text[i] == "#":
-            while i < len(text) and text[i] != "\n":
+            while i < len(text) and text[i] not in "\r\n":  # a comment ends at any line end
                 i += 1
         else:
             break

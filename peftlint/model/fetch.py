@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from peftlint.model.hub import ResolveFailed, default_hf_cache, download_config, find_bundled, find_in_hf_cache
+from peftlint.model.names import named_paths_problem
 from peftlint.model.resolve import ResolveOptions, as_repo_id, expand_alias, find_local, split_subfolder
 
 
@@ -33,6 +34,9 @@ def fetch_config(
     """Download ``ref``'s config.json unless it is already available: a local directory, the
     Hugging Face cache at that revision (and subfolder), the bundled set. ``HF_ENDPOINT`` is read
     when called (huggingface_hub reads it once, at import)."""
+    bad = named_paths_problem(revision, subfolder)
+    if bad is not None:
+        return Fetched(ref, "failed", bad)
     expanded, search_dirs = expand_alias(ref, base_dirs, options)
     if subfolder is None:
         expanded, subfolder = split_subfolder(expanded)

@@ -5,10 +5,12 @@ peftlint, and (``--online`` only) a download of that one file."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from peftlint import __version__
+from peftlint.redact import redact
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
 BUNDLED_INDEX = BUNDLED_DIR / "bundled_index.json"
@@ -70,6 +72,7 @@ def download_config(repo_id: str, revision: str | None, cache_dir: str, endpoint
     from huggingface_hub import hf_hub_download
 
     filename = f"{subfolder}/config.json" if subfolder else "config.json"
+    _redact_hub_logs()
     try:
         return hf_hub_download(
             repo_id,
@@ -87,7 +90,7 @@ def download_config(repo_id: str, revision: str | None, cache_dir: str, endpoint
         cause = exc.__cause__
         if isinstance(cause, hf_errors.OfflineModeIsEnabled) or constants.is_offline_mode():
             raise ResolveFailed(f"HF_HUB_OFFLINE is set, so {repo_id}'s config.json was not downloaded") from None
-        where = endpoint or constants.ENDPOINT
+        where = redact(endpoint or constants.ENDPOINT)
         detail = f": {_one_line(cause)}" if cause is not None else ""
         raise ResolveFailed(f"could not reach {where} to download {filename} of {repo_id}{detail}") from None
     except hf_errors.GatedRepoError:
@@ -112,6 +115,26 @@ def download_config(repo_id: str, revision: str | None, cache_dir: str, endpoint
         raise ResolveFailed(f"downloading {filename} of {repo_id} failed: {_one_line(exc)}") from None
 
 
+class _RedactingFilter(logging.Filter):
+    """huggingface_hub logs each retry with the request URL, credentials included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return True
+
+
+def _redact_hub_logs() -> None:
+    from huggingface_hub.utils import logging as hf_logging
+
+    root = hf_logging.get_logger()  # the library's own logger, whose handler prints every record
+    for handler in [*root.handlers, *logging.getLogger().handlers]:
+        if not any(isinstance(f, _RedactingFilter) for f in handler.filters):
+            handler.addFilter(_RedactingFilter())
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return redact(f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__)

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from peftlint.model.hub import BUNDLED_INDEX, default_hf_cache
 from peftlint.model.resolve import ResolveOptions, _looks_like_path, expand_alias, split_subfolder
+from peftlint.reading import NotReadable, read_limited
 
 
 def resolution_probes(
@@ -73,7 +74,6 @@ def _stat(path: Path) -> list[int] | None:
 
 def _read_small(path: Path) -> str | None:
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read(200)
-    except (OSError, UnicodeDecodeError):
+        return read_limited(path, 4096).decode("utf-8")[:200]  # a ref file holds one commit hash
+    except (OSError, NotReadable, UnicodeDecodeError):
         return None

@@ -34,6 +34,7 @@ from peftlint.model.hub import (
     label,
 )
 from peftlint.model.model_types import known_model_type
+from peftlint.model.names import named_paths_problem
 from peftlint.reading import DEFAULT_MAX_FILE_SIZE, NotReadable, read_limited
 from peftlint.store import default_cache_dir
 
@@ -106,6 +107,9 @@ def resolve(
 ) -> Resolved | Unresolved:
     """Find the config.json of ``ref``; never raises for bad input, returns :class:`Unresolved`."""
     original = ref
+    bad = named_paths_problem(revision, subfolder)
+    if bad is not None:
+        return Unresolved(original, bad)
     ref, search_dirs = expand_alias(ref, base_dirs, options)
     if subfolder is None:
         ref, subfolder = split_subfolder(ref)
@@ -226,8 +230,8 @@ def _local_components(directory: Path) -> list[str]:
 
 def _index_components(path: Path) -> list[str]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_limited(path, MAX_CONFIG_SIZE).decode("utf-8-sig"))
+    except (OSError, NotReadable, ValueError, RecursionError):
         return []
     if not isinstance(data, dict):
         return []

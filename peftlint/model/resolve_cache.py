@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from peftlint import __version__, store, typedjson
 from peftlint.model.hub import ResolveFailed
+from peftlint.model.names import named_paths_problem
 from peftlint.model.probe import resolution_probes
 from peftlint.model.resolve import Resolved, ResolveOptions, Unresolved, load_config, resolve, resolve_options
 
@@ -46,6 +47,9 @@ def resolve_memo(ref: str, settings: "Settings", *, revision: str | None = None,
     """:func:`resolve` with ``settings``' options, once per (ref, subfolder, revision, base_dirs) in
     ``memo`` and, given ``cache_dir``, remembered there between runs."""
     key = (ref, subfolder, revision, tuple(base_dirs))
+    bad = named_paths_problem(revision, subfolder)
+    if bad is not None:
+        return Unresolved(ref, bad)
     if memo is None or key not in memo:
         res = resolve_cached(ref, revision=revision, base_dirs=tuple(base_dirs), options=resolve_options(settings),
                              subfolder=subfolder, cache_dir=cache_dir)

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 
 from peftlint.engine.results import RunResult, SpecOutcome
+from peftlint.report.printable import escape_line
 from peftlint.report.text import coverage, one_line
 
 
@@ -48,7 +49,7 @@ def render_text(result: RunResult, options: dict) -> str:
     out = []
     found = sites(result)
     for c in found:
-        where = f"{c.path}:{c.line}:{c.column}: {c.config}"
+        where = f"{escape_line(c.path)}:{c.line}:{c.column}: {c.config}"
         if c.checked:
             via = f" ({c.model_source})" if c.model_source else ""
             default = "; only this default model is checked" if c.from_default else ""

@@ -14,6 +14,7 @@ from collections import Counter
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.engine.results import RunResult
+from peftlint.report.printable import escape_line
 
 
 def render(result: RunResult, options: dict) -> str:
@@ -38,7 +39,7 @@ def _render(result: RunResult, options: dict, full: bool) -> str:
         if d.severity == Severity.INFO and not show_notes:
             continue
         mark = " [*]" if fixable(d, unsafe) else ""
-        out.append(f"{d.path}:{d.span.line}:{d.span.column}: {d.code}{mark} {one_line(d.message)}")
+        out.append(f"{escape_line(d.path)}:{d.span.line}:{d.span.column}: {d.code}{mark} {one_line(d.message)}")
         if full:
             out.extend(_explanation(d))
     if options.get("statistics"):
@@ -81,12 +82,12 @@ def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False
     checked = [o for o in result.outcomes if not o.skipped]
     for o in checked:
         if o.model_note:  # a tree read statically from the code, with subtrees it could not read
-            lines.append(f"  {o.spec.label()}: checked against {o.model} ({o.model_note}); names that could be "
+            lines.append(f"  {escape_line(o.spec.label())}: checked against {o.model} ({o.model_note}); names that could be "
                          "there are not reported")
     if full:
         for o in checked:
             if o.from_default:
-                lines.append(f"  {o.spec.label()}: checked against {o.model} ({o.how}); "
+                lines.append(f"  {escape_line(o.spec.label())}: checked against {o.model} ({o.how}); "
                              "runs with another model are not checked")
         for v in result.verdicts:
             lines.append(f"  {v}")

@@ -4,8 +4,8 @@ A pattern such as ``(.*)*z`` backtracks exponentially: ``re.fullmatch`` on one m
 returns, in PEFT as here. Every match of a pattern that comes from a user (``target_modules`` or
 ``exclude_modules`` as a string, ``modules_to_save`` entries, ``layers_pattern``, rank/alpha
 pattern keys, IA3 ``feedforward_modules``) goes through this module. Each pattern may spend at most
-``budget`` seconds matching in one process, summed over all the strings it is matched against;
-past that, the match raises :class:`RegexTooSlow`, and so does every later match of that pattern.
+``budget`` seconds matching in one process, summed over all the strings it is matched against,
+and all patterns of one file (of one run) together ``FILE_FACTOR`` (``RUN_FACTOR``) budgets; past that, the match raises :class:`RegexTooSlow`, and so does every later match of that pattern.
 The engine skips the checks that hit it and PFT212 reports the pattern.
 
 How the budget is enforced: in the main thread of a POSIX process, ``re`` runs under an interval
@@ -33,7 +33,14 @@ from peftlint.config import DEFAULT_REGEX_TIMEOUT
 DEFAULT_BUDGET = DEFAULT_REGEX_TIMEOUT  # seconds per pattern; ``regex-timeout`` in [tool.peftlint]
 _MEMO_LIMIT = 200_000
 
+# Many slow patterns together: one file may spend FILE_FACTOR budgets, one run RUN_FACTOR budgets
+# (60 catastrophic rank_pattern keys in one file would otherwise take 60 budgets). Past them every
+# pattern not matched yet is reported as too slow.
+FILE_FACTOR, RUN_FACTOR = 3, 10
+
 _budget = DEFAULT_BUDGET
+_file_spent = [0.0]
+_run_spent = [0.0]
 _spent: dict[str, float] = {}
 _slow: set[str] = set()
 _memo: dict[tuple[str, str, str], Any] = {}
@@ -59,7 +66,13 @@ def configure(budget: float) -> None:
     reset()
 
 
+def start_file() -> None:
+    """A new file: its share of the budget starts again (the run's share does not)."""
+    _file_spent[0] = 0.0
+
+
 def reset() -> None:
+    _file_spent[0] = _run_spent[0] = 0.0
     _spent.clear()
     _slow.clear()
     _memo.clear()
@@ -110,7 +123,11 @@ def _run(op: str, pattern: str, string: str) -> Any:
     compiled = _compile(pattern)
     if pattern in _slow:
         raise RegexTooSlow(pattern, _budget)
-    remaining = _budget - _spent.get(pattern, 0.0)
+    remaining = min(_budget - _spent.get(pattern, 0.0), FILE_FACTOR * _budget - _file_spent[0],
+                    RUN_FACTOR * _budget - _run_spent[0])
+    if remaining <= 0:
+        _slow.add(pattern)
+        raise RegexTooSlow(pattern, _budget)
     start = time.perf_counter()
     try:
         found = _timed(compiled, op, string, max(remaining, 1e-3))
@@ -118,7 +135,10 @@ def _run(op: str, pattern: str, string: str) -> Any:
         _slow.add(pattern)
         raise RegexTooSlow(pattern, _budget) from None
     finally:
-        _spent[pattern] = _spent.get(pattern, 0.0) + time.perf_counter() - start
+        took = time.perf_counter() - start
+        _spent[pattern] = _spent.get(pattern, 0.0) + took
+        _file_spent[0] += took
+        _run_spent[0] += took
     if len(_memo) >= _MEMO_LIMIT:
         _memo.clear()
     _memo[key] = found

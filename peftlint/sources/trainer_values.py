@@ -35,9 +35,8 @@ def node_span(node: yaml.Node, lines: LineIndex) -> Span:
         end = e.index
         while end > s.index and text[end - 1] in " \t\r\n":
             end -= 1
-        line, col = lines.pos(end)
-        return Span(s.line + 1, s.column + 1, line, col)
-    return Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+        return lines.span(s.index, end)
+    return lines.span(s.index, e.index)
 
 
 class NodeValues:

@@ -38,6 +38,7 @@ from peftlint.sources.trainer_values import (
     Unreadable,
     comma_value,
     la_factory_scalar,
+    node_span,
     one_item_list,
     trl_single,
 )
@@ -83,8 +84,7 @@ def _top(doc: Document, values: NodeValues, problems: list[Problem]) -> dict[str
                     pairs.append((name, k, v))
     out: dict[str, _Entry] = {}
     for name, knode, vnode in pairs:
-        key = Value(name, Span(knode.start_mark.line + 1, knode.start_mark.column + 1, knode.end_mark.line + 1,
-                               knode.end_mark.column + 1), kind="str")
+        key = Value(name, node_span(knode, values.lines), kind="str")
         values.spent = 0
         if vnode is None:
             out[name] = _Entry(key, Value(None, key.span, dynamic=True, kind="dynamic", reason=(

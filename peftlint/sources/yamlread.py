@@ -22,6 +22,7 @@ from yaml import events as ev
 
 from peftlint.diagnostics import Span
 from peftlint.sources import Problem
+from peftlint.textpos import LineIndex
 
 # Real trainer configs nest a handful of levels: deeper values are not read. yaml.safe_load (the
 # pure-Python SafeLoader, which axolotl, TRL and LLaMA-Factory load configs with) stops with
@@ -56,9 +57,10 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def mark_span(start: yaml.Mark, end: yaml.Mark | None = None) -> Span:
+def mark_span(start: yaml.Mark, end: yaml.Mark | None, lines: LineIndex) -> Span:
+    """The span between two marks, placed by their character index (see ``textpos``)."""
     end = end or start
-    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+    return Span(*lines.pos(start.index), *lines.pos(end.index))
 
 
 class _Stop(Exception):
@@ -71,7 +73,8 @@ _MAP_START, _SEQ_START, _MAP_END, _SEQ_END = (ev.MappingStartEvent, ev.SequenceS
 
 
 class _Walker:
-    def __init__(self, loader: yaml.BaseLoader) -> None:
+    def __init__(self, loader: yaml.BaseLoader, lines: LineIndex) -> None:
+        self.lines = lines
         self.get_event = loader.get_event  # the parser's own call: no generator in between
         self.anchors: dict[str, yaml.Node | None] = {}  # None: anchored inside a value that was not read
         self.resolver = yaml.resolver.Resolver()
@@ -108,7 +111,7 @@ class _Walker:
                         self._check_collection_tag(e)
                     level += 1
                     if depth + level > SAFE_LOAD_LIMIT and self.too_deep is None:
-                        self.too_deep = mark_span(e.start_mark, e.end_mark)
+                        self.too_deep = mark_span(e.start_mark, e.end_mark, self.lines)
             elif t is _MAP_END or t is _SEQ_END:
                 level -= 1
             elif t is _ALIAS:
@@ -181,7 +184,7 @@ class _Walker:
             try:
                 self.constructor.construct_object(node)
             except Exception as exc:  # ValueError, KeyError, ConstructorError, ... per tag
-                self.bad_tags.append((mark_span(e.start_mark, e.end_mark), _tag_problem(node, exc)))
+                self.bad_tags.append((mark_span(e.start_mark, e.end_mark, self.lines), _tag_problem(node, exc)))
         return node
 
     def _alias(self, e: ev.AliasEvent) -> yaml.Node | None:
@@ -191,7 +194,7 @@ class _Walker:
 
     def _check_collection_tag(self, e: ev.CollectionStartEvent) -> None:
         if _explicit(e.tag) and e.tag not in _STANDARD_COLLECTION_TAGS:
-            self.bad_tags.append((mark_span(e.start_mark, e.end_mark),
+            self.bad_tags.append((mark_span(e.start_mark, e.end_mark, self.lines),
                                   f"the tag {e.tag!r} names no YAML type that yaml.safe_load can build"))
 
 
@@ -214,7 +217,7 @@ def read_yaml(text: str, wanted: Callable[[str], bool]) -> ReadResult:
     """
     out = ReadResult()
     loader = _LOADER(text)
-    walker = _Walker(loader)
+    walker = _Walker(loader, LineIndex.of(text))
     try:
         while True:
             e = walker.next()
@@ -229,7 +232,7 @@ def read_yaml(text: str, wanted: Callable[[str], bool]) -> ReadResult:
         pass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        span = mark_span(mark) if mark is not None else Span(1, 1, 1, 1)
+        span = mark_span(mark, None, walker.lines) if mark is not None else Span(1, 1, 1, 1)
         span = Span(span.line, span.column, span.line, span.column + 1)
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         out.problems.append(Problem("PFT902", f"cannot parse this trainer config as YAML: {what}", span))
@@ -258,7 +261,7 @@ def _document(walker: _Walker, wanted: Callable[[str], bool]) -> Document | None
         walker.skip(root, 0)
         walker.next()  # DocumentEndEvent
         return None
-    doc = Document(None, mark_span(root.start_mark, root.end_mark))
+    doc = Document(None, mark_span(root.start_mark, root.end_mark, walker.lines))
     node = yaml.MappingNode("tag:yaml.org,2002:map", [], root.start_mark, root.end_mark, flow_style=root.flow_style)
     while True:
         k = walker.next()

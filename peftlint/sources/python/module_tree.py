@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from peftlint.model.inventory import Inventory
+from peftlint.reading import NotReadable, decode_text, read_limited
 from peftlint.sources.python.static_exec import Interpreter, OutOfBudget
 from peftlint.sources.python.static_values import (
     MISSING,
@@ -125,10 +126,9 @@ def local_tree(abspath: str, text: str, class_name: str, *, line: int | None = N
 
 
 def _parse_file(path: str) -> ast.Module | None:
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            return ast.parse(fh.read())
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+    try:  # a sibling module named by an import: read with the file rules (regular, bounded)
+        return ast.parse(decode_text(read_limited(path), python=True))
+    except (OSError, NotReadable, SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
         return None
 
 

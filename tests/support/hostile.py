@@ -1,0 +1,46 @@
+"""A real ``peftlint`` process for the hostile cases: an address-space limit (an overrun fails the
+case, not the machine) and a generous time cap that only guards against a hang; the cases
+themselves are cheap. ``report`` reads the JSON report and checks it is complete, with no PFT999."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+from support.helpers_hf import REPO_ROOT
+
+LIMIT_BYTES = 1024 * 1024 * 1024
+HANG_GUARD = 60.0
+
+
+def _limit() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
+
+
+def run(cwd: Path, cache: Path, *args: str, stdout: object = subprocess.PIPE, script: str | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1", "PEFTLINT_CACHE_DIR": str(cache),
+                **(env or {})}
+    full_env = {k: v for k, v in full_env.items() if v is not None}
+    cmd = [sys.executable, "-c", script, *args] if script else [sys.executable, "-m", "peftlint", *args]
+    try:
+        return subprocess.run(cmd, cwd=cwd, env=full_env, stdout=stdout, stderr=subprocess.PIPE, timeout=HANG_GUARD,
+                              preexec_fn=_limit, text=True)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"peftlint {' '.join(args)} did not finish within {HANG_GUARD:.0f} s") from None
+
+
+def report(got: subprocess.CompletedProcess) -> list[dict]:
+    assert got.returncode in (0, 1), f"exit {got.returncode}: {got.stderr[-2000:]}"
+    assert "Traceback" not in got.stderr, got.stderr
+    findings = json.loads(got.stdout)
+    assert "PFT999" not in {d["code"] for d in findings}, findings
+    return findings
+
+
+def text_of(finding: dict) -> str:
+    return f"{finding['message']} {finding.get('detail') or ''}"

@@ -10,6 +10,8 @@ other lists, not on why the targets failed:
 - none excluded: "Target modules {...} not found in the base model. ...";
 - otherwise: "No modules were targeted for adaptation. ...".
 
+VeRA, PVeRA, RandLora and FRoD raise "No layers types compatible with <method> were found" before that.
+
 A finding that quotes peft for this case uses ``nothing_targeted``; tests/semantics/
 test_claims_differential.py checks the quote against what peft raises.
 """
@@ -25,8 +27,15 @@ NOT_FOUND = "Target modules ... not found in the base model"
 NONE_TARGETED = "No modules were targeted for adaptation"
 
 
+# Methods that size shared matrices from the targeted layers before injecting: with none to size
+# them from they raise their own ValueError first.
+_SHARED_MATRICES = {"VERA": "VeRA", "PVERA": "PVeRA", "RANDLORA": "RandLora", "FROD": "FRoD"}
+
+
 def nothing_targeted(view: PeftView, inventory: Inventory, t: Targeting) -> str:
     """``NoMatchingPeftModuleError ("<peft's text>")`` for this config on this model."""
+    if view.method in _SHARED_MATRICES:
+        return f"ValueError (\"No layers types compatible with {_SHARED_MATRICES[view.method]} were found\")"
     flags = [excluded_by(m.name, view, t.modules_to_save) is not None for m in inventory.modules]
     excluded, unmatched = any(flags), not all(flags)
     if excluded and not unmatched:

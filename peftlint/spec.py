@@ -102,6 +102,17 @@ class SourceFacts:
     subfolder: str | None = None
     # who builds that component ("transformers", "diffusers") when the source says so; None: unknown
     library: str | None = None
+    # Python: the file calls ``resize_token_embeddings`` (new tokens: targeting the embedding and
+    # head is then PEFT's documented recipe, not a mistake)
+    resizes_embeddings: bool = False
+    # Python: the ``with pytest.raises(...)``/``pytest.warns(...)`` block that runs this config into
+    # peft, as written (``pytest.raises(ValueError)``), with its line; findings there are expected
+    expects: str = ""
+    expects_line: int = 0
+    expects_kind: str = ""  # "raises" | "warns"
+    # Python: module classes registered with ``config._register_custom_module({nn.LSTM: ...})`` (the
+    # class names as written); None when a registration's mapping could not be read
+    custom_modules: list[str] | None = field(default_factory=list)
 
 
 @dataclass

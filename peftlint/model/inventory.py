@@ -11,7 +11,7 @@ from typing import Any
 
 from peftlint import typedjson
 
-SCHEMA_VERSION = 4  # 3: auto_classes; 4: entries validated by typedjson
+SCHEMA_VERSION = 5  # 3: auto_classes; 4: entries validated by typedjson; 5: root_params
 
 # Module kinds (``ModuleInfo.kind``)
 LINEAR = "linear"  # torch.nn.Linear and subclasses
@@ -126,6 +126,9 @@ class Inventory:
     # transformers auto classes whose model mapping lists ``model_class`` ("AutoModelForCausalLM"),
     # read from transformers.models.auto.modeling_auto: the tasks this class is built for
     auto_classes: list[str] = field(default_factory=list)
+    # parameters registered on the model itself (``named_parameters(recurse=False)`` of the root):
+    # PEFT refuses to target them ("Targeting an nn.Parameter on the top-level module is not supported")
+    root_params: list[str] = field(default_factory=list)
     schema: int = SCHEMA_VERSION
 
     # -- lookups (not serialised) ----------------------------------------------------------

@@ -66,6 +66,7 @@ def record(model: Any, resolved: "Resolved", requested: str, class_note: str) ->
         library=resolved.library,
         peft_model_type=has_model_type,
         auto_classes=auto_classes_of(type(model).__name__),
+        root_params=[n for n, _ in model.named_parameters(recurse=False)],
     )
 
 

@@ -136,6 +136,8 @@ class Targeting:
     effective_parameters: list[str] = field(default_factory=list)
     parameters_targeted: list[str] = field(default_factory=list)
     parameter_hits: dict[str, list[str]] = field(default_factory=dict)
+    # target_parameters entries that name a parameter of the model itself -> that parameter (PEFT raises)
+    root_parameter_hits: dict[str, str] = field(default_factory=dict)
 
     def unsupported(self, inventory: Inventory, kinds: frozenset[str] | None) -> list[ModuleInfo]:
         if kinds is None:
@@ -216,10 +218,10 @@ def _compute_modules(view: PeftView, inventory: Inventory) -> Targeting:
                     t.entry_hits[e].append(key)
         # PEFT checks exclusions first, but we want to know whether the module would have matched.
         found = _matches(key, unique, is_regex, target_set, view, filter_on, t)
-        excluded_by = _excluded_by(key, view, modules_to_save)
-        if excluded_by:
+        excluded_by_ = excluded_by(key, view, modules_to_save)
+        if excluded_by_:
             if found:
-                t.excluded[key] = excluded_by
+                t.excluded[key] = excluded_by_
             continue
         if found:
             t.targeted.append(key)
@@ -243,7 +245,7 @@ def _matches(key: str, targets: Any, is_regex: bool, target_set: set, view: Peft
     return True
 
 
-def _excluded_by(key: str, view: PeftView, modules_to_save: list[str]) -> str | None:
+def excluded_by(key: str, view: PeftView, modules_to_save: list[str]) -> str | None:
     ex = view.exclude_modules
     if ex:
         if isinstance(ex, str):
@@ -328,7 +330,7 @@ def _resolve_string_targets(pattern: str, view: PeftView, inventory: Inventory, 
         return sorted(leaves | set(target_map))
 
     def exists(key: str) -> bool:
-        return _excluded_by(key, view, modules_to_save) is None and safe_fullmatch(pattern, key)
+        return excluded_by(key, view, modules_to_save) is None and safe_fullmatch(pattern, key)
 
     param_keys = [f"{m.name}.{p}" for m in inventory.modules for p in m.params]
     matched = {k.rsplit(".", 1)[-1] for k in [*inventory.names(), *param_keys] if exists(k)}
@@ -355,6 +357,10 @@ def _match_parameters(t: Targeting, view: PeftView, inventory: Inventory) -> Non
     if not params:
         return
     t.parameter_hits = {p: [] for p in params}
+    for pname in inventory.root_params:  # PEFT's key for them is ".<name>"
+        for p in params:
+            if parameter_matches(p, f".{pname}"):
+                t.root_parameter_hits.setdefault(p, pname)
     for m in inventory.modules:
         for pname in m.params:
             key = f"{m.name}.{pname}"

@@ -86,3 +86,24 @@ _DISPLAY = {"LORA": "LoRA", "ADALORA": "AdaLoRA", "LOHA": "LoHa", "LOKR": "LoKr"
 def display_name(method: str, config_class: str = "") -> str:
     """How people write the method's name ("LoRA", "AdaLoRA"), for messages."""
     return _DISPLAY.get(method) or config_class.removesuffix("Config") or method
+
+
+# What get_peft_model raises on a module kind the method cannot wrap ("{cls}": the module's class),
+# checked against peft in tests/semantics/test_claims_differential.py; methods absent here raise
+# the common "Target module {cls}(...) is not supported". None: the text depends on more than the
+# module (VeRA-like methods raise only when no targeted module fits at all).
+UNSUPPORTED_RAISE: dict[str, str | None] = {
+    "LOHA": "Target module of type ... not supported",
+    "LOKR": "Target module of type ... not supported",
+    "LILY": "Lily does not support target modules of type",
+    "PEANUT": "PEANuT does not support target modules of type",
+    "TRAINABLE_TOKENS": None,
+    "TINYLORA": None,
+    **{m: None for m in ("VERA", "PVERA", "RANDLORA", "FROD")},
+}
+
+
+def unsupported_raise(method: str, cls: str) -> str | None:
+    """The text (``...`` for any text) peft raises when ``method`` targets a module of class ``cls``."""
+    text = UNSUPPORTED_RAISE.get(method, "Target module {cls}(...) is not supported")
+    return text.format(cls=cls) if text else None

@@ -4,19 +4,12 @@ statically (``ModelRef(library="local")``), and what peftlint says PEFT does mus
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
 
 import pytest
-from support.custom_models import line_of, real_model
+from support.custom_models import line_of, lint_local, real_model
 from support.lintutil import lint, run_cli
 from support.oracle import peft_outcome, peftlint_outcome, wrapped_parameters
 
-from peftlint.config import Settings
-from peftlint.diagnostics import Span
-from peftlint.engine.run import Linter, SpecOutcome
-from peftlint.sources.python import extract_python
-from peftlint.spec import ModelRef
 
 MODELS = '''\
 from collections import OrderedDict
@@ -129,26 +122,6 @@ CASES = [
     ("MoE", "LoraConfig", {"target_modules": ["proj"], "target_parameters": ["moe.gate_up"]}),
     ("MoE", "LoraConfig", {"target_parameters": ["gate_up"]}),
 ]
-
-
-@functools.lru_cache(maxsize=1)
-def _facts_linter_settings() -> Settings:
-    return Settings()
-
-
-def lint_local(tmp_path: Path, source: str, class_name: str, config_src: str, *, library: str = "local"):
-    """Lint the last config of ``source + config`` with its model given as the local class."""
-    text = f"{source}\n\nconfig = {config_src}\nmodel = get_peft_model({class_name}(), config)\n"
-    path = tmp_path / "train.py"
-    path.write_text(text, encoding="utf-8")
-    linter = Linter(_facts_linter_settings(), cwd=tmp_path)
-    spec = extract_python(text, "train.py", str(path), linter.config_classes()).specs[-1]
-    line = line_of(text, f"get_peft_model({class_name}()")
-    spec.model = ModelRef(ref=class_name, how=f"{class_name}() at line {line}", span=Span(line, 24, line, 36),
-                          library=library)
-    outcome = SpecOutcome(spec)
-    diags = linter.lint_spec(spec, text, outcome)
-    return diags, outcome
 
 
 def _config_src(config_class: str, kwargs: dict) -> str:

@@ -52,6 +52,29 @@ def static_tree(tmp_path: Path, source: str, class_name: str, *, line: int | Non
     return local_tree(str(path), source, class_name, line=line, display=filename, pretrained=pretrained)
 
 
+def lint_local(tmp_path: Path, source: str, class_name: str, config_src: str, *, library: str = "local",
+               linter=None):
+    """Lint the last config of ``source + config`` with its model given as the local class
+    (``linter``: reuse one ``Linter`` across calls). Returns (findings, SpecOutcome)."""
+    from peftlint.config import Settings
+    from peftlint.diagnostics import Span
+    from peftlint.engine.run import Linter, SpecOutcome
+    from peftlint.sources.python import extract_python
+    from peftlint.spec import ModelRef
+
+    text = f"{source}\n\nconfig = {config_src}\nmodel = get_peft_model({class_name}(), config)\n"
+    path = tmp_path / "train.py"
+    path.write_text(text, encoding="utf-8")
+    linter = linter or Linter(Settings(), cwd=tmp_path)
+    spec = extract_python(text, "train.py", str(path), linter.config_classes()).specs[-1]
+    line = line_of(text, f"get_peft_model({class_name}()")
+    spec.model = ModelRef(ref=class_name, how=f"{class_name}() at line {line}", span=Span(line, 24, line, 36),
+                          library=library)
+    outcome = SpecOutcome(spec)
+    diags = linter.lint_spec(spec, text, outcome)
+    return diags, outcome
+
+
 def line_of(source: str, text: str) -> int:
     """1-based line of the first line of ``source`` containing ``text``."""
     return next(i for i, line in enumerate(source.splitlines(), 1) if text in line)

@@ -11,6 +11,7 @@ from peftlint.rules.context import Context
 from peftlint.rules.fields._common import plural
 from peftlint.semantics.matching import layer_filter_active, layer_index
 from peftlint.semantics.partial import is_partial
+from peftlint.semantics.peft_errors import nothing_targeted
 from peftlint.semantics.suggest import format_names
 
 
@@ -56,6 +57,16 @@ class LayerFilterBypassed(Rule):
         names = set(ctx.inventory.names())
         dropped = set(t.layer_dropped)
         indexed = any(layer_index(h, ctx.view.layers_pattern) is not None for hs in t.entry_hits.values() for h in hs)
+        if (not indexed and dropped and not t.targeted and not t.excluded and not t.parameters_targeted
+                and ctx.complete and not is_partial(ctx.inventory) and "layers_pattern" not in ctx.spec.fields):
+            lt = ctx.field("layers_to_transform")
+            yield self.diagnostic(
+                ctx, lt.span if lt is not None else ctx.spec.span,
+                f"layers_to_transform={ctx.view.layers_to_transform!r} drops every module the targets match: none has "
+                f"a block index PEFT can read ({format_names(sorted(dropped), 3)}; PEFT looks for `<name>.<list>.<index>.`"
+                f"), so PEFT raises {nothing_targeted(ctx.view, ctx.inventory, t)}; set layers_pattern or drop the "
+                "layer filter", subject="layers_to_transform", severity=Severity.ERROR)
+            return
         for item in string_items(ctx, "target_modules"):
             e = item.value
             if e in names:

@@ -17,13 +17,17 @@ class UnmatchedTargetParameter(Rule):
     code = "PFT311"
     name = "unmatched-target-parameter"
     severity = Severity.ERROR
-    summary = "A `target_parameters` entry matches no parameter."
+    summary = "A `target_parameters` entry matches no parameter PEFT can wrap."
     docs = """
     `target_parameters` entries are matched against `<module name>.<parameter name>` of every
     module's **own** parameters, exactly or as a dot-bounded suffix — no regex. A module name
     (`mlp.experts`), a regex (`.*down_proj`) or a v4 name (`w1`) matches nothing: PEFT warns
     `target_parameters=... were set but no parameter was matched` (or raises, when nothing else
     matched), and the experts stay frozen.
+
+    A parameter registered on the model itself (the module given to `get_peft_model`) exists but
+    cannot be targeted: PEFT raises `Targeting an nn.Parameter on the top-level module is not
+    supported`.
 
     Fix: name the parameter, e.g. `mlp.experts.gate_up_proj`; `peftlint modules MODEL` lists
     the models' fused expert parameters.
@@ -41,6 +45,15 @@ class UnmatchedTargetParameter(Rule):
         for item in string_items(ctx, "target_parameters"):
             e = item.value
             if t.parameter_hits.get(e):
+                continue
+            if e in t.root_parameter_hits:
+                pname = t.root_parameter_hits[e]
+                yield self.diagnostic(
+                    ctx, item.span,
+                    f"target_parameters entry `{e}` names `{pname}`, a parameter of the top-level module of "
+                    f"{ctx.model_label}: PEFT raises ValueError (\"Targeting an nn.Parameter on the top-level module is "
+                    f"not supported (parameter '{pname}')\"); move the parameter into a submodule",
+                    subject=e)
                 continue
             owners = [m for m in ctx.inventory.modules if entry_matches(e, m.name)]
             params = [p for m in owners for p, shape in m.params.items() if len(shape) in (2, 3)]

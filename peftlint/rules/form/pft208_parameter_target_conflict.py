@@ -8,6 +8,8 @@ from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
+from peftlint.semantics.matching import param_owner
+from peftlint.semantics.partial import is_partial
 
 
 class ParameterTargetConflict(Rule):
@@ -21,6 +23,9 @@ class ParameterTargetConflict(Rule):
     `lora_bias=True`, `velora_config` or `kasa_config`, `get_peft_model` raises
     `ValueError: lora.ParamWrapper does not work with ...` after the model is loaded. A string
     `target_parameters` is rejected at once (`must be a list of strings or None`).
+
+    A parameter of a module that `target_modules` adapts as well cannot be wrapped: PEFT raises
+    `Trying to wrap an nn.Parameter of layer ... which is not a valid target`.
 
     Fix: use `lora_dropout=0` and drop the other options for parameter targets, or train the
     experts with a separate adapter.
@@ -70,6 +75,22 @@ class ParameterTargetConflict(Rule):
                 "'parameter_name'\". Remove target_parameters, or use LoraConfig to train these parameters",
                 subject="target_parameters")
             return
+        t = ctx.targeting if ctx.inventory is not None else None
+        if t is not None:
+            both = [k for k in t.parameters_targeted if param_owner(k) in t.targeted]
+            if both:
+                owner = param_owner(both[0])
+                m = ctx.inventory.module(owner)
+                yield self.diagnostic(
+                    ctx, tp.span,
+                    f"target_parameters reaches `{both[0]}`, a parameter of `{owner}`, which target_modules adapts too: "
+                    f"get_peft_model raises ValueError (\"Trying to wrap an `nn.Parameter` of layer ... which is not a "
+                    f"valid target\"); target either the module or its parameter",
+                    subject=owner, detail=f"{m.cls if m else 'the module'} `{owner}` is already a LoRA layer when PEFT "
+                                          "wraps the parameters.")
+                return
+            if not t.parameters_targeted and ctx.complete and not is_partial(ctx.inventory):
+                return  # no parameter is wrapped, so none of the ParamWrapper limits below is reached
         for name, bad, text, fix in self._CONFLICTS:
             v = ctx.field(name)
             if v is None or v.dynamic or not bad(v.value):

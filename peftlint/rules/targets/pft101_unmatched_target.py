@@ -12,6 +12,7 @@ from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import list_entries
 from peftlint.semantics.partial import is_partial
+from peftlint.semantics.peft_errors import nothing_targeted
 from peftlint.semantics.roles import role_targets
 from peftlint.semantics.suggest import adaptable_suffixes, format_names, suggest_target
 
@@ -61,7 +62,7 @@ class UnmatchedTarget(Rule):
         taken = {e for e, _ in entries if t.entry_hits.get(e)}  # names the list keeps after the fixes
         for entry, item in dead:
             if all_dead:
-                runtime = "no entry matches, so PEFT raises NoMatchingPeftModuleError (\"Target modules ... not found in the base model\")"
+                runtime = f"no entry matches, so PEFT raises {nothing_targeted(ctx.view, ctx.inventory, t)}"
             else:
                 runtime = "PEFT ignores it silently and adapts only the other entries"
             hint = suggest_target(entry, ctx.inventory, role_map)

@@ -10,6 +10,7 @@ from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics import regex_budget as budgeted
 from peftlint.semantics.partial import is_partial
+from peftlint.semantics.peft_errors import nothing_targeted
 from peftlint.semantics.suggest import format_names
 
 
@@ -33,7 +34,16 @@ class UnmatchedRegex(Rule):
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         t = ctx.targeting
         v = ctx.field("target_modules")
-        if t is None or t.mode != "regex" or v is None or t.matched or is_partial(ctx.inventory):
+        if t is None or v is None or t.matched or is_partial(ctx.inventory):
+            return
+        if t.mode == "all-linear" and not t.parameters_targeted and ctx.complete:
+            yield self.diagnostic(
+                ctx, v.span,
+                f"`all-linear` selects the Linear layers of {ctx.model_label} other than its output head, and it has "
+                f"none, so PEFT raises {nothing_targeted(ctx.view, ctx.inventory, t)}; name the layers to adapt",
+                subject="all-linear")
+            return
+        if t.mode != "regex":
             return
         pattern = t.effective_targets
         error = budgeted.compile_error(pattern)
@@ -51,5 +61,5 @@ class UnmatchedRegex(Rule):
         yield self.diagnostic(
             ctx, v.span,
             f"the regex `{pattern}` full-matches no module name of {ctx.model_label} (PEFT uses re.fullmatch on full "
-            f"names such as `{example}`), so PEFT raises NoMatchingPeftModuleError{hint}",
+            f"names such as `{example}`), so PEFT raises {nothing_targeted(ctx.view, ctx.inventory, ctx.targeting)}{hint}",
             subject=pattern)

@@ -12,7 +12,8 @@ from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
 from peftlint.semantics.matching import entry_matches
-from peftlint.semantics.methods import SILENT_KINDS, describe_supported, display_name, supported_kinds
+from peftlint.semantics.methods import (SILENT_KINDS, describe_supported, display_name, supported_kinds,
+                                        unsupported_raise)
 from peftlint.semantics.suggest import format_names
 
 
@@ -105,10 +106,12 @@ class UnsupportedModule(Rule):
             fix = None
             if entry in items and len(children) == 1 and all(_adaptable_children(ctx, m, kinds) == children for m in mods):
                 fix = self._fix(ctx, items[entry], children[0])
+            text = unsupported_raise(ctx.spec.method, first.cls)
+            quoted = f"\"{text}\"" if text else "an error"
             yield self.diagnostic(
                 ctx, span,
                 f"`{entry}`{how} matches {len(mods)} module{'s' if len(mods) != 1 else ''} of type {first.cls} ({what}), "
-                f"which {method} cannot wrap: PEFT raises \"Target module {first.cls}(...) is not supported\"{hint}",
+                f"which {method} cannot wrap: PEFT raises {quoted}{hint}",
                 subject=entry, fix=fix,
                 detail=f"{method} can only wrap {supported}; get_peft_model, add_adapter and inject_adapter_in_model "
                        "raise on any other module a target names.")

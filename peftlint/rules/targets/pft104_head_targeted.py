@@ -10,6 +10,8 @@ from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
 from peftlint.semantics import unsloth
+from peftlint.semantics.embedding_save import EMBEDDING_LAYER_NAMES
+from peftlint.semantics.methods import EMBEDDING_METHODS
 
 
 class HeadTargeted(Rule):
@@ -23,6 +25,9 @@ class HeadTargeted(Rule):
     its weight with `embed_tokens`: PEFT warns about `tie_word_embeddings`, merging gets harder,
     and serving stacks such as vLLM reject adapters with head weights.
 
+    Not reported for TrainableTokens (it ties the head's delta to the embedding's on purpose) nor
+    in a file that calls `resize_token_embeddings` (new tokens need the head trained).
+
     Fix: drop the head from `target_modules`; if you really need to train it, put it in
     `modules_to_save` (and set `ensure_weight_tying=True` on tied models).
     """
@@ -35,11 +40,14 @@ class HeadTargeted(Rule):
         head = ctx.inventory.output_embedding
         if t is None or head is None or head not in t.targeted:
             return
+        if ctx.spec.method in EMBEDDING_METHODS or ctx.spec.facts.resizes_embeddings:
+            return  # TrainableTokens ties the head's delta to the embedding's on purpose; new tokens need the head
+        warns = head.rsplit(".", 1)[-1] in EMBEDDING_LAYER_NAMES
         span, subject = span_for(ctx, head)
         if ctx.spec.facts.tool == "unsloth" and unsloth.unsure_entry(ctx.spec.facts.call, subject or head):
             return  # unsloth handles the head itself, differently across releases (semantics/unsloth.py)
-        tied = (" It is tied to the input embedding (tie_word_embeddings=True): PEFT warns, and merging or exporting "
-                "the adapter can break the tie.") if ctx.inventory.tie_word_embeddings else ""
+        tied = (f" It is tied to the input embedding (tie_word_embeddings=True): PEFT {'warns' if warns else 'does not warn'}"
+                ", and merging or exporting the adapter can break the tie.") if ctx.inventory.tie_word_embeddings else ""
         yield self.diagnostic(
             ctx, span,
             f"the output head `{head}` of {ctx.model_label} gets an adapter.{tied} Remove it from target_modules, or "

@@ -11,6 +11,8 @@ from peftlint.rules.context import Context
 from peftlint.rules.targets._common import backticked
 from peftlint.semantics import roles
 from peftlint.semantics.matching import moe_rewrite_applies
+from peftlint.semantics.partial import is_partial
+from peftlint.semantics.peft_errors import nothing_targeted
 from peftlint.semantics.suggest import adaptable_suffixes
 
 
@@ -47,6 +49,14 @@ class NoDefaultTargets(Rule):
         if v is not None and not (not v.dynamic and v.value is None):
             return
         if not t.no_default:
+            if not t.matched and not t.parameters_targeted and ctx.complete and not is_partial(ctx.inventory):
+                yield self.diagnostic(
+                    ctx, v.span if v is not None else ctx.spec.span,
+                    f"PEFT's default target_modules for {ctx.spec.config_class} on {ctx.model_label} are "
+                    f"{t.effective_targets!r}, which match no module, so get_peft_model raises "
+                    f"{nothing_targeted(ctx.view, ctx.inventory, t)}; set target_modules explicitly",
+                    subject="target_modules")
+                return
             yield from self._stale_defaults(ctx, t)
             return
         lost = ctx.spec.method == "LORA" and moe_rewrite_applies(ctx.inventory) and \

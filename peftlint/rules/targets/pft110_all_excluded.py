@@ -9,6 +9,7 @@ from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import SEQ_CLS_HEADS
+from peftlint.semantics.peft_errors import nothing_targeted
 
 
 class AllExcluded(Rule):
@@ -19,9 +20,10 @@ class AllExcluded(Rule):
     docs = """
     PEFT checks `exclude_modules` and `modules_to_save` before the targets: a module named there
     is never adapted (`modules_to_save` also removes everything below it). When that removes
-    every module the targets matched, `get_peft_model` raises `No modules were targeted for
-    adaptation. This might be caused by a combination of mismatched target modules and excluded
-    modules.` — after the model is loaded.
+    every module the targets matched, `get_peft_model` raises NoMatchingPeftModuleError after the
+    model is loaded: `No modules were targeted for adaptation. ...` when other modules of the model
+    are neither matched nor excluded, `All modules were excluded. ...` when the exclusions cover
+    every module of the model.
 
     Fix: narrow `exclude_modules`/`modules_to_save`, or target other modules.
     """
@@ -47,6 +49,6 @@ class AllExcluded(Rule):
         yield self.diagnostic(
             ctx, span,
             f"the targets match {len(t.excluded)} module{'s' if len(t.excluded) != 1 else ''}, and {how}{heads}: "
-            "nothing is left, so get_peft_model raises \"No modules were targeted for adaptation\". Narrow the "
+            f"nothing is left, so get_peft_model raises {nothing_targeted(ctx.view, ctx.inventory, t)}. Narrow the "
             "exclusions or target other modules",
             subject=None)

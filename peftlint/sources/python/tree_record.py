@@ -160,6 +160,7 @@ def record(calls: Calls, root: Node, label: str, embeddings: dict[str, Any],
         module_aliases=rec.aliases,
         layer_lists=rec.layer_lists,
         unknown=list(rec.unknown),
+        root_params=[k for k, p in root.params.items() if p is not None],
     )
     return inventory, rec
 

@@ -140,3 +140,14 @@ class AdapterSpec:
 
     def label(self) -> str:
         return f"{self.config_class} at {self.path}:{self.span.line}"
+
+
+# task_type -> the transformers auto class PEFT's task implies (used when the code names no class)
+TASK_TYPE_TO_AUTO_CLASS = {
+    "CAUSAL_LM": "AutoModelForCausalLM",
+    "SEQ_2_SEQ_LM": "AutoModelForSeq2SeqLM",
+    "SEQ_CLS": "AutoModelForSequenceClassification",
+    "TOKEN_CLS": "AutoModelForTokenClassification",
+    "QUESTION_ANS": "AutoModelForQuestionAnswering",
+    "FEATURE_EXTRACTION": "AutoModel",
+}

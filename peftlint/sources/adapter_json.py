@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from peftlint.diagnostics import Span
-from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources.jsonpos import JSONLimitError, parse_json_with_positions
+from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.spec import AdapterSpec, ModelRef, Value
 
 

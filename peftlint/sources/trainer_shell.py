@@ -16,13 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from peftlint.diagnostics import Span
-from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
-from peftlint.semantics.trainer_targets import placeholder
 from peftlint.sources import SourceResult
 from peftlint.sources.shell_commands import Command, read_commands
 from peftlint.sources.shell_words import Field
 from peftlint.sources.trainer_keys import SHELL_FIELDS
+from peftlint.sources.trainer_rule import placeholder
 from peftlint.sources.trainer_values import comma_value, trl_single
+from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.spec import AdapterSpec, ModelRef, TargetRule, Value
 from peftlint.textpos import LineIndex
 

@@ -27,10 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from peftlint.diagnostics import Span
-from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
-from peftlint.semantics.trainer_targets import placeholder
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources import trainer_keys as K
+from peftlint.sources.trainer_rule import placeholder
 from peftlint.sources.trainer_values import (
     BUDGET,
     NodeValues,
@@ -42,6 +41,7 @@ from peftlint.sources.trainer_values import (
     trl_single,
 )
 from peftlint.sources.yamlread import MAX_DEPTH, Document, read_yaml
+from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.spec import AdapterSpec, ModelRef, TargetRule, Value
 from peftlint.textpos import LineIndex
 

@@ -7,7 +7,7 @@ from typing import Iterator
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
-from peftlint.semantics.trainer_targets import is_placeholder
+from peftlint.sources.trainer_rule import is_placeholder
 
 
 class DynamicValue(Rule):

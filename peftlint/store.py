@@ -9,7 +9,6 @@ come from package metadata.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import hashlib
 import json
@@ -27,6 +26,8 @@ TEMP_PREFIX = ".tmp-peftlint-"
 PREFIXES = ("inventory-", "peftfacts-", "peftcheck-", "result-", "resolution-", "modeltypes-")
 # Lock files (``lock-<name>.lock``) serialise builds between processes sharing the directory.
 LOCK_PREFIX, LOCK_SUFFIX = "lock-", ".lock"
+# How long a process waits for another one building the same entry before it builds its own.
+LOCK_TIMEOUT = 600.0
 PACKAGE_DIR = Path(__file__).resolve().parent
 # An inventory of a model at the module limit is a few tens of MB; a larger entry is not read.
 MAX_ENTRY_SIZE = 64 * 1024 * 1024
@@ -185,75 +186,44 @@ def write_entry(path: Path | None, key: str, payload: Any) -> bool:
 
 
 @contextlib.contextmanager
-def file_lock(directory: Path | None, name: str) -> Iterator[bool]:
-    """Hold an exclusive lock on ``lock-<name>.lock`` in ``directory`` (blocking) for the ``with`` body.
+def file_lock(directory: Path | None, name: str, timeout: float | None = None) -> Iterator[bool]:
+    """Hold an exclusive lock on ``lock-<name>.lock`` in ``directory`` for the ``with`` body (filelock).
 
-    Yields whether the lock is held; an unwritable directory or a platform without locks yields
-    False and the body runs anyway (locks only avoid duplicate work, entries are written atomically).
-    The lock is released when the body ends or the process dies. The body must re-check for the
-    entry it is about to build: another process may have written it while this one waited.
+    Yields whether the lock is held. An unwritable directory, a platform without locks, or a wait
+    longer than ``timeout`` seconds (default ``LOCK_TIMEOUT``; the holder may be a hung process)
+    yields False and the body runs anyway, without waiting for the other process's entry: locks only
+    avoid duplicate work, entries are written atomically. A timeout says so on stderr. The lock is
+    released when the body ends or the process dies. The body must re-check for the entry it is
+    about to build: another process may have written it while this one waited.
     """
     if directory is None:
         yield False
         return
     path = Path(directory) / f"{LOCK_PREFIX}{name}{LOCK_SUFFIX}"
+    from filelock import FileLock, Timeout  # only when building: a warm run takes no lock
+
+    lock = FileLock(path, timeout=LOCK_TIMEOUT if timeout is None else timeout)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        lock.acquire()
+    except Timeout:
+        sys.stderr.write(f"peftlint: gave up waiting for {path} after {lock.timeout:g} s (another peftlint run "
+                         "holds it); going on without the cache for this entry\n")
+        yield False
+        return
     except OSError:
         yield False
         return
     try:
-        held = _lock(fd)
-        try:
-            yield held
-        finally:
-            if held:
-                # Removed while still held: whoever opens the path afterwards gets a fresh lock and
-                # finds the entry written by the body (a waiter on the old file re-checks it too).
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass  # Windows: open files cannot be removed; `cache clear` does it
-                _unlock(fd)
+        yield True
     finally:
-        os.close(fd)
-
-
-def _lock(fd: int) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # Windows
+        # Removed while still held: whoever opens the path afterwards gets a fresh lock and finds the
+        # entry written by the body (a waiter on the old file re-checks it too).
         try:
-            import msvcrt
-        except ImportError:
-            return False
-        while True:
-            try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for about 10 s, then raises
-                return True
-            except OSError as exc:
-                if exc.errno != errno.EDEADLK:  # not a timeout: give up locking
-                    return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return True
-    except OSError:
-        return False
-
-
-def _unlock(fd: int) -> None:
-    try:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    except ImportError:
-        import msvcrt
-
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-    except OSError:
-        pass
+            os.unlink(path)
+        except OSError:
+            pass  # Windows: open files cannot be removed; `cache clear` does it
+        lock.release()
 
 
 def clear(directory: Path | None) -> int:

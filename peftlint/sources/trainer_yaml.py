@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Span
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources import trainer_keys as K
@@ -97,7 +98,7 @@ def _top(doc: Document, values: NodeValues, problems: list[Problem]) -> dict[str
         except OverBudget:
             if not any(p.message.startswith("YAML aliases:") for p in problems):  # once per file
                 problems.append(Problem(
-                    "PFT902", f"YAML aliases: the value of `{name}` expands to more than {BUDGET} nodes (an alias "
+                    Code.SYNTAX_ERROR, f"YAML aliases: the value of `{name}` expands to more than {BUDGET} nodes (an alias "
                     "bomb?); it was not read", key.span, subject=name))
     return out
 
@@ -217,7 +218,7 @@ def _v1_fields(spec: AdapterSpec, pc: _Entry, first: Span, problems: list[Proble
             if key not in K.LLAMA_FACTORY_V1_OTHER:
                 known = ", ".join(sorted(set(K.LLAMA_FACTORY_V1) | K.LLAMA_FACTORY_V1_OTHER))
                 problems.append(Problem(
-                    "PFT209", f"`peft_config.{key}` is not a LLaMA-Factory LoRA option: training stops with "
+                    Code.UNKNOWN_ARGUMENT, f"`peft_config.{key}` is not a LLaMA-Factory LoRA option: training stops with "
                     f"\"Unknown params for PeftPlugin.LoraParams\" (it accepts {known})", keys[key].span, subject=key))
             continue
         v = la_factory_scalar(v)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -13,7 +14,7 @@ from peftlint.semantics import unsloth
 
 
 class UnknownArgument(Rule):
-    code = "PFT209"
+    code = Code.UNKNOWN_ARGUMENT
     name = "unknown-argument"
     severity = Severity.ERROR
     summary = "A keyword the config class does not accept (typo such as `target_module=`)."

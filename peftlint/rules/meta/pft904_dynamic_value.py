@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
@@ -11,7 +12,7 @@ from peftlint.sources.trainer_rule import is_placeholder
 
 
 class DynamicValue(Rule):
-    code = "PFT904"
+    code = Code.DYNAMIC_VALUE
     name = "dynamic-value"
     severity = Severity.INFO
     summary = "A field's value is computed at runtime and cannot be checked."

@@ -278,7 +278,7 @@ class Linter(Replay, ModelChoice):
         result.diagnostics.extend(kept)
 
     def _verdict(self, outcome: SpecOutcome, result: RunResult) -> None:
-        """Whether a saved adapter's weights load onto its base model (see linter/weights.py)."""
+        """Whether a saved adapter's weights load onto its base model (see semantics/weights.py)."""
         if outcome.ctx is None or not outcome.spec.adapter_dir:
             return
         from peftlint.semantics.weights import verdict

@@ -48,10 +48,6 @@ class ModuleInfo:
     def leaf(self) -> str:
         return self.name.rsplit(".", 1)[-1]
 
-    @property
-    def is_container(self) -> bool:
-        return bool(self.children)
-
 
 @dataclass
 class AllLinearRewrite:

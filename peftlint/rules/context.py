@@ -35,13 +35,13 @@ class Context:
     inventory: Inventory | None = None
     model_label: str | None = None
     settings: Settings = field(default_factory=Settings)
-    facts: Any = None  # peftinfo.PeftFacts, when peft's facts could be read
+    facts: Any = None  # peft_facts.PeftFacts, when peft's facts could be read
     resolved: Any = None  # resolve.Resolved, when the model was resolved
     text: str = ""  # the source text the spec was read from (fixes edit it)
 
     @property
     def config_info(self) -> Any:
-        """peftinfo.ConfigClassInfo of the spec's config class (its fields), or None."""
+        """peft_facts.ConfigClassInfo of the spec's config class (its fields), or None."""
         return self.facts.configs.get(self.spec.config_class) if self.facts is not None else None
 
     def field(self, name: str) -> Value | None:

@@ -9,17 +9,7 @@ the table against the rules: one entry per rule, same code, same name.
 
 from __future__ import annotations
 
-import enum
-import sys
-
-if sys.version_info >= (3, 11):
-    from enum import StrEnum
-else:  # pragma: no cover - Python 3.10
-    class StrEnum(str, enum.Enum):
-        """A str whose ``str()`` and format are its value, like Python 3.11's ``enum.StrEnum``."""
-
-        __str__ = str.__str__
-        __format__ = str.__format__  # type: ignore[assignment]
+from peftlint.strenum import StrEnum
 
 
 class Code(StrEnum):

@@ -10,7 +10,7 @@ from peftlint.diagnostics import Span
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources.jsonpos import JSONLimitError, parse_json_with_positions
 from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
-from peftlint.spec import AdapterSpec, ModelRef, Value
+from peftlint.spec import AdapterSpec, ModelRef, SourceKind, Value
 
 
 def extract_adapter_config(text: str, path: str, abspath: str, peft_types: dict[str, str]) -> SourceResult:
@@ -38,7 +38,7 @@ def extract_adapter_config(text: str, path: str, abspath: str, peft_types: dict[
             Code.INVALID_ADAPTER_CONFIG, f"unknown peft_type {ptype.value!r}; the installed peft knows: {known}", ptype.span, "peft_type")])
     spec = AdapterSpec(
         path=path,
-        source="adapter_config",
+        source=SourceKind.ADAPTER_CONFIG,
         config_class=peft_types[ptype.value],
         method=ptype.value,
         span=first,

@@ -21,7 +21,7 @@ from peftlint.codes import Code
 from peftlint.diagnostics import Span
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources.adapter_weights import AdapterWeights, TensorInfo, WeightFile, read_weights
-from peftlint.spec import AdapterSpec, Value
+from peftlint.spec import AdapterSpec, SourceKind, Value
 
 WEIGHTS_NAME = "pytorch_lora_weights.safetensors"
 PICKLE_NAME = "pytorch_lora_weights.bin"
@@ -83,7 +83,7 @@ def extract_diffusers_lora(path: str, abspath: str, peft_types: dict[str, str]) 
     for comp in parts:
         if comp not in meta:
             continue
-        spec = AdapterSpec(path=path, source="diffusers_lora", config_class="LoraConfig", method=lora, span=_FIRST,
+        spec = AdapterSpec(path=path, source=SourceKind.DIFFUSERS_LORA, config_class="LoraConfig", method=lora, span=_FIRST,
                            fields={k: _value(v) for k, v in meta[comp].items()}, abspath=abspath,
                            adapter_dir=str(Path(abspath).parent))
         tt = meta[comp].get("task_type")

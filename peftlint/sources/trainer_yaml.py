@@ -43,7 +43,7 @@ from peftlint.sources.trainer_values import (
 )
 from peftlint.sources.yamlread import MAX_DEPTH, Document, read_yaml
 from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
-from peftlint.spec import AdapterSpec, ModelRef, TargetRule, Value
+from peftlint.spec import AdapterSpec, ModelRef, SourceKind, TargetRule, Value
 from peftlint.textpos import LineIndex
 
 
@@ -139,7 +139,7 @@ def _spec(top: dict[str, _Entry], doc_span: Span, path: str, abspath: str, lines
     if flavour is None:
         return None
     first = Span(doc_span.line, doc_span.column, doc_span.line, doc_span.column + 1)
-    spec = AdapterSpec(path=path, source="yaml", config_class="LoraConfig", method="LORA", span=first,
+    spec = AdapterSpec(path=path, source=SourceKind.YAML, config_class="LoraConfig", method="LORA", span=first,
                        abspath=abspath)
     spec.facts.tool = "llama-factory" if flavour == "llama-factory-v1" else flavour
     if flavour == "llama-factory-v1":

@@ -40,7 +40,7 @@ class UnknownArgument(Rule):
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         facts = ctx.facts
         info = ctx.config_info
-        if info is None:
+        if info is None or facts is None:  # info comes from the facts
             return
         known = set(info.fields)
         is_json = ctx.spec.source != "python"

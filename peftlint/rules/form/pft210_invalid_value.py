@@ -73,6 +73,7 @@ class InvalidValue(Rule):
     def _problem(self, ctx: Context, name: str, value: Any, ft: FieldType, doubtful: dict[str, bool],
                  checked: bool) -> str | None:
         cls = ctx.spec.config_class
+        assert ctx.facts is not None  # the caller checks only fields peft's facts describe
         task_types = ctx.facts.task_types
         if name == "task_type":
             if checked or value is None or value in task_types:

@@ -25,7 +25,7 @@ from peftlint.sources.python.link_model import ModelLinker
 from peftlint.sources.python.linkbase import Component
 from peftlint.sources.python.parse import parse_python
 from peftlint.sources.python.program import Program
-from peftlint.spec import AdapterSpec, ModelRef, Value
+from peftlint.spec import AdapterSpec, ModelRef, SourceKind, Value
 
 UNSLOTH_MARKER = "get_peft_model"
 
@@ -135,7 +135,7 @@ class _Extractor:
         p = self.p
         spec = AdapterSpec(
             path=self.path,
-            source="python",
+            source=SourceKind.PYTHON,
             config_class=config_class,
             method="",
             span=p.span(call),

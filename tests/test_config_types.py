@@ -1,0 +1,36 @@
+"""[tool.peftlint] values are checked against the Settings field types (typedjson), not by text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from peftlint.config import SettingsError, settings_from_table
+
+PATH = Path("pyproject.toml")
+
+
+@pytest.mark.parametrize("key, value", [
+    ("select", ["PFT101", "PFT2"]),
+    ("per-file-ignores", {"tests/*": ["PFT904"]}),
+    ("models", {"my-org/model": "gpt2"}),
+    ("model", "gpt2"),
+    ("strict", True),
+])
+def test_values_of_the_declared_type_are_kept(key: str, value: object) -> None:
+    settings = settings_from_table({key: value}, PATH)
+    assert getattr(settings, key.replace("-", "_")) == value
+
+
+@pytest.mark.parametrize("key, value, got", [
+    ("select", ["PFT101", 3], "list"),
+    ("select", "PFT101", "str"),
+    ("per-file-ignores", {"tests/*": "PFT904"}, "dict"),
+    ("models", {"my-org/model": ["gpt2"]}, "dict"),
+    ("model", 3, "int"),
+    ("strict", "yes", "str"),
+])
+def test_a_value_of_another_type_is_a_settings_error(key: str, value: object, got: str) -> None:
+    with pytest.raises(SettingsError, match=rf"^pyproject.toml: \[tool.peftlint\] {key} has the wrong type \({got}\)$"):
+        settings_from_table({key: value}, PATH)

@@ -34,3 +34,18 @@ def test_values_of_the_declared_type_are_kept(key: str, value: object) -> None:
 def test_a_value_of_another_type_is_a_settings_error(key: str, value: object, got: str) -> None:
     with pytest.raises(SettingsError, match=rf"^pyproject.toml: \[tool.peftlint\] {key} has the wrong type \({got}\)$"):
         settings_from_table({key: value}, PATH)
+
+
+def test_the_option_table_in_the_docs_is_generated_from_the_schema() -> None:
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("gen_config_doc", root / "scripts" / "gen_config_doc.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    for path, text in gen.expected(root).items():
+        assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run `python scripts/gen_config_doc.py`"
+    table = gen.options_table()
+    assert "| `per-file-ignores` | table of string arrays | `{}` |" in table  # a type read from Settings
+    assert "| `trust-remote-code` | boolean | `false` | [not read from the repository]" in table

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -215,23 +215,14 @@ def _check_limit(path: Path, key: str, attr: str, value: Any) -> Any:
 def _check_type(path: Path, key: str, attr: str, value: Any) -> Any:
     if attr in ("max_file_size", "regex_timeout", "max_model_modules"):
         return _check_limit(path, key, attr, value)
-    expected = {f.name: f.type for f in fields(Settings)}[attr]
-    ok = True
-    if "list[str]" in expected and "dict" not in expected:
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-    elif "dict[str, list[str]]" in expected:
-        ok = isinstance(value, dict) and all(
-            isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()
-        )
-    elif "dict[str, str]" in expected:
-        ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
-    elif expected == "bool":
-        ok = isinstance(value, bool)
-    elif "str" in expected:
-        ok = isinstance(value, str)
-    if not ok:
-        raise SettingsError(f"{path}: [tool.peftlint] {key} has the wrong type ({type(value).__name__})")
-    return value
+    import typing
+
+    from peftlint import typedjson
+
+    try:
+        return typedjson.check(typing.get_type_hints(Settings)[attr], value, key)
+    except typedjson.ShapeError:
+        raise SettingsError(f"{path}: [tool.peftlint] {key} has the wrong type ({type(value).__name__})") from None
 
 
 def merge_cli(settings: Settings, **cli: Any) -> Settings:

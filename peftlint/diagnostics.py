@@ -124,6 +124,22 @@ class Diagnostic:
                    detail=_opt_str(data.get("detail")), model_source=_opt_str(data.get("model_source")))
 
 
+def fixable(d: Diagnostic, unsafe: bool) -> bool:
+    return d.fix is not None and bool(d.fix.edits) and (d.fix.applicability == "safe" or unsafe)
+
+
+def fix_summary(diagnostics: list[Diagnostic], unsafe: bool) -> str:
+    """ruff-style: how many findings ``--fix`` would fix, and how many unsafe fixes are hidden."""
+    safe = sum(1 for d in diagnostics if fixable(d, unsafe))
+    hidden = sum(1 for d in diagnostics if d.fix is not None and d.fix.edits and not fixable(d, unsafe))
+    parts = []
+    if safe:
+        parts.append(f"{safe} fixable with --fix")
+    if hidden:
+        parts.append(f"{hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with --unsafe-fixes")
+    return "; ".join(parts)
+
+
 def _span(data: dict[str, Any]) -> Span:
     values = [data["line"], data["column"], data["end_line"], data["end_column"]]
     if not all(type(v) is int for v in values):

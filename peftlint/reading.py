@@ -13,7 +13,6 @@ import io
 import os
 import stat
 import tokenize
-from pathlib import Path
 
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024  # bytes; ``max-file-size`` / ``--max-file-size``
 
@@ -90,13 +89,6 @@ def read_text_limited(path: str | os.PathLike[str], limit: int = DEFAULT_MAX_FIL
     """:func:`read_limited` decoded; raises ``UnicodeDecodeError`` for bad bytes with ``errors="strict"``."""
     return read_limited(path, limit).decode(encoding, errors)
 
-
-def is_regular_file(path: Path) -> bool:
-    """Whether ``path`` (symlinks followed) is a regular file; False when it cannot be checked."""
-    try:
-        return stat.S_ISREG(path.stat().st_mode)
-    except (OSError, ValueError):
-        return False
 
 
 class SourceEncodingError(ValueError):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from peftlint.diagnostics import Span
+from peftlint.strenum import StrEnum
 
 
 @dataclass
@@ -115,10 +116,20 @@ class SourceFacts:
     custom_modules: list[str] | None = field(default_factory=list)
 
 
+class SourceKind(StrEnum):
+    """Which reader found a spec (``AdapterSpec.source``); notebooks' specs come from their Python."""
+
+    PYTHON = "python"  # a config call in Python code (a .py file or a notebook's cells)
+    ADAPTER_CONFIG = "adapter_config"  # a saved adapter_config.json
+    YAML = "yaml"  # a trainer config (axolotl, LLaMA-Factory)
+    SHELL = "shell"  # a trainer command line in a shell script
+    DIFFUSERS_LORA = "diffusers_lora"  # one component's LoRA in a diffusers pytorch_lora_weights file
+
+
 @dataclass
 class AdapterSpec:
     path: str  # display path, relative to the cwd, '/'-separated
-    source: str  # "python" | "adapter_config" | "yaml" | "notebook"
+    source: SourceKind
     config_class: str  # "LoraConfig", "IA3Config", ...
     method: str  # peft_type: "LORA", "IA3", ...
     span: Span  # the config call (or the file start for JSON)
@@ -151,3 +162,14 @@ class AdapterSpec:
 
     def label(self) -> str:
         return f"{self.config_class} at {self.path}:{self.span.line}"
+
+
+# task_type -> the transformers auto class PEFT's task implies (used when the code names no class)
+TASK_TYPE_TO_AUTO_CLASS = {
+    "CAUSAL_LM": "AutoModelForCausalLM",
+    "SEQ_2_SEQ_LM": "AutoModelForSeq2SeqLM",
+    "SEQ_CLS": "AutoModelForSequenceClassification",
+    "TOKEN_CLS": "AutoModelForTokenClassification",
+    "QUESTION_ANS": "AutoModelForQuestionAnswering",
+    "FEATURE_EXTRACTION": "AutoModel",
+}

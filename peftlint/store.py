@@ -9,7 +9,6 @@ come from package metadata.
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import hashlib
 import json
@@ -32,7 +31,6 @@ LOCK_PREFIX, LOCK_SUFFIX = "lock-", ".lock"
 # How long a run waits for another process's cache lock before it builds the entry itself: far
 # above a cold model build, far below "forever" (a run stopped with Ctrl-Z holds its locks).
 LOCK_TIMEOUT = 120.0
-_LOCK_TIMED_OUT: dict[int, bool] = {}
 PACKAGE_DIR = Path(__file__).resolve().parent
 # An inventory of a model at the module limit is a few tens of MB; a larger entry is not read.
 MAX_ENTRY_SIZE = 64 * 1024 * 1024
@@ -191,72 +189,44 @@ def write_entry(path: Path | None, key: str, payload: Any) -> bool:
 
 
 @contextlib.contextmanager
-def file_lock(directory: Path | None, name: str) -> Iterator[bool]:
-    """Hold an exclusive lock on ``lock-<name>.lock`` in ``directory`` (blocking) for the ``with`` body.
+def file_lock(directory: Path | None, name: str, timeout: float | None = None) -> Iterator[bool]:
+    """Hold an exclusive lock on ``lock-<name>.lock`` in ``directory`` for the ``with`` body (filelock).
 
-    Yields whether the lock is held; an unwritable directory or a platform without locks yields
-    False and the body runs anyway (locks only avoid duplicate work, entries are written atomically).
-    The lock is released when the body ends or the process dies. The body must re-check for the
-    entry it is about to build: another process may have written it while this one waited.
+    Yields whether the lock is held. An unwritable directory, a platform without locks, or a wait
+    longer than ``timeout`` seconds (default ``LOCK_TIMEOUT``; the holder may be a hung process)
+    yields False and the body runs anyway, without waiting for the other process's entry: locks only
+    avoid duplicate work, entries are written atomically. A timeout says so on stderr. The lock is
+    released when the body ends or the process dies. The body must re-check for the entry it is
+    about to build: another process may have written it while this one waited.
     """
     if directory is None:
         yield False
         return
     path = Path(directory) / f"{LOCK_PREFIX}{name}{LOCK_SUFFIX}"
+    from filelock import FileLock, Timeout  # only when building: a warm run takes no lock
+
+    lock = FileLock(path, timeout=lock_timeout() if timeout is None else timeout)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # a lock file planted as a symlink (or a FIFO) is never opened through
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o644)
+        lock.acquire()
+    except Timeout:
+        sys.stderr.write(f"peftlint: another process has held the cache lock {path} for more than "
+                         f"{lock.timeout:g} s (a peftlint run stopped or hung); going on without waiting for it\n")
+        yield False
+        return
     except OSError:
         yield False
         return
     try:
-        held = stat.S_ISREG(os.fstat(fd).st_mode) and _lock(fd)
-        if not held and _LOCK_TIMED_OUT.pop(fd, False):
-            sys.stderr.write(f"peftlint: another process has held the cache lock {path} for more than "
-                             f"{lock_timeout():g} s; going on without waiting for it\n")
-        try:
-            yield held
-        finally:
-            if held:
-                # Removed while still held: whoever opens the path afterwards gets a fresh lock and
-                # finds the entry written by the body (a waiter on the old file re-checks it too).
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass  # Windows: open files cannot be removed; `cache clear` does it
-                _unlock(fd)
+        yield True
     finally:
-        os.close(fd)
-
-
-def _lock(fd: int) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # Windows
+        # Removed while still held: whoever opens the path afterwards gets a fresh lock and finds the
+        # entry written by the body (a waiter on the old file re-checks it too).
         try:
-            import msvcrt
-        except ImportError:
-            return False
-        while True:
-            try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for about 10 s, then raises
-                return True
-            except OSError as exc:
-                if exc.errno != errno.EDEADLK:  # not a timeout: give up locking
-                    return False
-    deadline = time.monotonic() + lock_timeout()
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:  # a holder stopped with Ctrl-Z, or hung
-                _LOCK_TIMED_OUT[fd] = True
-                return False
-            time.sleep(0.05)
+            os.unlink(path)
         except OSError:
-            return False
+            pass  # Windows: open files cannot be removed; `cache clear` does it
+        lock.release()
 
 
 def lock_timeout() -> float:
@@ -266,20 +236,6 @@ def lock_timeout() -> float:
     except ValueError:
         return LOCK_TIMEOUT
     return value if 0 <= value < float("inf") else LOCK_TIMEOUT
-
-
-def _unlock(fd: int) -> None:
-    try:
-        import fcntl
-
-        fcntl.flock(fd, fcntl.LOCK_UN)
-    except ImportError:
-        import msvcrt
-
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-    except OSError:
-        pass
 
 
 def clear(directory: Path | None) -> int:

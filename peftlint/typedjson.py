@@ -12,6 +12,7 @@ JSON parsing. Where a value sits is only worked out when it is wrong.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import types
 import typing
@@ -36,9 +37,18 @@ class _Wrong(Exception):
 def load(cls: type[T], data: Any, where: str = "") -> T:
     """An instance of the dataclass ``cls`` built from ``data``, or :class:`ShapeError`."""
     try:
-        return _converter(cls)(data)
+        return typing.cast(T, _converter(typing.cast(Any, cls))(data))
     except _Wrong as exc:
         raise ShapeError(f"{where or cls.__name__}{exc.path}: {exc.message}") from None
+
+
+def check(tp: Any, value: Any, where: str = "value") -> Any:
+    """``value`` converted to the type ``tp`` (``list[str]``, ``dict[str, str]``, ``str | None``, a
+    dataclass, ...), or :class:`ShapeError`."""
+    try:
+        return _converter(tp)(value)
+    except _Wrong as exc:
+        raise ShapeError(f"{where}{exc.path}: {exc.message}") from None
 
 
 @functools.lru_cache(maxsize=None)
@@ -49,7 +59,7 @@ def _converter(tp: Any) -> Converter:
     if origin in (Union, types.UnionType):
         return _union(typing.get_args(tp))
     if dataclasses.is_dataclass(tp):
-        return _dataclass(tp)
+        return _dataclass(typing.cast(type, tp))
     if origin is list:
         (item,) = typing.get_args(tp) or (Any,)
         return _list(item)
@@ -58,6 +68,8 @@ def _converter(tp: Any) -> Converter:
         return _dict(item)
     if tp in _SCALARS:
         return _SCALARS[tp]
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _enum(tp)
 
     def unknown(value: Any) -> Any:
         raise _Wrong(f"cannot check values of type {tp!r}")
@@ -87,7 +99,7 @@ def _dataclass(cls: type) -> Converter:
     hints = typing.get_type_hints(cls)
     fields = [f for f in dataclasses.fields(cls) if f.init]
     names = frozenset(f.name for f in fields)
-    plan: list[tuple[str, bool, Converter | None]] = []
+    plan: list[tuple[str, bool, Converter]] = []
 
     def convert(value: Any) -> Any:
         if not isinstance(value, dict):
@@ -146,6 +158,18 @@ def _dict(item: Any) -> Converter:
                 exc.path = f"[{k!r}]{exc.path}"
                 raise
         return out
+
+    return convert
+
+
+def _enum(cls: type[enum.Enum]) -> Converter:
+    members = dict(cls._value2member_map_)
+
+    def convert(value: Any) -> Any:
+        try:
+            return members[value]
+        except (KeyError, TypeError):  # TypeError: an unhashable value (a list, an object)
+            raise _Wrong(f"expected one of {sorted(map(str, members))}, got {value!r:.40}") from None
 
     return convert
 

@@ -1,36 +1,28 @@
 """The package's layers: imports point one way, and there is no import cycle.
 
-cli -> report / fix.apply -> engine -> rules -> semantics / model / sources / fix.edits -> the base
-(spec, diagnostics, textpos, config, store). Every import counts, also those inside functions and
-under TYPE_CHECKING: a lazy import is still a dependency.
+The layers are the import-linter ``layers`` contract in pyproject.toml ([tool.importlinter]),
+described in docs/architecture.md: cli -> report | fix.apply -> engine -> rules -> semantics ->
+model -> sources -> config -> store -> the base (fix.edits, reading, typedjson, spec, textpos,
+diagnostics). Every import counts, also those inside functions and under TYPE_CHECKING: a lazy
+import is still a dependency. ``lint-imports`` (what these tests run) prints which import breaks it.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+import functools
+import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1] / "peftlint"
+import grimp
+import pytest
+from importlinter.api import read_configuration
+from importlinter.cli import lint_imports
+from importlinter.contracts.layers import LayersContract
 
-# (prefix, tier): the longest matching prefix decides a module's tier.
-TIERS = (
-    ("peftlint", 0),
-    ("peftlint.diagnostics", 0),
-    ("peftlint.textpos", 0),
-    ("peftlint.store", 0),
-    ("peftlint.config", 0),
-    ("peftlint.spec", 0),
-    ("peftlint.model", 1),
-    ("peftlint.semantics", 1),
-    ("peftlint.sources", 1),
-    ("peftlint.fix.edits", 1),
-    ("peftlint.rules", 2),
-    ("peftlint.engine", 3),
-    ("peftlint.fix", 4),
-    ("peftlint.report", 4),
-    ("peftlint.cli", 5),
-    ("peftlint.__main__", 5),
-)
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "peftlint"
 
 
 def _module_name(path: Path) -> str:
@@ -40,6 +32,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.lru_cache(maxsize=1)
 def _modules() -> dict[str, set[str]]:
     """module -> the peftlint modules it imports."""
     names = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
@@ -62,21 +55,6 @@ def _modules() -> dict[str, set[str]]:
                     deps.add(f"{base}.{a.name}" if f"{base}.{a.name}" in names else base)
         graph[name] = {d for d in deps if d in names and d != name}
     return graph
-
-
-def tier(module: str) -> int:
-    best = max((p for p, _ in TIERS if module == p or module.startswith(p + ".")), key=len)
-    return dict(TIERS)[best]
-
-
-def test_no_module_imports_a_higher_layer() -> None:
-    upward = [
-        f"{m} (tier {tier(m)}) imports {d} (tier {tier(d)})"
-        for m, deps in sorted(_modules().items())
-        for d in sorted(deps)
-        if tier(d) > tier(m)
-    ]
-    assert upward == []
 
 
 def test_no_import_cycles() -> None:
@@ -105,9 +83,45 @@ def test_no_import_cycles() -> None:
     assert cycles == []
 
 
-def test_the_check_sees_imports() -> None:
-    """Guard against a graph that is empty by mistake."""
-    graph = _modules()
-    assert "peftlint.rules.context" in graph["peftlint.engine.run"]
-    assert "peftlint.semantics.matching" in graph["peftlint.rules.context"]
-    assert tier("peftlint.fix.edits") == 1 and tier("peftlint.fix.apply") == 4
+def test_lint_imports_keeps_the_layers_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What CI's ``lint-imports`` says: 0 when no module imports one of a higher layer."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # lint_imports prepends the cwd
+    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0
+
+
+@pytest.fixture(scope="module")
+def contract() -> LayersContract:
+    config = read_configuration(str(ROOT / "pyproject.toml"))
+    (options,) = [c for c in config["contracts_options"] if c["type"] == "layers"]
+    return LayersContract(name=options["name"], session_options=config["session_options"], contract_options=options)
+
+
+@pytest.fixture(scope="module")
+def package_graph() -> grimp.ImportGraph:
+    return grimp.build_graph("peftlint", cache_dir=None)
+
+
+@pytest.mark.parametrize("importer, imported, kept", [
+    ("peftlint.spec", "peftlint.engine.run", False),  # the base reaching up to the engine
+    ("peftlint.sources.adapter_json", "peftlint.model.classes", False),  # a reader importing the model layer
+    ("peftlint.report.text", "peftlint.fix.apply", False),  # two independent siblings
+    ("peftlint.semantics.matching", "peftlint.fix.edits", True),  # downward: allowed
+])
+def test_the_contract_catches_an_upward_import(contract: LayersContract, package_graph: grimp.ImportGraph,
+                                               importer: str, imported: str, kept: bool) -> None:
+    """Guard against a contract that passes by mistake (a layer missing, an ignore too wide)."""
+    assert contract.check(copy.deepcopy(package_graph), verbose=False).kept  # checking edits the graph
+    graph = copy.deepcopy(package_graph)
+    graph.add_import(importer=importer, imported=imported, line_number=1, line_contents="import")
+    assert contract.check(graph, verbose=False).kept is kept
+
+
+def test_every_module_is_in_a_layer() -> None:
+    """A new top-level module or package must be given its place in the contract."""
+    config = read_configuration(str(ROOT / "pyproject.toml"))
+    (options,) = [c for c in config["contracts_options"] if c["type"] == "layers"]
+    layered = {name.strip() for line in options["layers"] for name in line.split("|")}
+    # a package (peftlint, peftlint.fix) whose modules sit in different layers is covered through them
+    covered = [m for m in _modules() if any(m == n or m.startswith(n + ".") or n.startswith(m + ".") for n in layered)]
+    assert sorted(set(_modules()) - set(covered)) == []

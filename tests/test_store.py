@@ -52,3 +52,19 @@ def test_clear_removes_lock_files_without_counting_them(tmp_path: Path) -> None:
     (tmp_path / "mine.lock").write_text("")
     assert store.clear(tmp_path) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["mine.lock"]
+
+
+def test_a_lock_held_elsewhere_times_out_and_the_body_runs_without_it(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A hung holder (here: another lock object on the same file) does not stall the run."""
+    import filelock
+
+    other = filelock.FileLock(tmp_path / "lock-inventory-x.lock")
+    with other:
+        with store.file_lock(tmp_path, "inventory-x", timeout=0) as held:
+            assert held is False
+    err = capsys.readouterr().err
+    assert "gave up waiting for" in err and "lock-inventory-x.lock" in err
+    assert "going on without the cache" in err
+    with store.file_lock(tmp_path, "inventory-x", timeout=0) as held:  # released: free again
+        assert held is True

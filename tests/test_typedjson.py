@@ -41,3 +41,14 @@ def test_a_wrong_shape_says_where(data: Any, message: str) -> None:
     with pytest.raises(typedjson.ShapeError) as err:
         typedjson.load(Node, data)
     assert str(err.value) == message
+
+
+def test_an_enum_field_reads_its_members_and_rejects_other_text() -> None:
+    from peftlint.model.inventory import ModuleInfo, ModuleKind
+
+    got = typedjson.load(ModuleInfo, {"name": "q", "cls": "Linear", "kind": "linear"})
+    assert got.kind is ModuleKind.LINEAR
+    with pytest.raises(typedjson.ShapeError, match=r"moduleinfo\.kind: expected one of .*'linear'.*got 'lineer'"):
+        typedjson.load(ModuleInfo, {"name": "q", "cls": "Linear", "kind": "lineer"}, "moduleinfo")
+    with pytest.raises(typedjson.ShapeError, match=r"\.kind: expected one of"):
+        typedjson.load(ModuleInfo, {"name": "q", "cls": "Linear", "kind": ["linear"]})

@@ -7,14 +7,33 @@ its fix is dropped, since an edit right for one model may be wrong for another.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
+from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.engine.results import SpecOutcome
 from peftlint.model.load import Loaded
 from peftlint.rules import rule_by_code
 from peftlint.rules.context import Context
 from peftlint.rules.meta import UNRESOLVED
 from peftlint.spec import AdapterSpec, ModelRef
+
+if TYPE_CHECKING:
+    from peftlint.semantics.peft_facts import PeftFacts
+
+
+class Checker(Protocol):
+    """What this module uses of the run's ``Linter`` (engine/run.py), which calls it."""
+
+    settings: Settings
+
+    def facts(self) -> PeftFacts | None: ...
+    def finish(self, diags: list[Diagnostic], spec: AdapterSpec, ref: ModelRef | None,
+               label: str | None) -> list[Diagnostic]: ...
+    def _inventory_for(self, spec: AdapterSpec, ref: ModelRef, text: str = "") -> Loaded: ...
+    def _unresolved(self, spec: AdapterSpec, why: str, ref: ModelRef | None, got: Loaded | None = None,
+                    summary: str = "") -> Diagnostic: ...
+    def _run_rules(self, ctx: Context) -> list[Diagnostic]: ...
 
 
 def _key(d: Diagnostic) -> tuple:
@@ -58,7 +77,8 @@ def unresolved_list(failures: list[tuple[str, str]]) -> str:
     return "; ".join(why if ref in why else f"{ref!r}: {why}" for ref, why in failures)
 
 
-def lint_candidates(linter: Any, spec: AdapterSpec, text: str, outcome: Any, refs: list[ModelRef]) -> list[Diagnostic]:
+def lint_candidates(linter: Checker, spec: AdapterSpec, text: str, outcome: SpecOutcome,
+                    refs: list[ModelRef]) -> list[Diagnostic]:
     """The config against each candidate model; ``linter`` is the run's ``Linter``, ``outcome``
     its ``SpecOutcome`` for this spec."""
     diags: list[Diagnostic] = []
@@ -97,7 +117,8 @@ def lint_candidates(linter: Any, spec: AdapterSpec, text: str, outcome: Any, ref
     return diags + merge_findings(per_model)
 
 
-def _lint_unbuilt(linter: Any, spec: AdapterSpec, text: str, outcome: Any, failed: list[tuple[ModelRef, Loaded]],
+def _lint_unbuilt(linter: Checker, spec: AdapterSpec, text: str, outcome: SpecOutcome,
+                  failed: list[tuple[ModelRef, Loaded]],
                   unresolved: list[tuple[ModelRef, Loaded]]) -> list[Diagnostic]:
     """No candidate model could be built: one note listing them; model-free rules still run."""
     outcome.skipped = unresolved_list([(r.ref, g.why) for r, g in failed])

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Iterator
 
 from peftlint.reading import read_limited
+from peftlint.strenum import StrEnum
 
 if TYPE_CHECKING:
     import pathspec
@@ -18,24 +19,31 @@ DEFAULT_EXCLUDES = (
     ".ipynb_checkpoints", "build", "dist", "wandb",
 )
 
-# Which file kinds a source reader handles; later issues add more.
-PYTHON = "python"
-ADAPTER_CONFIG = "adapter_config"
-NOTEBOOK = "notebook"
-YAML = "yaml"
-SHELL = "shell"  # trainer command lines in shell scripts (TRL / LLaMA-Factory flags)
+
+class FileKind(StrEnum):
+    """Which reader handles a file (``Candidate.kind``)."""
+
+    PYTHON = "python"
+    ADAPTER_CONFIG = "adapter_config"
+    NOTEBOOK = "notebook"
+    YAML = "yaml"
+    SHELL = "shell"  # trainer command lines in shell scripts (TRL / LLaMA-Factory flags)
+    ORPHAN_WEIGHTS = "orphan_weights"  # adapter weights with no adapter_config.json beside them
+    DIFFUSERS_LORA = "diffusers_lora"  # diffusers' save_lora_weights: every component's LoRA, no config
+
+
+PYTHON, ADAPTER_CONFIG, NOTEBOOK, YAML, SHELL = (FileKind.PYTHON, FileKind.ADAPTER_CONFIG, FileKind.NOTEBOOK,
+                                                FileKind.YAML, FileKind.SHELL)
+ORPHAN_WEIGHTS, DIFFUSERS_LORA = FileKind.ORPHAN_WEIGHTS, FileKind.DIFFUSERS_LORA
 
 # A saved adapter's weight files: naming one on the command line lints its folder's adapter_config.json
 # (the weights are checked from there; pickles are never opened).
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
-ORPHAN_WEIGHTS = "orphan_weights"  # adapter weights with no adapter_config.json beside them
-# diffusers' save_lora_weights: every component's LoRA in one file, no adapter_config.json
-DIFFUSERS_LORA = "diffusers_lora"
 DIFFUSERS_LORA_WEIGHTS = ("pytorch_lora_weights.safetensors", "pytorch_lora_weights.bin")
 
 # Substrings at least one of which a file must contain to be worth parsing. Python files and
 # notebooks are checked by ``passes_prefilter`` instead.
-PREFILTER = {
+PREFILTER: dict[str, tuple[str, ...]] = {
     YAML: ("lora", "adapter", "target"),
     SHELL: ("--lora_target", "--use_peft", "llamafactory-cli", "lmf ", "--finetuning_type", "--lora_rank"),
     ADAPTER_CONFIG: ("",),
@@ -49,15 +57,15 @@ CALLS = ("get_peft_model",)
 @dataclass(frozen=True)
 class Candidate:
     path: Path  # as found (absolute)
-    kind: str
+    kind: FileKind
     explicit: bool  # named on the command line
 
 
-def file_kind(path: Path, explicit: bool = False) -> str | None:
+def file_kind(path: Path, explicit: bool = False) -> FileKind | None:
     return _kind(path.name, lambda: (path.parent / "adapter_config.json").is_file(), explicit)
 
 
-def _kind(name: str, config_beside: Callable[[], bool], explicit: bool = False) -> str | None:
+def _kind(name: str, config_beside: Callable[[], bool], explicit: bool = False) -> FileKind | None:
     if name in DIFFUSERS_LORA_WEIGHTS:
         return DIFFUSERS_LORA
     if name in ADAPTER_WEIGHTS:

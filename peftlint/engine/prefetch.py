@@ -21,7 +21,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Collection
+from typing import TYPE_CHECKING, Collection, Sequence
 
 from peftlint.engine import discover as disc
 from peftlint.engine.reading import read_source
@@ -65,7 +65,7 @@ def provisional_names(text: str) -> frozenset[str]:
     return frozenset(_CONFIG_NAME.findall(text)) | {"LoraConfig"}
 
 
-def read_all(items: list[tuple[str, str, str]], max_file_size: int) -> dict[str, ReadAhead]:
+def read_all(items: Sequence[tuple[str, str, str]], max_file_size: int) -> dict[str, ReadAhead]:
     """path -> what its reader found, for the files that may hold a config."""
     from peftlint.sources.notebook import extract_notebook
     from peftlint.sources.python import extract_python

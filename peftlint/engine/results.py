@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from peftlint.diagnostics import Diagnostic
 from peftlint.spec import AdapterSpec
 
 if TYPE_CHECKING:
+    from peftlint.model.inventory import Inventory
     from peftlint.rules.context import Context
 
 
@@ -21,7 +22,7 @@ class SpecOutcome:
     from_default: bool = False
     skipped: str | None = None  # why the model-aware rules did not run
     model_note: str = ""  # e.g. "built statically from train.py; 1 subtree unknown: `backbone` (...)"
-    inventory: Any = None
+    inventory: Inventory | None = None
     ctx: "Context | None" = None
 
 

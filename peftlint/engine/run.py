@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from peftlint.codes import Code
 from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.engine import discover as disc
@@ -161,7 +162,7 @@ class Linter(Replay, ModelChoice):
         if cand.kind == disc.ORPHAN_WEIGHTS:
             result.files += 1
             orphan = self._problem(path, Problem(
-                "PFT401", f"{cand.path.name} has no adapter_config.json beside it: PeftModel.from_pretrained cannot "
+                Code.INVALID_ADAPTER_CONFIG, f"{cand.path.name} has no adapter_config.json beside it: PeftModel.from_pretrained cannot "
                 "load this folder", subject="adapter_config.json"))
             orphan.detail = ("The config says which method and base model the weights are for. Save the adapter "
                              "with save_pretrained, or put its adapter_config.json here.")
@@ -286,7 +287,7 @@ class Linter(Replay, ModelChoice):
         result.diagnostics.extend(kept)
 
     def _verdict(self, outcome: SpecOutcome, result: RunResult) -> None:
-        """Whether a saved adapter's weights load onto its base model (see linter/weights.py)."""
+        """Whether a saved adapter's weights load onto its base model (see semantics/weights.py)."""
         if outcome.ctx is None or not outcome.spec.adapter_dir:
             return
         from peftlint.semantics.weights import verdict

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from peftlint.diagnostics import Diagnostic
+from peftlint.diagnostics import Diagnostic, fixable
+from peftlint.diagnostics import fix_summary as summary  # noqa: F401 (the --fix summary, shown by report)
 from peftlint.fix.edits import apply_edits
 from peftlint.reading import NotReadable, read_limited
 
@@ -94,10 +95,6 @@ def signals_as_exit() -> Iterator[None]:
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
-
-
-def fixable(d: Diagnostic, unsafe: bool) -> bool:
-    return d.fix is not None and bool(d.fix.edits) and (d.fix.applicability == "safe" or unsafe)
 
 
 @dataclass
@@ -234,18 +231,6 @@ def apply_fixes(linter: "Linter", result: "RunResult", paths: list[Path], *, wri
             parts[-1] += "\n\\ No newline at end of file\n"
     out.diff = "".join(parts)
     return out, result
-
-
-def summary(diagnostics: list[Diagnostic], unsafe: bool) -> str:
-    """ruff-style: how many findings ``--fix`` would fix, and how many unsafe fixes are hidden."""
-    safe = sum(1 for d in diagnostics if fixable(d, unsafe))
-    hidden = sum(1 for d in diagnostics if d.fix is not None and d.fix.edits and not fixable(d, unsafe))
-    parts = []
-    if safe:
-        parts.append(f"{safe} fixable with --fix")
-    if hidden:
-        parts.append(f"{hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with --unsafe-fixes")
-    return "; ".join(parts)
 
 
 def _reparses(path: Path, text: str) -> bool:

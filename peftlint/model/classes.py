@@ -5,15 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# task_type -> the transformers auto class PEFT's task implies (used when the code names no class)
-TASK_TYPE_TO_AUTO_CLASS = {
-    "CAUSAL_LM": "AutoModelForCausalLM",
-    "SEQ_2_SEQ_LM": "AutoModelForSeq2SeqLM",
-    "SEQ_CLS": "AutoModelForSequenceClassification",
-    "TOKEN_CLS": "AutoModelForTokenClassification",
-    "QUESTION_ANS": "AutoModelForQuestionAnswering",
-    "FEATURE_EXTRACTION": "AutoModel",
-}
+from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS
 
 AUTO_CLASS_TO_TASK_TYPE = {auto: task for task, auto in TASK_TYPE_TO_AUTO_CLASS.items()}
 

@@ -10,29 +10,39 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from peftlint import typedjson
+from peftlint.strenum import StrEnum
 
 SCHEMA_VERSION = 5  # 3: auto_classes; 4: entries validated by typedjson; 5: root_params
 
-# Module kinds (``ModuleInfo.kind``)
-LINEAR = "linear"  # torch.nn.Linear and subclasses
-CONV1D_GPT2 = "gpt2-conv1d"  # transformers.pytorch_utils.Conv1D (weight stored [in, out])
-CONV1D = "conv1d"
-CONV2D = "conv2d"
-CONV3D = "conv3d"
-EMBEDDING = "embedding"
-MHA = "mha"  # torch.nn.MultiheadAttention
-NORM = "norm"
-DROPOUT = "dropout"
-CONTAINER = "container"  # a module with children (mlp, self_attn, decoder layer, ...)
-MODULE_LIST = "modulelist"  # ModuleList / ModuleDict / ParameterList / ParameterDict
-OTHER = "other"  # a leaf that is none of the above (activation, rotary embedding, router, ...)
+class ModuleKind(StrEnum):
+    """What a module is, for PEFT (``ModuleInfo.kind``)."""
+
+    LINEAR = "linear"  # torch.nn.Linear and subclasses
+    CONV1D_GPT2 = "gpt2-conv1d"  # transformers.pytorch_utils.Conv1D (weight stored [in, out])
+    CONV1D = "conv1d"
+    CONV2D = "conv2d"
+    CONV3D = "conv3d"
+    EMBEDDING = "embedding"
+    MHA = "mha"  # torch.nn.MultiheadAttention
+    NORM = "norm"
+    DROPOUT = "dropout"
+    CONTAINER = "container"  # a module with children (mlp, self_attn, decoder layer, ...)
+    MODULE_LIST = "modulelist"  # ModuleList / ModuleDict / ParameterList / ParameterDict
+    OTHER = "other"  # a leaf that is none of the above (activation, rotary embedding, router, ...)
+
+
+# the kinds by their old module-level names (``inv.LINEAR``)
+LINEAR, CONV1D_GPT2, CONV1D, CONV2D, CONV3D = (ModuleKind.LINEAR, ModuleKind.CONV1D_GPT2, ModuleKind.CONV1D,
+                                              ModuleKind.CONV2D, ModuleKind.CONV3D)
+EMBEDDING, MHA, NORM, DROPOUT = ModuleKind.EMBEDDING, ModuleKind.MHA, ModuleKind.NORM, ModuleKind.DROPOUT
+CONTAINER, MODULE_LIST, OTHER = ModuleKind.CONTAINER, ModuleKind.MODULE_LIST, ModuleKind.OTHER
 
 
 @dataclass
 class ModuleInfo:
     name: str  # full dotted name as in model.named_modules()
     cls: str  # class name, e.g. "Linear", "LlamaRMSNorm"
-    kind: str
+    kind: ModuleKind
     in_features: int | None = None  # Linear/Conv1D: in; Embedding: num_embeddings; Conv: in_channels
     out_features: int | None = None  # Linear/Conv1D: out; Embedding: embedding_dim; Conv: out_channels
     bias: bool = False
@@ -47,10 +57,6 @@ class ModuleInfo:
     @property
     def leaf(self) -> str:
         return self.name.rsplit(".", 1)[-1]
-
-    @property
-    def is_container(self) -> bool:
-        return bool(self.children)
 
 
 @dataclass

@@ -127,8 +127,10 @@ def region(span: Span) -> dict[str, int]:
 
 
 def _fix(d: Diagnostic, cwd: Path, root: Path) -> dict[str, Any]:
+    fix = d.fix
+    assert fix is not None  # called for findings with a fix only
     by_path: dict[str, list[Edit]] = {}
-    for e in d.fix.edits:
+    for e in fix.edits:
         by_path.setdefault(e.path, []).append(e)
     changes = []
     for path, edits in by_path.items():
@@ -138,5 +140,5 @@ def _fix(d: Diagnostic, cwd: Path, root: Path) -> dict[str, Any]:
                                                 "endLine": e.span.end_line, "endColumn": e.span.end_column},
                               "insertedContent": {"text": e.content}} for e in edits],
         })
-    desc = d.fix.description or f"{d.fix.applicability} fix for {d.code}"
+    desc = fix.description or f"{fix.applicability} fix for {d.code}"
     return {"description": {"text": desc}, "artifactChanges": changes}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import textwrap
 from collections import Counter
 
-from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.diagnostics import Diagnostic, Severity, fix_summary, fixable
 from peftlint.engine.results import RunResult
 from peftlint.report.printable import escape_line
 
@@ -30,8 +30,6 @@ def one_line(message: str) -> str:
 
 
 def _render(result: RunResult, options: dict, full: bool) -> str:
-    from peftlint.fix.apply import fixable
-
     unsafe = bool(getattr(options.get("settings"), "unsafe_fixes", False))
     show_notes = full or bool(options.get("show_notes"))
     out: list[str] = []
@@ -66,8 +64,6 @@ def _explanation(d: Diagnostic) -> list[str]:
 
 def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False, notes_shown: bool = True) -> list[str]:
     """A few lines: counts per severity, then how many configs were checked against their model."""
-    from peftlint.fix.apply import summary as fix_summary
-
     lines: list[str] = []
     sev = Counter(d.severity.value for d in result.diagnostics)
     if result.diagnostics:
@@ -75,8 +71,8 @@ def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False
         found = f"Found {_n(errors, 'error')}, {_n(warnings, 'warning')}, {_n(notes, 'note')}"
         if notes and not notes_shown:
             found += " (notes not shown: --show-notes)"
-        fixable = fix_summary(result.diagnostics, unsafe)
-        lines.append(found + "." + (f" ({fixable})" if fixable else ""))
+        fixes = fix_summary(result.diagnostics, unsafe)
+        lines.append(found + "." + (f" ({fixes})" if fixes else ""))
     else:
         lines.append("All checks passed.")
     checked = [o for o in result.outcomes if not o.skipped]

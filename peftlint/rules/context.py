@@ -16,6 +16,8 @@ from peftlint.semantics.peft_check import Complaint, NotLiteral, Verdict, constr
 from peftlint.spec import AdapterSpec, Value
 
 if TYPE_CHECKING:  # the weight readers are imported for saved adapters only
+    from peftlint.model.resolve import Resolved
+    from peftlint.semantics.peft_facts import ConfigClassInfo, PeftFacts
     from peftlint.semantics.weights import WeightReport
 
 TARGET_FIELDS = (
@@ -35,13 +37,13 @@ class Context:
     inventory: Inventory | None = None
     model_label: str | None = None
     settings: Settings = field(default_factory=Settings)
-    facts: Any = None  # peftinfo.PeftFacts, when peft's facts could be read
-    resolved: Any = None  # resolve.Resolved, when the model was resolved
+    facts: PeftFacts | None = None  # when peft's facts could be read
+    resolved: Resolved | None = None  # when the model was resolved
     text: str = ""  # the source text the spec was read from (fixes edit it)
 
     @property
-    def config_info(self) -> Any:
-        """peftinfo.ConfigClassInfo of the spec's config class (its fields), or None."""
+    def config_info(self) -> ConfigClassInfo | None:
+        """The peft facts of the spec's config class (its fields), or None."""
         return self.facts.configs.get(self.spec.config_class) if self.facts is not None else None
 
     def field(self, name: str) -> Value | None:

@@ -104,7 +104,7 @@ def moe_rewrite_applies(inventory: Inventory) -> bool:
 
 
 def all_linear_names(inventory: Inventory, task_type: str | None) -> list[str]:
-    """What ``"all-linear"`` expands to: every Linear/Conv1D minus the output head (PEFT §1.4)."""
+    """What ``"all-linear"`` expands to: every Linear/Conv1D minus the output head (docs/peft-behaviour.md#all-linear)."""
     names = [m.name for m in inventory.modules if m.kind in LINEAR_KINDS]
     excluded: set[str] = set()
     if inventory.is_pretrained_model:
@@ -263,7 +263,7 @@ def excluded_by(key: str, view: PeftView, modules_to_save: list[str]) -> str | N
 
 @dataclass
 class MoeRewrite:
-    """What ``convert_peft_config_for_transformers`` does to a LoRA config on this model (§4.3)."""
+    """What ``convert_peft_config_for_transformers`` does to a LoRA config on this model (docs/peft-behaviour.md#moe)."""
 
     moved: dict[str, str]  # target_modules entry -> the target_parameters entry it became
     remaining: list[str]  # target_modules after the rewrite
@@ -404,13 +404,6 @@ def pattern_key_regex(k: str) -> str:
 def wrapper_matches(entry: str, key: str) -> bool:
     """``modules_to_save`` wrapping (``_set_trainable``): a plain ``endswith``, no dot boundary."""
     return key.endswith(entry)
-
-
-def ia3_is_feedforward(feedforward: Any, key: str) -> bool:
-    """IA3's feedforward test: ``re.fullmatch`` for a str, plain ``endswith`` for a list."""
-    if isinstance(feedforward, str):
-        return safe_fullmatch(feedforward, key)
-    return any(key.endswith(f) for f in feedforward or ())
 
 
 def layer_position(key: str, inventory: Inventory) -> tuple[str, int] | None:

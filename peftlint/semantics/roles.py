@@ -28,8 +28,6 @@ from peftlint.semantics.matching import LINEAR_KINDS, entry_matches
 
 Q, K, V, O, QKV = "q", "k", "v", "o", "qkv"
 UP, GATE, DOWN, GATE_UP = "up", "gate", "down", "gate_up"
-ATTENTION_ROLES = (Q, K, V, O, QKV)
-MLP_ROLES = (GATE, UP, DOWN, GATE_UP)
 ROLE_LABELS = {
     Q: "query projection", K: "key projection", V: "value projection", O: "attention output projection",
     QKV: "fused query/key/value projection", GATE: "MLP gate projection", UP: "MLP up projection",

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 
 from peftlint.model import inventory as inv
 from peftlint.model.inventory import Inventory
-from peftlint.spec import AdapterSpec, TargetRule, Value
+from peftlint.sources.trainer_rule import is_placeholder
+from peftlint.spec import AdapterSpec, Value
 
 AXOLOTL_OUTPUT_EMBEDDING = {"gpt_neox": "embed_out", "falcon": "lm_head", "nemotron_h": "lm_head"}
 LLAMA_FACTORY_FORBIDDEN = {"chatglm": "output_layer", "internlm2": "output"}
@@ -44,18 +45,6 @@ class Expanded:
     generated: set[str] = field(default_factory=set)  # names the trainer added
     note: str = ""  # how the trainer found them, for messages about those names
     explicit: bool = False  # the config also lists names of its own
-
-
-def placeholder(rule: TargetRule) -> Value:
-    """The dynamic item that stands for the trainer's names until the model is known."""
-    who = {"axolotl": "axolotl", "llama-factory": "LLaMA-Factory", "llama-factory-v1": "LLaMA-Factory"}[rule.trainer]
-    return Value(None, rule.span, dynamic=True, kind="dynamic", origin=rule.written,
-                 reason=f"{who} lists the model's linear layers itself (`{rule.written}`); they are checked once "
-                 "the base model is resolved")
-
-
-def is_placeholder(item: Value, rule: TargetRule) -> bool:
-    return item.dynamic and item.origin == rule.written and item.span == rule.span
 
 
 def trainer_linear_names(trainer: str, inventory: Inventory) -> tuple[list[str], str]:

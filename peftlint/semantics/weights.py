@@ -159,7 +159,7 @@ def _lora_module(m: ModuleInfo, r: int, rank_from: str, dora: bool, lora_bias: b
 
 
 def _param_targets(inventory: Inventory, target_parameters: list[str]) -> dict[str, list[str]]:
-    """module -> its targeted own parameters, in registration order (PEFT §4.1)."""
+    """module -> its targeted own parameters, in registration order (docs/peft-behaviour.md#target-parameters)."""
     found: dict[str, list[str]] = {}
     for m in inventory.modules:
         for pname in m.params:
@@ -218,7 +218,7 @@ def _param_wrappers(inventory: Inventory, target_parameters: list[str], r: int, 
 
 
 def wrapped_modules_to_save(inventory: Inventory, modules_to_save: list[str]) -> list[str]:
-    """Modules PEFT wraps in ModulesToSaveWrapper: ``name.endswith(entry)``, outermost only (§2.4)."""
+    """Modules PEFT wraps in ModulesToSaveWrapper: ``name.endswith(entry)``, outermost only (docs/peft-behaviour.md#modules-to-save)."""
     entries = [e for e in modules_to_save if isinstance(e, str) and e]
     out: list[str] = []
     for m in inventory.modules:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Span
 from peftlint.spec import AdapterSpec
 
@@ -12,7 +13,7 @@ from peftlint.spec import AdapterSpec
 class Problem:
     """A file-level problem found while reading a source; the engine turns it into a diagnostic."""
 
-    code: str  # "PFT902" (syntax error), "PFT401" (invalid adapter config), ...
+    code: Code  # the rule that reports it: Code.SYNTAX_ERROR (PFT902), Code.INVALID_ADAPTER_CONFIG (PFT401), ...
     message: str
     span: Span = field(default_factory=lambda: Span(1, 1, 1, 1))
     subject: str | None = None

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Span
-from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources.jsonpos import JSONLimitError, parse_json_with_positions
-from peftlint.spec import AdapterSpec, ModelRef, Value
+from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
+from peftlint.spec import AdapterSpec, ModelRef, SourceKind, Value
 
 
 def extract_adapter_config(text: str, path: str, abspath: str, peft_types: dict[str, str]) -> SourceResult:
@@ -18,26 +19,26 @@ def extract_adapter_config(text: str, path: str, abspath: str, peft_types: dict[
         root = parse_json_with_positions(text)
     except json.JSONDecodeError as exc:
         span = Span(exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
-        return SourceResult(problems=[Problem("PFT401", f"not valid JSON: {exc.msg}", span)])
+        return SourceResult(problems=[Problem(Code.INVALID_ADAPTER_CONFIG, f"not valid JSON: {exc.msg}", span)])
     except JSONLimitError as exc:
         span = Span(exc.lineno, exc.colno, exc.lineno, exc.colno + 1)
         return SourceResult(problems=[Problem(
-            "PFT401", f"PEFT cannot read this file: {exc.msg} (PeftConfig.from_pretrained reads it with Python's json "
+            Code.INVALID_ADAPTER_CONFIG, f"PEFT cannot read this file: {exc.msg} (PeftConfig.from_pretrained reads it with Python's json "
             "module, which raises here)", span)])
     if root.kind != "dict" or root.members is None:
-        return SourceResult(problems=[Problem("PFT401", "an adapter config must be a JSON object", root.span)])
+        return SourceResult(problems=[Problem(Code.INVALID_ADAPTER_CONFIG, "an adapter config must be a JSON object", root.span)])
     fields: dict[str, Value] = dict(root.members)
     first = Span(root.span.line, root.span.column, root.span.line, root.span.column + 1)
     ptype = fields.get("peft_type")
     if ptype is None:
-        return SourceResult(problems=[Problem("PFT401", "no \"peft_type\": PEFT cannot tell which method this adapter uses", first, "peft_type")])
+        return SourceResult(problems=[Problem(Code.INVALID_ADAPTER_CONFIG, "no \"peft_type\": PEFT cannot tell which method this adapter uses", first, "peft_type")])
     if not isinstance(ptype.value, str) or ptype.value not in peft_types:
         known = ", ".join(sorted(peft_types))
         return SourceResult(problems=[Problem(
-            "PFT401", f"unknown peft_type {ptype.value!r}; the installed peft knows: {known}", ptype.span, "peft_type")])
+            Code.INVALID_ADAPTER_CONFIG, f"unknown peft_type {ptype.value!r}; the installed peft knows: {known}", ptype.span, "peft_type")])
     spec = AdapterSpec(
         path=path,
-        source="adapter_config",
+        source=SourceKind.ADAPTER_CONFIG,
         config_class=peft_types[ptype.value],
         method=ptype.value,
         span=first,

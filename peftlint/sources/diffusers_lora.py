@@ -17,10 +17,11 @@ import json
 import re
 from pathlib import Path
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Span
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources.adapter_weights import AdapterWeights, TensorInfo, WeightFile, read_weights
-from peftlint.spec import AdapterSpec, Value
+from peftlint.spec import AdapterSpec, SourceKind, Value
 
 WEIGHTS_NAME = "pytorch_lora_weights.safetensors"
 PICKLE_NAME = "pytorch_lora_weights.bin"
@@ -60,21 +61,21 @@ def component_weights(path: str, component: str, file: WeightFile | None = None)
 def extract_diffusers_lora(path: str, abspath: str, peft_types: dict[str, str]) -> SourceResult:
     if abspath.endswith(".bin"):
         return SourceResult(problems=[Problem(
-            "PFT901", f"{Path(path).name} is a pickle, never opened by peftlint: save the LoRA with "
+            Code.UNRESOLVED_MODEL, f"{Path(path).name} is a pickle, never opened by peftlint: save the LoRA with "
             "safe_serialization=True (the default) to have its weights checked")])
     file = read_weights(abspath)
     if file.error:
-        return SourceResult(problems=[Problem("PFT406", f"{Path(path).name} cannot be read: {file.error}")])
+        return SourceResult(problems=[Problem(Code.UNREADABLE_WEIGHTS, f"{Path(path).name} cannot be read: {file.error}")])
     parts = components(file.tensors)
     meta = _metadata(file)
     if isinstance(meta, str):
-        return SourceResult(problems=[Problem("PFT401", meta)])
+        return SourceResult(problems=[Problem(Code.INVALID_ADAPTER_CONFIG, meta)])
     missing = [c for c in parts if c not in meta]
     result = SourceResult()
     if missing:
         shown = ", ".join(f"`{c}`" for c in missing)
         result.problems.append(Problem(
-            "PFT901", f"{Path(path).name} holds diffusers LoRA weights for {shown} but not their LoraConfig (saved "
+            Code.UNRESOLVED_MODEL, f"{Path(path).name} holds diffusers LoRA weights for {shown} but not their LoraConfig (saved "
             "without `<component>_lora_adapter_metadata`); diffusers rebuilds a config from the weight names when it "
             "loads them, so there is no config here to check. Pass the LoraConfig to save_lora_weights "
             "(e.g. unet_lora_adapter_metadata=unet.peft_config['default'].to_dict()) to have it linted"))
@@ -82,7 +83,7 @@ def extract_diffusers_lora(path: str, abspath: str, peft_types: dict[str, str]) 
     for comp in parts:
         if comp not in meta:
             continue
-        spec = AdapterSpec(path=path, source="diffusers_lora", config_class="LoraConfig", method=lora, span=_FIRST,
+        spec = AdapterSpec(path=path, source=SourceKind.DIFFUSERS_LORA, config_class="LoraConfig", method=lora, span=_FIRST,
                            fields={k: _value(v) for k, v in meta[comp].items()}, abspath=abspath,
                            adapter_dir=str(Path(abspath).parent))
         tt = meta[comp].get("task_type")

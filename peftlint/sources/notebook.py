@@ -24,6 +24,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Edit, Fix, Span
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources.ipython_syntax import cell_to_python
@@ -180,16 +181,16 @@ def extract_notebook(text: str, path: str, abspath: str, config_classes: Collect
         root = parse_json_with_positions(text)
     except (json.JSONDecodeError, ValueError) as exc:
         line, col = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
-        return SourceResult(problems=[Problem("PFT902", f"cannot parse this notebook as JSON: {getattr(exc, 'msg', exc)}",
+        return SourceResult(problems=[Problem(Code.SYNTAX_ERROR, f"cannot parse this notebook as JSON: {getattr(exc, 'msg', exc)}",
                                               Span(line, col, line, col + 1))])
     cells_v = root.members.get("cells") if root.kind == "dict" and root.members else None
     if cells_v is None or cells_v.items is None:
         if root.kind == "dict" and root.members and "worksheets" in root.members:
             return SourceResult(problems=[Problem(
-                "PFT907", "a notebook in the nbformat 3 layout (cells inside \"worksheets\") is not read; convert it "
+                Code.FILE_NOT_READ, "a notebook in the nbformat 3 layout (cells inside \"worksheets\") is not read; convert it "
                 "with `jupyter nbconvert --to notebook --inplace` to have its configs checked",
                 (root.keys or {}).get("worksheets", root).span)])
-        return SourceResult(problems=[Problem("PFT902", "not a Jupyter notebook: no \"cells\" list", root.span)])
+        return SourceResult(problems=[Problem(Code.SYNTAX_ERROR, "not a Jupyter notebook: no \"cells\" list", root.span)])
     lines = LineIndex(text)
     cells: list[_Cell] = []
     for n, cv in enumerate(cells_v.items, start=1):
@@ -269,7 +270,7 @@ def _program(cells: list[_Cell]) -> tuple[str, list[Problem]]:
         c.col_shifts = py.shifts
         if py.error is not None:
             k, col, msg = py.error
-            skipped.append(Problem("PFT906", f"cell not linted: it is not Python peftlint can parse ({msg})",
+            skipped.append(Problem(Code.UNPARSED_CELL, f"cell not linted: it is not Python peftlint can parse ({msg})",
                                    Span(line + k - 1, col, line + k - 1, col + 1)))
         out.extend(body + "\n" for body in py.lines)
         line += len(src_lines)

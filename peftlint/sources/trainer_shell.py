@@ -16,14 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from peftlint.diagnostics import Span
-from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
-from peftlint.semantics.trainer_targets import placeholder
 from peftlint.sources import SourceResult
 from peftlint.sources.shell_commands import Command, read_commands
 from peftlint.sources.shell_words import Field
 from peftlint.sources.trainer_keys import SHELL_FIELDS
+from peftlint.sources.trainer_rule import placeholder
 from peftlint.sources.trainer_values import comma_value, trl_single
-from peftlint.spec import AdapterSpec, ModelRef, TargetRule, Value
+from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
+from peftlint.spec import AdapterSpec, ModelRef, SourceKind, TargetRule, Value
 from peftlint.textpos import LineIndex
 
 _LF_PROGRAMS = {"llamafactory-cli", "lmf"}
@@ -116,7 +116,7 @@ def _shell_spec(cmd: Command, lines: LineIndex, path: str, abspath: str) -> Adap
     flavour = "llama-factory" if lf else "trl"
     head = cmd.fields[0]
     first = lines.span(head.start, head.end)
-    spec = AdapterSpec(path=path, source="shell", config_class="LoraConfig", method="LORA",
+    spec = AdapterSpec(path=path, source=SourceKind.SHELL, config_class="LoraConfig", method="LORA",
                        span=Span(first.line, first.column, first.line, first.column + 1), abspath=abspath)
     spec.facts.tool = flavour
     for opt, (field_name, how) in SHELL_FIELDS.items():

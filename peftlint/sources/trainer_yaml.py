@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Span
-from peftlint.model.classes import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
-from peftlint.semantics.trainer_targets import placeholder
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources import trainer_keys as K
+from peftlint.sources.trainer_rule import placeholder
 from peftlint.sources.trainer_values import (
     BUDGET,
     NodeValues,
@@ -43,7 +43,8 @@ from peftlint.sources.trainer_values import (
     trl_single,
 )
 from peftlint.sources.yamlread import MAX_DEPTH, Document, read_yaml
-from peftlint.spec import AdapterSpec, ModelRef, TargetRule, Value
+from peftlint.spec import TASK_TYPE_TO_AUTO_CLASS as _TASK_CLASSES
+from peftlint.spec import AdapterSpec, ModelRef, SourceKind, TargetRule, Value
 from peftlint.textpos import LineIndex
 
 
@@ -97,7 +98,7 @@ def _top(doc: Document, values: NodeValues, problems: list[Problem]) -> dict[str
         except OverBudget:
             if not any(p.message.startswith("YAML aliases:") for p in problems):  # once per file
                 problems.append(Problem(
-                    "PFT902", f"YAML aliases: the value of `{name}` expands to more than {BUDGET} nodes (an alias "
+                    Code.SYNTAX_ERROR, f"YAML aliases: the value of `{name}` expands to more than {BUDGET} nodes (an alias "
                     "bomb?); it was not read", key.span, subject=name))
     return out
 
@@ -138,7 +139,7 @@ def _spec(top: dict[str, _Entry], doc_span: Span, path: str, abspath: str, lines
     if flavour is None:
         return None
     first = Span(doc_span.line, doc_span.column, doc_span.line, doc_span.column + 1)
-    spec = AdapterSpec(path=path, source="yaml", config_class="LoraConfig", method="LORA", span=first,
+    spec = AdapterSpec(path=path, source=SourceKind.YAML, config_class="LoraConfig", method="LORA", span=first,
                        abspath=abspath)
     spec.facts.tool = "llama-factory" if flavour == "llama-factory-v1" else flavour
     if flavour == "llama-factory-v1":
@@ -217,7 +218,7 @@ def _v1_fields(spec: AdapterSpec, pc: _Entry, first: Span, problems: list[Proble
             if key not in K.LLAMA_FACTORY_V1_OTHER:
                 known = ", ".join(sorted(set(K.LLAMA_FACTORY_V1) | K.LLAMA_FACTORY_V1_OTHER))
                 problems.append(Problem(
-                    "PFT209", f"`peft_config.{key}` is not a LLaMA-Factory LoRA option: training stops with "
+                    Code.UNKNOWN_ARGUMENT, f"`peft_config.{key}` is not a LLaMA-Factory LoRA option: training stops with "
                     f"\"Unknown params for PeftPlugin.LoraParams\" (it accepts {known})", keys[key].span, subject=key))
             continue
         v = la_factory_scalar(v)

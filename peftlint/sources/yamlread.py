@@ -20,6 +20,7 @@ from typing import Callable
 import yaml
 from yaml import events as ev
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Span
 from peftlint.sources import Problem
 from peftlint.textpos import LineIndex
@@ -235,12 +236,12 @@ def read_yaml(text: str, wanted: Callable[[str], bool]) -> ReadResult:
         span = mark_span(mark, None, walker.lines) if mark is not None else Span(1, 1, 1, 1)
         span = Span(span.line, span.column, span.line, span.column + 1)
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        out.problems.append(Problem("PFT902", f"cannot parse this trainer config as YAML: {what}", span))
+        out.problems.append(Problem(Code.SYNTAX_ERROR, f"cannot parse this trainer config as YAML: {what}", span))
     finally:
         loader.dispose()
     if walker.too_deep is not None:
         out.problems.append(Problem(
-            "PFT902", f"this YAML nests more than {SAFE_LOAD_LIMIT} levels deep: yaml.safe_load, which trainers "
+            Code.SYNTAX_ERROR, f"this YAML nests more than {SAFE_LOAD_LIMIT} levels deep: yaml.safe_load, which trainers "
             "read their configs with, stops with RecursionError, so the trainer cannot read this file; the other "
             "keys were still checked", walker.too_deep))
     if walker.bad_tags:
@@ -248,7 +249,7 @@ def read_yaml(text: str, wanted: Callable[[str], bool]) -> ReadResult:
         more = len(walker.bad_tags) - 1
         also = f" ({more} more such value{'s' if more != 1 else ''} in this file)" if more else ""
         out.problems.append(Problem(
-            "PFT902", f"{what}: yaml.safe_load rejects this file, so the trainer cannot read it{also}; "
+            Code.SYNTAX_ERROR, f"{what}: yaml.safe_load rejects this file, so the trainer cannot read it{also}; "
             "the other keys were still checked", span))
     return out
 

@@ -222,7 +222,7 @@ def test_pft304_unmatched_key_warns_in_peft(tmp_path):
 
 
 def test_pft304_parameter_keys_are_not_unmatched(tmp_path):
-    # PEFT's own warning is a false positive for keys aimed at target_parameters (§2.3); ours is not
+    # PEFT's own warning is a false positive for keys aimed at target_parameters (docs/peft-behaviour.md#patterns); ours is not
     found = findings(tmp_path, 'LoraConfig(target_modules=[], target_parameters=["mlp.experts.down_proj"], '
                                'rank_pattern={"down_proj": 4})', "Qwen/Qwen1.5-MoE-A2.7B")
     assert "PFT304" not in codes(found)

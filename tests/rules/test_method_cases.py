@@ -1,9 +1,9 @@
 """Silent failure modes of PEFT (docs/peft-behaviour.md#outcomes) added to existing rules, each with real peft as the oracle.
 
-- PFT103: LoRA on ``nn.MultiheadAttention.out_proj`` (reached by "all-linear") is a no-op (§2.2, §8.12).
-- PFT208: AdaLoRA with ``target_parameters`` crashes (§3.3).
-- PFT105: an embedding tied under a non-standard name (gpt2 ``wte``) gets no PEFT tie warning (§8.17).
-- PFT303: a regex default mapping (gemma4) bypasses ``layers_to_transform`` (§1.5, §8.2).
+- PFT103: LoRA on ``nn.MultiheadAttention.out_proj`` (reached by "all-linear") is a no-op (docs/peft-behaviour.md#layer-types).
+- PFT208: AdaLoRA with ``target_parameters`` crashes (docs/peft-behaviour.md#target-parameters).
+- PFT105: an embedding tied under a non-standard name (gpt2 ``wte``) gets no PEFT tie warning (docs/peft-behaviour.md#layer-types).
+- PFT303: a regex default mapping (gemma4) bypasses ``layers_to_transform`` (docs/peft-behaviour.md#layer-filter).
 """
 
 from __future__ import annotations

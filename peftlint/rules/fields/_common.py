@@ -10,7 +10,7 @@ from peftlint.semantics.matching import SEQ_CLS_HEADS
 from peftlint.spec import Value
 
 # Methods whose rank_pattern/alpha_pattern go through peft's ``get_pattern_key`` (first match wins).
-# AdaLoRA's rank_pattern is an internal budget mask and OSF uses re.search (§2.3).
+# AdaLoRA's rank_pattern is an internal budget mask and OSF uses re.search (docs/peft-behaviour.md#patterns).
 PATTERN_KEY_METHODS = frozenset({"LORA", "LOHA", "LOKR", "HIRA", "DELORA"})
 
 

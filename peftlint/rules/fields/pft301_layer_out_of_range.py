@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -24,7 +25,7 @@ def _indices(v: Value) -> list[tuple[int, Value]]:
 
 
 class LayerOutOfRange(Rule):
-    code = "PFT301"
+    code = Code.LAYER_OUT_OF_RANGE
     name = "layer-out-of-range"
     severity = Severity.ERROR
     summary = "A `layers_to_transform` index the model does not have."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -15,7 +16,7 @@ from peftlint.semantics.suggest import format_names
 
 
 class LayersPatternNotFound(Rule):
-    code = "PFT302"
+    code = Code.LAYERS_PATTERN_NOT_FOUND
     name = "layers-pattern-not-found"
     severity = Severity.ERROR
     summary = "`layers_pattern` names no indexed module list."

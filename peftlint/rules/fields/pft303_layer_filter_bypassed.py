@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example, string_items
 from peftlint.rules.base import Expect, Rule
@@ -16,7 +17,7 @@ from peftlint.semantics.suggest import format_names
 
 
 class LayerFilterBypassed(Rule):
-    code = "PFT303"
+    code = Code.LAYER_FILTER_BYPASSED
     name = "layer-filter-bypassed"
     severity = Severity.WARNING
     summary = "With `layers_to_transform`, an entry is a full name or matches only unindexed modules."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -15,7 +16,7 @@ from peftlint.semantics.suggest import format_names
 
 
 class UnmatchedPatternKey(Rule):
-    code = "PFT304"
+    code = Code.UNMATCHED_PATTERN_KEY
     name = "unmatched-pattern-key"
     severity = Severity.WARNING
     summary = "A `rank_pattern`/`alpha_pattern` key matches no targeted module."

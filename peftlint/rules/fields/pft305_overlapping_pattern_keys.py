@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -14,7 +15,7 @@ from peftlint.semantics.suggest import format_names
 
 
 class OverlappingPatternKeys(Rule):
-    code = "PFT305"
+    code = Code.OVERLAPPING_PATTERN_KEYS
     name = "overlapping-pattern-keys"
     severity = Severity.WARNING
     summary = "Two pattern keys match the same module (first match wins; saving sorts keys)."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -15,7 +16,7 @@ from peftlint.semantics.suggest import closest_names, format_names
 
 
 class UnmatchedModulesToSave(Rule):
-    code = "PFT306"
+    code = Code.UNMATCHED_MODULES_TO_SAVE
     name = "unmatched-modules-to-save"
     severity = Severity.ERROR
     summary = "A `modules_to_save` entry matches nothing."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -14,7 +15,7 @@ from peftlint.semantics.suggest import format_names
 
 
 class TargetAlsoSaved(Rule):
-    code = "PFT307"
+    code = Code.TARGET_ALSO_SAVED
     name = "target-also-saved"
     severity = Severity.WARNING
     summary = "A module is both targeted and in `modules_to_save`, or a `modules_to_save` suffix hits other modules."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model import inventory as inv
 from peftlint.rules._common import literal_problem, py_example, string_items
@@ -17,7 +18,7 @@ from peftlint.semantics.suggest import closest_names, format_names
 
 
 class UnmatchedExclude(Rule):
-    code = "PFT308"
+    code = Code.UNMATCHED_EXCLUDE
     name = "unmatched-exclude"
     severity = Severity.WARNING
     summary = "An `exclude_modules` entry matches nothing, or names a container whose children stay adapted."

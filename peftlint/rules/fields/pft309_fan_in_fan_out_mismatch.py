@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model import inventory as inv
 from peftlint.rules._common import py_example
@@ -14,7 +15,7 @@ from peftlint.semantics.suggest import format_names
 
 
 class FanInFanOutMismatch(Rule):
-    code = "PFT309"
+    code = Code.FAN_IN_FAN_OUT_MISMATCH
     name = "fan-in-fan-out-mismatch"
     severity = Severity.WARNING
     summary = "`fan_in_fan_out` disagrees with the targeted layer type."

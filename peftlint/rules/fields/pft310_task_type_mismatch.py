@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model.classes import AUTO_CLASS_TO_TASK_TYPE, CLASSIFIER_AUTO_CLASSES, task_types_of
 from peftlint.rules._common import string_items
@@ -33,7 +34,7 @@ def _head(ctx: Context) -> str | None:
 
 
 class TaskTypeMismatch(Rule):
-    code = "PFT310"
+    code = Code.TASK_TYPE_MISMATCH
     name = "task-type-mismatch"
     severity = Severity.WARNING
     summary = "`task_type` disagrees with the model class, or is missing on a classifier."

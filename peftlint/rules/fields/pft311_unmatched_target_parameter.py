@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example, string_items
 from peftlint.rules.base import Expect, Rule
@@ -14,7 +15,7 @@ from peftlint.semantics.suggest import format_names
 
 
 class UnmatchedTargetParameter(Rule):
-    code = "PFT311"
+    code = Code.UNMATCHED_TARGET_PARAMETER
     name = "unmatched-target-parameter"
     severity = Severity.ERROR
     summary = "A `target_parameters` entry matches no parameter PEFT can wrap."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import literal_problem, py_example, string_items
 from peftlint.rules.base import Expect, Rule
@@ -11,7 +12,7 @@ from peftlint.rules.context import Context
 
 
 class RegexInList(Rule):
-    code = "PFT201"
+    code = Code.REGEX_IN_LIST
     name = "regex-in-list"
     severity = Severity.ERROR
     summary = "A `target_modules` list entry contains regex syntax; list entries are literal names."

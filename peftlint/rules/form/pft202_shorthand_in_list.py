@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity
 from peftlint.rules._common import literal_problem, py_example, py_text, string_items
 from peftlint.rules.base import Expect, Rule
@@ -16,7 +17,7 @@ def _quote(ctx: Context, s: str) -> str:
 
 
 class ShorthandInList(Rule):
-    code = "PFT202"
+    code = Code.SHORTHAND_IN_LIST
     name = "shorthand-in-list"
     severity = Severity.ERROR
     summary = '`"all-linear"` inside a list; PEFT expands only the bare string.'

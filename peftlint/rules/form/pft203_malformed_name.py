@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import literal_problem, py_example, string_items
 from peftlint.rules.base import Expect, Rule
@@ -12,7 +13,7 @@ from peftlint.rules.context import Context
 
 
 class MalformedName(Rule):
-    code = "PFT203"
+    code = Code.MALFORMED_NAME
     name = "malformed-name"
     severity = Severity.ERROR
     summary = "An empty entry, or one with brackets, quotes, commas, spaces or stray dots."

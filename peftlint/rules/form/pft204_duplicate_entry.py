@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Fix, Severity
 from peftlint.fix.edits import remove_item_edit
 from peftlint.rules._common import py_example, py_text
@@ -15,7 +16,7 @@ MAX_LISTED = 100  # repetitions reported one by one per field; the rest in one f
 
 
 class DuplicateEntry(Rule):
-    code = "PFT204"
+    code = Code.DUPLICATE_ENTRY
     name = "duplicate-entry"
     severity = Severity.WARNING
     summary = "The same entry appears twice."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -11,7 +12,7 @@ from peftlint.rules.context import Context
 
 
 class EmptyTargets(Rule):
-    code = "PFT205"
+    code = Code.EMPTY_TARGETS
     name = "empty-targets"
     severity = Severity.ERROR
     summary = "`target_modules=[]` or `\"\"` and no `target_parameters`."

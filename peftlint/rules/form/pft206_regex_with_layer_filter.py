@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -17,7 +18,7 @@ def _set(v: Value | None) -> bool:
 
 
 class RegexWithLayerFilter(Rule):
-    code = "PFT206"
+    code = Code.REGEX_WITH_LAYER_FILTER
     name = "regex-with-layer-filter"
     severity = Severity.ERROR
     summary = "A string `target_modules` (regex or `\"all-linear\"`) together with `layers_to_transform`/`layers_pattern`."

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
 
 
 class FeedforwardNotSubset(Rule):
-    code = "PFT207"
+    code = Code.FEEDFORWARD_NOT_SUBSET
     name = "feedforward-not-subset"
     severity = Severity.ERROR
     summary = "IA3 `feedforward_modules` is not a subset of `target_modules` (exact strings)."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -13,7 +14,7 @@ from peftlint.semantics.partial import is_partial
 
 
 class ParameterTargetConflict(Rule):
-    code = "PFT208"
+    code = Code.PARAMETER_TARGET_CONFLICT
     name = "parameter-target-conflict"
     severity = Severity.ERROR
     summary = "`target_parameters` with dropout, `fan_in_fan_out`, DoRA, `lora_bias`, or given as a string."

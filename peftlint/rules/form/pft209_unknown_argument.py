@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -13,7 +14,7 @@ from peftlint.semantics import unsloth
 
 
 class UnknownArgument(Rule):
-    code = "PFT209"
+    code = Code.UNKNOWN_ARGUMENT
     name = "unknown-argument"
     severity = Severity.ERROR
     summary = "A keyword the config class does not accept (typo such as `target_module=`)."
@@ -39,7 +40,7 @@ class UnknownArgument(Rule):
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         facts = ctx.facts
         info = ctx.config_info
-        if info is None:
+        if info is None or facts is None:  # info comes from the facts
             return
         known = set(info.fields)
         is_json = ctx.spec.source != "python"

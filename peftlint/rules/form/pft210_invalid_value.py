@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -16,7 +17,7 @@ _ITEM_TYPES = {"target_modules": str, "modules_to_save": str, "exclude_modules":
 
 
 class InvalidValue(Rule):
-    code = "PFT210"
+    code = Code.INVALID_VALUE
     name = "invalid-value"
     severity = Severity.ERROR
     summary = "A value `get_peft_model` rejects (`r<=0`, unknown `bias` or `init_lora_weights`, wrong type), or an unknown `task_type`."
@@ -72,6 +73,7 @@ class InvalidValue(Rule):
     def _problem(self, ctx: Context, name: str, value: Any, ft: FieldType, doubtful: dict[str, bool],
                  checked: bool) -> str | None:
         cls = ctx.spec.config_class
+        assert ctx.facts is not None  # the caller checks only fields peft's facts describe
         task_types = ctx.facts.task_types
         if name == "task_type":
             if checked or value is None or value in task_types:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import argument_span, py_example
 from peftlint.rules.base import Expect, Rule
@@ -11,7 +12,7 @@ from peftlint.rules.context import Context
 
 
 class RejectedByPeft(Rule):
-    code = "PFT211"
+    code = Code.REJECTED_BY_PEFT
     name = "rejected-by-peft"
     severity = Severity.ERROR
     summary = "The installed peft raises (or warns) when this config is created, with every argument a literal."

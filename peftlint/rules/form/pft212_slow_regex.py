@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.rules._common import py_example, string_items
 from peftlint.rules.base import Expect, Rule
@@ -22,7 +23,7 @@ _SHOWN = 80  # characters of a pattern quoted in the message
 
 
 class SlowRegex(Rule):
-    code = "PFT212"
+    code = Code.SLOW_REGEX
     name = "slow-regex"
     severity = Severity.WARNING
     summary = "A user regex takes longer than the time budget to match the model's module names (catastrophic backtracking)."

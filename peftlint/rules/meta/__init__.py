@@ -1,9 +1,11 @@
 """PFT9xx: what peftlint itself could not do (most are emitted by the engine)."""
 
+from peftlint.codes import Code
+
 # Codes the engine emits itself; their rule classes in this folder carry the documentation.
-UNRESOLVED = "PFT901"
-SYNTAX = "PFT902"
-REMOTE_CODE = "PFT903"
-UNUSED_NOQA = "PFT905"
-NOT_READ = "PFT907"
-INTERNAL = "PFT999"
+UNRESOLVED = Code.UNRESOLVED_MODEL
+SYNTAX = Code.SYNTAX_ERROR
+REMOTE_CODE = Code.REMOTE_CODE_REQUIRED
+UNUSED_NOQA = Code.UNUSED_SUPPRESSION
+NOT_READ = Code.FILE_NOT_READ
+INTERNAL = Code.INTERNAL_ERROR

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Severity
 from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 
 class UnresolvedModel(EngineRule):
-    code = "PFT901"
+    code = Code.UNRESOLVED_MODEL
     name = "unresolved-model"
     severity = Severity.INFO
     summary = "The base model could not be resolved; model-aware rules were skipped (error with `--strict`)."

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Severity
 from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 
 class SyntaxProblem(EngineRule):
-    code = "PFT902"
+    code = Code.SYNTAX_ERROR
     name = "syntax-error"
     severity = Severity.ERROR
     summary = "A file cannot be parsed (or read); the other files are still linted."

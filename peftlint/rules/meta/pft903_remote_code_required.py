@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Severity
 from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 
 class RemoteCodeRequired(EngineRule):
-    code = "PFT903"
+    code = Code.REMOTE_CODE_REQUIRED
     name = "remote-code-required"
     severity = Severity.INFO
     summary = "The model needs `trust_remote_code`; not executed unless `--trust-remote-code`."

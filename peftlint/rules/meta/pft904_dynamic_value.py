@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
-from peftlint.semantics.trainer_targets import is_placeholder
+from peftlint.sources.trainer_rule import is_placeholder
 
 
 class DynamicValue(Rule):
-    code = "PFT904"
+    code = Code.DYNAMIC_VALUE
     name = "dynamic-value"
     severity = Severity.INFO
     summary = "A field's value is computed at runtime and cannot be checked."

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Severity
 from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 
 class UnusedSuppression(EngineRule):
-    code = "PFT905"
+    code = Code.UNUSED_SUPPRESSION
     name = "unused-suppression"
     severity = Severity.WARNING
     summary = "A `# noqa: PFTxxx` that suppresses nothing."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Severity
 from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
@@ -16,7 +17,7 @@ def _notebook(*cells: str) -> str:
 
 
 class UnparsedCell(EngineRule):
-    code = "PFT906"
+    code = Code.UNPARSED_CELL
     name = "unparsed-cell"
     severity = Severity.INFO
     summary = "A notebook cell is not Python peftlint can parse; it was skipped, the other cells are linted."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Severity
 from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
@@ -16,7 +17,7 @@ _V4 = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{**_CELL, "
 
 
 class FileNotRead(EngineRule):
-    code = "PFT907"
+    code = Code.FILE_NOT_READ
     name = "file-not-read"
     severity = Severity.INFO
     summary = "A file was skipped: not a regular file, over the size limit, or a format peftlint does not read."

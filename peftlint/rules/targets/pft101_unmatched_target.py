@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Fix, Severity
 from peftlint.fix.edits import remove_item_edit, replace_string_edit
 from peftlint.rules._common import py_example, py_text
@@ -21,7 +22,7 @@ FALCON_FIXED = py_text('config = LoraConfig(target_modules=["query_key_value"])'
 
 
 class UnmatchedTarget(Rule):
-    code = "PFT101"
+    code = Code.UNMATCHED_TARGET
     name = "unmatched-target"
     severity = Severity.ERROR
     summary = "A `target_modules` list entry matches no module of the base model."

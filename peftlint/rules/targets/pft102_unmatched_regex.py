@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -15,7 +16,7 @@ from peftlint.semantics.suggest import format_names
 
 
 class UnmatchedRegex(Rule):
-    code = "PFT102"
+    code = Code.UNMATCHED_REGEX
     name = "unmatched-regex"
     severity = Severity.ERROR
     summary = "A string `target_modules` full-matches no module name."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Fix, Severity
 from peftlint.fix.edits import replace_string_edit
 from peftlint.model import inventory as inv
@@ -41,7 +42,7 @@ def _adaptable_children(ctx: Context, m: inv.ModuleInfo, kinds: frozenset[str]) 
 
 
 class UnsupportedModule(Rule):
-    code = "PFT103"
+    code = Code.UNSUPPORTED_MODULE
     name = "unsupported-module"
     severity = Severity.ERROR
     summary = "A target matches a module the method cannot wrap (norm, dropout, router, container)."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -15,7 +16,7 @@ from peftlint.semantics.methods import EMBEDDING_METHODS
 
 
 class HeadTargeted(Rule):
-    code = "PFT104"
+    code = Code.HEAD_TARGETED
     name = "head-targeted"
     severity = Severity.WARNING
     summary = "The output head (`lm_head`, `embed_out`, `proj_out`, ...) is adapted."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model import inventory as inv
 from peftlint.rules._common import py_example
@@ -17,7 +18,7 @@ from peftlint.semantics.suggest import format_names
 
 
 class EmbeddingTargeted(Rule):
-    code = "PFT105"
+    code = Code.EMBEDDING_TARGETED
     name = "embedding-targeted"
     severity = Severity.WARNING
     summary = "An input embedding is adapted (saved whole; tied weights)."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -17,7 +18,7 @@ from peftlint.semantics.suggest import adaptable_suffixes
 
 
 class NoDefaultTargets(Rule):
-    code = "PFT106"
+    code = Code.NO_DEFAULT_TARGETS
     name = "no-default-targets"
     severity = Severity.ERROR
     summary = "`target_modules` is omitted and PEFT has no default for this model type and method."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -48,7 +49,7 @@ def _other_kind_of_block(ctx: Context, lst: str, reached: set[int], total: int, 
 
 
 class PartialCoverage(Rule):
-    code = "PFT107"
+    code = Code.PARTIAL_COVERAGE
     name = "partial-coverage"
     severity = Severity.WARNING
     summary = "A `target_modules` entry reaches only some of the repeated blocks."

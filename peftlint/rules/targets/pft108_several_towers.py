@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
@@ -28,7 +29,7 @@ def _tower_of(name: str, towers: dict[str, str]) -> str | None:
 
 
 class SeveralTowers(Rule):
-    code = "PFT108"
+    code = Code.SEVERAL_TOWERS
     name = "several-towers"
     severity = Severity.WARNING
     summary = "In a composite model, an entry matches in more than one sub-model (language model, vision tower, ...)."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model import inventory as inv
 from peftlint.rules._common import py_example
@@ -45,7 +46,7 @@ def _suggest_parameters(ctx: Context, fused: list[tuple[str, str]]) -> list[str]
 
 
 class MoeExpertsUnreached(Rule):
-    code = "PFT109"
+    code = Code.MOE_EXPERTS_UNREACHED
     name = "moe-experts-unreached"
     severity = Severity.WARNING
     summary = "MoE experts are fused parameters (transformers 5) or PEFT rewrites the names; says what is adapted."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
@@ -13,7 +14,7 @@ from peftlint.semantics.peft_errors import nothing_targeted
 
 
 class AllExcluded(Rule):
-    code = "PFT110"
+    code = Code.ALL_EXCLUDED
     name = "all-excluded"
     severity = Severity.ERROR
     summary = "Every matched module is removed by `exclude_modules`/`modules_to_save`."

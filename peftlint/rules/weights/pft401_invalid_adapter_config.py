@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
@@ -27,7 +28,7 @@ def _short(value: Any) -> str:
 
 
 class InvalidAdapterConfig(Rule):
-    code = "PFT401"
+    code = Code.INVALID_ADAPTER_CONFIG
     name = "invalid-adapter-config"
     severity = Severity.ERROR
     summary = "`adapter_config.json` is not valid JSON, lacks a known `peft_type`, or has fields of the wrong type."

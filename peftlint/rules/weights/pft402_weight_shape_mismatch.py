@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
@@ -20,7 +21,7 @@ from peftlint.semantics.weights import fmt_shape
 
 
 class WeightShapeMismatch(Rule):
-    code = "PFT402"
+    code = Code.WEIGHT_SHAPE_MISMATCH
     name = "weight-shape-mismatch"
     severity = Severity.ERROR
     summary = "A saved tensor does not fit the base model's module (adapter trained on another base)."

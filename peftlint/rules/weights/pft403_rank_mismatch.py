@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
@@ -27,7 +28,7 @@ def _pattern_key_span(ctx: Context, key: str) -> Span:
 
 
 class RankMismatch(Rule):
-    code = "PFT403"
+    code = Code.RANK_MISMATCH
     name = "rank-mismatch"
     severity = Severity.ERROR
     summary = "The rank saved in the weights differs from `r`/`rank_pattern` in the config."

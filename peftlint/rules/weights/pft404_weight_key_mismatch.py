@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
@@ -19,7 +20,7 @@ from peftlint.semantics.weights import group_keys
 
 
 class WeightKeyMismatch(Rule):
-    code = "PFT404"
+    code = Code.WEIGHT_KEY_MISMATCH
     name = "weight-key-mismatch"
     severity = Severity.ERROR
     summary = "Weights for modules the config does not target or the base lacks, or targets without weights."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
@@ -13,7 +14,7 @@ from peftlint.semantics.weights import fmt_shape, group_keys
 
 
 class EmptyTensor(Rule):
-    code = "PFT405"
+    code = Code.EMPTY_TENSOR
     name = "empty-tensor"
     severity = Severity.ERROR
     summary = "A zero-sized tensor in the adapter file."

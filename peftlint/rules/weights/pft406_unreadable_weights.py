@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
@@ -15,7 +16,7 @@ _TRUNCATED = safetensors_bytes(lora_shapes())[:-100]
 
 
 class UnreadableWeights(Rule):
-    code = "PFT406"
+    code = Code.UNREADABLE_WEIGHTS
     name = "unreadable-weights"
     severity = Severity.ERROR
     summary = "Truncated or corrupt safetensors; pickle files are never loaded (noted)."

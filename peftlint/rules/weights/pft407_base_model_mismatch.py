@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.model.resolve import split_subfolder
 from peftlint.rules.base import Expect, Rule
@@ -21,7 +22,7 @@ def _same_model(a: str, b: str, aliases: dict[str, str]) -> bool:
 
 
 class BaseModelMismatch(Rule):
-    code = "PFT407"
+    code = Code.BASE_MODEL_MISMATCH
     name = "base-model-mismatch"
     severity = Severity.WARNING
     summary = "`base_model_name_or_path` differs from the base model the project declares."

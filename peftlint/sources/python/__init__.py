@@ -16,6 +16,7 @@ import ast
 import os
 from collections.abc import Collection
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Span
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources.python.evaluate import ValueResolver
@@ -24,7 +25,7 @@ from peftlint.sources.python.link_model import ModelLinker
 from peftlint.sources.python.linkbase import Component
 from peftlint.sources.python.parse import parse_python
 from peftlint.sources.python.program import Program
-from peftlint.spec import AdapterSpec, ModelRef, Value
+from peftlint.spec import AdapterSpec, ModelRef, SourceKind, Value
 
 UNSLOTH_MARKER = "get_peft_model"
 
@@ -39,10 +40,10 @@ def extract_python(text: str, path: str, abspath: str, config_classes: Collectio
     except (KeyboardInterrupt, SystemExit):
         raise
     except RecursionError:
-        return SourceResult(problems=[Problem("PFT999", "the file is nested too deeply to be analysed statically")])
+        return SourceResult(problems=[Problem(Code.INTERNAL_ERROR, "the file is nested too deeply to be analysed statically")])
     except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the run
         message = f"internal error while reading Python source: {_describe(exc)}"
-        return SourceResult(problems=[Problem("PFT999", message)])
+        return SourceResult(problems=[Problem(Code.INTERNAL_ERROR, message)])
 
 
 def _describe(exc: BaseException) -> str:
@@ -56,7 +57,7 @@ def _extract(text: str, path: str, abspath: str, classes: frozenset[str]) -> Sou
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        return SourceResult(problems=[Problem("PFT902", f"cannot parse: the text is not valid Unicode ({exc.reason})")])
+        return SourceResult(problems=[Problem(Code.SYNTAX_ERROR, f"cannot parse: the text is not valid Unicode ({exc.reason})")])
     outcome = parse_python(text)
     if outcome.code:
         return SourceResult(problems=[Problem(outcome.code, outcome.message, outcome.span)])
@@ -92,19 +93,19 @@ class _Extractor:
                 spec = self._spec(call, config_class, unsloth)
             except RecursionError:
                 result.problems.append(
-                    Problem("PFT999", f"{config_class} call is nested too deeply to be analysed", self.p.span(call))
+                    Problem(Code.INTERNAL_ERROR, f"{config_class} call is nested too deeply to be analysed", self.p.span(call))
                 )
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad call must not lose the others
                 message = f"internal error while reading {config_class}(): {_describe(exc)}"
-                result.problems.append(Problem("PFT999", message, self.p.span(call)))
+                result.problems.append(Problem(Code.INTERNAL_ERROR, message, self.p.span(call)))
                 continue
             try:
                 self._link(spec, call, unsloth)
             except Exception as exc:  # noqa: BLE001
                 spec.facts.model_unresolved = f"internal error while linking the model: {_describe(exc)}"
                 message = f"internal error while linking {config_class}() to its model: {_describe(exc)}"
-                result.problems.append(Problem("PFT999", message, spec.span))
+                result.problems.append(Problem(Code.INTERNAL_ERROR, message, spec.span))
             result.specs.append(spec)
         return result
 
@@ -134,7 +135,7 @@ class _Extractor:
         p = self.p
         spec = AdapterSpec(
             path=self.path,
-            source="python",
+            source=SourceKind.PYTHON,
             config_class=config_class,
             method="",
             span=p.span(call),

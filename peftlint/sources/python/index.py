@@ -173,12 +173,6 @@ class ModuleIndex(SourceText):
                 return a
         return None
 
-    def enclosing_class(self, node: ast.AST) -> ast.ClassDef | None:
-        for a in self.ancestors(node):
-            if isinstance(a, ast.ClassDef):
-                return a
-        return None
-
     def enclosing_statement(self, node: ast.AST) -> ast.AST:
         """The statement (simple or compound) that contains ``node``."""
         for a in self.ancestors(node):

@@ -89,17 +89,6 @@ def static_inventory(tree: ast.Module, class_name: str, *, path: str, line: int 
                       rec.grafted)
 
 
-def local_inventory(abspath: str, text: str, class_name: str, *, line: int | None = None,
-                    memo: dict | None = None, display: str = "") -> tuple[Inventory | None, str]:
-    """For the engine: ``class_name``'s tree from the file ``abspath`` whose text is ``text``.
-
-    Returns the inventory (partial trees list their unknown subtrees) and a reason: why there is
-    none, or what is unknown. ``memo`` (one per run) keeps parsed files and results.
-    """
-    got = local_tree(abspath, text, class_name, line=line, memo=memo, display=display)
-    return got.inventory, got.reason
-
-
 def local_tree(abspath: str, text: str, class_name: str, *, line: int | None = None,
                memo: dict | None = None, display: str = "", pretrained: PretrainedResolver | None = None) -> StaticTree:
     memo = {} if memo is None else memo

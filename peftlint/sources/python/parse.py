@@ -11,6 +11,7 @@ import ast
 import warnings
 from dataclasses import dataclass, field
 
+from peftlint.codes import Code
 from peftlint.diagnostics import Span
 
 
@@ -31,11 +32,11 @@ def parse_python(text: str) -> ParseOutcome:
             warnings.simplefilter("ignore")
             return ParseOutcome(ast.parse(text))
     except SyntaxError as exc:  # includes IndentationError / TabError
-        return ParseOutcome(None, "PFT902", f"cannot parse: {exc.msg or exc}", _span_of(exc))
+        return ParseOutcome(None, Code.SYNTAX_ERROR, f"cannot parse: {exc.msg or exc}", _span_of(exc))
     except ValueError as exc:  # "source code string cannot contain null bytes" on some versions
-        return ParseOutcome(None, "PFT902", f"cannot parse: {exc}", Span(1, 1, 1, 1))
+        return ParseOutcome(None, Code.SYNTAX_ERROR, f"cannot parse: {exc}", Span(1, 1, 1, 1))
     except (RecursionError, MemoryError):
-        return ParseOutcome(None, "PFT999", "the file is nested too deeply to be analysed statically")
+        return ParseOutcome(None, Code.INTERNAL_ERROR, "the file is nested too deeply to be analysed statically")
 
 
 def _span_of(exc: SyntaxError) -> Span:

@@ -1,3 +1,0 @@
-"""Helpers shared by the form rules."""
-
-from __future__ import annotations

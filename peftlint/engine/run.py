@@ -14,6 +14,7 @@ from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.engine import discover as disc
 from peftlint.engine import prefetch
+from peftlint.engine.intent import apply_intent
 from peftlint.engine.models import ModelChoice
 from peftlint.engine.readers import READERS, SourceReader
 from peftlint.engine.reading import not_read_problem
@@ -355,6 +356,7 @@ class Linter(Replay, ModelChoice):
                expanded: Any = None) -> list[Diagnostic]:
         """Findings of one spec against one model: the model named, trainer keys spelt as the trainer does."""
         keys = {f: k for f, k in spec.facts.trainer_keys.items() if f != k}
+        apply_intent(diags, spec)
         for d in diags:
             if d.model is None:
                 d.model = label

@@ -142,3 +142,27 @@ def test_outside_the_block_the_finding_stays_an_error(tmp_path):
         ''')
     [d] = lint(tmp_path, ".")
     assert (d["code"], d["severity"]) == ("PFT101", "error")
+
+
+# -- cause 8: axolotl's lora_target_linear on Mixtral (transformers 5) -----------------------------
+
+
+def test_lora_target_linear_on_mixtral_leaves_the_experts_frozen(tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from support.oracle import fresh, wrapped_parameters
+
+    (tmp_path / "train.yml").write_text("base_model: mistralai/Mixtral-8x7B-v0.1\nadapter: lora\nlora_r: 8\n"
+                                        "lora_target_linear: true\n", encoding="utf-8")
+    [d] = lint(tmp_path, ".")
+    assert d["code"] == "PFT109"
+    assert '"lora_target_linear: true" reaches only the 128 nn.Linear modules, so the experts stay frozen' in d["message"]
+    # what axolotl passes: the leaf names of every Linear but lm_head; peft adapts no expert parameter
+    model = fresh("mistralai/Mixtral-8x7B-v0.1", "MixtralForCausalLM")
+    leaves = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
+                     if type(m).__name__ == "Linear" and n != "lm_head"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pm = get_peft_model(model, LoraConfig(r=8, target_modules=leaves))
+    assert len(pm.base_model.targeted_module_names) == 128
+    assert not [p for p in wrapped_parameters(pm) if ".experts." in p]
+    assert not [n for n in pm.base_model.targeted_module_names if ".experts" in n]

@@ -137,7 +137,12 @@ def package_digest() -> str:
 
 
 def digest(parts: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+    # values read from YAML may be dates or bytes (``2001-12-14``, ``!!binary``): keyed by type and repr
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=_key_of).encode("utf-8")).hexdigest()
+
+
+def _key_of(value: object) -> str:
+    return f"<{type(value).__qualname__}>{value!r}"
 
 
 def entry_path(directory: Path | None, prefix: str, key: str) -> Path | None:

@@ -223,10 +223,21 @@ class Walker:
                 yield Candidate(Path(f), kind, False)
 
 
+# pathspec turns each ``*`` into a backtracking ``[^/]*``: ``*a*a*a*a*a*a*a*a*a*a*b`` against a long
+# file name of a's takes hours. Lines with more single-star wildcards than this (``**`` is not
+# counted) or longer than MAX_PATTERN_LENGTH are skipped: the files they would hide are linted.
+MAX_PATTERN_STARS = 2
+MAX_PATTERN_LENGTH = 1000
+
+
+def _bounded_pattern(line: str) -> bool:
+    return len(line) <= MAX_PATTERN_LENGTH and line.replace("**", "").count("*") <= MAX_PATTERN_STARS
+
+
 def _gitignore_spec(lines: list[str]) -> pathspec.PathSpec:
     import pathspec  # only when there is something to match: a run on named files never needs it
 
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    return pathspec.GitIgnoreSpec.from_lines([line for line in lines if _bounded_pattern(line)])
 
 
 def _inside_repo(anchor: Path, top: Path) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -95,9 +96,15 @@ def lint_in_workers(linter: Any, cands: list[Candidate], workers: int, result: A
     with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
                              initargs=(type(linter), type(result), linter.settings, linter.cwd,
                                        linter.results is not None, linter.read_ahead)) as pool:
-        futures = {pool.submit(_lint_batch, batch): len(batch) for batch in batches}
+        futures = {pool.submit(_lint_batch, batch): batch for batch in batches}
         for fut in as_completed(futures):
-            result.extend(fut.result())
-            done += futures[fut]
+            try:
+                result.extend(fut.result())
+            except (RecursionError, pickle.PicklingError):
+                # a value nested too deeply to pickle (a 900-deep target_modules): the batch is
+                # linted here, where nothing has to cross a process boundary
+                for cand in futures[fut]:
+                    linter.lint_file(cand, result)
+            done += len(futures[fut])
             if linter.progress is not None:
                 linter.progress(done, total)

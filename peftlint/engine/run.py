@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gc
 import hashlib
 import re
@@ -15,6 +16,7 @@ from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.engine import discover as disc
 from peftlint.engine import prefetch
+from peftlint.engine.intent import apply_intent
 from peftlint.engine.models import ModelChoice
 from peftlint.engine.readers import READERS, SourceReader
 from peftlint.engine.reading import not_read_problem
@@ -182,6 +184,11 @@ class Linter(Replay, ModelChoice):
             self._emit(result, [self._problem(path, Problem(SYNTAX, f"cannot read file: {exc.strerror or exc}"))], None)
             return
         result.digests[path] = hashlib.sha256(data).hexdigest()
+        encoding_problem = _adapter_encoding_problem(data) if cand.kind == disc.ADAPTER_CONFIG else None
+        if encoding_problem is not None and not data.startswith(codecs.BOM_UTF8):  # UTF-16/32: not read further
+            result.files += 1
+            self._emit(result, [self._problem(path, encoding_problem)], None)
+            return
         if b"\x00" in data[:8192]:
             if cand.explicit:
                 result.files += 1
@@ -215,6 +222,8 @@ class Linter(Replay, ModelChoice):
             diags.append(self._internal(path, Span(1, 1, 1, 1), exc))
             src = SourceResult()
         diags += [self._problem(path, p) for p in src.problems]
+        if encoding_problem is not None:
+            diags.append(self._problem(path, encoding_problem))
         skipped_codes: set[str] = set()
         outcomes = []
         for spec in src.specs:
@@ -248,6 +257,8 @@ class Linter(Replay, ModelChoice):
             diags.append(self._internal(path, Span(1, 1, 1, 1), exc))
             src = SourceResult()
         diags += [self._problem(path, p) for p in src.problems]
+        if encoding_problem is not None:
+            diags.append(self._problem(path, encoding_problem))
         for spec in src.specs:
             outcome = SpecOutcome(spec)
             result.outcomes.append(outcome)
@@ -365,6 +376,7 @@ class Linter(Replay, ModelChoice):
                expanded: Any = None) -> list[Diagnostic]:
         """Findings of one spec against one model: the model named, trainer keys spelt as the trainer does."""
         keys = {f: k for f, k in spec.facts.trainer_keys.items() if f != k}
+        apply_intent(diags, spec)
         for d in diags:
             if d.model is None:
                 d.model = label
@@ -402,3 +414,17 @@ def _name_trainer_key(message: str, keys: dict[str, str], tool: str, notes: dict
                 return f"{message} ({notes[field_name]})"
             return f"{message} (`{field_name}` is `{keys[field_name]}` in this {tool} config)"
     return message
+
+
+def _adapter_encoding_problem(data: bytes) -> Problem | None:
+    """PFT401 for an adapter_config.json that peft cannot decode: ``PeftConfig.from_pretrained``
+    opens it as UTF-8 text and calls ``json.load``, which rejects a byte order mark."""
+    if data.startswith(codecs.BOM_UTF8):
+        return Problem("PFT401", "PEFT cannot read this file: it starts with a UTF-8 byte order mark, which "
+                                 "PeftConfig.from_pretrained's json.load rejects (Unexpected UTF-8 BOM); save it without one")
+    for bom, name in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
+                      (codecs.BOM_UTF16_BE, "UTF-16")):
+        if data.startswith(bom):
+            return Problem("PFT401", f"PEFT cannot read this file: it is {name} text, and PeftConfig.from_pretrained "
+                                     "reads adapter_config.json as UTF-8; save it as UTF-8")
+    return None

@@ -107,3 +107,9 @@ def unsupported_raise(method: str, cls: str) -> str | None:
     """The text (``...`` for any text) peft raises when ``method`` targets a module of class ``cls``."""
     text = UNSUPPORTED_RAISE.get(method, "Target module {cls}(...) is not supported")
     return text.format(cls=cls) if text else None
+
+
+# Methods whose layers fit any Linear shape: peft is not asked about the targeted shapes for them
+# (rules/targets/pft103_unsupported_module.py asks the others, see peft_check.shape_probe).
+SHAPE_FREE = frozenset({"LORA", "LOHA", "LOKR", "IA3", "ADALORA", "TRAINABLE_TOKENS", "LN_TUNING", "OSF", "VERA",
+                        "XLORA", "ADAPTION_PROMPT", "SHADOW"})

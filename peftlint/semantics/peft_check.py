@@ -149,6 +149,18 @@ def probe(config_class: str, name: str, value: Any, base: dict[str, Any], cache_
     return _cached("probe", config_class, key_args, cache_dir, lambda: _run_probe(config_class, name, value, base))
 
 
+def shape_probe(config_class: str, base: dict[str, Any], in_features: int, out_features: int,
+                cache_dir: Path | None) -> Verdict:
+    """What ``get_peft_model`` raises for this config on one ``nn.Linear(in_features, out_features)``
+    (peft checks some methods' dimensions only while it builds the layer: GraLoRA's ``gralora_k``,
+    OFT's block size, ...). Empty when it passes, or when the config fails on a highly divisible
+    shape too (then the shape is not the reason)."""
+    base = {k: v for k, v in base.items() if k not in _TARGETING}
+    key_args = {"base": base, "shape": [in_features, out_features]}
+    return _cached("shape", config_class, key_args, cache_dir,
+                   lambda: _run_shape_probe(config_class, base, in_features, out_features))
+
+
 def _cached(how: str, config_class: str, args: dict[str, Any], cache_dir: Path | None,
             compute: Callable[[], Verdict]) -> Verdict:
     key = store.digest({
@@ -189,14 +201,14 @@ def _run_construct(config_class: str, args: dict[str, Any], saved: bool) -> Verd
     return _observe(build)
 
 
-def _toy() -> Any:
-    """A model with one ``nn.Linear(64, 64)`` named ``lin`` (real, tiny weights on the CPU)."""
+def _toy(in_features: int = 64, out_features: int = 64) -> Any:
+    """A model with one ``nn.Linear`` named ``lin`` (real, tiny weights on the CPU)."""
     import torch
 
     class ToyModel(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.lin = torch.nn.Linear(64, 64)
+            self.lin = torch.nn.Linear(in_features, out_features)
 
         def forward(self, x: Any) -> Any:
             return self.lin(x)
@@ -224,6 +236,30 @@ def _run_probe(config_class: str, name: str, value: Any, base: dict[str, Any]) -
     if with_value.raised is None:
         return Verdict()
     return Verdict(complaints=[with_value.raised])
+
+
+_REFERENCE = 5040  # divisible by every block size, rank and factor a config plausibly names (1-10, 12, 16, ...)
+
+
+def _run_shape_probe(config_class: str, base: dict[str, Any], in_features: int, out_features: int) -> Verdict:
+    import peft
+
+    cls = getattr(peft, config_class, None)
+    if cls is None or "target_modules" not in getattr(cls, "__dataclass_fields__", {}):
+        return Verdict(judged=False)
+
+    def apply(shape: tuple[int, int]) -> Callable[[], None]:
+        def run() -> None:
+            import torch
+
+            with torch.device("meta"):  # a real model's layer can be large: no storage
+                peft.get_peft_model(_toy(*shape), cls(**base, target_modules=["lin"]))
+        return run
+
+    if _observe(apply((_REFERENCE, _REFERENCE))).raised is not None:
+        return Verdict()
+    shaped = _observe(apply((in_features, out_features)))
+    return Verdict(complaints=[shaped.raised]) if shaped.raised is not None else Verdict()
 
 
 def _observe(action: Callable[[], None]) -> Verdict:

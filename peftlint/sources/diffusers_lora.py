@@ -104,6 +104,8 @@ def _metadata(file: WeightFile) -> dict[str, dict] | str:
         flat = json.loads(raw)
     except ValueError as exc:
         return f"the `{METADATA_KEY}` in the safetensors header is not valid JSON: {exc}"
+    except RecursionError:  # json.loads recurses once per level: 100,000 nested arrays
+        return f"the `{METADATA_KEY}` in the safetensors header nests too deeply to be read as JSON"
     if not isinstance(flat, dict):
         return f"the `{METADATA_KEY}` in the safetensors header is not a JSON object"
     out: dict[str, dict] = {}

@@ -20,6 +20,11 @@ from peftlint.textpos import LineIndex
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_NESTING = 32  # ${A:-${B:-...}} levels read before the rest is dynamic
+# Expansion bounds, as YAML aliases have theirs: `A=$A$A` forty times is 2**40 characters from a
+# 400-byte script. One word expands to at most MAX_WORD characters, one file's expansions to
+# MAX_EXPANDED in all; past that the word is dynamic, with the reason.
+MAX_WORD = 65_536
+MAX_EXPANDED = 500_000
 _PLAIN = re.compile(r"[^\s;&|()<>\\'\"$`]+")  # a run of characters that stand for themselves
 _PLAIN_DQ = re.compile(r'[^"\\$`]+')  # the same inside double quotes
 
@@ -91,6 +96,7 @@ class WordReader:
         self.depth = 0  # inside if/for/while/case/{ } blocks: assignments there are conditional
         self.sourced = ""  # after `source file`: any variable may have been set there
         self.nesting = 0
+        self.expanded = 0  # characters inserted from variables so far (MAX_EXPANDED)
         self.lines = LineIndex(text)
 
     def line(self, off: int) -> int:
@@ -253,6 +259,11 @@ class WordReader:
             return
         if var.chars is None:
             out.parts.append(Dyn(var.reason))
+            return
+        self.expanded += len(var.chars)
+        if len(out.parts) + len(var.chars) > MAX_WORD or self.expanded > MAX_EXPANDED:
+            out.parts.append(Dyn(f"the expansion of ${name} is longer than peftlint reads ({MAX_WORD:,} characters "
+                                 f"in one word, {MAX_EXPANDED:,} in one file)"))
             return
         for ch, off in var.chars:
             out.add(ch, off, split=not quoted)

@@ -36,6 +36,8 @@ _STANDARD_COLLECTION_TAGS = {
     "tag:yaml.org,2002:set",
 }
 MERGE_KEY = "<<"
+_INT_TAG = "tag:yaml.org,2002:int"
+_INT_DIGITS = 4000  # under sys.get_int_max_str_digits() (4300): only longer ones need a check
 
 
 @dataclass
@@ -181,7 +183,8 @@ class _Walker:
     def _scalar(self, e: ev.ScalarEvent) -> yaml.ScalarNode:
         tag = e.tag if _explicit(e.tag) else self.resolver.resolve(yaml.ScalarNode, e.value, e.implicit)
         node = yaml.ScalarNode(tag, e.value, e.start_mark, e.end_mark, style=e.style)
-        if _explicit(e.tag):
+        # an implicit int too long for int() (Python's 4300-digit limit) makes yaml.safe_load fail too
+        if _explicit(e.tag) or (tag == _INT_TAG and len(e.value) > _INT_DIGITS):
             try:
                 self.constructor.construct_object(node)
             except Exception as exc:  # ValueError, KeyError, ConstructorError, ... per tag

@@ -86,10 +86,12 @@ def test_huge_sibling_module_is_not_read_whole(tree: Path, facts_cache: Path) ->
     with open(tree / "mymodels.py", "wb") as fh:
         fh.truncate(3 << 30)
     (tree / "train.py").write_text(
-        "import torch.nn as nn\nfrom peft import LoraConfig, get_peft_model\nfrom mymodels import Net\n\n"
-        "model = get_peft_model(Net(), LoraConfig(target_modules=['q_proj']))\n")
-    found = hostile.report(hostile.run(tree, facts_cache, "--format", "json", "train.py"))
-    assert "PFT999" not in {f["code"] for f in found}
+        "import torch.nn as nn\nfrom peft import LoraConfig, get_peft_model\nfrom mymodels import Block\n\n\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.block = Block()\n"
+        "        self.q_proj = nn.Linear(4, 4)\n\n\n"
+        "model = get_peft_model(Net(), LoraConfig(target_modules=['q_proj', 'nope']))\n")
+    # Block's module is not read (it is over the size limit): the run completes, no MemoryError (PFT999)
+    hostile.report(hostile.run(tree, facts_cache, "--format", "json", "--show-notes", "train.py"))
 
 
 @pytest.fixture

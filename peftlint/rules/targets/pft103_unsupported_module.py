@@ -13,8 +13,9 @@ from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
 from peftlint.semantics.matching import entry_matches
-from peftlint.semantics.methods import (SILENT_KINDS, describe_supported, display_name, supported_kinds,
+from peftlint.semantics.methods import (SHAPE_FREE, SILENT_KINDS, describe_supported, display_name, supported_kinds,
                                         unsupported_raise)
+from peftlint.semantics.peft_check import shape_probe
 from peftlint.semantics.suggest import format_names
 
 
@@ -41,6 +42,9 @@ def _adaptable_children(ctx: Context, m: inv.ModuleInfo, kinds: frozenset[str]) 
     return list(found)
 
 
+_MAX_SHAPES = 6  # distinct layer shapes asked of peft per config
+
+
 class UnsupportedModule(Rule):
     code = Code.UNSUPPORTED_MODULE
     name = "unsupported-module"
@@ -60,11 +64,20 @@ class UnsupportedModule(Rule):
 
     Fix: name the layers inside the container instead.
 
+    Module classes registered on the config with `config._register_custom_module({nn.LSTM:
+    MyLoraLSTM})` are wrapped by the registered class, so they are not reported (nor anything
+    else, when the mapping cannot be read or names a class the model does not hold by name).
+
     Targeting the `out_proj` of a `torch.nn.MultiheadAttention` directly (which `"all-linear"`
     does, since it is an `nn.Linear`) is reported as a warning: PEFT wraps it without complaint,
     but MultiheadAttention's forward reads `out_proj.weight` itself and never calls
     `out_proj.forward`, so the adapter is a silent no-op. Target the MultiheadAttention module
     instead (LoRA then adapts both its `in_proj` and its `out_proj`).
+
+    Some methods check a layer's dimensions only while building it (GraLoRA: `in_features`
+    divisible by `gralora_k`; OFT: by the block size; ...). For those, peftlint asks the
+    installed peft once per targeted Linear shape (on a meta-device toy layer of that shape, with
+    the config's literal arguments; cached) and reports what it raises.
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "mlp"])',
                       expect=(Expect(4, 47, "`mlp` matches 30 modules of type LlamaMLP"),)),)
@@ -80,7 +93,15 @@ class UnsupportedModule(Rule):
         if t is None or kinds is None:
             return
         yield from self._mha_out_proj(ctx, t)
+        yield from self._shapes(ctx, t)
         bad = t.unsupported(ctx.inventory, kinds)
+        registered = ctx.spec.facts.custom_modules
+        if bad and registered is None:
+            return  # a registration whose mapping was not read: peft may wrap any of them
+        if bad and registered:
+            if not set(registered) <= {m.cls for m in ctx.inventory.modules}:
+                return  # a registered class the model does not hold by name may be a base of these
+            bad = [m for m in bad if m.cls not in registered]
         if not bad:
             return
         method = display_name(ctx.spec.method, ctx.spec.config_class)
@@ -151,6 +172,33 @@ class UnsupportedModule(Rule):
             f"while still being trained and saved. Target the attention module itself ({format_names(parents, 3)}) "
             "instead",
             subject=subject or hit[0], severity=Severity.WARNING)
+
+    def _shapes(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        """Dimension checks peft makes only while it builds a layer (GraLoRA's ``gralora_k``, OFT's
+        block size, ...): peft itself is asked on one Linear of each targeted shape."""
+        if ctx.spec.method in SHAPE_FREE or ctx.literal_args is None or ctx.config_info is None:
+            return
+        verdict = ctx.peft_verdict
+        if verdict is None or verdict.raised is not None:
+            return
+        shapes: dict[tuple[int, int], list[str]] = {}
+        for name in t.targeted:
+            m = ctx.inventory.module(name)
+            if m is not None and m.kind == inv.LINEAR and (m.in_features or 0) > 0 and (m.out_features or 0) > 0:
+                shapes.setdefault((m.in_features, m.out_features), []).append(name)
+        for (fan_in, fan_out), names in list(shapes.items())[:_MAX_SHAPES]:
+            raised = shape_probe(ctx.spec.config_class, ctx.literal_args, fan_in, fan_out,
+                                 ctx.settings.cache_directory()).raised
+            if raised is None:
+                continue
+            span, subject = span_for(ctx, names[0])
+            method = display_name(ctx.spec.method, ctx.spec.config_class)
+            yield self.diagnostic(
+                ctx, span,
+                f"{format_names(names, 3)} ({fan_in} in, {fan_out} out) cannot be wrapped by {method} with these "
+                f"arguments: get_peft_model raises {raised.error} (\"{raised.message}\")",
+                subject=subject or names[0])
+            return
 
     def _silent(self, ctx: Context, t) -> Iterator[Diagnostic]:
         """OSF and LN-Tuning never raise: say what they silently do with the wrong kind of module."""

@@ -81,9 +81,9 @@ class MoeExpertsUnreached(Rule):
         t = ctx.targeting
         if t is None:
             return
-        if t.moe is not None:
+        if t.moe is not None and (t.moe.moved or t.moe.error):
             yield from self._rewritten(ctx, t)
-        else:
+        else:  # no rewrite, or one that finds none of its names in these targets
             yield from self._unreached(ctx, t)
 
     def _rewritten(self, ctx: Context, t) -> Iterator[Diagnostic]:
@@ -168,13 +168,16 @@ class MoeExpertsUnreached(Rule):
             related = [(e, item) for e, item in list_entries(ctx) if _relates_to(e.rsplit(".", 1)[-1], pnames)]
         elif t.mode == ALL_LINEAR and v is not None:
             related = [("all-linear", v)]
+        rule = ctx.spec.facts.target_rule
+        if not related and rule is not None and v is not None:  # a trainer's own "every linear layer"
+            related = [(rule.written, v)]
         if not related:
             return
         targeted = set(t.targeted)
         reach = []
         for e, _ in related:
-            if t.mode != "list":
-                reach.append(f'"all-linear" reaches only the {len(t.targeted)} nn.Linear modules')
+            if t.mode != "list" or (rule is not None and e == rule.written):
+                reach.append(f'"{e}" reaches only the {len(t.targeted)} nn.Linear modules')
                 continue
             hits = [n for n in t.entry_hits.get(e, []) if n in targeted]
             blocks = {n.rsplit(".", 1)[0].split(".")[-1] for n in hits}
@@ -184,10 +187,14 @@ class MoeExpertsUnreached(Rule):
         m0, p0 = fused[0]
         experts = ctx.inventory.module(m0).params[p0][0]
         tp = ("add" if ctx.spec.method == "LORA" else "switch to LoraConfig, which has")
+        mt = ctx.inventory.model_type
+        rewrite = (f"PEFT does not rewrite targets for model_type `{mt}`" if t.moe is None else
+                   f"none of these targets is a name PEFT's transformers-5 rewrite for `{mt}` turns into expert "
+                   "parameters")
         yield self.diagnostic(
             ctx, related[0][1].span,
             f"on {ctx.model_label} (transformers 5) the {experts} routed experts of each layer are fused 3-D parameters "
             f"({backticked(sorted({p for _, p in fused}))} of `{m0.rsplit('.', 1)[-1]}`) that no module name reaches, and "
-            f"PEFT does not rewrite targets for model_type `{ctx.inventory.model_type}`: {'; '.join(reach)}, so the "
+            f"{rewrite}: {'; '.join(reach)}, so the "
             f"experts stay frozen without any message. To train them, {tp} target_parameters={suggestion!r}",
             subject=related[0][0])

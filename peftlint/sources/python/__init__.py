@@ -21,6 +21,7 @@ from peftlint.diagnostics import Span
 from peftlint.sources import Problem, SourceResult
 from peftlint.sources.python.evaluate import ValueResolver
 from peftlint.sources.python.index import Arg
+from peftlint.sources.python.intent import read_intent
 from peftlint.sources.python.link_model import ModelLinker
 from peftlint.sources.python.linkbase import Component
 from peftlint.sources.python.parse import parse_python
@@ -172,6 +173,7 @@ class _Extractor:
         spec.facts.key_spans = keyword_spans
         spec.facts.arg_spans = arg_spans
         spec.facts.opaque_args = opaque_args
+        read_intent(p, call, spec.facts)
         if unsloth:
             spec.facts.tool = "unsloth"
             spec.facts.call = f"{unsloth}.get_peft_model"

@@ -234,6 +234,8 @@ class _Seq:
         merged = _merge(self.gaps[k], self.gaps[k + 1], last)
         del self.items[k], self.pre_comma[k]
         self.gaps[k:k + 2] = [merged]
+        if not self.items:
+            self.gaps = [_EMPTY, _EMPTY]
 
     def replace(self, k: int, new: list[Any]) -> None:
         if not new:

@@ -24,6 +24,8 @@ TIERS = (
     ("peftlint.semantics", 1),
     ("peftlint.sources", 1),
     ("peftlint.fix.edits", 1),
+    ("peftlint.fix.ops", 0),  # what a fix does to a call, as data (diagnostics carry it)
+    ("peftlint.fix.cst", 0),  # the libcst rewrite of a call (pure text -> text)
     ("peftlint.rules", 2),
     ("peftlint.engine", 3),
     ("peftlint.fix", 4),

@@ -124,7 +124,12 @@ class Fix:
                 import json
 
                 new = json.dumps(new, ensure_ascii=False)[1:-1]
-            self._computed.append(() if new is None else (Edit(self.path, c.span, new),))
+            if new is None:
+                self._computed.append(())
+            elif c.notebook:
+                self._computed.append((Edit(self.path, c.span, new),))
+            else:
+                self._computed.append((_smallest_edit(self.path, c.span, c.call_text, new),))
         return self._computed[0]
 
     def to_json(self) -> dict[str, Any]:
@@ -147,6 +152,34 @@ class Fix:
         change = CallChange.from_json(data["change"]) if data.get("change") is not None else None
         return cls(Applicability(data["applicability"]), tuple(Edit.from_json(e) for e in data["edits"]),
                    _str(data["description"]), change, _str(data.get("path", "")))
+
+
+def _word(ch: str) -> bool:
+    return ch.isalnum() or ch in "_.'\"-"
+
+
+def _smallest_edit(path: str, span: Span, old: str, new: str) -> Edit:
+    """The edit turning ``old`` (the text at ``span``) into ``new``, narrowed to the part that
+    changes, widened to whole names and strings (what editors and JSON readers show)."""
+    a, limit = 0, min(len(old), len(new))
+    while a < limit and old[a] == new[a]:
+        a += 1
+    b = 0
+    while b < limit - a and old[len(old) - 1 - b] == new[len(new) - 1 - b]:
+        b += 1
+    while a > 0 and _word(old[a - 1]) and (a < len(old) - b and _word(old[a]) or a < len(new) - b and _word(new[a])):
+        a -= 1
+    while b > 0 and _word(old[len(old) - b]) and (_word(old[len(old) - b - 1]) if len(old) - b - 1 >= a else False
+                                                   or (_word(new[len(new) - b - 1]) if len(new) - b - 1 >= a else False)):
+        b -= 1
+
+    def at(offset: int) -> tuple[int, int]:
+        lines = old.count("\n", 0, offset)
+        if not lines:
+            return span.line, span.column + offset
+        return span.line + lines, offset - old.rindex("\n", 0, offset)
+
+    return Edit(path, Span(*at(a), *at(len(old) - b)), new[a:len(new) - b])
 
 
 @dataclass

@@ -117,7 +117,8 @@ def _edit_container(value: cst.BaseExpression, ops: list[Op], quote: str) -> cst
         for op in replaced:
             if not 0 <= op.index < len(seq.items) or isinstance(seq.items[op.index], cst.StarredElement):
                 raise _Unfit
-            seq.replace(op.index, [cst.Element(_node(v, quote)) for v in op.values])
+            own = _quote_of(seq.items[op.index].value) or quote  # a replacement keeps the item's quotes
+            seq.replace(op.index, [cst.Element(_node(v, own)) for v in op.values])
         for op in ops:
             if op.kind == OpKind.APPEND_ITEMS:
                 seq.append([cst.Element(_node(v, quote)) for v in op.values])

@@ -170,3 +170,71 @@ def test_libcst_only_with_fix_or_diff(tmp_path: Path) -> None:
     assert "fixable" in run_cli(["check", "."], tmp_path)[1]  # the findings carry fixes
     assert not _imports_libcst(tmp_path, "check", ".")
     assert _imports_libcst(tmp_path, "check", "--diff", ".")
+
+
+# -- the checks a fix passes before it is offered ------------------------------------------------
+
+def _lint_with(tmp: Path, rule, text: str):
+    from peftlint.config import Settings
+    from peftlint.engine.run import Linter
+
+    (tmp / "train.py").write_text(text, encoding="utf-8")
+    linter = Linter(Settings(), tmp)
+    linter._rules["python"] = [rule]
+    return [d for d in linter.lint_paths([tmp]).diagnostics if d.code == rule.code]
+
+
+def _rule_offering(applicability, ops, fires=lambda ctx: True):
+    from peftlint.diagnostics import Severity
+    from peftlint.rules.base import Rule
+    from peftlint.rules.callfix import call_fix
+
+    class Offers(Rule):
+        code, name, severity, summary, needs_model = "PFT000", "offers", Severity.WARNING, "test rule", False
+
+        def check(self, ctx):
+            if fires(ctx):
+                yield self.diagnostic(ctx, ctx.spec.span, "a finding", subject="x",
+                                      fix=call_fix(ctx, applicability, "the fix", ops))
+
+    return Offers()
+
+
+def test_a_fix_peft_rejects_is_not_offered(tmp_path: Path) -> None:
+    from peftlint.diagnostics import Applicability
+    from peftlint.fix.ops import Op, OpKind
+
+    set_str = [Op(OpKind.SET_ARG, "target_modules", value="all-linear")]
+    for applicability in (Applicability.SAFE, Applicability.UNSAFE):
+        [d] = _lint_with(tmp_path, _rule_offering(applicability, set_str),
+                         "from peft import LoraConfig\nc = LoraConfig(target_modules=['q_proj'], layers_to_transform=[0])\n")
+        assert d.fix is None  # peft: "layers_to_transform cannot be used when target_modules is a str"
+    [d] = _lint_with(tmp_path, _rule_offering(Applicability.SAFE, set_str),
+                     "from peft import LoraConfig\nc = LoraConfig(target_modules=['q_proj'])\n")
+    assert d.fix is not None and d.fix.applicability == Applicability.UNSAFE  # the rule still fires after it
+
+
+def test_a_safe_fix_that_fixes_its_finding_stays_safe(tmp_path: Path) -> None:
+    from peftlint.diagnostics import Applicability
+    from peftlint.fix.ops import Op, OpKind
+
+    rule = _rule_offering(Applicability.SAFE, [Op(OpKind.SET_ARG, "r", value=8)],
+                          fires=lambda ctx: ctx.spec.static("r") == 0)
+    [d] = _lint_with(tmp_path, rule, "from peft import LoraConfig\nc = LoraConfig(r=0)\n")
+    assert d.fix.applicability == Applicability.SAFE
+    assert d.fix.edits[0].content == "8"  # the edit shown is narrowed to what changes
+
+
+def test_a_call_fix_survives_the_results_cache_without_libcst() -> None:
+    from peftlint.diagnostics import Applicability, CallChange, Diagnostic, Fix, Severity, Span
+    from peftlint.fix.ops import Op, OpKind
+
+    change = CallChange(Span(2, 5, 2, 40), "LoraConfig(target_modules=['a', 'a'])",
+                        (Op(OpKind.REPLACE_ITEM, "target_modules", index=1),))
+    d = Diagnostic("PFT204", "duplicate-entry", Severity.WARNING, "m", "t.py", Span(2, 34, 2, 37),
+                   fix=Fix(Applicability.SAFE, (), "remove", change, "t.py"))
+    back = Diagnostic.from_json(d.to_json(cache=True))
+    assert back.fix.change == change and back.fix.applicability == Applicability.SAFE
+    [e] = back.fix.edits
+    assert (e.span, e.content) == (Span(2, 35, 2, 40), "")  # `, 'a'` goes
+    assert d.to_json()["fix"]["edits"] == [e.to_json()]

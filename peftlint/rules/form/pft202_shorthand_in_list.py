@@ -55,10 +55,14 @@ class ShorthandInList(Rule):
             fix = None
             if len(v.items) == 1 and not v.origin:
                 fix = self._fix(ctx, v, item)
+            remedy = f'target_modules="{item.value}"'
+            if layer_filtered(ctx):  # peft rejects a string target_modules together with a layer filter
+                remedy += (", which cannot be combined with layers_to_transform/layers_pattern: list the linear "
+                           "layers instead")
             yield self.diagnostic(
                 ctx, item.span,
                 f'"{item.value}" inside a list is a literal module name and matches nothing; PEFT expands the shorthand '
-                f'only as a bare string: target_modules="{item.value}"',
+                f'only as a bare string: {remedy}',
                 subject=item.value, fix=fix)
 
     @staticmethod

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from peftlint.diagnostics import Applicability, Diagnostic, Fix, Severity
 from peftlint.fix.ops import Op, OpKind
-from peftlint.rules._common import py_example
+from peftlint.rules._common import py_example, py_text
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.callfix import call_fix, linear_leaves
 from peftlint.rules.context import Context
@@ -49,7 +49,13 @@ class RegexWithLayerFilter(Rule):
                       expect=(Expect(3, 80, "LoHaConfig accepts it, but PEFT never layer-filters a string target_modules"),)),
            py_example('import sys\n\nconfig = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)", layers_to_transform=[0, 1], '
                       'r=int(sys.argv[1]))', model=None,
-                      expect=(Expect(5, 80, 'LoraConfig raises "`layers_to_transform` cannot be used when'),)))
+                      expect=(Expect(5, 80, 'LoraConfig raises "`layers_to_transform` cannot be used when'),)),
+           py_example('config = LoHaConfig(target_modules="all-linear", layers_to_transform=[0, 1])',
+                      imports="LoHaConfig",
+                      expect=(Expect(4, 70, "LoHaConfig accepts it, but PEFT never layer-filters a string target_modules",
+                                     fixed=py_text('config = LoHaConfig(target_modules=["q_proj", "k_proj", "v_proj", '
+                                                   '"o_proj", "gate_proj", "up_proj", "down_proj"], '
+                                                   'layers_to_transform=[0, 1])', imports="LoHaConfig")),)))
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0, 1])', model=None),)
     needs_model = False
 

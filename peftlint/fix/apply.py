@@ -214,19 +214,19 @@ def _write_planned(p: Path, plan: _Planned) -> str | None:
 
 
 def apply_fixes(linter: "Linter", result: "RunResult", paths: list[Path], *, write: bool,
-                unsafe: bool) -> tuple[FixOutcome, "RunResult"]:
+                unsafe: bool, passes: int = MAX_PASSES) -> tuple[FixOutcome, "RunResult"]:
     """Apply the fixes; return what changed (with a unified diff) and the result of linting the fixed files.
 
     Passes run in memory (the fixed text is linted again until no fix applies any more), so the
     diff shows exactly what ``--fix`` writes. With ``write`` the files are then rewritten
     (atomically, only those that change, only when they still hold the text that was linted, never
-    through a symlink).
+    through a symlink). ``passes`` bounds the rounds (the last one is not linted again).
     """
     out = FixOutcome()
     originals: dict[str, _Planned] = {}
     current: dict[str, str] = {}
     counts: dict[str, int] = {}
-    for _ in range(MAX_PASSES):
+    for round_ in range(passes):
         planned = _plan(linter, result, unsafe, out, current)
         if not planned:
             break
@@ -234,6 +234,8 @@ def apply_fixes(linter: "Linter", result: "RunResult", paths: list[Path], *, wri
             originals.setdefault(rel, plan)
             current[rel] = plan.new
             counts[rel] = counts.get(rel, 0) + plan.count
+        if round_ == passes - 1 and not write:
+            break
         again = linter.__class__(linter.settings, linter.cwd)
         again.overrides = {os.path.normpath(os.path.join(linter.cwd, rel)): text.encode("utf-8")
                            for rel, text in current.items()}

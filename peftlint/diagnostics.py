@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from peftlint.fix.ops import Op
+
 
 class Severity(str, enum.Enum):
     ERROR = "error"
@@ -55,22 +57,129 @@ class Edit:
 
 
 @dataclass(frozen=True)
-class Fix:
-    applicability: str  # "safe" | "unsafe"
-    edits: tuple[Edit, ...]
-    description: str = ""
+class CallChange:
+    """Operations on one config call: ``span`` is the call in the file as stored (for a notebook,
+    inside the cell's JSON string), ``call_text`` the call's Python source as it was linted."""
+
+    span: Span
+    call_text: str
+    ops: tuple[Op, ...]
+    notebook: bool = False  # the edit's text is written JSON-escaped into a cell's source
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "applicability": self.applicability,
+        return {"line": self.span.line, "column": self.span.column, "end_line": self.span.end_line,
+                "end_column": self.span.end_column, "call_text": self.call_text,
+                "ops": [o.to_json() for o in self.ops], "notebook": self.notebook}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "CallChange":
+        pos = [data["line"], data["column"], data["end_line"], data["end_column"]]
+        if not all(type(p) is int for p in pos) or not isinstance(data["call_text"], str):
+            raise TypeError("malformed fix change")
+        return cls(Span(*pos), data["call_text"], tuple(Op.from_json(o) for o in data["ops"]), bool(data["notebook"]))
+
+
+
+class Applicability(str, enum.Enum):
+    """ruff's fix applicability: ``--fix`` applies safe fixes, ``--unsafe-fixes`` adds the unsafe
+    ones, display-only fixes are shown and never applied."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    DISPLAY_ONLY = "display-only"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A fix: text edits (JSON, YAML, shell), or a ``change`` to a Python config call whose edit
+    libcst computes the first time ``edits`` is read (see fix/cst.py), so a run that neither fixes
+    nor shows edits never imports libcst."""
+
+    applicability: Applicability
+    text_edits: tuple[Edit, ...] = ()
+    description: str = ""
+    change: CallChange | None = None
+    path: str = ""  # the file a ``change`` applies to
+    _computed: list = field(default_factory=list, init=False, compare=False, repr=False)  # cache of the change's edits
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.applicability, Applicability):
+            object.__setattr__(self, "applicability", Applicability(self.applicability))
+
+    @property
+    def has_edits(self) -> bool:
+        """Whether the fix changes anything (without computing a change's edit)."""
+        return bool(self.text_edits) or self.change is not None
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:
+        if self.change is None:
+            return self.text_edits
+        if not self._computed:
+            from peftlint.fix.cst import rewrite_call
+
+            c = self.change
+            new = rewrite_call(c.call_text, c.ops)
+            if new is not None and c.notebook:
+                import json
+
+                new = json.dumps(new, ensure_ascii=False)[1:-1]
+            if new is None:
+                self._computed.append(())
+            elif c.notebook:
+                self._computed.append((Edit(self.path, c.span, new),))
+            else:
+                self._computed.append((_smallest_edit(self.path, c.span, c.call_text, new),))
+        return self._computed[0]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "applicability": self.applicability.value,
             "description": self.description,
             "edits": [e.to_json() for e in self.edits],
         }
+        return out
+
+    def to_cache(self) -> dict[str, Any]:
+        """Like ``to_json`` but a ``change`` is kept as it is (no edit computed, no libcst)."""
+        if self.change is None:
+            return self.to_json()
+        return {"applicability": self.applicability.value, "description": self.description, "edits": [],
+                "change": self.change.to_json(), "path": self.path}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Fix":
-        return cls(_str(data["applicability"]), tuple(Edit.from_json(e) for e in data["edits"]),
-                   _str(data["description"]))
+        change = CallChange.from_json(data["change"]) if data.get("change") is not None else None
+        return cls(Applicability(data["applicability"]), tuple(Edit.from_json(e) for e in data["edits"]),
+                   _str(data["description"]), change, _str(data.get("path", "")))
+
+
+def _word(ch: str) -> bool:
+    return ch.isalnum() or ch in "_.'\"-"
+
+
+def _smallest_edit(path: str, span: Span, old: str, new: str) -> Edit:
+    """The edit turning ``old`` (the text at ``span``) into ``new``, narrowed to the part that
+    changes, widened to whole names and strings (what editors and JSON readers show)."""
+    a, limit = 0, min(len(old), len(new))
+    while a < limit and old[a] == new[a]:
+        a += 1
+    b = 0
+    while b < limit - a and old[len(old) - 1 - b] == new[len(new) - 1 - b]:
+        b += 1
+    while a > 0 and _word(old[a - 1]) and (a < len(old) - b and _word(old[a]) or a < len(new) - b and _word(new[a])):
+        a -= 1
+    while b > 0 and _word(old[len(old) - b]) and (_word(old[len(old) - b - 1]) if len(old) - b - 1 >= a else False
+                                                   or (_word(new[len(new) - b - 1]) if len(new) - b - 1 >= a else False)):
+        b -= 1
+
+    def at(offset: int) -> tuple[int, int]:
+        lines = old.count("\n", 0, offset)
+        if not lines:
+            return span.line, span.column + offset
+        return span.line + lines, offset - old.rindex("\n", 0, offset)
+
+    return Edit(path, Span(*at(a), *at(len(old) - b)), new[a:len(new) - b])
 
 
 @dataclass
@@ -97,7 +206,9 @@ class Diagnostic:
     def sort_key(self) -> tuple:
         return (self.path, self.span.line, self.span.column, self.code, self.subject or "", self.message)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, cache: bool = False) -> dict[str, Any]:
+        """The public JSON form; ``cache``: the results cache's (fix changes kept uncomputed)."""
+        fix = None if self.fix is None else (self.fix.to_cache() if cache else self.fix.to_json())
         return {
             "code": self.code,
             "name": self.name,
@@ -112,7 +223,7 @@ class Diagnostic:
             "model": self.model,
             "model_source": self.model_source,
             "detail": self.detail,
-            "fix": self.fix.to_json() if self.fix else None,
+            "fix": fix,
         }
 
     @classmethod
@@ -125,13 +236,15 @@ class Diagnostic:
 
 
 def fixable(d: Diagnostic, unsafe: bool) -> bool:
-    return d.fix is not None and bool(d.fix.edits) and (d.fix.applicability == "safe" or unsafe)
+    return d.fix is not None and d.fix.has_edits and (d.fix.applicability == Applicability.SAFE or (
+        unsafe and d.fix.applicability == Applicability.UNSAFE))
 
 
 def fix_summary(diagnostics: list[Diagnostic], unsafe: bool) -> str:
     """ruff-style: how many findings ``--fix`` would fix, and how many unsafe fixes are hidden."""
     safe = sum(1 for d in diagnostics if fixable(d, unsafe))
-    hidden = sum(1 for d in diagnostics if d.fix is not None and d.fix.edits and not fixable(d, unsafe))
+    hidden = sum(1 for d in diagnostics if d.fix is not None and d.fix.has_edits
+                 and d.fix.applicability == Applicability.UNSAFE and not fixable(d, unsafe))
     parts = []
     if safe:
         parts.append(f"{safe} fixable with --fix")

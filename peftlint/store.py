@@ -14,9 +14,7 @@ import hashlib
 import json
 import os
 import re
-import stat
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterator
 

@@ -295,7 +295,7 @@ class ResultCache:
             "dependencies": {p: file_fingerprint(p) for p in sorted(set(dependencies))},
             "resolutions": resolutions,
             "files": out.files,
-            "diagnostics": [d.to_json() for d in out.diagnostics],
+            "diagnostics": [d.to_json(cache=True) for d in out.diagnostics],
             "outcomes": out.outcomes,
             "verdicts": out.verdicts,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import gc
 import hashlib
+import os
 import re
 import time
 import traceback
@@ -65,6 +66,8 @@ class Linter(Replay, ModelChoice):
         self._inventories: dict[tuple, Any] = {}
         self._local: dict[tuple, Any] = {}  # module trees of classes in the linted code (module_tree memo)
         self._rules: dict[str, list[Rule]] = {}
+        # absolute path -> bytes to lint instead of the file's (``--diff``/``--fix`` re-lint fixed text in memory)
+        self.overrides: dict[str, bytes] = {}
         regex_budget.configure(settings.regex_timeout)
 
     def rules(self, source: str) -> list[Rule]:
@@ -174,7 +177,8 @@ class Linter(Replay, ModelChoice):
             self._lint_diffusers_lora(cand, path, result)
             return
         try:
-            data = read_limited(cand.path, self.settings.max_file_size)
+            data = self.overrides.get(os.path.normpath(os.path.join(self.cwd, cand.path))) if self.overrides else None
+            data = data if data is not None else read_limited(cand.path, self.settings.max_file_size)
         except NotReadable as exc:
             result.files += 1
             self._emit(result, [self._problem(path, not_read_problem(exc))], None)
@@ -390,6 +394,8 @@ class Linter(Replay, ModelChoice):
         return diags
 
     def _run_rules(self, ctx: Context) -> list[Diagnostic]:
+        from peftlint.rules.callfix import checked  # fixes of the call: peft must accept the result
+
         diags: list[Diagnostic] = []
         for rule in self.rules(ctx.spec.source):
             if rule.needs_model and ctx.inventory is None:
@@ -397,7 +403,7 @@ class Linter(Replay, ModelChoice):
             if not self.settings.selects(rule.code):
                 continue
             try:
-                diags.extend(rule.check(ctx))
+                diags.extend(checked(rule, ctx, list(rule.check(ctx))))
             except RegexTooSlow:
                 continue  # a user regex over its time budget: PFT212 reports it, dependent checks are skipped
             except Exception as exc:

@@ -1,6 +1,7 @@
-"""``--fix`` and ``--diff``: apply the edits carried by diagnostics (see ``edits.py``), check that the
-result still parses, write atomically only the files that change, and re-lint until nothing
-fixable is left."""
+"""``--fix`` and ``--diff``: apply the edits carried by diagnostics (text edits, see ``edits.py``, and
+libcst rewrites of a config call, see ``cst.py``), check that the result still parses, re-lint the
+fixed text in memory until nothing fixable is left, then write atomically only the files that
+change (``--fix``) or print the whole change (``--diff``): both show the same passes."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from peftlint.diagnostics import Diagnostic, fixable
-from peftlint.diagnostics import fix_summary as summary  # noqa: F401 (the --fix summary, shown by report)
+from peftlint.diagnostics import Diagnostic, Edit, Fix, Span, fixable
 from peftlint.fix.edits import apply_edits
 from peftlint.reading import NotReadable, read_limited
+from peftlint.textpos import LineIndex
 
 if TYPE_CHECKING:
     from peftlint.engine.run import Linter, RunResult
@@ -135,7 +136,9 @@ def symlink_reason(p: Path) -> str | None:
     return None
 
 
-def _plan(linter: "Linter", result: "RunResult", unsafe: bool, out: FixOutcome) -> dict[str, _Planned]:
+def _plan(linter: "Linter", result: "RunResult", unsafe: bool, out: FixOutcome,
+          current: dict[str, str]) -> dict[str, _Planned]:
+    """One pass of fixes over the texts (``current`` holds the ones earlier passes fixed)."""
     by_path: dict[str, list[Diagnostic]] = {}
     for d in result.diagnostics:
         if fixable(d, unsafe):
@@ -143,20 +146,24 @@ def _plan(linter: "Linter", result: "RunResult", unsafe: bool, out: FixOutcome) 
     planned: dict[str, _Planned] = {}
     for rel, diags in sorted(by_path.items()):
         p = linter.cwd / rel
-        try:
-            old, digest = _read(p)
-        except UnicodeDecodeError:
-            out.not_applied.append((rel, "it is not UTF-8; peftlint writes fixes to UTF-8 files only"))
-            continue
-        except (OSError, NotReadable) as exc:
-            out.not_applied.append((rel, f"it cannot be read again: {exc}"))
-            continue
+        if rel in current:
+            old = current[rel]
+            digest = hashlib.sha256(old.encode("utf-8")).hexdigest()
+        else:
+            try:
+                old, digest = _read(p)
+            except UnicodeDecodeError:
+                out.not_applied.append((rel, "it is not UTF-8; peftlint writes fixes to UTF-8 files only"))
+                continue
+            except (OSError, NotReadable) as exc:
+                out.not_applied.append((rel, f"it cannot be read again: {exc}"))
+                continue
         if rel in result.digests and result.digests[rel] != digest:
             out.not_applied.append((rel, "it changed after it was linted; run peftlint again"))
             continue
         text_had_bom = old.startswith("\ufeff")
         body = old[1:] if text_had_bom else old
-        file_edits = [e for d in diags for e in d.fix.edits if e.path == rel]
+        file_edits, count = _edits(rel, body, diags)
         if p.suffix == ".ipynb":  # edits address the JSON text; apply them to the cell sources
             from peftlint.sources.notebook import apply_notebook_edits
 
@@ -169,8 +176,64 @@ def _plan(linter: "Linter", result: "RunResult", unsafe: bool, out: FixOutcome) 
         if not _reparses(p, new):
             out.rejected.append(rel)
             continue
-        planned[rel] = _Planned(old, digest, new, len(diags))
+        planned[rel] = _Planned(old, digest, new, count)
     return planned
+
+
+def _edits(rel: str, body: str, diags: list[Diagnostic]) -> tuple[list[Edit], int]:
+    """The edits of one pass over a file and how many findings they fix: text edits as they are,
+    and per config call one libcst rewrite holding the operations of every fix of that call that
+    does not collide with an earlier one (the others wait for the next pass)."""
+    edits: list[Edit] = []
+    count = 0
+    calls: dict[Span, list[Fix]] = {}
+    for d in diags:
+        if d.fix.change is None:
+            mine = [e for e in d.fix.edits if e.path == rel]
+            edits += mine
+            count += bool(mine)
+        elif d.fix.path == rel:
+            calls.setdefault(d.fix.change.span, []).append(d.fix)
+    if not calls:
+        return edits, count
+    from peftlint.fix.cst import rewrite_call
+    from peftlint.fix.ops import OpKind
+
+    lines = LineIndex.of(body)
+    for span, fixes in calls.items():
+        first = fixes[0].change
+        if not first.notebook:
+            try:
+                if lines.slice(span) != first.call_text:
+                    continue  # the call is not the one linted
+            except (IndexError, ValueError):
+                continue
+        ops: list = []
+        whole: set[str] = set()
+        touched: set[str] = set()
+        items: set[tuple[str, int]] = set()
+        taken = 0
+        for fix in fixes:
+            mine = fix.change.ops
+            if any(o.field in whole or (o.kind in (OpKind.SET_ARG, OpKind.REMOVE_ARG) and o.field in touched)
+                   or (o.kind == OpKind.REPLACE_ITEM and (o.field, o.index) in items) for o in mine):
+                continue
+            for o in mine:
+                touched.add(o.field)
+                if o.kind in (OpKind.SET_ARG, OpKind.REMOVE_ARG):
+                    whole.add(o.field)
+                if o.kind == OpKind.REPLACE_ITEM:
+                    items.add((o.field, o.index))
+            ops += mine
+            taken += 1
+        new = rewrite_call(first.call_text, ops)
+        if new is None:
+            continue
+        if first.notebook:
+            new = json.dumps(new, ensure_ascii=False)[1:-1]
+        edits.append(Edit(rel, span, new))
+        count += taken
+    return edits, count
 
 
 def _write_planned(p: Path, plan: _Planned) -> str | None:
@@ -188,48 +251,56 @@ def _write_planned(p: Path, plan: _Planned) -> str | None:
 
 
 def apply_fixes(linter: "Linter", result: "RunResult", paths: list[Path], *, write: bool,
-                unsafe: bool) -> tuple[FixOutcome, "RunResult"]:
+                unsafe: bool, passes: int = MAX_PASSES) -> tuple[FixOutcome, "RunResult"]:
     """Apply the fixes; return what changed (with a unified diff) and the result of linting the fixed files.
 
-    With ``write`` the files are rewritten (atomically, only those that change, only when they still
-    hold the text that was linted, never through a symlink) and re-linted until no fix applies any
-    more; without it nothing is written and the diff shows one round of fixes.
+    Passes run in memory (the fixed text is linted again until no fix applies any more), so the
+    diff shows exactly what ``--fix`` writes. With ``write`` the files are then rewritten
+    (atomically, only those that change, only when they still hold the text that was linted, never
+    through a symlink). ``passes`` bounds the rounds (the last one is not linted again).
     """
     out = FixOutcome()
-    originals: dict[str, str] = {}
+    originals: dict[str, _Planned] = {}
     current: dict[str, str] = {}
-    skipped: set[str] = set()
-    passes = MAX_PASSES if write else 1
-    for _ in range(passes):
-        planned = {rel: pl for rel, pl in _plan(linter, result, unsafe, out).items() if rel not in skipped}
-        changed = False
-        for rel, plan in planned.items():
-            if write:
-                with signals_as_exit():
-                    why = _write_planned(linter.cwd / rel, plan)
-                if why:
-                    out.not_applied.append((rel, why))
-                    skipped.add(rel)
-                    continue
-            originals.setdefault(rel, plan.old)
-            current[rel] = plan.new
-            out.fixed += plan.count
-            changed = True
-        if not changed or not write:
+    counts: dict[str, int] = {}
+    for round_ in range(passes):
+        planned = _plan(linter, result, unsafe, out, current)
+        if not planned:
             break
-        result = linter.__class__(linter.settings, linter.cwd).lint_paths(paths)
-    out.not_applied = list(dict.fromkeys(out.not_applied))
+        for rel, plan in planned.items():
+            originals.setdefault(rel, plan)
+            current[rel] = plan.new
+            counts[rel] = counts.get(rel, 0) + plan.count
+        if round_ == passes - 1 and not write:
+            break
+        again = linter.__class__(linter.settings, linter.cwd)
+        again.overrides = {os.path.normpath(os.path.join(linter.cwd, rel)): text.encode("utf-8")
+                           for rel, text in current.items()}
+        result = again.lint_paths(paths)
+    failed = False
     parts: list[str] = []
     for rel in sorted(originals):
-        if current[rel] == originals[rel]:
+        old = originals[rel].old
+        if current[rel] == old:
             continue
+        if write:
+            with signals_as_exit():
+                why = _write_planned(linter.cwd / rel, _Planned(old, originals[rel].old_digest, current[rel],
+                                                                counts[rel]))
+            if why:
+                out.not_applied.append((rel, why))
+                failed = True
+                continue
+        out.fixed += counts[rel]
         out.files.append(rel)
-        parts.extend(difflib.unified_diff(originals[rel].splitlines(keepends=True),
-                                          current[rel].splitlines(keepends=True),
+        parts.extend(difflib.unified_diff(old.splitlines(keepends=True), current[rel].splitlines(keepends=True),
                                           fromfile=f"a/{rel}", tofile=f"b/{rel}"))
         if parts and not parts[-1].endswith("\n"):
             parts[-1] += "\n\\ No newline at end of file\n"
+    out.not_applied = list(dict.fromkeys(out.not_applied))
     out.diff = "".join(parts)
+    if write and (failed or not originals):
+        result = linter.__class__(linter.settings, linter.cwd).lint_paths(paths) if failed else result
     return out, result
 
 

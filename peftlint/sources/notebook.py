@@ -143,6 +143,13 @@ class NotebookMap:
     def _fix(self, fix: Fix | None, path: str) -> Fix | None:
         if fix is None:
             return None
+        if fix.change is not None:  # the call's new text is written into its cell, JSON-escaped
+            m = self.span(fix.change.span)
+            c = fix.change.span
+            a, b = self.offset(c.line, c.column), self.offset(c.end_line, c.end_column)
+            if m is None or a is None or b is None or a[0] is not b[0]:
+                return None
+            return replace(fix, change=replace(fix.change, span=m[0], notebook=True))
         edits = []
         for e in fix.edits:
             a = self.offset(e.span.line, e.span.column)
@@ -153,7 +160,7 @@ class NotebookMap:
             l1, c1 = self.raw_pos(ra)
             l2, c2 = self.raw_pos(max(ra, rb))
             edits.append(Edit(e.path, Span(l1, c1, l2, c2), json.dumps(e.content, ensure_ascii=False)[1:-1]))
-        return Fix(fix.applicability, tuple(edits), fix.description)
+        return Fix(fix.applicability, tuple(edits), fix.description, path=fix.path)
 
 
 @dataclass

@@ -243,8 +243,9 @@ def test_tuples_stay_tuples(tmp_path: Path) -> None:
            'b = LoraConfig(target_modules=("q_proj", "v_proj", "q_proj"))\n')
     p = _write(tmp_path, "train.py", src)
     run_cli(["check", "--fix", "."], tmp_path)
-    # removing from a pair would leave ("q_proj"), a string (a regex for PEFT): no fix offered there
-    assert p.read_text(encoding="utf-8") == src.replace('("q_proj", "v_proj", "q_proj")', '("q_proj", "v_proj")')
+    # removing from a pair keeps a one-element tuple: ("q_proj",), never the string ("q_proj")
+    assert p.read_text(encoding="utf-8") == src.replace('("q_proj", "v_proj", "q_proj")', '("q_proj", "v_proj")'
+                                                        ).replace('("q_proj", "q_proj")', '("q_proj",)')
 
 
 def test_a_fix_that_would_not_parse_is_not_applied(tmp_path: Path) -> None:

@@ -185,7 +185,7 @@ for i in range(2000):
     edit = Edit("train.py", Span(i + 2, col, i + 2, col + len(", 'q_proj'")), "")
     diags.append(Diagnostic("PFT204", "duplicate-entry", Severity.WARNING, "twice", "train.py", edit.span,
                             fix=Fix("safe", (edit,))))
-out, _ = apply_fixes(Linter(Settings(), d), RunResult(diags), [d], write=False, unsafe=False)
+out, _ = apply_fixes(Linter(Settings(), d), RunResult(diags), [d], write=False, unsafe=False, passes=1)
 assert out.fixed == 2000 and out.diff.count("\\n-c") == 2000, out.diff[:500]
 print("ok")
 """

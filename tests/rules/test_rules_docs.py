@@ -47,7 +47,7 @@ def test_rule_command_prints_docs_and_examples(tmp_path: Path) -> None:
     code, out = run_cli(["rule", "PFT202"], tmp_path)
     assert code == 0
     assert out.startswith("PFT202 shorthand-in-list (error)\n")
-    assert "Bad (train.py):\n" in out and "Good (train.py):\n" in out
+    assert "Bad #1 (train.py):\n" in out and "Bad #2 (train.py):\n" in out and "Good (train.py):\n" in out
     assert '    config = LoraConfig(target_modules=["all-linear"])' in out
     assert '    config = LoraConfig(target_modules="all-linear")' in out
     code, out = run_cli(["rule", "shorthand-in-list"], tmp_path)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.codes import Code
-from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules._common import py_example
+from peftlint.diagnostics import Applicability, Diagnostic, Severity
+from peftlint.rules._common import py_example, py_text
+from peftlint.fix.ops import Op, OpKind
+from peftlint.rules.callfix import call_fix
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import key_span, pattern_dicts
@@ -29,9 +31,17 @@ class UnmatchedPatternKey(Rule):
     match any targeted module and were ignored`.
 
     Fix: use the targeted module's name or a suffix of it (`q_proj`, `layers.0.self_attn.q_proj`).
+
+    ## Fix safety
+
+    The fix removes the key (and its value) from the dict. It is unsafe: it keeps the behaviour
+    (PEFT ignores the key), but the key was meant for some module, and the right fix may be to
+    rename it instead.
     """
-    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], rank_pattern={"self_attn": 16})',
-                      expect=(Expect(4, 72, "rank_pattern key `self_attn` applies to no adapted module"),)),)
+    bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], rank_pattern={"self_attn": 16, "q_proj": 4})',
+                      expect=(Expect(4, 72, "rank_pattern key `self_attn` applies to no adapted module",
+                                     fixed=py_text('config = LoraConfig(target_modules=["q_proj", "v_proj"], '
+                                                   'rank_pattern={"q_proj": 4})')),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], rank_pattern={"q_proj": 16})'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
@@ -58,4 +68,5 @@ class UnmatchedPatternKey(Rule):
                     ctx, key_span(v, k),
                     f"{field_name} key `{k}` applies to no adapted module ({why}): PEFT warns that it was ignored "
                     f"and those modules keep the default; use a targeted module's name or suffix",
-                    subject=k)
+                    subject=k, fix=call_fix(ctx, Applicability.UNSAFE, f"remove the key `{k}` from {field_name}",
+                                            [Op(OpKind.REMOVE_KEY, field_name, key=k)]))

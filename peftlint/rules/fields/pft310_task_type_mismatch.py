@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.codes import Code
-from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.diagnostics import Applicability, Diagnostic, Severity
+from peftlint.fix.ops import Op, OpKind
 from peftlint.model.classes import AUTO_CLASS_TO_TASK_TYPE, CLASSIFIER_AUTO_CLASSES, task_types_of
 from peftlint.rules._common import string_items
 from peftlint.rules.base import Example, Expect, Rule
+from peftlint.rules.callfix import call_fix
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import wrapper_matches
 from peftlint.semantics.suggest import format_names
@@ -58,6 +60,12 @@ class TaskTypeMismatch(Rule):
 
     Fix: set `task_type` to the model's task (`SEQ_CLS` for `...ForSequenceClassification`), or
     put the head into `modules_to_save`.
+
+    ## Fix safety
+
+    The fix writes `task_type=` with the model's task (added to the call, or in place of the
+    wrong one). It is unsafe: it changes what is trained and saved (the classification head is
+    then trained fully and saved with the adapter), which is the point, but a change of behaviour.
     """
     bad = (Example(
         "from transformers import AutoModelForSequenceClassification\n"
@@ -65,7 +73,12 @@ class TaskTypeMismatch(Rule):
         'model = AutoModelForSequenceClassification.from_pretrained("roberta-base")\n'
         'config = LoraConfig(target_modules="all-linear")\n'
         "model = get_peft_model(model, config)\n",
-        expect=(Expect(5, 10, "the randomly initialised head `classifier` gets LoRA"),)),)
+        expect=(Expect(5, 10, "the randomly initialised head `classifier` gets LoRA",
+                       fixed="from transformers import AutoModelForSequenceClassification\n"
+                             "from peft import LoraConfig, get_peft_model\n\n"
+                             'model = AutoModelForSequenceClassification.from_pretrained("roberta-base")\n'
+                             'config = LoraConfig(target_modules="all-linear", task_type="SEQ_CLS")\n'
+                             "model = get_peft_model(model, config)\n"),)),)
     good = (Example(
         "from transformers import AutoModelForSequenceClassification\n"
         "from peft import LoraConfig, get_peft_model\n\n"
@@ -105,7 +118,8 @@ class TaskTypeMismatch(Rule):
             yield self.diagnostic(
                 ctx, span,
                 f"task_type={task!r} but the model is {cls} (task {expected}): {what}; use task_type={expected!r}",
-                subject="task_type")
+                subject="task_type", fix=call_fix(ctx, Applicability.UNSAFE, f"set task_type={expected!r}",
+                                                  [Op(OpKind.SET_ARG, "task_type", value=expected)]))
             return
         classifier = _classifier(ctx)
         if classifier is None:
@@ -125,4 +139,5 @@ class TaskTypeMismatch(Rule):
         yield self.diagnostic(
             ctx, span,
             f"{cls} is a classifier but the config has no task_type: {what}; {fix}",
-            subject="task_type")
+            subject="task_type", fix=call_fix(ctx, Applicability.UNSAFE, fix,
+                                              [Op(OpKind.SET_ARG, "task_type", value=suggest)]) if suggest else None)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.codes import Code
-from peftlint.diagnostics import Diagnostic, Fix, Severity
+from peftlint.diagnostics import Applicability, Diagnostic, Fix, Severity
 from peftlint.fix.edits import remove_item_edit
+from peftlint.fix.ops import Op, OpKind
+from peftlint.rules.callfix import call_fix
 from peftlint.rules._common import py_example, py_text
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
@@ -24,7 +26,11 @@ class DuplicateEntry(Rule):
     A repeated entry changes nothing (PEFT turns the list into a set) but usually hides a typo
     for the name that was meant, such as `["q_proj", "q_proj"]` for `["q_proj", "v_proj"]`.
 
-    Fix (safe, automatic): remove the repetition — and check which name you meant.
+    ## Fix safety
+
+    The fix removes the repetition (with its comma and the comment on its line; the rest of the
+    list keeps its layout) and is safe: the set of names PEFT matches does not change. Check
+    which name you meant, though.
 
     A field with more than 100 repetitions gets one finding for each of the first 100 and one
     for all the others (without an automatic fix).
@@ -55,11 +61,16 @@ class DuplicateEntry(Rule):
                     if item.value in seen:
                         reported += 1
                         fix = None
-                        edits = (remove_item_edit(ctx.spec.path, ctx.text, v.items, index,
-                                                  python=ctx.spec.source != "adapter_config", container=v.kind)
-                                 if prev is not None and not v.origin and getattr(ctx, "text", None) else None)
-                        if edits:
-                            fix = Fix("safe", edits, f"remove the repeated `{item.value}`")
+                        what = f"remove the repeated `{item.value}`"
+                        if prev is None or v.origin or not ctx.text:
+                            pass
+                        elif ctx.spec.source == "python":
+                            fix = call_fix(ctx, Applicability.SAFE, what,
+                                           [Op(OpKind.REPLACE_ITEM, field_name, index=index)])
+                        elif ctx.spec.source == "adapter_config":
+                            edits = remove_item_edit(ctx.spec.path, ctx.text, v.items, index, python=False,
+                                                     container=v.kind)
+                            fix = Fix(Applicability.SAFE, edits, what) if edits else None
                         yield self.diagnostic(ctx, item.span, f"`{item.value}` appears twice in {field_name}; "
                                               "remove the repetition (did you mean another name?)",
                                               subject=item.value, fix=fix)

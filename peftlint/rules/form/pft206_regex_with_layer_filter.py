@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.codes import Code
-from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules._common import py_example
+from peftlint.diagnostics import Applicability, Diagnostic, Fix, Severity
+from peftlint.rules._common import py_example, py_text
+from peftlint.fix.ops import Op, OpKind
 from peftlint.rules.base import Expect, Rule
+from peftlint.rules.callfix import call_fix, linear_leaves
 from peftlint.rules.context import Context
 from peftlint.spec import Value
 
@@ -35,13 +37,26 @@ class RegexWithLayerFilter(Rule):
 
     Fix: put the layer selection into the regex (`r".*\\.layers\\.(0|1)\\..*\\.(q_proj|v_proj)"`),
     or use a list of names with `layers_to_transform`.
+
+    ## Fix safety
+
+    With the base model known, the fix writes `target_modules` as the list of the layer names the
+    string reaches on that model (for `"all-linear"`: every linear layer but the output head), so
+    that the layer filter applies. It is unsafe: a list matches names by suffix, which can reach
+    modules a regex anchored to one sub-model left out.
     """
     bad = (py_example('config = LoHaConfig(target_modules=r".*\\.(q_proj|v_proj)", layers_to_transform=[0, 1])', model=None,
                       imports="LoHaConfig",
                       expect=(Expect(3, 80, "LoHaConfig accepts it, but PEFT never layer-filters a string target_modules"),)),
            py_example('import sys\n\nconfig = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)", layers_to_transform=[0, 1], '
                       'r=int(sys.argv[1]))', model=None,
-                      expect=(Expect(5, 80, 'LoraConfig raises "`layers_to_transform` cannot be used when'),)))
+                      expect=(Expect(5, 80, 'LoraConfig raises "`layers_to_transform` cannot be used when'),)),
+           py_example('config = LoHaConfig(target_modules="all-linear", layers_to_transform=[0, 1])',
+                      imports="LoHaConfig",
+                      expect=(Expect(4, 70, "LoHaConfig accepts it, but PEFT never layer-filters a string target_modules",
+                                     fixed=py_text('config = LoHaConfig(target_modules=["q_proj", "k_proj", "v_proj", '
+                                                   '"o_proj", "gate_proj", "up_proj", "down_proj"], '
+                                                   'layers_to_transform=[0, 1])', imports="LoHaConfig")),)))
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0, 1])', model=None),)
     needs_model = False
 
@@ -70,4 +85,21 @@ class RegexWithLayerFilter(Rule):
                 ctx, v.span,
                 f"{name} with a string target_modules (`{tm.value}`): {what}. Put the layer selection into the regex, "
                 f"or use a list of names with {name}",
-                subject=name, severity=severity)
+                subject=name, severity=severity, fix=_fix(ctx, tm.value))
+
+
+def _fix(ctx: Context, written: str) -> Fix | None:
+    """Unsafe: the layer names the string reaches on the model, as a list (layer-filtered by PEFT)."""
+    if ctx.inventory is None:
+        return None
+    if written.lower() == "all-linear":
+        names = linear_leaves(ctx)
+    else:
+        t = ctx.targeting
+        if t is None or t.mode != "regex":
+            return None
+        names = list(dict.fromkeys(n.rsplit(".", 1)[-1] for n in t.targeted))
+    if not names:
+        return None
+    return call_fix(ctx, Applicability.UNSAFE, f"list the layers the string reaches: {', '.join(names)}",
+                    [Op(OpKind.SET_ARG, "target_modules", value=names)])

@@ -6,8 +6,10 @@ from dataclasses import replace
 from typing import Iterator
 
 from peftlint.codes import Code
-from peftlint.diagnostics import Diagnostic, Fix, Severity
+from peftlint.diagnostics import Applicability, Diagnostic, Fix, Severity
 from peftlint.fix.edits import remove_item_edit, replace_string_edit
+from peftlint.fix.ops import Op, OpKind
+from peftlint.rules.callfix import call_fix
 from peftlint.rules._common import py_example, py_text
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
@@ -82,6 +84,22 @@ class UnmatchedTarget(Rule):
         if not replacements or v is None or v.origin or not text or ctx.spec.source not in ("python", "adapter_config"):
             return None
         missing = [r for r in replacements if r not in taken]
+        if ctx.spec.source == "python" and v.items is not None:
+            index = v.items.index(item)
+            what = (f"remove `{item.value}` ({format_names(replacements)} already targeted)" if not missing
+                    else f"replace `{item.value}` with {format_names(missing)}")
+            if not missing and len(v.items) < 2:
+                return None
+            fix = call_fix(ctx, Applicability.UNSAFE, what,
+                           [Op(OpKind.REPLACE_ITEM, "target_modules", index=index, values=tuple(missing))])
+            if fix is not None:
+                taken.update(missing)
+            return fix
+        if ctx.spec.source == "python":
+            if not v.is_str or len(missing) != 1:
+                return None
+            return call_fix(ctx, Applicability.UNSAFE, f"replace `{item.value}` with `{missing[0]}`",
+                            [Op(OpKind.SET_ARG, "target_modules", value=missing[0])])
         if not missing:
             edits = remove_item_edit(ctx.spec.path, text, v.items, v.items.index(item),
                                      python=ctx.spec.source == "python", container=v.kind)

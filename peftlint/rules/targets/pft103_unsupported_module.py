@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.codes import Code
-from peftlint.diagnostics import Diagnostic, Fix, Severity
+from peftlint.diagnostics import Applicability, Diagnostic, Fix, Severity
 from peftlint.fix.edits import replace_string_edit
+from peftlint.fix.ops import Op, OpKind
 from peftlint.model import inventory as inv
-from peftlint.rules._common import py_example
+from peftlint.rules._common import py_example, py_text
 from peftlint.rules.base import Expect, Rule
+from peftlint.rules.callfix import call_fix
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
 from peftlint.semantics.matching import entry_matches
@@ -68,6 +70,13 @@ class UnsupportedModule(Rule):
     MyLoraLSTM})` are wrapped by the registered class, so they are not reported (nor anything
     else, when the mapping cannot be read or names a class the model does not hold by name).
 
+    ## Fix safety
+
+    When every module a list entry matches is a container holding the same adaptable layers, the
+    fix (unsafe: the layers it names may be more than you meant to adapt) puts those layers in
+    place of the entry, `mlp` -> `mlp.gate_proj`, `mlp.up_proj`, `mlp.down_proj` (in a saved
+    `adapter_config.json`, only when there is one such layer).
+
     Targeting the `out_proj` of a `torch.nn.MultiheadAttention` directly (which `"all-linear"`
     does, since it is an `nn.Linear`) is reported as a warning: PEFT wraps it without complaint,
     but MultiheadAttention's forward reads `out_proj.weight` itself and never calls
@@ -80,7 +89,9 @@ class UnsupportedModule(Rule):
     the config's literal arguments; cached) and reports what it raises.
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "mlp"])',
-                      expect=(Expect(4, 47, "`mlp` matches 30 modules of type LlamaMLP"),)),)
+                      expect=(Expect(4, 47, "`mlp` matches 30 modules of type LlamaMLP",
+                                     fixed=py_text('config = LoraConfig(target_modules=["q_proj", "mlp.gate_proj", '
+                                                   '"mlp.up_proj", "mlp.down_proj"])')),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "gate_proj", "up_proj", "down_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
@@ -126,8 +137,8 @@ class UnsupportedModule(Rule):
                     else "; remove it from the targets")
             how = "" if t.mode == "list" else f" ({'default targets' if t.mode == 'default' else t.mode} selects it)"
             fix = None
-            if entry in items and len(children) == 1 and all(_adaptable_children(ctx, m, kinds) == children for m in mods):
-                fix = self._fix(ctx, items[entry], children[0])
+            if entry in items and children and all(_adaptable_children(ctx, m, kinds) == children for m in mods):
+                fix = self._fix(ctx, items[entry], children)
             text = unsupported_raise(ctx.spec.method, first.cls)
             quoted = f"\"{text}\"" if text else "an error"
             yield self.diagnostic(
@@ -139,15 +150,27 @@ class UnsupportedModule(Rule):
                        "raise on any other module a target names.")
 
     @staticmethod
-    def _fix(ctx: Context, item, child: str) -> Fix | None:
-        """Unsafe: name the one adaptable layer inside the container (`to_out` -> `to_out.0`)."""
+    def _fix(ctx: Context, item, children: list[str]) -> Fix | None:
+        """Unsafe: name the adaptable layers inside the container (`to_out` -> `to_out.0`)."""
         v = ctx.field("target_modules")
         if v is None or v.origin or not ctx.text or ctx.spec.source not in ("python", "adapter_config"):
             return None
         head, _, leaf = item.value.rpartition(".")
-        # children of a module list already carry its name (`to_out.0`); others are relative (`gate_proj`)
-        inner = child if child.startswith(leaf + ".") else f"{leaf}.{child}"
-        new = f"{head}.{inner}" if head else inner
+        news = []
+        for child in children:
+            # children of a module list already carry its name (`to_out.0`); others are relative (`gate_proj`)
+            inner = child if child.startswith(leaf + ".") else f"{leaf}.{child}"
+            news.append(f"{head}.{inner}" if head else inner)
+        taken = {i.value for i in v.items or ()}
+        news = [n for n in news if n not in taken]
+        if ctx.spec.source == "python":
+            if v.items is None or not news:
+                return None
+            return call_fix(ctx, Applicability.UNSAFE, f"replace `{item.value}` with {', '.join(news)}",
+                            [Op(OpKind.REPLACE_ITEM, "target_modules", index=v.items.index(item), values=tuple(news))])
+        if len(news) != 1:
+            return None
+        new = news[0]
         edit = replace_string_edit(ctx.spec.path, ctx.text, item, new)
         return Fix("unsafe", (edit,), f"replace `{item.value}` with `{new}`") if edit else None
 

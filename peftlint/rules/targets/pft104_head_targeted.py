@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.codes import Code
-from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.rules._common import py_example
+from peftlint.diagnostics import Applicability, Diagnostic, Fix, Severity
+from peftlint.rules._common import py_example, py_text
+from peftlint.fix.ops import Op, OpKind
 from peftlint.rules.base import Expect, Rule
+from peftlint.rules.callfix import call_fix
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
 from peftlint.semantics import unsloth
@@ -31,9 +33,26 @@ class HeadTargeted(Rule):
 
     Fix: drop the head from `target_modules`; if you really need to train it, put it in
     `modules_to_save` (and set `ensure_weight_tying=True` on tied models).
+
+    ## Fix safety
+
+    When the head is one entry of a `target_modules` list, the fix (unsafe: it changes what is
+    trained and saved) takes it out of the list; on a model whose head is not tied to the input
+    embedding it moves the entry to `modules_to_save` (the head is then trained fully), on a tied
+    model it drops it.
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "lm_head"])',
-                      expect=(Expect(4, 57, "the output head `lm_head` of HuggingFaceTB/SmolLM2-135M gets an adapter"),)),)
+                      expect=(Expect(4, 57, "the output head `lm_head` of HuggingFaceTB/SmolLM2-135M gets an adapter",
+                                     fixed=py_text('config = LoraConfig(target_modules=["q_proj", "v_proj"])')),)),
+           py_example('config = LoraConfig(target_modules=["c_attn", "lm_head"])', model="gpt2",
+                      expect=(Expect(4, 47, "the output head `lm_head` of gpt2 gets an adapter",
+                                     fixed=py_text('config = LoraConfig(target_modules=["c_attn"])', model="gpt2")),)),
+           py_example('config = LoraConfig(\n    target_modules=["q_proj", "lm_head"],  # all\n    r=8,\n)',
+                      model="Qwen/Qwen2.5-7B-Instruct",
+                      expect=(Expect(5, 31, "the output head `lm_head` of Qwen/Qwen2.5-7B-Instruct gets an adapter",
+                                     fixed=py_text('config = LoraConfig(\n    target_modules=["q_proj"],  # all\n'
+                                                   '    r=8,\n    modules_to_save=["lm_head"],\n)',
+                                                   model="Qwen/Qwen2.5-7B-Instruct")),)))
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
@@ -53,4 +72,20 @@ class HeadTargeted(Rule):
             ctx, span,
             f"the output head `{head}` of {ctx.model_label} gets an adapter.{tied} Remove it from target_modules, or "
             "train it fully with modules_to_save",
-            subject=subject or head)
+            subject=subject or head, fix=self._fix(ctx, subject))
+
+    @staticmethod
+    def _fix(ctx: Context, entry: str | None) -> Fix | None:
+        v = ctx.field("target_modules")
+        if entry is None or v is None or v.items is None or len(v.items) < 2:
+            return None
+        index = next((k for k, i in enumerate(v.items) if i.value == entry), None)
+        if index is None:
+            return None
+        ops = [Op(OpKind.REPLACE_ITEM, "target_modules", index=index)]
+        saved = ctx.field("modules_to_save")
+        if ctx.inventory.tie_word_embeddings or (saved is not None and saved.items is None):
+            return call_fix(ctx, Applicability.UNSAFE, f"remove `{entry}` from target_modules", ops)
+        if saved is None or entry not in [i.value for i in saved.items]:
+            ops.append(Op(OpKind.APPEND_ITEMS, "modules_to_save", values=(entry,)))
+        return call_fix(ctx, Applicability.UNSAFE, f"move `{entry}` from target_modules to modules_to_save", ops)

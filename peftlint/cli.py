@@ -19,8 +19,22 @@ class _DefaultGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            if args and _looks_like_command(args[0]):
+                from peftlint.rules.selectors import closest
+
+                near = closest(args[0], sorted(self.commands))
+                hint = f"; did you mean `peftlint {near}`?" if near else ""
+                _err(f"peftlint: `{args[0]}` is neither a command nor a file or directory{hint} "
+                     f"(commands: {', '.join(sorted(self.commands))})")
+                sys.exit(EXIT_FAILURE)
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+
+def _looks_like_command(word: str) -> bool:
+    """A bare word that names no existing path (``chek``, ``rules``): a mistyped command. Anything
+    with a path separator or a dot, or that exists, stays a path for ``check``."""
+    return word.isidentifier() and word.lower() == word and not Path(word).exists()
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,6 +59,12 @@ def _codes(value: str | None) -> list[str] | None:
     if value is None:
         return None
     return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def _settings_origin(settings: object, config_file: Path | None) -> str:
+    root = getattr(settings, "project_root", None)
+    path = config_file or (Path(root) / "pyproject.toml" if root else Path("pyproject.toml"))
+    return f"{path}: [tool.peftlint] "
 
 
 @main.command()
@@ -90,6 +110,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     from peftlint.engine.progress import Progress
     from peftlint.engine.run import Linter
     from peftlint.report import renderers
+    from peftlint.rules.selectors import settings_problems
 
     try:
         settings = load_settings(Path.cwd(), config_file)
@@ -99,6 +120,13 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     size = parse_size(max_file_size) if max_file_size is not None else None
     if max_file_size is not None and size is None:
         click.echo(f"peftlint: --max-file-size {max_file_size!r}: expected a size such as 20MB or 1048576", err=True)
+        sys.exit(EXIT_FAILURE)
+    file_problems = settings_problems(settings.select, settings.extend_select, settings.ignore,
+                                        settings.per_file_ignores, _settings_origin(settings, config_file))
+    cli_problems = settings_problems(_codes(select) or [], _codes(extend_select) or [], _codes(ignore) or [], {}, "--")
+    for problem in file_problems + cli_problems:
+        _err(f"peftlint: {problem}")
+    if file_problems or cli_problems:
         sys.exit(EXIT_FAILURE)
     settings = merge_cli(
         settings, select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore),
@@ -145,7 +173,8 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
         if not show_configs:
             from peftlint.report.printable import printable
 
-            options = {"statistics": statistics, "settings": settings, "show_notes": show_notes}
+            options = {"statistics": statistics, "settings": settings, "show_notes": show_notes,
+                       "paths": [str(p) for p in paths]}
             rendered = printable(renderers()[fmt](result, options))
     except Exception as exc:  # a failure of the whole run, not of one file
         click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
@@ -247,7 +276,7 @@ def cache_clear() -> None:
 
 @cache.command("fetch")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--strict", is_flag=True, help="Exit 1 when a config.json could not be fetched.")
+@click.option("--strict", is_flag=True, hidden=True, help="Kept for old scripts: a failed download always exits 1.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
 def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None) -> None:
@@ -277,6 +306,7 @@ def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None)
     options = ResolveOptions(aliases=dict(settings.models), config_dir=settings.project_root,
                               cache_dir=settings.cache_directory())
     counts: dict[str, int] = {}
+    failed: list[str] = []
     for named in collected.models:
         got = fetch_config(named.ref, revision=named.revision, subfolder=named.subfolder,
                            base_dirs=named.base_dirs, options=options)
@@ -285,13 +315,19 @@ def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None)
             f" ({named.subfolder})" if named.subfolder else "")
         where = named.used_at[0] + (f" and {len(named.used_at) - 1} more" if len(named.used_at) > 1 else "")
         detail = got.detail if got.outcome == "failed" else where
+        if got.outcome == "failed":
+            failed.append(what)
         click.echo(f"{got.outcome:<8} {what}: {detail}")
     for path in collected.unreadable:
         click.echo(f"peftlint: {path} could not be read; `peftlint check` reports why", err=True)
     summary = ", ".join(f"{counts[k]} {k}" for k in ("fetched", "cached", "bundled", "local", "failed") if k in counts)
     click.echo(f"{len(collected.models)} model{'s' if len(collected.models) != 1 else ''} named in "
                f"{collected.files} file{'s' if collected.files != 1 else ''}" + (f": {summary}" if summary else ""))
-    sys.exit(EXIT_FINDINGS if strict and counts.get("failed") else EXIT_OK)
+    if failed:
+        _err(f"peftlint: could not fetch {len(failed)} config.json file{'s' if len(failed) != 1 else ''}: "
+             f"{', '.join(failed)}; the configs using {'it' if len(failed) == 1 else 'them'} are not checked "
+             "(the lines above say why)")
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

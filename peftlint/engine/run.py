@@ -28,6 +28,7 @@ from peftlint.engine.results_cache import (
 from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
 from peftlint.reading import NotReadable, read_limited
 from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
+from peftlint.rules.selectors import is_known, suggestion
 from peftlint.semantics import regex_budget
 from peftlint.semantics.regex_budget import RegexTooSlow
 from peftlint.sources import Problem, SourceResult
@@ -268,12 +269,17 @@ class Linter(Replay, ModelChoice):
                     code = code.upper()
                     if not code.startswith("PFT") or any(u.startswith(code) for u in c.used):
                         continue
+                    span = Span(c.line, c.column, c.line, c.end_column)
+                    if not is_known(code):  # a typo suppresses nothing, whatever is selected
+                        kept.append(Diagnostic(UNUSED_NOQA, "unused-suppression", Severity.WARNING,
+                                               f"`# noqa: {code}` names no peftlint rule{suggestion(code)}", path, span, subject=code))
+                        continue
                     if code in skipped_codes or not self.settings.selects(code):
                         continue
                     kept.append(Diagnostic(
                         UNUSED_NOQA, "unused-suppression", Severity.WARNING,
                         f"`# noqa: {code}` suppresses nothing on this line; remove it",
-                        path, Span(c.line, c.column, c.line, c.end_column), subject=code))
+                        path, span, subject=code))
         result.diagnostics.extend(kept)
 
     def _verdict(self, outcome: SpecOutcome, result: RunResult) -> None:

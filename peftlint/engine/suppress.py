@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from peftlint.config import prefix_hit
 
-_NOQA = re.compile(r"#\s*noqa(?P<sep>\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*[,\s]\s*[A-Za-z]+[0-9]+)*))?", re.I)
-_FILE_NOQA = re.compile(r"#\s*peftlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*[,\s]\s*[A-Za-z]+[0-9]+)*))?", re.I)
+_NOQA = re.compile(r"#\s*noqa(?P<sep>\s*:\s*(?P<codes>[A-Za-z]+[0-9][A-Za-z0-9]*(?:\s*[,\s]\s*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?", re.I)
+_FILE_NOQA = re.compile(r"#\s*peftlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Za-z]+[0-9][A-Za-z0-9]*(?:\s*[,\s]\s*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?", re.I)
 
 
 @dataclass

@@ -9,6 +9,7 @@ whether saved adapters fit their base model.
 
 from __future__ import annotations
 
+import shlex
 import textwrap
 from collections import Counter
 
@@ -49,7 +50,7 @@ def _render(result: RunResult, options: dict, full: bool) -> str:
             out.append(f"{n:5d}  {code}  {name:<28} {sev}")
     if out:
         out.append("")
-    out.extend(summary_lines(result, unsafe, full=full, notes_shown=show_notes))
+    out.extend(summary_lines(result, unsafe, full=full, notes_shown=show_notes, paths=tuple(options.get("paths", ()))))
     return "\n".join(out) + "\n"
 
 
@@ -63,7 +64,8 @@ def _explanation(d: Diagnostic) -> list[str]:
     return lines
 
 
-def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False, notes_shown: bool = True) -> list[str]:
+def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False, notes_shown: bool = True,
+                  paths: tuple[str, ...] = ()) -> list[str]:
     """A few lines: counts per severity, then how many configs were checked against their model."""
     from peftlint.fix.apply import summary as fix_summary
 
@@ -90,10 +92,27 @@ def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False
                              "runs with another model are not checked")
         for v in result.verdicts:
             lines.append(f"  {v}")
-    unchecked = result.specs - len(checked)
-    if unchecked and not notes_shown:
-        lines.append(f"{_n(unchecked, 'config')} not checked against a base model: `--show-configs` says why.")
+    lines.extend(unchecked_lines(result, paths))
     lines.append(f"Checked {_n(result.files, 'file')}: {coverage(result.specs, len(checked))}.")
+    return lines
+
+
+def unchecked_lines(result: RunResult, paths: tuple[str, ...] = ()) -> list[str]:
+    """Configs whose model-aware checks did not run, every time, with the one command that checks
+    them: a hub model that is not on this machine is fetched; the others say why with --show-configs."""
+    skipped = result.skipped()
+    if not skipped:
+        return []
+    fetchable = sum(o.fetchable for o in skipped)
+    where = " ".join(shlex.quote(p) for p in paths) or "."
+    lines = []
+    if fetchable:
+        lines.append(f"{_n(fetchable, 'config')} not checked: {'its' if fetchable == 1 else 'their'} base model is not "
+                     f"on this machine; `peftlint cache fetch {where}` downloads the config.json files "
+                     "(or run with --online).")
+    if len(skipped) > fetchable:
+        lines.append(f"{_n(len(skipped) - fetchable, 'config')} not checked against a base model: "
+                     f"`peftlint check --show-configs {where}` says why.")
     return lines
 
 

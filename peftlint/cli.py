@@ -55,6 +55,12 @@ def _err(line: str) -> None:
     click.echo(printable(line), err=True)
 
 
+def _patterns(values: tuple[str, ...]) -> list[str] | None:
+    if not values:
+        return None
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
 def _codes(value: str | None) -> list[str] | None:
     if value is None:
         return None
@@ -81,6 +87,12 @@ def _settings_origin(settings: object, config_file: Path | None) -> str:
 @click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: all).")
 @click.option("--extend-select", help="Codes or prefixes to enable on top of the selection.")
 @click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
+@click.option("--exclude", "exclude", multiple=True,
+              help="Paths to leave out, gitignore-style patterns (comma-separated or repeated); replaces `exclude`.")
+@click.option("--extend-exclude", "extend_exclude", multiple=True,
+              help="Patterns to leave out on top of `exclude`.")
+@click.option("--force-exclude/--no-force-exclude", default=None,
+              help="Apply the excludes to paths named on the command line too (pre-commit names every file).")
 @click.option("--model", help="Base model (hub id, local path, alias, or local:Class for an nn.Module class of the "
               "linted code) for every config; wins over the code.")
 @click.option("--online/--offline", default=None, help="Allow downloading config.json of unknown models (default: offline).")
@@ -104,7 +116,8 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
           select: str | None, extend_select: str | None, ignore: str | None, model: str | None, online: bool | None,
           trust_remote_code: bool | None, fix: bool, unsafe_fixes: bool | None, diff: bool,
           strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None, no_result_cache: bool,
-          cache_dir: Path | None, jobs: int, config_file: Path | None, max_file_size: str | None) -> None:
+          cache_dir: Path | None, jobs: int, config_file: Path | None, max_file_size: str | None,
+          exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool | None) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
     from peftlint.config import SettingsError, load_settings, merge_cli, parse_size
     from peftlint.engine.progress import Progress
@@ -132,7 +145,8 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
         settings, select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore),
         cli_model=model, online=online, trust_remote_code=trust_remote_code, strict=strict,
         no_cache=no_cache, cache_dir=str(cache_dir) if cache_dir else None, unsafe_fixes=unsafe_fixes,
-        max_file_size=size,
+        max_file_size=size, exclude=_patterns(exclude),
+        extend_exclude=settings.extend_exclude + (_patterns(extend_exclude) or []), force_exclude=force_exclude,
     )
     _print_notes(settings)
     missing = [p for p in paths if not p.exists()]

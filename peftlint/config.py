@@ -41,6 +41,8 @@ class Settings:
     ignore: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
+    extend_exclude: list[str] = field(default_factory=list)
+    force_exclude: bool = False  # the excludes apply to paths named on the command line too
     model: str | None = None  # the project's base model (fallback for configs the code does not link)
     cli_model: str | None = None  # --model: wins over what the code says
     models: dict[str, str] = field(default_factory=dict)  # alias -> hub id or local path
@@ -85,6 +87,8 @@ _KEYS = {
     "ignore": "ignore",
     "per-file-ignores": "per_file_ignores",
     "exclude": "exclude",
+    "extend-exclude": "extend_exclude",
+    "force-exclude": "force_exclude",
     "model": "model",
     "models": "models",
     "online": "online",

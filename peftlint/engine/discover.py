@@ -117,8 +117,11 @@ class Walker:
     """The files to lint under the given paths, in a stable order. Directories are walked with
     plain strings (a Path per entry costs more than the rest of a warm run's walk)."""
 
-    def __init__(self, excludes: Iterable[str] = (), root: Path | None = None) -> None:
+    def __init__(self, excludes: Iterable[str] = (), root: Path | None = None, *, force_exclude: bool = False) -> None:
+        """``force_exclude``: the excludes apply to files and directories named on the command line
+        too (ruff's ``force-exclude``; pre-commit always names files)."""
         self.root = (root or Path.cwd()).resolve()
+        self.force_exclude = force_exclude
         self._root = str(self.root)
         excludes = list(excludes)
         self.user_excludes = _gitignore_spec(excludes) if excludes else None
@@ -145,6 +148,17 @@ class Walker:
                 return True
         return False
 
+    def _force_excluded(self, path: Path) -> bool:
+        """A named path inside the root that the excludes (or the default excludes, ``.venv``, ...)
+        name, itself or through one of its directories."""
+        rel = _rel(str(path), self._root)
+        if rel == "." or os.path.isabs(rel) or rel.startswith("../"):
+            return False
+        parts = rel.split("/")
+        if any(part in DEFAULT_EXCLUDES for part in parts[:-1] if part) or (path.is_dir() and parts[-1] in DEFAULT_EXCLUDES):
+            return True
+        return self.user_excludes is not None and self.user_excludes.match_file(rel + ("/" if path.is_dir() else ""))
+
     def _ignored_above(self, top: str, anchors: list[str]) -> bool:
         for a in anchors:
             spec = self._gitignore(a) if a != top else None
@@ -158,6 +172,8 @@ class Walker:
             p = given.resolve() if given.exists() else given.absolute()
             if given.is_symlink() and not p.is_dir():
                 p = _unresolved_link(given)  # a named link is linted as the link, never written through
+            if self.force_exclude and self._force_excluded(p):
+                continue
             if p.is_dir():
                 yield from self._walk_dir(p, seen)
             else:

@@ -103,7 +103,9 @@ class Linter(Replay, ModelChoice):
         # the serial budget counts from here: a cold run whose replay pass already paid for importing
         # peft (its facts) goes parallel as soon as linting starts, the workers inherit the import
         start = time.monotonic()
-        walker = disc.Walker(self.settings.exclude, root=Path(self.settings.project_root or self.cwd))
+        walker = disc.Walker(self.settings.exclude + self.settings.extend_exclude,
+                             root=Path(self.settings.project_root or self.cwd),
+                             force_exclude=self.settings.force_exclude)
         cands = list(walker.walk(paths))
         reading = prefetch.start(cands, self.cwd, self.settings.max_file_size) if self._reads_ahead(jobs) else None
         result = RunResult()

@@ -55,6 +55,20 @@ def _err(line: str) -> None:
     click.echo(printable(line), err=True)
 
 
+def _use_color(choice: str) -> bool:
+    """``--color``; with ``auto``, NO_COLOR (https://no-color.org) turns it off, FORCE_COLOR on, else
+    whether stdout is a terminal."""
+    import os
+
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
 def _patterns(values: tuple[str, ...]) -> list[str] | None:
     if not values:
         return None
@@ -75,10 +89,13 @@ def _settings_origin(settings: object, config_file: Path | None) -> str:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--output-format", "--format", "fmt", default="concise", show_default=True,
+@click.option("--output-format", "--format", "fmt", default=None,
               envvar="PEFTLINT_OUTPUT_FORMAT", type=click.Choice(OUTPUT_FORMATS),
               help="concise: errors and warnings, one line each; full: every finding with its explanation; "
-                   "json, sarif, github: every finding, notes included (text = concise).")
+                   "json, sarif, github: every finding, notes included (text = concise). Default: "
+                   "`output-format` in [tool.peftlint], else concise.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the text report: auto = on a terminal, unless NO_COLOR is set (FORCE_COLOR forces it).")
 @click.option("--show-notes", is_flag=True, help="Also print notes (info findings) in the concise output.")
 @click.option("--show-configs", is_flag=True,
               help="List every config with the model it is checked against and where that model came from, "
@@ -102,7 +119,7 @@ def _settings_origin(settings: object, config_file: Path | None) -> str:
 @click.option("--diff", is_flag=True, help="Print the fixes as a diff; change nothing.")
 @click.option("--strict", is_flag=True, default=None, help="Unresolved models are errors; notes fail the run.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported.")
-@click.option("--statistics", is_flag=True, help="Show counts per rule.")
+@click.option("--statistics", is_flag=True, help="Print counts per rule instead of the findings.")
 @click.option("--no-cache", is_flag=True, default=None, help="Do not read or write the cache (inventories and results).")
 @click.option("--no-result-cache", is_flag=True,
               help="Lint every file again instead of reusing unchanged files' findings (inventories stay cached).")
@@ -117,7 +134,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
           trust_remote_code: bool | None, fix: bool, unsafe_fixes: bool | None, diff: bool,
           strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None, no_result_cache: bool,
           cache_dir: Path | None, jobs: int, config_file: Path | None, max_file_size: str | None,
-          exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool | None) -> None:
+          exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool | None, color: str) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
     from peftlint.config import SettingsError, load_settings, merge_cli, parse_size
     from peftlint.engine.progress import Progress
@@ -149,12 +166,18 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
         extend_exclude=settings.extend_exclude + (_patterns(extend_exclude) or []), force_exclude=force_exclude,
     )
     _print_notes(settings)
+    if fmt is None and settings.output_format is not None and settings.output_format not in OUTPUT_FORMATS:
+        _err(f"peftlint: {_settings_origin(settings, config_file)}output-format: {settings.output_format!r} is not "
+             f"one of {', '.join(OUTPUT_FORMATS)}")
+        sys.exit(EXIT_FAILURE)
+    fmt = fmt or settings.output_format or "concise"
     missing = [p for p in paths if not p.exists()]
     if missing:
         click.echo(f"peftlint: no such file or directory: {', '.join(str(p) for p in missing)}", err=True)
         sys.exit(EXIT_FAILURE)
     # the progress line goes with the human-readable report only (never JSON, SARIF or annotations)
     progress = Progress() if fmt in TEXT_FORMATS else None
+    use_color = False
     linter = Linter(settings, result_cache=not no_result_cache, progress=progress)
     try:
         try:
@@ -187,8 +210,9 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
         if not show_configs:
             from peftlint.report.printable import printable
 
+            use_color = fmt in TEXT_FORMATS and not output_file and _use_color(color)
             options = {"statistics": statistics, "settings": settings, "show_notes": show_notes,
-                       "paths": [str(p) for p in paths]}
+                       "paths": [str(p) for p in paths], "color": use_color}
             rendered = printable(renderers()[fmt](result, options))
     except Exception as exc:  # a failure of the whole run, not of one file
         click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
@@ -196,7 +220,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     if output_file:
         output_file.write_text(rendered, encoding="utf-8")
     else:
-        click.echo(rendered, nl=False)
+        click.echo(rendered, nl=False, color=use_color)
     if show_configs:
         sys.exit(EXIT_OK)
     failing = [d for d in result.diagnostics if d.severity.value != "info" or settings.strict]
@@ -206,20 +230,33 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
 @main.command()
 @click.argument("code", required=False)
 @click.option("--all", "show_all", is_flag=True, help="List every rule.")
-def rule(code: str | None, show_all: bool) -> None:
+@click.option("--output-format", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: code, name, severity, summary and the explanation (markdown).")
+def rule(code: str | None, show_all: bool, fmt: str) -> None:
     """Explain a rule (PFT101) or list them all."""
+    import json
+
     from peftlint.rules import all_rules, rule_by_code
-    from peftlint.rules.docs import explain_text
+    from peftlint.rules.docs import explain, explain_text
+
+    def as_json(r: type) -> dict:
+        return {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary.strip(),
+                "needs_model": r.needs_model, "explanation": explain(r)}
 
     if code is None or show_all:
+        if fmt == "json":
+            click.echo(json.dumps([as_json(r) for r in all_rules()], indent=2))
+            return
         for r in all_rules():
             click.echo(f"{r.code}  {r.name:<28} {r.severity.value:<8} {r.summary}")
         return
     r = rule_by_code(code)
     if r is None:
-        click.echo(f"peftlint: unknown rule {code!r}; `peftlint rule` lists them", err=True)
+        from peftlint.rules.selectors import suggestion
+
+        click.echo(f"peftlint: unknown rule {code!r}{suggestion(code)}", err=True)
         sys.exit(EXIT_FAILURE)
-    click.echo(explain_text(r), nl=False)
+    click.echo(json.dumps(as_json(r), indent=2) if fmt == "json" else explain_text(r).rstrip("\n"))
 
 
 @main.command()

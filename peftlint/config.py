@@ -43,6 +43,7 @@ class Settings:
     exclude: list[str] = field(default_factory=list)
     extend_exclude: list[str] = field(default_factory=list)
     force_exclude: bool = False  # the excludes apply to paths named on the command line too
+    output_format: str | None = None  # --output-format when not given on the command line
     model: str | None = None  # the project's base model (fallback for configs the code does not link)
     cli_model: str | None = None  # --model: wins over what the code says
     models: dict[str, str] = field(default_factory=dict)  # alias -> hub id or local path
@@ -89,6 +90,7 @@ _KEYS = {
     "exclude": "exclude",
     "extend-exclude": "extend_exclude",
     "force-exclude": "force_exclude",
+    "output-format": "output_format",
     "model": "model",
     "models": "models",
     "online": "online",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 import textwrap
 from collections import Counter
+from typing import Callable
 
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.engine.results import RunResult
@@ -34,24 +35,40 @@ def _render(result: RunResult, options: dict, full: bool) -> str:
 
     unsafe = bool(getattr(options.get("settings"), "unsafe_fixes", False))
     show_notes = full or bool(options.get("show_notes"))
+    paint = _painter(bool(options.get("color")))
     out: list[str] = []
-    for d in result.diagnostics:
-        if d.severity == Severity.INFO and not show_notes:
-            continue
-        mark = " [*]" if fixable(d, unsafe) else ""
-        out.append(f"{d.path}:{d.span.line}:{d.span.column}: {d.code}{mark} {one_line(d.message)}")
-        if full:
-            out.extend(_explanation(d))
-    if options.get("statistics"):
+    if options.get("statistics"):  # counts only, as ruff's --statistics
         counts = Counter((d.code, d.name, d.severity.value) for d in result.diagnostics)
-        if out:
-            out.append("")
+        fix = {d.code for d in result.diagnostics if fixable(d, unsafe)}
         for (code, name, sev), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            out.append(f"{n:5d}  {code}  {name:<28} {sev}")
+            mark = paint("[*]", "fix") if code in fix else "   "
+            out.append(f"{n:5d}  {paint(code, sev)}  {mark} {name:<28} {sev}")
+    else:
+        for d in result.diagnostics:
+            if d.severity == Severity.INFO and not show_notes:
+                continue
+            mark = " " + paint("[*]", "fix") if fixable(d, unsafe) else ""
+            out.append(f"{paint(d.path, 'path')}:{d.span.line}:{d.span.column}: {paint(d.code, d.severity.value)}{mark} "
+                       f"{one_line(d.message)}")
+            if full:
+                out.extend(_explanation(d))
     if out:
         out.append("")
     out.extend(summary_lines(result, unsafe, full=full, notes_shown=show_notes, paths=tuple(options.get("paths", ()))))
     return "\n".join(out) + "\n"
+
+
+# path bold, codes by severity (ruff's colours), the fixable mark cyan
+_STYLES = {"path": {"bold": True}, "error": {"fg": "red", "bold": True}, "warning": {"fg": "yellow", "bold": True},
+           "info": {"fg": "blue", "bold": True}, "fix": {"fg": "cyan"}}
+
+
+def _painter(color: bool) -> Callable[[str, str], str]:
+    if not color:
+        return lambda text, _kind: text
+    import click  # already imported by the command line; only a coloured report uses it
+
+    return lambda text, kind: click.style(text, **_STYLES[kind])
 
 
 def _explanation(d: Diagnostic) -> list[str]:

@@ -112,3 +112,21 @@ def test_not_on_this_machine_is_what_resolve_says(tmp_path: Path) -> None:
     from peftlint.model.resolve import ResolveOptions, resolve
 
     assert NOT_ON_THIS_MACHINE in resolve("Qwen/Qwen2.5-0.5B", options=ResolveOptions()).reason
+
+
+def test_exclude_options_and_force_exclude(tmp_path: Path) -> None:
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "train.py").write_text(GPT2_TYPO)
+    (tmp_path / "train.py").write_text(GPT2_TYPO)
+    (tmp_path / "pyproject.toml").write_text('[tool.peftlint]\nexclude = ["legacy/"]\n')
+    paths = {f["path"] for f in lint(tmp_path, ".")}
+    assert paths == {"train.py"}
+    # named on the command line: linted, unless force-exclude (ruff's semantics)
+    assert {f["path"] for f in lint(tmp_path, "legacy/train.py", "train.py")} == {"legacy/train.py", "train.py"}
+    assert {f["path"] for f in lint(tmp_path, "--force-exclude", "legacy/train.py", "train.py")} == {"train.py"}
+    # --exclude replaces the setting, --extend-exclude adds to it
+    assert {f["path"] for f in lint(tmp_path, "--exclude", "nothing/", ".")} == {"legacy/train.py", "train.py"}
+    assert lint(tmp_path, "--extend-exclude", "train.py", ".") == []
+    (tmp_path / "pyproject.toml").write_text('[tool.peftlint]\nexclude = ["legacy/"]\nforce-exclude = true\n')
+    assert {f["path"] for f in lint(tmp_path, "legacy/train.py", "train.py")} == {"train.py"}
+    assert {f["path"] for f in lint(tmp_path, "--no-force-exclude", "legacy/train.py")} == {"legacy/train.py"}

@@ -81,10 +81,9 @@ def _codes(value: str | None) -> list[str] | None:
     return [c.strip().upper() for c in value.split(",") if c.strip()]
 
 
-def _settings_origin(settings: object, config_file: Path | None) -> str:
-    root = getattr(settings, "project_root", None)
-    path = config_file or (Path(root) / "pyproject.toml" if root else Path("pyproject.toml"))
-    return f"{path}: [tool.peftlint] "
+def _settings_origin(settings: object) -> str:
+    path = getattr(settings, "config_file", None) or "pyproject.toml"
+    return f"{path}: [tool.peftlint] " if Path(path).name == "pyproject.toml" else f"{path}: "
 
 
 @main.command()
@@ -136,39 +135,46 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
           cache_dir: Path | None, jobs: int, config_file: Path | None, max_file_size: str | None,
           exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool | None, color: str) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
-    from peftlint.config import SettingsError, load_settings, merge_cli, parse_size
+    from peftlint.config import Settings, SettingsError, load_settings, merge_cli, parse_size
     from peftlint.engine.progress import Progress
     from peftlint.engine.run import Linter
     from peftlint.report import renderers
     from peftlint.rules.selectors import settings_problems
 
-    try:
-        settings = load_settings(Path.cwd(), config_file)
-    except SettingsError as exc:
-        click.echo(f"peftlint: {exc}", err=True)
-        sys.exit(EXIT_FAILURE)
     size = parse_size(max_file_size) if max_file_size is not None else None
     if max_file_size is not None and size is None:
         click.echo(f"peftlint: --max-file-size {max_file_size!r}: expected a size such as 20MB or 1048576", err=True)
         sys.exit(EXIT_FAILURE)
-    file_problems = settings_problems(settings.select, settings.extend_select, settings.ignore,
-                                        settings.per_file_ignores, _settings_origin(settings, config_file))
     cli_problems = settings_problems(_codes(select) or [], _codes(extend_select) or [], _codes(ignore) or [], {}, "--")
-    for problem in file_problems + cli_problems:
+    for problem in cli_problems:
         _err(f"peftlint: {problem}")
-    if file_problems or cli_problems:
+    if cli_problems:
         sys.exit(EXIT_FAILURE)
-    settings = merge_cli(
-        settings, select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore),
-        cli_model=model, online=online, trust_remote_code=trust_remote_code, strict=strict,
-        no_cache=no_cache, cache_dir=str(cache_dir) if cache_dir else None, unsafe_fixes=unsafe_fixes,
-        max_file_size=size, exclude=_patterns(exclude),
-        extend_exclude=settings.extend_exclude + (_patterns(extend_exclude) or []), force_exclude=force_exclude,
-    )
-    _print_notes(settings)
-    if fmt is None and settings.output_format is not None and settings.output_format not in OUTPUT_FORMATS:
-        _err(f"peftlint: {_settings_origin(settings, config_file)}output-format: {settings.output_format!r} is not "
-             f"one of {', '.join(OUTPUT_FORMATS)}")
+
+    def finish(settings: Settings) -> Settings:
+        """A configuration's settings with the command line's options on top; an unknown rule code
+        in it stops the run (SettingsError)."""
+        problems = settings_problems(settings.select, settings.extend_select, settings.ignore,
+                                     settings.per_file_ignores, _settings_origin(settings))
+        if problems:
+            raise SettingsError("\npeftlint: ".join(problems))
+        if settings.output_format is not None and settings.output_format not in OUTPUT_FORMATS:
+            raise SettingsError(f"{_settings_origin(settings)}output-format: {settings.output_format!r} is not "
+                                f"one of {', '.join(OUTPUT_FORMATS)}")
+        settings = merge_cli(
+            settings, select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore),
+            cli_model=model, online=online, trust_remote_code=trust_remote_code, strict=strict,
+            no_cache=no_cache, cache_dir=str(cache_dir) if cache_dir else None, unsafe_fixes=unsafe_fixes,
+            max_file_size=size, exclude=_patterns(exclude),
+            extend_exclude=settings.extend_exclude + (_patterns(extend_exclude) or []), force_exclude=force_exclude,
+        )
+        _print_notes(settings)
+        return settings
+
+    try:
+        settings = finish(load_settings(Path.cwd(), config_file))
+    except SettingsError as exc:
+        _err(f"peftlint: {exc}")
         sys.exit(EXIT_FAILURE)
     fmt = fmt or settings.output_format or "concise"
     missing = [p for p in paths if not p.exists()]
@@ -179,9 +185,18 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     progress = Progress() if fmt in TEXT_FORMATS else None
     use_color = False
     linter = Linter(settings, result_cache=not no_result_cache, progress=progress)
+    if config_file is None:  # each file's nearest configuration (ruff's discovery); --config: one for all
+        from peftlint.config import load_settings_file
+        from peftlint.engine.hierarchy import Hierarchy
+
+        base = Path(settings.config_file) if settings.config_file else None
+        linter.hierarchy = Hierarchy(settings, base, lambda path: finish(load_settings_file(path)))
     try:
         try:
             result = linter.lint_paths(list(paths) or [Path(".")], jobs=jobs)
+        except SettingsError as exc:  # a nested configuration with an unknown code
+            _err(f"peftlint: {exc}")
+            sys.exit(EXIT_FAILURE)
         finally:
             if progress is not None:
                 progress.close()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Iterator
 
+from peftlint.config import CONFIG_NAMES
 from peftlint.reading import read_limited
 
 if TYPE_CHECKING:
@@ -126,6 +127,9 @@ class Walker:
         excludes = list(excludes)
         self.user_excludes = _gitignore_spec(excludes) if excludes else None
         self._ignores: dict[str, pathspec.PathSpec | None] = {}
+        # every walked directory -> the configuration file names it holds (config.CONFIG_NAMES), so
+        # finding each file's configuration needs no stat of a walked directory
+        self.config_names: dict[str, tuple[str, ...]] = {}
 
     def _gitignore(self, d: str) -> pathspec.PathSpec | None:
         if d not in self._ignores:
@@ -148,7 +152,7 @@ class Walker:
                 return True
         return False
 
-    def _force_excluded(self, path: Path) -> bool:
+    def force_excluded(self, path: Path) -> bool:
         """A named path inside the root that the excludes (or the default excludes, ``.venv``, ...)
         name, itself or through one of its directories."""
         rel = _rel(str(path), self._root)
@@ -172,7 +176,7 @@ class Walker:
             p = given.resolve() if given.exists() else given.absolute()
             if given.is_symlink() and not p.is_dir():
                 p = _unresolved_link(given)  # a named link is linted as the link, never written through
-            if self.force_exclude and self._force_excluded(p):
+            if self.force_exclude and self.force_excluded(p):
                 continue
             if p.is_dir():
                 yield from self._walk_dir(p, seen)
@@ -196,6 +200,8 @@ class Walker:
             anchors = anchors_for.get(dirpath)
             if anchors is None:
                 anchors = list(base_anchors)
+            self.config_names[dirpath] = tuple(n for n in CONFIG_NAMES if n in filenames) if (
+                "pyproject.toml" in filenames or "peftlint.toml" in filenames or ".peftlint.toml" in filenames) else ()
             if ".gitignore" in filenames and dirpath not in anchors:
                 anchors = anchors + [dirpath]
             keep = []

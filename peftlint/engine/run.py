@@ -37,8 +37,16 @@ from peftlint.spec import AdapterSpec, ModelRef
 # The rules, the model loader and the rule context are imported when a file is linted: a run whose
 # files all come from the result cache never needs them.
 if TYPE_CHECKING:
+    from peftlint.engine.hierarchy import Hierarchy
     from peftlint.rules import Rule
     from peftlint.rules.context import Context
+
+
+def _sorted(result: RunResult) -> RunResult:
+    result.diagnostics.sort(key=Diagnostic.sort_key)
+    result.outcomes.sort(key=lambda o: (o.spec.path, o.spec.span.line, o.spec.span.column))
+    result.verdicts.sort()
+    return result
 
 
 class Linter(Replay, ModelChoice):
@@ -61,6 +69,9 @@ class Linter(Replay, ModelChoice):
         self._inventories: dict[tuple, Any] = {}
         self._local: dict[tuple, Any] = {}  # module trees of classes in the linted code (module_tree memo)
         self._rules: dict[str, list[Rule]] = {}
+        # the settings of files under another configuration than ``settings`` (hierarchical discovery,
+        # set by the command line; see engine/hierarchy.py); None: ``settings`` for every file
+        self.hierarchy: Hierarchy | None = None
         regex_budget.configure(settings.regex_timeout)
 
     def rules(self, source: str) -> list[Rule]:
@@ -98,8 +109,6 @@ class Linter(Replay, ModelChoice):
     def lint_paths(self, paths: Iterable[Path], jobs: int = 1) -> RunResult:
         """Lint every file under ``paths``: cached results first, the rest here or in ``jobs`` worker
         processes (0: as many as pay off, see ``engine.parallel``)."""
-        from peftlint.engine import parallel
-
         # the serial budget counts from here: a cold run whose replay pass already paid for importing
         # peft (its facts) goes parallel as soon as linting starts, the workers inherit the import
         start = time.monotonic()
@@ -107,6 +116,20 @@ class Linter(Replay, ModelChoice):
                              root=Path(self.settings.project_root or self.cwd),
                              force_exclude=self.settings.force_exclude)
         cands = list(walker.walk(paths))
+        groups = self.hierarchy.split(cands, walker) if self.hierarchy is not None else None
+        if groups is not None:  # files under other configurations: one linter per configuration
+            result = RunResult()
+            for settings, group in groups:
+                sub = self if settings is self.settings else Linter(
+                    settings, self.cwd, result_cache=self.results is not None, progress=self.progress)
+                result.extend(sub.lint_candidates(group, jobs, start))
+            return _sorted(result)
+        return _sorted(self.lint_candidates(cands, jobs, start))
+
+    def lint_candidates(self, cands: list[disc.Candidate], jobs: int, start: float) -> RunResult:
+        """Lint the walked files ``cands`` with this linter's settings (see ``lint_paths``)."""
+        from peftlint.engine import parallel
+
         reading = prefetch.start(cands, self.cwd, self.settings.max_file_size) if self._reads_ahead(jobs) else None
         result = RunResult()
         todo: list[disc.Candidate] = []
@@ -134,9 +157,6 @@ class Linter(Replay, ModelChoice):
                 self.progress(done, len(cands))
         if todo and self.results is not None:
             evict(self.results.directory)
-        result.diagnostics.sort(key=Diagnostic.sort_key)
-        result.outcomes.sort(key=lambda o: (o.spec.path, o.spec.span.line, o.spec.span.column))
-        result.verdicts.sort()
         return result
 
     def _reads_ahead(self, jobs: int) -> bool:

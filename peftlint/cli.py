@@ -343,12 +343,15 @@ def cache_clear() -> None:
 @cache.command("fetch")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, hidden=True, help="Kept for old scripts: a failed download always exits 1.")
+@click.option("--list", "list_only", is_flag=True,
+              help="Print the models PATHS name, one a line, sorted, and download nothing (a CI cache key).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
-def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None) -> None:
+def cache_fetch(paths: tuple[Path, ...], strict: bool, list_only: bool, config_file: Path | None) -> None:
     """Download the config.json of every base model PATHS name into the Hugging Face cache.
 
-    Only config.json files, through huggingface_hub (HF_TOKEN or `hf auth login` for gated models,
+    Exits 1 when a download failed (the last line on stderr names them). Only config.json files,
+    through huggingface_hub (HF_TOKEN or `hf auth login` for gated models,
     HF_ENDPOINT, HF_HUB_CACHE); models already cached, local directories and bundled configs are
     skipped. Later `peftlint` runs then resolve every model offline (cache the HF cache in CI).
     """
@@ -369,6 +372,11 @@ def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None)
         sys.exit(EXIT_FAILURE)
     linter = Linter(settings)
     collected = collect_models(linter, list(paths) or [Path(".")])
+    if list_only:
+        names = {n.ref + (f"@{n.revision}" if n.revision else "") + (f":{n.subfolder}" if n.subfolder else "")
+                 for n in collected.models}
+        click.echo("".join(f"{n}\n" for n in sorted(names)), nl=False)
+        return
     options = ResolveOptions(aliases=dict(settings.models), config_dir=settings.project_root,
                               cache_dir=settings.cache_directory())
     counts: dict[str, int] = {}

@@ -55,12 +55,12 @@ class Hierarchy:
         return found
 
     def settings_for(self, config: Path | None) -> Settings:
-        if config is None or config.resolve() == self.base_config:
+        # walked and named paths are already resolved (engine.discover), so are the configs found there
+        if config is None or config == self.base_config:
             return self.base
-        key = config.resolve()
-        if key not in self._settings:
-            self._settings[key] = self.load(key)
-        return self._settings[key]
+        if config not in self._settings:
+            self._settings[config] = self.load(config)
+        return self._settings[config]
 
     def split(self, cands: list[disc.Candidate], walker: disc.Walker) -> list[tuple[Settings, list[disc.Candidate]]] | None:
         """The candidates grouped by their settings (base settings first), or None when every one
@@ -69,7 +69,7 @@ class Hierarchy:
         groups: dict[int, tuple[Settings, list[disc.Candidate]]] = {}
         excluders: dict[int, disc.Walker] = {}
         for cand in cands:
-            settings = self.settings_for(self.config_for(str(cand.path.parent), walker))
+            settings = self.settings_for(self.config_for(os.path.dirname(str(cand.path)), walker))
             if settings is not self.base and (settings.exclude or settings.extend_exclude):
                 ex = excluders.get(id(settings))
                 if ex is None:

@@ -48,14 +48,28 @@ def _render(result: RunResult, options: dict, full: bool) -> str:
             if d.severity == Severity.INFO and not show_notes:
                 continue
             mark = " " + paint("[*]", "fix") if fixable(d, unsafe) else ""
-            out.append(f"{paint(d.path, 'path')}:{d.span.line}:{d.span.column}: {paint(d.code, d.severity.value)}{mark} "
-                       f"{one_line(d.message)}")
+            out.append(f"{paint(d.path, 'path')}:{_position(d)}: {paint(d.code, d.severity.value)}{mark} "
+                       f"{one_line(_message(d))}")
             if full:
                 out.extend(_explanation(d))
     if out:
         out.append("")
     out.extend(summary_lines(result, unsafe, full=full, notes_shown=show_notes, paths=tuple(options.get("paths", ()))))
     return "\n".join(out) + "\n"
+
+
+def _position(d: Diagnostic) -> str:
+    """``line:col``, or in a notebook ``cell 3:2:8`` (the cell, the line and column in it), as ruff."""
+    if d.cell is not None:
+        return f"cell {d.cell[0]}:{d.cell[1]}:{d.cell[2]}"
+    return f"{d.span.line}:{d.span.column}"
+
+
+def _message(d: Diagnostic) -> str:
+    """The message without the ``(cell N, line L)`` the position already says."""
+    if d.cell is not None:
+        return d.message.removesuffix(f" (cell {d.cell[0]}, line {d.cell[1]})")
+    return d.message
 
 
 # path bold, codes by severity (ruff's colours), the fixable mark cyan

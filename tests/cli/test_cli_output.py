@@ -81,3 +81,27 @@ def test_rule_as_json(tmp_path: Path) -> None:
     assert [r["code"] for r in json.loads(out)][:2] == ["PFT101", "PFT102"]
     code, out = run_cli(["rule", "PFT1O1"], tmp_path)
     assert code == 2 and "did you mean `PFT101`?" in out
+
+
+def test_notebook_positions_as_ruff_prints_them(tmp_path: Path) -> None:
+    """`nb.ipynb:cell N:LINE:COL` in the text report (cell, line and column inside the cell, after an
+    IPython magic and in an indented cell); JSON keeps the file position and adds `cell`."""
+    model = "HuggingFaceTB/SmolLM2-135M"
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# notes\n"]},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": [
+            "from peft import LoraConfig\n", f"# peftlint: model={model}\n",
+            '%time config = LoraConfig(target_modules=["q_proj", "vproj"])\n']},
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": [
+            f"  # peftlint: model={model}\n", '  c2 = LoraConfig(target_modules=["q_proj", "kproj"])\n']},
+    ]
+    nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "nb.ipynb").write_text(json.dumps(nb, indent=1))
+    code, out = run_cli(["check", "nb.ipynb"], tmp_path)
+    lines = [ln for ln in out.splitlines() if "PFT101" in ln]
+    assert [ln.split(" PFT101 ")[0] for ln in lines] == ["nb.ipynb:cell 2:3:53:", "nb.ipynb:cell 3:2:45:"]
+    assert not any("(cell " in ln for ln in lines)  # the position says it already
+    found = json.loads(run_cli(["check", "--output-format", "json", "nb.ipynb"], tmp_path)[1])
+    assert [(f["cell"], f["message"][-16:]) for f in found] == [([2, 3, 53], "(cell 2, line 3)"),
+                                                                 ([3, 2, 45], "(cell 3, line 2)")]
+    assert found[0]["line"] > 3  # the line in the .ipynb file

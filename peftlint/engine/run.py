@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from peftlint.config import Settings
-from peftlint.diagnostics import Diagnostic, Severity, Span
+from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity, Span
 from peftlint.engine import discover as disc
 from peftlint.engine import prefetch
 from peftlint.engine.models import ModelChoice
@@ -25,7 +25,7 @@ from peftlint.engine.results_cache import (
     evict,
     weight_files,
 )
-from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
+from peftlint.engine.suppress import NoqaComment, Suppressions, parse_suppressions, per_file_ignored
 from peftlint.reading import NotReadable, read_limited
 from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
 from peftlint.rules.selectors import is_known, suggestion
@@ -40,6 +40,16 @@ if TYPE_CHECKING:
     from peftlint.engine.hierarchy import Hierarchy
     from peftlint.rules import Rule
     from peftlint.rules.context import Context
+
+
+def _remove_noqa(c: NoqaComment, path: str, code: str) -> Fix | None:
+    """PFT905's fix: delete a ``# noqa: CODE`` naming this one code and nothing after it, with the
+    blanks before it. A comment with several codes or more text is left to the user; in a notebook
+    the comment is inside a JSON string (the fix would need the cell mapping), so it is left too."""
+    if c.codes is None or len(c.codes) != 1 or not c.alone or not c.lead or path.endswith(".ipynb"):
+        return None
+    return Fix("safe", (Edit(path, Span(c.line, c.lead, c.line, c.end_column), ""),),
+               f"remove the unused `# noqa: {code}`")
 
 
 def _sorted(result: RunResult) -> RunResult:
@@ -301,7 +311,7 @@ class Linter(Replay, ModelChoice):
                     kept.append(Diagnostic(
                         UNUSED_NOQA, "unused-suppression", Severity.WARNING,
                         f"`# noqa: {code}` suppresses nothing on this line; remove it",
-                        path, span, subject=code))
+                        path, span, subject=code, fix=_remove_noqa(c, path, code)))
         result.diagnostics.extend(kept)
 
     def _verdict(self, outcome: SpecOutcome, result: RunResult) -> None:

@@ -19,8 +19,22 @@ class _DefaultGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            if args and _looks_like_command(args[0]):
+                from peftlint.rules.selectors import closest
+
+                near = closest(args[0], sorted(self.commands))
+                hint = f"; did you mean `peftlint {near}`?" if near else ""
+                _err(f"peftlint: `{args[0]}` is neither a command nor a file or directory{hint} "
+                     f"(commands: {', '.join(sorted(self.commands))})")
+                sys.exit(EXIT_FAILURE)
             args = ["check", *args]
         return super().parse_args(ctx, args)
+
+
+def _looks_like_command(word: str) -> bool:
+    """A bare word that names no existing path (``chek``, ``rules``): a mistyped command. Anything
+    with a path separator or a dot, or that exists, stays a path for ``check``."""
+    return word.isidentifier() and word.lower() == word and not Path(word).exists()
 
 
 @click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,18 +55,46 @@ def _err(line: str) -> None:
     click.echo(escape_line(line), err=True)
 
 
+def _use_color(choice: str) -> bool:
+    """``--color``; with ``auto``, NO_COLOR (https://no-color.org) turns it off, FORCE_COLOR on, else
+    whether stdout is a terminal."""
+    import os
+
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
+def _patterns(values: tuple[str, ...]) -> list[str] | None:
+    if not values:
+        return None
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
 def _codes(value: str | None) -> list[str] | None:
     if value is None:
         return None
     return [c.strip().upper() for c in value.split(",") if c.strip()]
 
 
+def _settings_origin(settings: object) -> str:
+    path = getattr(settings, "config_file", None) or "pyproject.toml"
+    return f"{path}: [tool.peftlint] " if Path(path).name == "pyproject.toml" else f"{path}: "
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--output-format", "--format", "fmt", default="concise", show_default=True,
+@click.option("--output-format", "--format", "fmt", default=None,
               envvar="PEFTLINT_OUTPUT_FORMAT", type=click.Choice(OUTPUT_FORMATS),
               help="concise: errors and warnings, one line each; full: every finding with its explanation; "
-                   "json, sarif, github: every finding, notes included (text = concise).")
+                   "json, sarif, github: every finding, notes included (text = concise). Default: "
+                   "`output-format` in [tool.peftlint], else concise.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the text report: auto = on a terminal, unless NO_COLOR is set (FORCE_COLOR forces it).")
 @click.option("--show-notes", is_flag=True, help="Also print notes (info findings) in the concise output.")
 @click.option("--show-configs", is_flag=True,
               help="List every config with the model it is checked against and where that model came from, "
@@ -61,6 +103,12 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: all).")
 @click.option("--extend-select", help="Codes or prefixes to enable on top of the selection.")
 @click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
+@click.option("--exclude", "exclude", multiple=True,
+              help="Paths to leave out, gitignore-style patterns (comma-separated or repeated); replaces `exclude`.")
+@click.option("--extend-exclude", "extend_exclude", multiple=True,
+              help="Patterns to leave out on top of `exclude`.")
+@click.option("--force-exclude/--no-force-exclude", default=None,
+              help="Apply the excludes to paths named on the command line too (pre-commit names every file).")
 @click.option("--model", help="Base model (hub id, local path, alias, or local:Class for an nn.Module class of the "
               "linted code) for every config; wins over the code.")
 @click.option("--online/--offline", default=None, help="Allow downloading config.json of unknown models (default: offline).")
@@ -70,7 +118,7 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--diff", is_flag=True, help="Print the fixes as a diff; change nothing.")
 @click.option("--strict", is_flag=True, default=None, help="Unresolved models are errors; notes fail the run.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings are reported.")
-@click.option("--statistics", is_flag=True, help="Show counts per rule.")
+@click.option("--statistics", is_flag=True, help="Print counts per rule instead of the findings.")
 @click.option("--no-cache", is_flag=True, default=None, help="Do not read or write the cache (inventories and results).")
 @click.option("--no-result-cache", is_flag=True,
               help="Lint every file again instead of reusing unchanged files' findings, and store the new findings "
@@ -85,39 +133,71 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
           select: str | None, extend_select: str | None, ignore: str | None, model: str | None, online: bool | None,
           trust_remote_code: bool | None, fix: bool, unsafe_fixes: bool | None, diff: bool,
           strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None, no_result_cache: bool,
-          cache_dir: Path | None, jobs: int, config_file: Path | None, max_file_size: str | None) -> None:
+          cache_dir: Path | None, jobs: int, config_file: Path | None, max_file_size: str | None,
+          exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool | None, color: str) -> None:
     """Lint PATHS (files or directories; default: the current directory)."""
-    from peftlint.config import SettingsError, load_settings, merge_cli, parse_size
+    from peftlint.config import Settings, SettingsError, load_settings, merge_cli, parse_size
     from peftlint.engine.progress import Progress
     from peftlint.engine.run import Linter
     from peftlint.report import renderers
+    from peftlint.rules.selectors import settings_problems
 
-    try:
-        settings = load_settings(Path.cwd(), config_file)
-    except SettingsError as exc:
-        click.echo(f"peftlint: {exc}", err=True)
-        sys.exit(EXIT_FAILURE)
     size = parse_size(max_file_size) if max_file_size is not None else None
     if max_file_size is not None and size is None:
         click.echo(f"peftlint: --max-file-size {max_file_size!r}: expected a size such as 20MB or 1048576", err=True)
         sys.exit(EXIT_FAILURE)
-    settings = merge_cli(
-        settings, select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore),
-        cli_model=model, online=online, trust_remote_code=trust_remote_code, strict=strict,
-        no_cache=no_cache, cache_dir=str(cache_dir) if cache_dir else None, unsafe_fixes=unsafe_fixes,
-        max_file_size=size,
-    )
-    _print_notes(settings)
+    cli_problems = settings_problems(_codes(select) or [], _codes(extend_select) or [], _codes(ignore) or [], {}, "--")
+    for problem in cli_problems:
+        _err(f"peftlint: {problem}")
+    if cli_problems:
+        sys.exit(EXIT_FAILURE)
+
+    def finish(settings: Settings) -> Settings:
+        """A configuration's settings with the command line's options on top; an unknown rule code
+        in it stops the run (SettingsError)."""
+        problems = settings_problems(settings.select, settings.extend_select, settings.ignore,
+                                     settings.per_file_ignores, _settings_origin(settings))
+        if problems:
+            raise SettingsError("\npeftlint: ".join(problems))
+        if settings.output_format is not None and settings.output_format not in OUTPUT_FORMATS:
+            raise SettingsError(f"{_settings_origin(settings)}output-format: {settings.output_format!r} is not "
+                                f"one of {', '.join(OUTPUT_FORMATS)}")
+        settings = merge_cli(
+            settings, select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore),
+            cli_model=model, online=online, trust_remote_code=trust_remote_code, strict=strict,
+            no_cache=no_cache, cache_dir=str(cache_dir) if cache_dir else None, unsafe_fixes=unsafe_fixes,
+            max_file_size=size, exclude=_patterns(exclude),
+            extend_exclude=settings.extend_exclude + (_patterns(extend_exclude) or []), force_exclude=force_exclude,
+        )
+        _print_notes(settings)
+        return settings
+
+    try:
+        settings = finish(load_settings(Path.cwd(), config_file))
+    except SettingsError as exc:
+        _err(f"peftlint: {exc}")
+        sys.exit(EXIT_FAILURE)
+    fmt = fmt or settings.output_format or "concise"
     missing = [p for p in paths if not p.exists()]
     if missing:
         click.echo(f"peftlint: no such file or directory: {', '.join(str(p) for p in missing)}", err=True)
         sys.exit(EXIT_FAILURE)
     # the progress line goes with the human-readable report only (never JSON, SARIF or annotations)
     progress = Progress() if fmt in TEXT_FORMATS else None
+    use_color = False
     linter = Linter(settings, result_cache=True, refresh_results=no_result_cache, progress=progress)
+    if config_file is None:  # each file's nearest configuration (ruff's discovery); --config: one for all
+        from peftlint.config import load_settings_file
+        from peftlint.engine.hierarchy import Hierarchy
+
+        base = Path(settings.config_file) if settings.config_file else None
+        linter.hierarchy = Hierarchy(settings, base, lambda path: finish(load_settings_file(path)))
     try:
         try:
             result = linter.lint_paths(list(paths) or [Path(".")], jobs=jobs)
+        except SettingsError as exc:  # a nested configuration with an unknown code
+            _err(f"peftlint: {exc}")
+            sys.exit(EXIT_FAILURE)
         finally:
             if progress is not None:
                 progress.close()
@@ -147,7 +227,9 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
         if not show_configs:
             from peftlint.report.printable import escape_controls, printable
 
-            options = {"statistics": statistics, "settings": settings, "show_notes": show_notes}
+            use_color = fmt in TEXT_FORMATS and not output_file and _use_color(color)
+            options = {"statistics": statistics, "settings": settings, "show_notes": show_notes,
+                       "paths": [str(p) for p in paths], "color": use_color}
             rendered = printable(renderers()[fmt](result, options))
             if fmt in TEXT_FORMATS:
                 rendered = escape_controls(rendered)
@@ -157,7 +239,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     from peftlint.report.output import ReportNotWritten, write_report
 
     try:  # a report that cannot be written fails the run (exit 2) even with --exit-zero
-        write_report(output_file, rendered)
+        write_report(output_file, rendered, color=use_color)
     except ReportNotWritten as exc:
         _err(f"peftlint: {exc}")
         sys.exit(EXIT_FAILURE)
@@ -170,20 +252,33 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
 @main.command()
 @click.argument("code", required=False)
 @click.option("--all", "show_all", is_flag=True, help="List every rule.")
-def rule(code: str | None, show_all: bool) -> None:
+@click.option("--output-format", "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: code, name, severity, summary and the explanation (markdown).")
+def rule(code: str | None, show_all: bool, fmt: str) -> None:
     """Explain a rule (PFT101) or list them all."""
+    import json
+
     from peftlint.rules import all_rules, rule_by_code
-    from peftlint.rules.docs import explain_text
+    from peftlint.rules.docs import explain, explain_text
+
+    def as_json(r: type) -> dict:
+        return {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary.strip(),
+                "needs_model": r.needs_model, "explanation": explain(r)}
 
     if code is None or show_all:
+        if fmt == "json":
+            click.echo(json.dumps([as_json(r) for r in all_rules()], indent=2))
+            return
         for r in all_rules():
             click.echo(f"{r.code}  {r.name:<28} {r.severity.value:<8} {r.summary}")
         return
     r = rule_by_code(code)
     if r is None:
-        click.echo(f"peftlint: unknown rule {code!r}; `peftlint rule` lists them", err=True)
+        from peftlint.rules.selectors import suggestion
+
+        click.echo(f"peftlint: unknown rule {code!r}{suggestion(code)}", err=True)
         sys.exit(EXIT_FAILURE)
-    click.echo(explain_text(r), nl=False)
+    click.echo(json.dumps(as_json(r), indent=2) if fmt == "json" else explain_text(r).rstrip("\n"))
 
 
 @main.command()
@@ -256,13 +351,16 @@ def cache_clear() -> None:
 
 @cache.command("fetch")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--strict", is_flag=True, help="Exit 1 when a config.json could not be fetched.")
+@click.option("--strict", is_flag=True, hidden=True, help="Kept for old scripts: a failed download always exits 1.")
+@click.option("--list", "list_only", is_flag=True,
+              help="Print the models PATHS name, one a line, sorted, and download nothing (a CI cache key).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
-def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None) -> None:
+def cache_fetch(paths: tuple[Path, ...], strict: bool, list_only: bool, config_file: Path | None) -> None:
     """Download the config.json of every base model PATHS name into the Hugging Face cache.
 
-    Only config.json files, through huggingface_hub (HF_TOKEN or `hf auth login` for gated models,
+    Exits 1 when a download failed (the last line on stderr names them). Only config.json files,
+    through huggingface_hub (HF_TOKEN or `hf auth login` for gated models,
     HF_ENDPOINT, HF_HUB_CACHE); models already cached, local directories and bundled configs are
     skipped. Later `peftlint` runs then resolve every model offline (cache the HF cache in CI).
     """
@@ -285,9 +383,15 @@ def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None)
         sys.exit(EXIT_FAILURE)
     linter = Linter(settings)
     collected = collect_models(linter, list(paths) or [Path(".")])
+    if list_only:
+        names = {n.ref + (f"@{n.revision}" if n.revision else "") + (f":{n.subfolder}" if n.subfolder else "")
+                 for n in collected.models}
+        click.echo("".join(f"{n}\n" for n in sorted(names)), nl=False)
+        return
     options = ResolveOptions(aliases=dict(settings.models), config_dir=settings.project_root,
                               cache_dir=settings.cache_directory())
     counts: dict[str, int] = {}
+    failed: list[str] = []
     for named in collected.models:
         got = fetch_config(named.ref, revision=named.revision, subfolder=named.subfolder,
                            base_dirs=named.base_dirs, options=options)
@@ -296,13 +400,19 @@ def cache_fetch(paths: tuple[Path, ...], strict: bool, config_file: Path | None)
             f" ({named.subfolder})" if named.subfolder else "")
         where = named.used_at[0] + (f" and {len(named.used_at) - 1} more" if len(named.used_at) > 1 else "")
         detail = got.detail if got.outcome == "failed" else where
+        if got.outcome == "failed":
+            failed.append(what)
         click.echo(escape_line(redact(f"{got.outcome:<8} {what}: {detail}")))
     for path in collected.unreadable:
         _err(f"peftlint: {path} could not be read; `peftlint check` reports why")
     summary = ", ".join(f"{counts[k]} {k}" for k in ("fetched", "cached", "bundled", "local", "failed") if k in counts)
     click.echo(f"{len(collected.models)} model{'s' if len(collected.models) != 1 else ''} named in "
                f"{collected.files} file{'s' if collected.files != 1 else ''}" + (f": {summary}" if summary else ""))
-    sys.exit(EXIT_FINDINGS if strict and counts.get("failed") else EXIT_OK)
+    if failed:
+        _err(f"peftlint: could not fetch {len(failed)} config.json file{'s' if len(failed) != 1 else ''}: "
+             f"{', '.join(failed)}; the configs using {'it' if len(failed) == 1 else 'them'} are not checked "
+             "(the lines above say why)")
+    sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,7 +15,7 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from peftlint.reading import DEFAULT_MAX_FILE_SIZE, NotReadable, read_text_limited
 
@@ -42,6 +42,9 @@ class Settings:
     ignore: list[str] = field(default_factory=list)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
+    extend_exclude: list[str] = field(default_factory=list)
+    force_exclude: bool = False  # the excludes apply to paths named on the command line too
+    output_format: str | None = None  # --output-format when not given on the command line
     model: str | None = None  # the project's base model (fallback for configs the code does not link)
     cli_model: str | None = None  # --model: wins over what the code says
     models: dict[str, str] = field(default_factory=dict)  # alias -> hub id or local path
@@ -52,6 +55,7 @@ class Settings:
     trust_remote_code: bool = False
     unsafe_fixes: bool = False
     project_root: str | None = None  # directory of the pyproject.toml that was read
+    config_file: str | None = None  # the configuration file that was read
     # limits (they bound what a run costs, so a repository may set them)
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are not read (PFT907)
     regex_timeout: float = DEFAULT_REGEX_TIMEOUT  # seconds one user regex may spend matching (PFT212)
@@ -86,6 +90,9 @@ _KEYS = {
     "ignore": "ignore",
     "per-file-ignores": "per_file_ignores",
     "exclude": "exclude",
+    "extend-exclude": "extend_exclude",
+    "force-exclude": "force_exclude",
+    "output-format": "output_format",
     "model": "model",
     "models": "models",
     "online": "online",
@@ -107,6 +114,52 @@ ENV_ONLINE = "PEFTLINT_ONLINE"
 ENV_TRUST_REMOTE_CODE = "PEFTLINT_TRUST_REMOTE_CODE"
 
 
+# A directory's peftlint configuration, first found wins (ruff's order for .ruff.toml, ruff.toml,
+# pyproject.toml): peftlint.toml files hold the keys at the top level, pyproject.toml under
+# [tool.peftlint] (a pyproject.toml without that table is not a peftlint configuration).
+CONFIG_NAMES = (".peftlint.toml", "peftlint.toml", "pyproject.toml")
+
+
+def config_in(directory: Path, listed: Iterable[str] | None = None) -> Path | None:
+    """The peftlint configuration file of ``directory``, or None. ``listed``: the directory's file
+    names when the caller has them (then only a pyproject.toml is read, to see its table)."""
+    names = set(listed) if listed is not None else None
+    for name in CONFIG_NAMES:
+        path = directory / name
+        if names is not None and name not in names:
+            continue
+        if names is None and not path.is_file():
+            continue
+        if name != "pyproject.toml" or _has_table(path):
+            return path
+    return None
+
+
+def _has_table(pyproject: Path) -> bool:
+    """Whether a pyproject.toml has a [tool.peftlint] table (a cheap text test first)."""
+    try:
+        text = read_text_limited(pyproject, DEFAULT_MAX_FILE_SIZE)
+    except (OSError, UnicodeDecodeError, NotReadable):
+        return False
+    if "peftlint" not in text:
+        return False
+    try:
+        tool = tomllib.loads(text).get("tool", {})
+    except tomllib.TOMLDecodeError:
+        return True  # reading it reports the error
+    return isinstance(tool, dict) and "peftlint" in tool
+
+
+def find_config(start: Path) -> Path | None:
+    """The configuration nearest to ``start`` (itself or a parent directory)."""
+    start = start.resolve()
+    for d in [start, *start.parents]:
+        found = config_in(d)
+        if found is not None:
+            return found
+    return None
+
+
 def find_pyproject(start: Path) -> Path | None:
     start = start.resolve()
     for d in [start, *start.parents]:
@@ -117,23 +170,31 @@ def find_pyproject(start: Path) -> Path | None:
 
 
 def load_settings(start: Path, config_file: Path | None = None) -> Settings:
-    """Read ``[tool.peftlint]`` from ``config_file`` or the nearest pyproject.toml above ``start``."""
-    path = config_file or find_pyproject(start)
+    """Settings from ``config_file`` or the configuration nearest to ``start`` (see ``CONFIG_NAMES``)."""
+    path = config_file or find_config(start)
     if path is None:
         return apply_environment(Settings())
+    return load_settings_file(path)
+
+
+def load_settings_file(path: Path) -> Settings:
+    """``[tool.peftlint]`` of a pyproject.toml, or the top-level keys of a peftlint.toml."""
     try:
         data = tomllib.loads(read_text_limited(path, DEFAULT_MAX_FILE_SIZE))
     except (OSError, UnicodeDecodeError, NotReadable, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"{path}: cannot read [tool.peftlint]: {exc}") from exc
-    tool = data.get("tool", {})
-    table = tool.get("peftlint", {}) if isinstance(tool, dict) else {}
+    if path.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        table = tool.get("peftlint", {}) if isinstance(tool, dict) else {}
+    else:
+        table = data
     if not isinstance(table, dict):
         raise SettingsError(f"{path}: [tool.peftlint] must be a table")
     return apply_environment(settings_from_table(table, path))
 
 
 def settings_from_table(table: dict[str, Any], path: Path) -> Settings:
-    values: dict[str, Any] = {"project_root": str(path.parent)}
+    values: dict[str, Any] = {"project_root": str(path.parent), "config_file": str(path)}
     notes: list[str] = []
     for key, value in table.items():
         attr = _KEYS.get(key) or _KEYS.get(key.replace("_", "-"))

@@ -202,6 +202,9 @@ class Diagnostic:
     # Lines on which a ``# noqa`` comment may suppress this finding (the finding's line and the
     # config call's first line); filled by the engine.
     noqa_lines: tuple[int, ...] = field(default=(), compare=False)
+    # In a notebook: (cell, line in the cell, column in the cell), 1-based, cells counted from the
+    # first; the text report prints ``nb.ipynb:cell 3:2:8`` as ruff does (the span is the JSON file's).
+    cell: tuple[int, int, int] | None = field(default=None, compare=False)
 
     def sort_key(self) -> tuple:
         return (self.path, self.span.line, self.span.column, self.code, self.subject or "", self.message)
@@ -224,6 +227,7 @@ class Diagnostic:
             "model_source": self.model_source,
             "detail": self.detail,
             "fix": fix,
+            **({"cell": list(self.cell)} if self.cell else {}),
         }
 
     @classmethod
@@ -232,7 +236,16 @@ class Diagnostic:
         return cls(_str(data["code"]), _str(data["name"]), Severity(data["severity"]), _str(data["message"]),
                    _str(data["path"]), _span(data), subject=_opt_str(data["subject"]), model=_opt_str(data["model"]),
                    fix=Fix.from_json(data["fix"]) if data["fix"] is not None else None,
-                   detail=_opt_str(data.get("detail")), model_source=_opt_str(data.get("model_source")))
+                   detail=_opt_str(data.get("detail")), model_source=_opt_str(data.get("model_source")),
+                   cell=_cell(data.get("cell")))
+
+
+def _cell(value: Any) -> tuple[int, int, int] | None:
+    if value is None:
+        return None
+    if not (isinstance(value, list) and len(value) == 3 and all(type(v) is int for v in value)):
+        raise TypeError("cell must be three integers")
+    return (value[0], value[1], value[2])
 
 
 def fixable(d: Diagnostic, unsafe: bool) -> bool:

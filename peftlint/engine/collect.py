@@ -33,7 +33,9 @@ class Collected:
 
 
 def collect_models(linter: Linter, paths: Iterable[Path]) -> Collected:
-    walker = disc.Walker(linter.settings.exclude, root=Path(linter.settings.project_root or linter.cwd))
+    walker = disc.Walker(linter.settings.exclude + linter.settings.extend_exclude,
+                         root=Path(linter.settings.project_root or linter.cwd),
+                         force_exclude=linter.settings.force_exclude)
     out = Collected()
     by_key: dict[tuple[str, str | None, str | None], NamedModel] = {}
     for cand in walker.walk(paths):

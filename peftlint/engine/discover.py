@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Iterator
 
+from peftlint.config import CONFIG_NAMES
 from peftlint.reading import read_limited
 from peftlint.strenum import StrEnum
 
@@ -125,12 +126,18 @@ class Walker:
     """The files to lint under the given paths, in a stable order. Directories are walked with
     plain strings (a Path per entry costs more than the rest of a warm run's walk)."""
 
-    def __init__(self, excludes: Iterable[str] = (), root: Path | None = None) -> None:
+    def __init__(self, excludes: Iterable[str] = (), root: Path | None = None, *, force_exclude: bool = False) -> None:
+        """``force_exclude``: the excludes apply to files and directories named on the command line
+        too (ruff's ``force-exclude``; pre-commit always names files)."""
         self.root = (root or Path.cwd()).resolve()
+        self.force_exclude = force_exclude
         self._root = str(self.root)
         excludes = list(excludes)
         self.user_excludes = _gitignore_spec(excludes) if excludes else None
         self._ignores: dict[str, pathspec.PathSpec | None] = {}
+        # every walked directory -> the configuration file names it holds (config.CONFIG_NAMES), so
+        # finding each file's configuration needs no stat of a walked directory
+        self.config_names: dict[str, tuple[str, ...]] = {}
 
     def _gitignore(self, d: str) -> pathspec.PathSpec | None:
         if d not in self._ignores:
@@ -153,6 +160,17 @@ class Walker:
                 return True
         return False
 
+    def force_excluded(self, path: Path) -> bool:
+        """A named path inside the root that the excludes (or the default excludes, ``.venv``, ...)
+        name, itself or through one of its directories."""
+        rel = _rel(str(path), self._root)
+        if rel == "." or os.path.isabs(rel) or rel.startswith("../"):
+            return False
+        parts = rel.split("/")
+        if any(part in DEFAULT_EXCLUDES for part in parts[:-1] if part) or (path.is_dir() and parts[-1] in DEFAULT_EXCLUDES):
+            return True
+        return self.user_excludes is not None and self.user_excludes.match_file(rel + ("/" if path.is_dir() else ""))
+
     def _ignored_above(self, top: str, anchors: list[str]) -> bool:
         for a in anchors:
             spec = self._gitignore(a) if a != top else None
@@ -169,6 +187,8 @@ class Walker:
                 # a path through a link (``dirlink/ext.py``, a named link) is linted under the name it
                 # was given: --fix sees the link in it and never writes through it out of the tree
                 p = plain
+            if self.force_exclude and self.force_excluded(p):
+                continue
             if p.is_dir():
                 yield from self._walk_dir(p, seen)
             else:
@@ -191,6 +211,8 @@ class Walker:
             anchors = anchors_for.get(dirpath)
             if anchors is None:
                 anchors = list(base_anchors)
+            self.config_names[dirpath] = tuple(n for n in CONFIG_NAMES if n in filenames) if (
+                "pyproject.toml" in filenames or "peftlint.toml" in filenames or ".peftlint.toml" in filenames) else ()
             if ".gitignore" in filenames and dirpath not in anchors:
                 anchors = anchors + [dirpath]
             keep = []

@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from peftlint.rules.context import Context
 
 
+# The words model.resolve uses for a hub id that is not on this machine (a download would fix it);
+# tests/cli/test_unchecked.py checks that resolve still says them.
+NOT_ON_THIS_MACHINE = "not in the Hugging Face cache"
+
+
 @dataclass
 class SpecOutcome:
     spec: AdapterSpec
@@ -24,6 +29,11 @@ class SpecOutcome:
     model_note: str = ""  # e.g. "built statically from train.py; 1 subtree unknown: `backbone` (...)"
     inventory: Inventory | None = None
     ctx: "Context | None" = None
+
+    @property
+    def fetchable(self) -> bool:
+        """Not checked because its hub model's config.json is not on this machine."""
+        return bool(self.skipped) and NOT_ON_THIS_MACHINE in self.skipped
 
 
 @dataclass

@@ -49,7 +49,7 @@ REFRESH_AFTER = 24 * 3600  # seconds: how stale an entry's timestamp may get bef
 # Libraries whose behaviour decides findings: model trees, peft's facts, the readers, weights headers.
 DISTRIBUTIONS = ("torch", "transformers", "peft", "huggingface_hub", "safetensors", "libcst", "PyYAML")
 # Settings that choose files or the cache, not what a file's findings are.
-NOT_FINDINGS = ("cache_dir", "no_cache", "exclude")
+NOT_FINDINGS = ("cache_dir", "no_cache", "exclude", "extend_exclude", "force_exclude", "output_format", "config_file")
 SMALL_FILE = 1024 * 1024  # dependencies up to this size are hashed whole; larger ones by stat + head
 
 

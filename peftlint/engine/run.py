@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from peftlint.codes import Code
 from peftlint.config import Settings
-from peftlint.diagnostics import Diagnostic, Severity, Span
+from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity, Span
 from peftlint.engine import discover as disc
 from peftlint.engine import prefetch
 from peftlint.engine.intent import apply_intent
@@ -29,10 +29,11 @@ from peftlint.engine.results_cache import (
     evict,
     weight_files,
 )
-from peftlint.engine.suppress import Suppressions, parse_suppressions, per_file_ignored
+from peftlint.engine.suppress import NoqaComment, Suppressions, parse_suppressions, per_file_ignored
 from peftlint.reading import NotReadable, SourceEncodingError, decode_text, read_limited
 from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
 from peftlint.semantics import peft_check, regex_budget
+from peftlint.rules.selectors import is_known, suggestion
 from peftlint.semantics.regex_budget import RegexTooSlow
 from peftlint.sources import Problem, SourceResult
 from peftlint.spec import AdapterSpec, ModelRef
@@ -40,8 +41,26 @@ from peftlint.spec import AdapterSpec, ModelRef
 # The rules, the model loader and the rule context are imported when a file is linted: a run whose
 # files all come from the result cache never needs them.
 if TYPE_CHECKING:
+    from peftlint.engine.hierarchy import Hierarchy
     from peftlint.rules import Rule
     from peftlint.rules.context import Context
+
+
+def _remove_noqa(c: NoqaComment, path: str, code: str) -> Fix | None:
+    """PFT905's fix: delete a ``# noqa: CODE`` naming this one code and nothing after it, with the
+    blanks before it. A comment with several codes or more text is left to the user; in a notebook
+    the comment is inside a JSON string (the fix would need the cell mapping), so it is left too."""
+    if c.codes is None or len(c.codes) != 1 or not c.alone or not c.lead or path.endswith(".ipynb"):
+        return None
+    return Fix("safe", (Edit(path, Span(c.line, c.lead, c.line, c.end_column), ""),),
+               f"remove the unused `# noqa: {code}`")
+
+
+def _sorted(result: RunResult) -> RunResult:
+    result.diagnostics.sort(key=Diagnostic.sort_key)
+    result.outcomes.sort(key=lambda o: (o.spec.path, o.spec.span.line, o.spec.span.column))
+    result.verdicts.sort()
+    return result
 
 
 class Linter(Replay, ModelChoice):
@@ -68,6 +87,9 @@ class Linter(Replay, ModelChoice):
         self._rules: dict[str, list[Rule]] = {}
         # absolute path -> bytes to lint instead of the file's (``--diff``/``--fix`` re-lint fixed text in memory)
         self.overrides: dict[str, bytes] = {}
+        # the settings of files under another configuration than ``settings`` (hierarchical discovery,
+        # set by the command line; see engine/hierarchy.py); None: ``settings`` for every file
+        self.hierarchy: Hierarchy | None = None
         regex_budget.configure(settings.regex_timeout)
 
     def rules(self, source: str) -> list[Rule]:
@@ -105,13 +127,27 @@ class Linter(Replay, ModelChoice):
     def lint_paths(self, paths: Iterable[Path], jobs: int = 1) -> RunResult:
         """Lint every file under ``paths``: cached results first, the rest here or in ``jobs`` worker
         processes (0: as many as pay off, see ``engine.parallel``)."""
-        from peftlint.engine import parallel
-
         # the serial budget counts from here: a cold run whose replay pass already paid for importing
         # peft (its facts) goes parallel as soon as linting starts, the workers inherit the import
         start = time.monotonic()
-        walker = disc.Walker(self.settings.exclude, root=Path(self.settings.project_root or self.cwd))
+        walker = disc.Walker(self.settings.exclude + self.settings.extend_exclude,
+                             root=Path(self.settings.project_root or self.cwd),
+                             force_exclude=self.settings.force_exclude)
         cands = list(walker.walk(paths))
+        groups = self.hierarchy.split(cands, walker) if self.hierarchy is not None else None
+        if groups is not None:  # files under other configurations: one linter per configuration
+            result = RunResult()
+            for settings, group in groups:
+                sub = self if settings is self.settings else Linter(
+                    settings, self.cwd, result_cache=self.results is not None, progress=self.progress)
+                result.extend(sub.lint_candidates(group, jobs, start))
+            return _sorted(result)
+        return _sorted(self.lint_candidates(cands, jobs, start))
+
+    def lint_candidates(self, cands: list[disc.Candidate], jobs: int, start: float) -> RunResult:
+        """Lint the walked files ``cands`` with this linter's settings (see ``lint_paths``)."""
+        from peftlint.engine import parallel
+
         reading = prefetch.start(cands, self.cwd, self.settings.max_file_size) if self._reads_ahead(jobs) else None
         result = RunResult()
         todo: list[disc.Candidate] = []
@@ -139,9 +175,6 @@ class Linter(Replay, ModelChoice):
                 self.progress(done, len(cands))
         if todo and self.results is not None:
             evict(self.results.directory)
-        result.diagnostics.sort(key=Diagnostic.sort_key)
-        result.outcomes.sort(key=lambda o: (o.spec.path, o.spec.span.line, o.spec.span.column))
-        result.verdicts.sort()
         return result
 
     def _reads_ahead(self, jobs: int) -> bool:
@@ -261,8 +294,6 @@ class Linter(Replay, ModelChoice):
             diags.append(self._internal(path, Span(1, 1, 1, 1), exc))
             src = SourceResult()
         diags += [self._problem(path, p) for p in src.problems]
-        if encoding_problem is not None:
-            diags.append(self._problem(path, encoding_problem))
         for spec in src.specs:
             outcome = SpecOutcome(spec)
             result.outcomes.append(outcome)
@@ -293,12 +324,17 @@ class Linter(Replay, ModelChoice):
                     code = code.upper()
                     if not code.startswith("PFT") or any(u.startswith(code) for u in c.used):
                         continue
+                    span = Span(c.line, c.column, c.line, c.end_column)
+                    if not is_known(code):  # a typo suppresses nothing, whatever is selected
+                        kept.append(Diagnostic(UNUSED_NOQA, "unused-suppression", Severity.WARNING,
+                                               f"`# noqa: {code}` names no peftlint rule{suggestion(code)}", path, span, subject=code))
+                        continue
                     if code in skipped_codes or not self.settings.selects(code):
                         continue
                     kept.append(Diagnostic(
                         UNUSED_NOQA, "unused-suppression", Severity.WARNING,
                         f"`# noqa: {code}` suppresses nothing on this line; remove it",
-                        path, Span(c.line, c.column, c.line, c.end_column), subject=code))
+                        path, span, subject=code, fix=_remove_noqa(c, path, code)))
         result.diagnostics.extend(kept)
 
     def _verdict(self, outcome: SpecOutcome, result: RunResult) -> None:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from peftlint.config import prefix_hit
 from peftlint.textpos import split_lines
 
-_NOQA = re.compile(r"#\s*noqa(?P<sep>\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*[,\s]\s*[A-Za-z]+[0-9]+)*))?", re.I)
-_FILE_NOQA = re.compile(r"#\s*peftlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*[,\s]\s*[A-Za-z]+[0-9]+)*))?", re.I)
+_NOQA = re.compile(r"#\s*noqa(?P<sep>\s*:\s*(?P<codes>[A-Za-z]+[0-9][A-Za-z0-9]*(?:\s*[,\s]\s*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?", re.I)
+_FILE_NOQA = re.compile(r"#\s*peftlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Za-z]+[0-9][A-Za-z0-9]*(?:\s*[,\s]\s*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?", re.I)
 
 
 @dataclass
@@ -20,6 +20,8 @@ class NoqaComment:
     end_column: int
     codes: list[str] | None  # None = blanket
     used: set[str] = field(default_factory=set)
+    lead: int = 0  # 1-based column where the blanks before the comment start (0: unknown)
+    alone: bool = False  # nothing follows the comment on its line (removing it leaves no dangling text)
 
 
 @dataclass
@@ -58,7 +60,9 @@ def parse_suppressions(text: str) -> Suppressions:
             continue
         m = _NOQA.search(line)
         if m:
-            sup.lines[i] = NoqaComment(i, m.start() + 1, m.end() + 1, _split(m.group("codes")))
+            lead = len(line[: m.start()].rstrip()) + 1
+            sup.lines[i] = NoqaComment(i, m.start() + 1, m.end() + 1, _split(m.group("codes")), lead=lead,
+                                       alone=not line[m.end():].strip())
     return sup
 
 

@@ -48,11 +48,11 @@ def write_report_file(path: Path, text: str) -> None:
         os.close(fd)
 
 
-def echo_report(text: str) -> None:
+def echo_report(text: str, color: bool | None = None) -> None:
     """The report on stdout; a failed write raises :class:`ReportNotWritten`, and stdout is pointed
     at ``/dev/null`` so that the interpreter's last flush at exit does not fail a second time."""
     try:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=color)
         sys.stdout.flush()
     except OSError as exc:
         try:
@@ -63,8 +63,9 @@ def echo_report(text: str) -> None:
         raise ReportNotWritten(f"cannot write the report to standard output: {exc.strerror or exc}") from None
 
 
-def write_report(path: Path | None, text: str) -> None:
+def write_report(path: Path | None, text: str, color: bool | None = None) -> None:
+    """The report on stdout (``color``: keep click's ANSI styles, see ``click.echo``) or in ``path``."""
     if path is None:
-        echo_report(text)
+        echo_report(text, color)
     else:
         write_report_file(path, text)

@@ -9,8 +9,10 @@ whether saved adapters fit their base model.
 
 from __future__ import annotations
 
+import shlex
 import textwrap
 from collections import Counter
+from typing import Callable
 
 from peftlint.diagnostics import Diagnostic, Severity, fix_summary, fixable
 from peftlint.engine.results import RunResult
@@ -32,24 +34,54 @@ def one_line(message: str) -> str:
 def _render(result: RunResult, options: dict, full: bool) -> str:
     unsafe = bool(getattr(options.get("settings"), "unsafe_fixes", False))
     show_notes = full or bool(options.get("show_notes"))
+    paint = _painter(bool(options.get("color")))
     out: list[str] = []
-    for d in result.diagnostics:
-        if d.severity == Severity.INFO and not show_notes:
-            continue
-        mark = " [*]" if fixable(d, unsafe) else ""
-        out.append(f"{escape_line(d.path)}:{d.span.line}:{d.span.column}: {d.code}{mark} {one_line(d.message)}")
-        if full:
-            out.extend(_explanation(d))
-    if options.get("statistics"):
+    if options.get("statistics"):  # counts only, as ruff's --statistics
         counts = Counter((d.code, d.name, d.severity.value) for d in result.diagnostics)
-        if out:
-            out.append("")
+        fix = {d.code for d in result.diagnostics if fixable(d, unsafe)}
         for (code, name, sev), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            out.append(f"{n:5d}  {code}  {name:<28} {sev}")
+            mark = paint("[*]", "fix") if code in fix else "   "
+            out.append(f"{n:5d}  {paint(code, sev)}  {mark} {name:<28} {sev}")
+    else:
+        for d in result.diagnostics:
+            if d.severity == Severity.INFO and not show_notes:
+                continue
+            mark = " " + paint("[*]", "fix") if fixable(d, unsafe) else ""
+            out.append(f"{paint(escape_line(d.path), 'path')}:{_position(d)}: {paint(d.code, d.severity.value)}{mark} "
+                       f"{one_line(_message(d))}")
+            if full:
+                out.extend(_explanation(d))
     if out:
         out.append("")
-    out.extend(summary_lines(result, unsafe, full=full, notes_shown=show_notes))
+    out.extend(summary_lines(result, unsafe, full=full, notes_shown=show_notes, paths=tuple(options.get("paths", ()))))
     return "\n".join(out) + "\n"
+
+
+def _position(d: Diagnostic) -> str:
+    """``line:col``, or in a notebook ``cell 3:2:8`` (the cell, the line and column in it), as ruff."""
+    if d.cell is not None:
+        return f"cell {d.cell[0]}:{d.cell[1]}:{d.cell[2]}"
+    return f"{d.span.line}:{d.span.column}"
+
+
+def _message(d: Diagnostic) -> str:
+    """The message without the ``(cell N, line L)`` the position already says."""
+    if d.cell is not None:
+        return d.message.removesuffix(f" (cell {d.cell[0]}, line {d.cell[1]})")
+    return d.message
+
+
+# path bold, codes by severity (ruff's colours), the fixable mark cyan
+_STYLES = {"path": {"bold": True}, "error": {"fg": "red", "bold": True}, "warning": {"fg": "yellow", "bold": True},
+           "info": {"fg": "blue", "bold": True}, "fix": {"fg": "cyan"}}
+
+
+def _painter(color: bool) -> Callable[[str, str], str]:
+    if not color:
+        return lambda text, _kind: text
+    import click  # already imported by the command line; only a coloured report uses it
+
+    return lambda text, kind: click.style(text, **_STYLES[kind])
 
 
 def _explanation(d: Diagnostic) -> list[str]:
@@ -62,7 +94,8 @@ def _explanation(d: Diagnostic) -> list[str]:
     return lines
 
 
-def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False, notes_shown: bool = True) -> list[str]:
+def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False, notes_shown: bool = True,
+                  paths: tuple[str, ...] = ()) -> list[str]:
     """A few lines: counts per severity, then how many configs were checked against their model."""
     lines: list[str] = []
     sev = Counter(d.severity.value for d in result.diagnostics)
@@ -87,10 +120,27 @@ def summary_lines(result: RunResult, unsafe: bool = False, *, full: bool = False
                              "runs with another model are not checked")
         for v in result.verdicts:
             lines.append(f"  {v}")
-    unchecked = result.specs - len(checked)
-    if unchecked and not notes_shown:
-        lines.append(f"{_n(unchecked, 'config')} not checked against a base model: `--show-configs` says why.")
+    lines.extend(unchecked_lines(result, paths))
     lines.append(f"Checked {_n(result.files, 'file')}: {coverage(result.specs, len(checked))}.")
+    return lines
+
+
+def unchecked_lines(result: RunResult, paths: tuple[str, ...] = ()) -> list[str]:
+    """Configs whose model-aware checks did not run, every time, with the one command that checks
+    them: a hub model that is not on this machine is fetched; the others say why with --show-configs."""
+    skipped = result.skipped()
+    if not skipped:
+        return []
+    fetchable = sum(o.fetchable for o in skipped)
+    where = " ".join(shlex.quote(p) for p in paths) or "."
+    lines = []
+    if fetchable:
+        lines.append(f"{_n(fetchable, 'config')} not checked: {'its' if fetchable == 1 else 'their'} base model is not "
+                     f"on this machine; `peftlint cache fetch {where}` downloads the config.json files "
+                     "(or run with --online).")
+    if len(skipped) > fetchable:
+        lines.append(f"{_n(len(skipped) - fetchable, 'config')} not checked against a base model: "
+                     f"`peftlint check --show-configs {where}` says why.")
     return lines
 
 

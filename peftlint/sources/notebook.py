@@ -96,7 +96,7 @@ class NotebookMap:
     def raw_pos(self, offset: int) -> tuple[int, int]:
         return self.lines.pos(offset)
 
-    def span(self, span: Span) -> tuple[Span, _Cell, int] | None:
+    def span(self, span: Span) -> tuple[Span, _Cell, int, int] | None:
         a = self.offset(span.line, span.column)
         b = self.offset(span.end_line, span.end_column)
         if a is None:
@@ -109,7 +109,7 @@ class NotebookMap:
             rb = max(ra, self.raw_offset(ca, b[1], True))
         l1, c1 = self.raw_pos(ra)
         l2, c2 = self.raw_pos(rb)
-        return Span(l1, c1, l2, c2), ca, span.line - ca.program_line + 1
+        return Span(l1, c1, l2, c2), ca, span.line - ca.program_line + 1, oa - ca.line_offsets[span.line - ca.program_line] + 1
 
     def remap(self, diags: list[Diagnostic]) -> list[Diagnostic]:
         out = []
@@ -118,7 +118,7 @@ class NotebookMap:
             if m is None:
                 out.append(d)
                 continue
-            raw_span, cell, cell_line = m
+            raw_span, cell, cell_line, cell_column = m
             noqa = {raw_span.line}
             for ln in d.noqa_lines:
                 mm = self.span(Span(ln, 1, ln, 1))
@@ -128,7 +128,8 @@ class NotebookMap:
                                message=f"{self.name_lines(d.message)} (cell {cell.index}, line {cell_line})",
                                detail=d.detail and self.name_lines(d.detail),
                                model_source=d.model_source and self.name_lines(d.model_source),
-                               fix=self._fix(d.fix, d.path), noqa_lines=tuple(sorted(noqa))))
+                               fix=self._fix(d.fix, d.path), noqa_lines=tuple(sorted(noqa)),
+                               cell=(cell.index, cell_line, cell_column)))
         return out
 
     def name_lines(self, text: str) -> str:

@@ -81,10 +81,24 @@ def test_hook_sees_notebooks_and_trainer_configs(project: Path):
     assert "Checked 2 files" in res.stdout
 
 
+def test_hook_honours_exclude_for_the_files_it_names(project: Path):
+    """pre-commit names every file; `exclude` still applies (the hooks pass --force-exclude)."""
+    (project / "legacy").mkdir()
+    (project / "legacy" / "train.py").write_text(BAD)
+    (project / "train.py").write_text(GOOD)
+    (project / "pyproject.toml").write_text('[tool.peftlint]\nexclude = ["legacy/"]\n')
+    res = _try_repo(project)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Checked 1 file" in res.stdout and "legacy" not in res.stdout
+    (project / "pyproject.toml").write_text("[tool.peftlint]\n")
+    res = _try_repo(project)
+    assert res.returncode == 1 and "legacy/train.py:5:47: PFT101" in res.stdout
+
+
 def test_both_hooks_are_declared_alike():
     hooks = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
     assert hooks["peftlint"]["language"] == "python" and hooks["peftlint-system"]["language"] == "system"
     for h in hooks.values():
-        assert h["require_serial"] is True and h["entry"] == "peftlint check"
+        assert h["require_serial"] is True and h["entry"] == "peftlint check --force-exclude"
         assert {"python", "json", "jupyter", "yaml"} <= set(h["types_or"])
         assert h["files"] == hooks["peftlint"]["files"]

@@ -36,7 +36,8 @@ def test_concise_prints_errors_and_warnings_and_counts_the_notes(tmp_path: Path)
         "",
         "Found 1 error, 0 warnings, 8 notes (notes not shown: --show-notes). "
         "(1 hidden fix can be enabled with --unsafe-fixes)",
-        "8 configs not checked against a base model: `--show-configs` says why.",
+        "8 configs not checked: their base model is not on this machine; `peftlint cache fetch .` "
+        "downloads the config.json files (or run with --online).",
         "Checked 2 files: 9 configs, 1 checked (11 %).",
     ]
     assert out.splitlines()[0].startswith("train.py:5:47: PFT101 `vproj` matches no module of")
@@ -54,7 +55,8 @@ def test_unresolved_model_is_one_note_per_config_at_the_config_call(tmp_path: Pa
     code, out = run_cli(["check", "shared.py"], tmp_path)
     assert code == 0 and out.splitlines() == [
         "Found 0 errors, 0 warnings, 8 notes (notes not shown: --show-notes).",
-        "8 configs not checked against a base model: `--show-configs` says why.",
+        "8 configs not checked: their base model is not on this machine; `peftlint cache fetch shared.py` "
+        "downloads the config.json files (or run with --online).",
         "Checked 1 file: 8 configs, 0 checked (0 %).",
     ]
     code, out = run_cli(["check", "--show-notes", "shared.py"], tmp_path)
@@ -62,6 +64,7 @@ def test_unresolved_model_is_one_note_per_config_at_the_config_call(tmp_path: Pa
     assert sum("PFT901" in line for line in out.splitlines()) == 8  # listed once each, not again in the summary
     assert "acme/not-a-model" not in "\n".join(out.splitlines()[8:])
     assert out.splitlines()[-1] == "Checked 1 file: 8 configs, 0 checked (0 %)."
+    assert "`peftlint cache fetch shared.py`" in out.splitlines()[-2]  # every time, notes shown or not
 
 
 def test_full_adds_the_explanation_and_the_model_source(tmp_path: Path):
@@ -74,7 +77,9 @@ def test_full_adds_the_explanation_and_the_model_source(tmp_path: Path):
     j = next(k for k, line in enumerate(lines) if line.startswith("shared.py:7:6: PFT901"))
     assert lines[j + 1].startswith("    'acme/not-a-model' (from AutoModelForCausalLM.from_pretrained()")
     assert sum(line.startswith("shared.py:") for line in lines) == 8
-    assert lines[-2:] == ["Found 1 error, 0 warnings, 8 notes. (1 hidden fix can be enabled with --unsafe-fixes)",
+    assert lines[-3:] == ["Found 1 error, 0 warnings, 8 notes. (1 hidden fix can be enabled with --unsafe-fixes)",
+                          "8 configs not checked: their base model is not on this machine; `peftlint cache fetch .` "
+                          "downloads the config.json files (or run with --online).",
                           "Checked 2 files: 9 configs, 1 checked (11 %)."]
 
 

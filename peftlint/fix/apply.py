@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from peftlint.diagnostics import Diagnostic
+from peftlint.diagnostics import Diagnostic, Edit
 from peftlint.fix.edits import apply_edits
 from peftlint.reading import NotReadable, read_limited
 
@@ -115,16 +115,7 @@ def _plan(linter: "Linter", result: "RunResult", unsafe: bool, out: FixOutcome) 
         if rel in result.digests and result.digests[rel] != digest:
             out.not_applied.append((rel, "it changed after it was linted; run peftlint again"))
             continue
-        text_had_bom = old.startswith("\ufeff")
-        body = old[1:] if text_had_bom else old
-        file_edits = [e for d in diags for e in d.fix.edits if e.path == rel]
-        if p.suffix == ".ipynb":  # edits address the JSON text; apply them to the cell sources
-            from peftlint.sources.notebook import apply_notebook_edits
-
-            new = apply_notebook_edits(body, file_edits)
-        else:
-            new = apply_edits(body, file_edits)
-        new = ("\ufeff" + new) if text_had_bom else new
+        new = edited_text(p, old, [e for d in diags for e in d.fix.edits if e.path == rel])
         if new == old:
             continue
         if not _reparses(p, new):
@@ -132,6 +123,45 @@ def _plan(linter: "Linter", result: "RunResult", unsafe: bool, out: FixOutcome) 
             continue
         planned[rel] = _Planned(old, digest, new, len(diags))
     return planned
+
+
+def edited_text(path: Path, old: str, edits: list[Edit]) -> str:
+    """``old`` (the text of ``path``, BOM and line ends kept) with ``edits`` applied."""
+    text_had_bom = old.startswith("\ufeff")
+    body = old[1:] if text_had_bom else old
+    if path.suffix == ".ipynb":  # edits address the JSON text; apply them to the cell sources
+        from peftlint.sources.notebook import apply_notebook_edits
+
+        new = apply_notebook_edits(body, edits)
+    else:
+        new = apply_edits(body, edits)
+    return ("\ufeff" + new) if text_had_bom else new
+
+
+@dataclass
+class TextFix:
+    text: str  # the fixed text (the input when nothing applied)
+    fixed: int  # findings whose fix was applied
+    result: "RunResult"  # the findings of the fixed text
+    rejected: bool = False  # a round of fixes was dropped: its result would not parse
+
+
+def fix_text(linter: "Linter", text: str, path: Path, *, unsafe: bool) -> TextFix:
+    """Fix ``text`` as if it were the file at ``path`` (stdin, an editor's buffer): lint it with
+    ``Linter.lint_text``, apply the fixes, re-lint, until nothing fixable is left (as ``--fix``)."""
+    result = linter.lint_text(text, path)
+    fixed, rejected = 0, False
+    for _ in range(MAX_PASSES):
+        diags = [d for d in result.diagnostics if fixable(d, unsafe)]
+        new = edited_text(path, text, [e for d in diags for e in d.fix.edits if e.path == d.path])
+        if new == text:
+            break
+        if not _reparses(path, new):
+            rejected = True
+            break
+        text, fixed = new, fixed + len(diags)
+        result = linter.lint_text(text, path)
+    return TextFix(text, fixed, result, rejected)
 
 
 def _write_planned(p: Path, plan: _Planned) -> str | None:

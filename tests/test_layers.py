@@ -1,6 +1,6 @@
 """The package's layers: imports point one way, and there is no import cycle.
 
-cli -> report / fix.apply -> engine -> rules -> semantics / model / sources / fix.edits -> the base
+cli, server -> report / fix.apply / stdin -> engine -> rules -> semantics / model / sources / fix.edits -> the base
 (spec, diagnostics, textpos, config, store). Every import counts, also those inside functions and
 under TYPE_CHECKING: a lazy import is still a dependency.
 """
@@ -28,8 +28,10 @@ TIERS = (
     ("peftlint.engine", 3),
     ("peftlint.fix", 4),
     ("peftlint.report", 4),
+    ("peftlint.stdin", 4),
     ("peftlint.cli", 5),
     ("peftlint.__main__", 5),
+    ("peftlint.server", 5),  # the language server: an app beside the command line
 )
 
 

@@ -178,13 +178,14 @@ class Linter(Replay, ModelChoice):
             return
         return self._lint_bytes(cand, path, data, result)
 
-    def lint_text(self, text: str, path: Path) -> RunResult:
+    def lint_text(self, text: str | bytes, path: Path) -> RunResult:
         """Lint ``text`` as if it were the file at ``path`` (an editor's unsaved buffer, stdin).
 
         The per-file pipeline of a run (reader by the file's kind, model resolution from beside
         ``path``, rules, ``# noqa`` and the per-file ignores of its display path); ``path`` itself
-        is not read and need not exist. A name peftlint lints no file of (README.md), or a weights
-        file, gives an empty result. The result cache is neither read nor written.
+        is not read and need not exist. Bytes are checked as a file's are (binary, not UTF-8, size).
+        A name peftlint lints no file of (README.md), or a weights file, gives an empty result. The
+        result cache is neither read nor written.
         """
         path = path if path.is_absolute() else self.cwd / path
         path = path.parent.resolve() / path.name  # as the walker gives paths: resolved directories
@@ -194,7 +195,7 @@ class Linter(Replay, ModelChoice):
             return result
         cand = disc.Candidate(path, kind, explicit=True)
         display = disc.candidate_display_path(cand, self.cwd)
-        data = text.encode("utf-8", "surrogatepass")
+        data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
         self._resolved.touched = set()
         if len(data) > self.settings.max_file_size:
             result.files += 1

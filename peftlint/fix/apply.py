@@ -146,12 +146,13 @@ class TextFix:
     rejected: bool = False  # a round of fixes was dropped: its result would not parse
 
 
-def fix_text(linter: "Linter", text: str, path: Path, *, unsafe: bool) -> TextFix:
+def fix_text(linter: "Linter", text: str, path: Path, *, unsafe: bool, passes: int = MAX_PASSES) -> TextFix:
     """Fix ``text`` as if it were the file at ``path`` (stdin, an editor's buffer): lint it with
-    ``Linter.lint_text``, apply the fixes, re-lint, until nothing fixable is left (as ``--fix``)."""
+    ``Linter.lint_text``, apply the fixes, re-lint, until nothing fixable is left (as ``--fix``;
+    ``--diff`` shows one pass)."""
     result = linter.lint_text(text, path)
     fixed, rejected = 0, False
-    for _ in range(MAX_PASSES):
+    for _ in range(passes):
         diags = [d for d in result.diagnostics if fixable(d, unsafe)]
         new = edited_text(path, text, [e for d in diags for e in d.fix.edits if e.path == d.path])
         if new == text:

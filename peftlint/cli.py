@@ -275,6 +275,14 @@ def modules(model: str, fmt: str, model_class: str | None, subfolder: str | None
     click.echo(render_json(report) if fmt == "json" else render_text(report), nl=False)
 
 
+@main.command()
+def server() -> None:
+    """Run the language server (LSP over stdin/stdout) for editors; see docs/editors.md."""
+    from peftlint.server import run
+
+    run()
+
+
 @main.group()
 def cache() -> None:
     """Manage the cache (model inventories, peft facts, per-file results), and fetch the config.json

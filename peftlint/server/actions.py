@@ -1,5 +1,6 @@
 """Code actions: each finding's fix as a quick fix (safe ones preferred, unsafe ones marked), a
-``# noqa: CODE`` for the finding's line, and "fix all" (what ``--fix`` does) for the document."""
+``# noqa: CODE`` for the finding's line, and "fix all" (what ``--fix`` does) for the document. In a
+notebook the edits go to the cells they change."""
 
 from __future__ import annotations
 
@@ -9,57 +10,64 @@ from lsprotocol import types as lsp
 
 from peftlint.diagnostics import Diagnostic
 from peftlint.fix.apply import edited_text, fix_text
-from peftlint.server.convert import Lines, to_lsp
-from peftlint.server.documents import Linted
+from peftlint.server.convert import Lines
+from peftlint.server.documents import Linted, diagnostics_by_uri
+from peftlint.server.notebooks import cells_of
 
 FIX_ALL = lsp.CodeActionKind.SourceFixAll.value + ".peftlint"
-_NOQA_SUFFIXES = (".py", ".pyi", ".yaml", ".yml", ".sh")  # where a comment can hold a noqa
+_NOQA_SUFFIXES = (".py", ".pyi", ".yaml", ".yml", ".sh", ".ipynb")  # where a comment can hold a noqa
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9]+(?:[\s,]+[A-Za-z0-9]+)*))?", re.IGNORECASE)
 
 
 def code_actions(linted: Linted, uri: str, rng: lsp.Range, only: list[str] | None) -> list[lsp.CodeAction]:
-    lines = Lines(linted.text)
+    """The actions for the range ``rng`` of ``uri`` (the document, or a cell of the notebook)."""
     out: list[lsp.CodeAction] = []
     wanted = (lambda kind: not only or any(kind == k or kind.startswith(k + ".") for k in only))
     if wanted(lsp.CodeActionKind.QuickFix.value):
-        for d in linted.result.diagnostics:
-            r = lines.range(d.span)
+        target = _text_of(linted, uri)
+        for d, shown in diagnostics_by_uri(linted).get(uri, []):
+            r = shown.range
             if (r.end.line, r.end.character) < (rng.start.line, rng.start.character) or (
                     (r.start.line, r.start.character) > (rng.end.line, rng.end.character)):
                 continue
-            shown = to_lsp(d, lines, uri)
-            fix = _quick_fix(linted, uri, d, shown)
+            fix = _quick_fix(linted, d, shown)
             if fix is not None:
                 out.append(fix)
-            noqa = _noqa(linted, uri, d, shown)
+            noqa = _noqa(linted, uri, target, d, shown) if target is not None else None
             if noqa is not None:
                 out.append(noqa)
     if wanted(FIX_ALL) and any(d.fix is not None and d.fix.applicability == "safe" for d in linted.result.diagnostics):
         fixed = fix_text(linted.linter, linted.text, linted.path, unsafe=bool(linted.linter.settings.unsafe_fixes))
-        if fixed.text != linted.text:
-            out.append(lsp.CodeAction(title=f"peftlint: fix all ({fixed.fixed} fixable)", kind=FIX_ALL,
-                                      edit=_workspace_edit(uri, linted.text, fixed.text)))
+        edit = _edit(linted, fixed.text) if fixed.text != linted.text else None
+        if edit is not None:
+            out.append(lsp.CodeAction(title=f"peftlint: fix all ({fixed.fixed} fixable)", kind=FIX_ALL, edit=edit))
     return out
 
 
-def _quick_fix(linted: Linted, uri: str, d: Diagnostic, shown: lsp.Diagnostic) -> lsp.CodeAction | None:
+def _text_of(linted: Linted, uri: str) -> str | None:
+    if linted.notebook is None:
+        return linted.text
+    return next((c.text for c in linted.notebook.cells if c.uri == uri), None)
+
+
+def _quick_fix(linted: Linted, d: Diagnostic, shown: lsp.Diagnostic) -> lsp.CodeAction | None:
     if d.fix is None or not d.fix.edits:
         return None
-    new = edited_text(linted.path, linted.text, [e for e in d.fix.edits if e.path == d.path])
-    if new == linted.text:
+    edit = _edit(linted, edited_text(linted.path, linted.text, [e for e in d.fix.edits if e.path == d.path]))
+    if edit is None:
         return None
     safe = d.fix.applicability == "safe"
     title = f"{d.fix.description or 'fix ' + d.code} ({d.code}" + (")" if safe else ", unsafe fix: check the result)")
     return lsp.CodeAction(title=title[0].upper() + title[1:], kind=lsp.CodeActionKind.QuickFix, diagnostics=[shown],
-                          is_preferred=safe, edit=_workspace_edit(uri, linted.text, new))
+                          is_preferred=safe, edit=edit)
 
 
-def _noqa(linted: Linted, uri: str, d: Diagnostic, shown: lsp.Diagnostic) -> lsp.CodeAction | None:
+def _noqa(linted: Linted, uri: str, text: str, d: Diagnostic, shown: lsp.Diagnostic) -> lsp.CodeAction | None:
     """``# noqa: CODE`` at the end of the finding's line (added to a ``# noqa: ...`` already there)."""
     if linted.path.suffix not in _NOQA_SUFFIXES:
         return None
-    lines = linted.text.split("\n")
-    index = d.span.line - 1
+    lines = text.split("\n")
+    index = shown.range.start.line
     if not 0 <= index < len(lines):
         return None
     line = lines[index]
@@ -73,11 +81,21 @@ def _noqa(linted: Linted, uri: str, d: Diagnostic, shown: lsp.Diagnostic) -> lsp
         new_line = f"{body.rstrip()}  # noqa: {d.code}"
     lines[index] = new_line + line[len(body):]
     return lsp.CodeAction(title=f"Ignore {d.code} on this line (# noqa: {d.code})", kind=lsp.CodeActionKind.QuickFix,
-                          diagnostics=[shown], edit=_workspace_edit(uri, linted.text, "\n".join(lines)))
+                          diagnostics=[shown],
+                          edit=lsp.WorkspaceEdit(changes={uri: [replace_edit(text, "\n".join(lines))]}))
 
 
-def _workspace_edit(uri: str, old: str, new: str) -> lsp.WorkspaceEdit:
-    return lsp.WorkspaceEdit(changes={uri: [replace_edit(old, new)]})
+def _edit(linted: Linted, new: str) -> lsp.WorkspaceEdit | None:
+    """The edit turning the linted text into ``new``: one text edit, or one per changed cell."""
+    if new == linted.text:
+        return None
+    if linted.notebook is None:
+        return lsp.WorkspaceEdit(changes={linted.uri: [replace_edit(linted.text, new)]})
+    cells = linted.notebook.cells
+    sources = cells_of(new)
+    if len(sources) != len(cells):
+        return None
+    return lsp.WorkspaceEdit(changes={c.uri: [replace_edit(c.text, s)] for c, s in zip(cells, sources) if s != c.text})
 
 
 def replace_edit(old: str, new: str) -> lsp.TextEdit:

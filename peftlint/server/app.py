@@ -23,15 +23,19 @@ from pygls.lsp.server import LanguageServer
 from peftlint import __version__
 from peftlint.config import SettingsError
 from peftlint.server import actions, entries
-from peftlint.server.convert import Lines, to_lsp
-from peftlint.server.documents import Linted, Projects, uri_path
+from peftlint.server.convert import Lines
+from peftlint.server.documents import Linted, Projects, diagnostics_by_uri, uri_path
+from peftlint.server.notebooks import Cell, NotebookText, write_notebook
 
 T = TypeVar("T")
 
 
 class PeftlintServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("peftlint", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        cells = [lsp.NotebookCellLanguage(language="python"), lsp.NotebookCellLanguage(language="markdown")]
+        super().__init__("peftlint", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+                         notebook_document_sync=lsp.NotebookDocumentSyncOptions(notebook_selector=[
+                             lsp.NotebookDocumentFilterWithCells(cells=cells, notebook="jupyter-notebook")]))
         self.projects = Projects()
         self.linted: dict[str, Linted] = {}
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="peftlint-lint")
@@ -58,18 +62,36 @@ class PeftlintServer(LanguageServer):
             self._pending.discard(uri)
         return self.current(uri)
 
-    def current(self, uri: str) -> Linted | None:
-        """The lint of the document's current text (linted now if it is not yet); worker thread only."""
+    def key(self, uri: str) -> str:
+        """The document a URI's findings come from: a cell's notebook, else the URI itself."""
+        nb = self.workspace.get_notebook_document(cell_uri=uri)
+        return nb.uri if nb is not None else uri
+
+    def _source(self, uri: str) -> tuple[int | None, str, Path, NotebookText | None] | None:
+        """(version, text, path, notebook) of a document or notebook as it is now."""
+        nb = self.workspace.get_notebook_document(notebook_uri=uri)
+        if nb is not None:
+            cells = [Cell(c.document, c.kind == lsp.NotebookCellKind.Code, self.workspace.get_text_document(c.document).source)
+                     for c in nb.cells]
+            written = write_notebook(cells)
+            return nb.version, written.text, uri_path(uri, "jupyter", self.projects.root), written
         doc = self.workspace.text_documents.get(uri)
         if doc is None:
             return None
-        version, text = doc.version, doc.source
+        return doc.version, doc.source, uri_path(uri, doc.language_id, self.projects.root), None
+
+    def current(self, uri: str) -> Linted | None:
+        """The lint of the document's current text (linted now if it is not yet); worker thread only."""
+        uri = self.key(uri)
+        now = self._source(uri)
+        if now is None:
+            return None
+        version, text, path, notebook = now
         known = self.linted.get(uri)
         if known is not None and known.version == version and known.text == text:
             return known
         try:
-            path = uri_path(uri, doc.language_id, self.projects.root)
-            linted = self.projects.lint(text, path, version)
+            linted = self.projects.lint(uri, text, path, version, notebook)
         except SettingsError as exc:
             self._log(lsp.MessageType.Error, f"peftlint: {uri} not linted: {exc}")
             self._publish(uri, version, [])
@@ -80,8 +102,8 @@ class PeftlintServer(LanguageServer):
             self._publish(uri, version, [])
             return None
         self.linted[uri] = linted
-        lines = Lines(text)
-        self._publish(uri, version, [to_lsp(d, lines, uri) for d in linted.result.diagnostics])
+        for shown_in, pairs in diagnostics_by_uri(linted).items():
+            self._publish(shown_in, version if notebook is None else None, [shown for _, shown in pairs])
         return linted
 
     def _publish(self, uri: str, version: int | None, diagnostics: list[lsp.Diagnostic]) -> None:
@@ -106,8 +128,9 @@ class PeftlintServer(LanguageServer):
         return await self.on_worker(lambda: self.current(uri))
 
     def forget(self, uri: str) -> None:
-        self.linted.pop(uri, None)
-        self._publish(uri, None, [])
+        known = self.linted.pop(uri, None)
+        for shown_in in ([c.uri for c in known.notebook.cells] if known and known.notebook else [uri]):
+            self._publish(shown_in, None, [])
 
 
 def make_server() -> PeftlintServer:
@@ -136,16 +159,28 @@ def make_server() -> PeftlintServer:
     def did_close(ls: PeftlintServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.forget(params.text_document.uri)
 
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def notebook_open(ls: PeftlintServer, params: lsp.DidOpenNotebookDocumentParams) -> None:
+        ls.schedule(params.notebook_document.uri)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def notebook_change(ls: PeftlintServer, params: lsp.DidChangeNotebookDocumentParams) -> None:
+        ls.schedule(params.notebook_document.uri)
+
+    @server.feature(lsp.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def notebook_close(ls: PeftlintServer, params: lsp.DidCloseNotebookDocumentParams) -> None:
+        ls.forget(params.notebook_document.uri)
+
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     async def hover(ls: PeftlintServer, params: lsp.HoverParams) -> lsp.Hover | None:
         linted = await ls.fresh(params.text_document.uri)
-        return _answer(ls, "hover", lambda: linted and entries.hover(linted.result, Lines(linted.text),
-                                                                      params.position))
+        return _answer(ls, "hover", lambda: linted and not linted.notebook and entries.hover(
+            linted.result, Lines(linted.text), params.position))
 
     @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=['"', "'"]))
     async def completion(ls: PeftlintServer, params: lsp.CompletionParams) -> lsp.CompletionList | None:
         linted = await ls.fresh(params.text_document.uri)
-        return _answer(ls, "completion", lambda: linted and entries.completion(
+        return _answer(ls, "completion", lambda: linted and not linted.notebook and entries.completion(
             linted.result, Lines(linted.text), params.position))
 
     @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(

@@ -98,6 +98,8 @@ def hover(result: RunResult, lines: Lines, pos: lsp.Position) -> lsp.Hover | Non
         return None
     if isinstance(at, SpecOutcome):
         return lsp.Hover(contents=_markdown(_config_text(at)))
+    if not at.text:
+        return None  # an entry being typed: completion's turn
     inventory = at.outcome.inventory
     if inventory is None:
         why = at.outcome.skipped or "its base model was not resolved"

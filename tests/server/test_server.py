@@ -60,7 +60,8 @@ async def test_diagnostics_follow_changes_of_the_buffer(client: LanguageClient, 
 async def test_quick_fix_and_fix_all_are_applied(client: LanguageClient, workspace: Path) -> None:
     text = python_text('["q_proj", "v_proj", "q_proj"]')
     uri = open_doc(client, workspace / "fix.py", text)
-    [dup] = [d for d in await diagnostics(client, uri) if d.code == "PFT204"]
+    found = await diagnostics(client, uri)
+    [dup] = [d for d in found if d.code == "PFT204"]
     got = await client.text_document_code_action_async(lsp.CodeActionParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri), range=dup.range,
         context=lsp.CodeActionContext(diagnostics=[dup])))
@@ -141,3 +142,34 @@ async def test_one_failing_document_leaves_the_server_answering(client: Language
     text = python_text('["q_proj", "qproj"]')
     other = open_doc(client, workspace / "after_failure.py", text)
     assert [d.code for d in await diagnostics(client, other)] == ["PFT101"]
+
+
+async def test_notebook_cells_are_linted_as_one_notebook(client: LanguageClient, workspace: Path) -> None:
+    nb_uri = (workspace / "train.ipynb").as_uri()
+    sources = ["from peft import LoraConfig\nfrom transformers import AutoModelForCausalLM\n",
+               "# setup\n",
+               'model = AutoModelForCausalLM.from_pretrained("meta-llama/Llama-3.2-1B")\n'
+               'config = LoraConfig(target_modules=["q_proj", "qproj", "q_proj"])']
+    kinds = [lsp.NotebookCellKind.Code, lsp.NotebookCellKind.Markup, lsp.NotebookCellKind.Code]
+    cells = [f"vscode-notebook-cell:{workspace}/train.ipynb#C{i}" for i in range(3)]
+    client.notebook_document_did_open(lsp.DidOpenNotebookDocumentParams(
+        notebook_document=lsp.NotebookDocument(
+            uri=nb_uri, notebook_type="jupyter-notebook", version=1,
+            cells=[lsp.NotebookCell(kind=k, document=c) for k, c in zip(kinds, cells)]),
+        cell_text_documents=[lsp.TextDocumentItem(uri=c, language_id="python" if k == lsp.NotebookCellKind.Code
+                                                  else "markdown", version=1, text=t)
+                             for c, k, t in zip(cells, kinds, sources)]))
+    found = await diagnostics(client, cells[2])
+    assert await diagnostics(client, cells[0]) == []
+    by_code = {d.code: d for d in found}
+    assert set(by_code) == {"PFT101", "PFT204"}
+    assert by_code["PFT101"].range.start == position_of(sources[2], '"qproj"')  # in the cell's own lines
+    assert by_code["PFT101"].message.endswith("(cell 3, line 2)")
+    got = await client.text_document_code_action_async(lsp.CodeActionParams(
+        text_document=lsp.TextDocumentIdentifier(uri=cells[2]), range=by_code["PFT204"].range,
+        context=lsp.CodeActionContext(diagnostics=[by_code["PFT204"]])))
+    [fix] = [a for a in got if a.is_preferred]
+    assert list(fix.edit.changes) == [cells[2]]
+    assert apply(sources[2], fix.edit.changes[cells[2]]).endswith('LoraConfig(target_modules=["q_proj", "qproj"])')
+    [noqa] = [a for a in got if "# noqa: PFT204" in a.title]
+    assert apply(sources[2], noqa.edit.changes[cells[2]]).endswith('"q_proj"])  # noqa: PFT204')

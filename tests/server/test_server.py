@@ -173,3 +173,15 @@ async def test_notebook_cells_are_linted_as_one_notebook(client: LanguageClient,
     assert apply(sources[2], fix.edit.changes[cells[2]]).endswith('LoraConfig(target_modules=["q_proj", "qproj"])')
     [noqa] = [a for a in got if "# noqa: PFT204" in a.title]
     assert apply(sources[2], noqa.edit.changes[cells[2]]).endswith('"q_proj"])  # noqa: PFT204')
+
+
+async def test_python_text_under_a_notebook_name_is_linted_as_python(client: LanguageClient, workspace: Path) -> None:
+    """jupyterlab-lsp sends a notebook's code cells as one Python document named after the notebook."""
+    text = python_text('["q_proj", "qproj"]')
+    uri = open_doc(client, workspace / ".virtual_documents" / "nb.ipynb", text, language="python")
+    assert [d.code for d in await diagnostics(client, uri)] == ["PFT101"]
+
+
+async def test_json_that_is_not_an_adapter_config_is_left_alone(client: LanguageClient, workspace: Path) -> None:
+    uri = open_doc(client, workspace / "package.json", '{"name": "x", "target_modules": 3}', language="json")
+    assert await diagnostics(client, uri) == []

@@ -101,9 +101,10 @@ class PeftlintServer(LanguageServer):
                                              + traceback.format_exc())
             self._publish(uri, version, [])
             return None
-        self.linted[uri] = linted
         for shown_in, pairs in diagnostics_by_uri(linted).items():
             self._publish(shown_in, version if notebook is None else None, [shown for _, shown in pairs])
+        # stored after the diagnostics are queued: a request that finds this lint is answered after them
+        self.linted[uri] = linted
         return linted
 
     def _publish(self, uri: str, version: int | None, diagnostics: list[lsp.Diagnostic]) -> None:

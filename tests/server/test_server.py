@@ -61,7 +61,9 @@ async def test_quick_fix_and_fix_all_are_applied(client: LanguageClient, workspa
     text = python_text('["q_proj", "v_proj", "q_proj"]')
     uri = open_doc(client, workspace / "fix.py", text)
     found = await diagnostics(client, uri)
-    [dup] = [d for d in found if d.code == "PFT204"]
+    dups = [d for d in found if d.code == "PFT204"]
+    assert len(dups) == 1, (found, [m.message for m in client.log_messages])
+    [dup] = dups
     got = await client.text_document_code_action_async(lsp.CodeActionParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri), range=dup.range,
         context=lsp.CodeActionContext(diagnostics=[dup])))
@@ -83,6 +85,9 @@ async def test_noqa_action_silences_the_finding(client: LanguageClient, workspac
     [d] = [d for d in await diagnostics(client, uri) if d.code == "PFT101"]
     got = await client.text_document_code_action_async(lsp.CodeActionParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri), range=d.range, context=lsp.CodeActionContext(diagnostics=[d])))
+    [unsafe] = [a for a in got if "unsafe fix" in a.title]  # PFT101's fix drops the entry: unsafe, not preferred
+    assert unsafe.title == "Remove `qproj` (`q_proj` already targeted) (PFT101, unsafe fix: check the result)"
+    assert not unsafe.is_preferred and apply(text, unsafe.edit.changes[uri]) == python_text('["q_proj"]')
     [noqa] = [a for a in got if "# noqa: PFT101" in a.title]
     silenced = apply(text, noqa.edit.changes[uri])
     assert silenced == python_text('["q_proj", "qproj"]', "  # noqa: PFT101")
@@ -105,6 +110,15 @@ async def test_hover_counts_the_matched_modules(client: LanguageClient, workspac
     got = await client.text_document_hover_async(lsp.HoverParams(
         text_document=lsp.TextDocumentIdentifier(uri=uri), position=position_of(text, '"down_proj"', 1)))
     assert "matches **16** modules" in got.contents.value and "8192→2048 · MLP down projection" in got.contents.value
+
+
+async def test_hover_on_the_config_names_its_model(client: LanguageClient, workspace: Path) -> None:
+    text = python_text('["q_proj"]')
+    uri = open_doc(client, workspace / "config_hover.py", text)
+    got = await client.text_document_hover_async(lsp.HoverParams(
+        text_document=lsp.TextDocumentIdentifier(uri=uri), position=position_of(text, "LoraConfig(", 2)))
+    assert got.contents.value == ("**LoraConfig** checked against `meta-llama/Llama-3.2-1B` (AutoModelForCausalLM"
+                                  ".from_pretrained() at line 4, the only model loaded in this module)")
 
 
 async def test_hover_on_all_linear_gives_the_expansion(client: LanguageClient, workspace: Path) -> None:

@@ -129,19 +129,29 @@ def _settings_origin(settings: object) -> str:
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
 @click.option("--max-file-size", help="Do not read files larger than this (bytes, or e.g. 20MB; default 10MB).")
+@click.option("--stdin-filename", type=click.Path(path_type=Path),
+              help="Lint the text on stdin (PATH `-`, or no PATH) as if it were this file: its settings, model "
+                   "and per-file ignores. Writes nothing; with --fix the fixed text goes to stdout.")
 def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: bool, output_file: Path | None,
           select: str | None, extend_select: str | None, ignore: str | None, model: str | None, online: bool | None,
           trust_remote_code: bool | None, fix: bool, unsafe_fixes: bool | None, diff: bool,
           strict: bool | None, exit_zero: bool, statistics: bool, no_cache: bool | None, no_result_cache: bool,
           cache_dir: Path | None, jobs: int, config_file: Path | None, max_file_size: str | None,
-          exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool | None, color: str) -> None:
-    """Lint PATHS (files or directories; default: the current directory)."""
+          exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool | None, color: str,
+          stdin_filename: Path | None) -> None:
+    """Lint PATHS (files or directories; default: the current directory; `-`: stdin, see --stdin-filename)."""
     from peftlint.config import Settings, SettingsError, load_settings, merge_cli, parse_size
     from peftlint.engine.progress import Progress
     from peftlint.engine.run import Linter
     from peftlint.report import renderers
     from peftlint.rules.selectors import settings_problems
 
+    stdin = paths == (Path("-"),) or (stdin_filename is not None and not paths)
+    if (stdin and stdin_filename is None) or (stdin_filename is not None and not stdin) or (
+            not stdin and Path("-") in paths):
+        click.echo("peftlint: to lint stdin, pass --stdin-filename PATH (the file the text is linted as) and `-` "
+                   "as the only path", err=True)
+        sys.exit(EXIT_FAILURE)
     size = parse_size(max_file_size) if max_file_size is not None else None
     if max_file_size is not None and size is None:
         click.echo(f"peftlint: --max-file-size {max_file_size!r}: expected a size such as 20MB or 1048576", err=True)
@@ -173,11 +183,16 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
         return settings
 
     try:
-        settings = finish(load_settings(Path.cwd(), config_file))
+        # stdin gets the settings of the file it stands for
+        where = stdin_filename.parent if stdin_filename is not None else Path.cwd()
+        settings = finish(load_settings(where, config_file))
     except SettingsError as exc:
         _err(f"peftlint: {exc}")
         sys.exit(EXIT_FAILURE)
     fmt = fmt or settings.output_format or "concise"
+    if stdin:
+        _check_stdin(settings, stdin_filename, fmt, output_file, fix, diff, exit_zero,
+                     {"statistics": statistics, "settings": settings, "show_notes": show_notes})
     missing = [p for p in paths if not p.exists()]
     if missing:
         click.echo(f"peftlint: no such file or directory: {', '.join(str(p) for p in missing)}", err=True)
@@ -246,6 +261,52 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     if show_configs:
         sys.exit(EXIT_OK)
     failing = [d for d in result.diagnostics if d.severity.value != "info" or settings.strict]
+    sys.exit(EXIT_OK if exit_zero or not failing else EXIT_FINDINGS)
+
+
+def _check_stdin(settings: object, name: Path, fmt: str, output_file: Path | None, fix: bool, diff: bool,
+                 exit_zero: bool, options: dict) -> None:
+    """``check --stdin-filename NAME -``: the report on stdout, or with --fix the fixed text on stdout
+    and the report of what is left on stderr (ruff's behaviour); exits."""
+    import shutil
+
+    from peftlint.engine.run import Linter
+    from peftlint.report import renderers
+    from peftlint.report.printable import printable
+    from peftlint.stdin import lint_stdin, read_stdin
+
+    stream = sys.stdin.buffer
+    data, more = read_stdin(stream, settings.max_file_size)
+    try:
+        got = lint_stdin(Linter(settings), data, name, fix=fix, diff=diff, unsafe=bool(settings.unsafe_fixes))
+        rendered = printable(renderers()[fmt](got.result, options))
+    except Exception as exc:  # a failure of the whole run
+        click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
+    if got.rejected:
+        _err(f"peftlint: fixes for {name} were not applied: the result would not parse")
+    if diff:
+        sys.stdout.buffer.write(got.output)
+        sys.exit(EXIT_FINDINGS if got.output and not exit_zero else EXIT_OK)
+    if fix:
+        out = sys.stdout.buffer
+        out.write(got.output)
+        if more:  # over the size limit: not linted, passed through unchanged
+            shutil.copyfileobj(stream, out)
+        out.flush()
+    if output_file:
+        from peftlint.report.output import ReportNotWritten, write_report_file
+
+        try:
+            write_report_file(output_file, rendered)
+        except ReportNotWritten as exc:
+            _err(f"peftlint: {exc}")
+            sys.exit(EXIT_FAILURE)
+    else:
+        click.echo(rendered, nl=False, err=fix)
+    if fix and got.fixed and fmt in TEXT_FORMATS:
+        _err(f"Fixed {got.fixed} finding{'s' if got.fixed != 1 else ''}.")
+    failing = [d for d in got.result.diagnostics if d.severity.value != "info" or settings.strict]
     sys.exit(EXIT_OK if exit_zero or not failing else EXIT_FINDINGS)
 
 
@@ -324,6 +385,14 @@ def modules(model: str, fmt: str, model_class: str | None, subfolder: str | None
     from peftlint.report.printable import escape_controls
 
     click.echo(render_json(report) if fmt == "json" else escape_controls(render_text(report)), nl=False)
+
+
+@main.command()
+def server() -> None:
+    """Run the language server (LSP over stdin/stdout) for editors; see docs/editors.md."""
+    from peftlint.server import run
+
+    run()
 
 
 @main.group()

@@ -30,7 +30,7 @@ from peftlint.engine.results_cache import (
     weight_files,
 )
 from peftlint.engine.suppress import NoqaComment, Suppressions, parse_suppressions, per_file_ignored
-from peftlint.reading import NotReadable, SourceEncodingError, decode_text, read_limited
+from peftlint.reading import NotReadable, SourceEncodingError, decode_text, human_size, read_limited
 from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
 from peftlint.semantics import peft_check, regex_budget
 from peftlint.rules.selectors import is_known, suggestion
@@ -220,6 +220,41 @@ class Linter(Replay, ModelChoice):
             result.files += 1
             self._emit(result, [self._problem(path, Problem(SYNTAX, f"cannot read file: {exc.strerror or exc}"))], None)
             return
+        return self._lint_bytes(cand, path, data, result)
+
+    def lint_text(self, text: str | bytes, path: Path) -> RunResult:
+        """Lint ``text`` as if it were the file at ``path`` (an editor's unsaved buffer, stdin).
+
+        The per-file pipeline of a run (reader by the file's kind, model resolution from beside
+        ``path``, rules, ``# noqa`` and the per-file ignores of its display path); ``path`` itself
+        is not read and need not exist. Bytes are checked as a file's are (binary, not UTF-8, size).
+        A name peftlint lints no file of (README.md), or a weights file, gives an empty result. The
+        result cache is neither read nor written.
+        """
+        path = path if path.is_absolute() else self.cwd / path
+        path = path.parent.resolve() / path.name  # as the walker gives paths: resolved directories
+        kind = disc.file_kind(path, explicit=True)
+        result = RunResult()
+        if kind is None or kind in (disc.ORPHAN_WEIGHTS, disc.DIFFUSERS_LORA):
+            return result
+        cand = disc.Candidate(path, kind, explicit=True)
+        display = disc.candidate_display_path(cand, self.cwd)
+        data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+        self._resolved.touched = set()
+        if len(data) > self.settings.max_file_size:
+            result.files += 1
+            too_large = NotReadable(f"{human_size(len(data))}, over the {human_size(self.settings.max_file_size)} "
+                                    "limit", too_large=True)
+            self._emit(result, [self._problem(display, not_read_problem(too_large))], None)
+        else:
+            self._lint_bytes(cand, display, data, result)
+        result.diagnostics.sort(key=Diagnostic.sort_key)
+        result.outcomes.sort(key=lambda o: (o.spec.span.line, o.spec.span.column))
+        return result
+
+    def _lint_bytes(self, cand: disc.Candidate, path: str, data: bytes,
+                    result: RunResult) -> tuple[str, list[str]] | None:
+        """The rest of ``_lint_file`` once the bytes are read (shared with ``lint_text``)."""
         result.digests[path] = hashlib.sha256(data).hexdigest()
         encoding_problem = _adapter_encoding_problem(data) if cand.kind == disc.ADAPTER_CONFIG else None
         if encoding_problem is not None and not data.startswith(codecs.BOM_UTF8):  # UTF-16/32: not read further

@@ -161,16 +161,7 @@ def _plan(linter: "Linter", result: "RunResult", unsafe: bool, out: FixOutcome,
         if rel in result.digests and result.digests[rel] != digest:
             out.not_applied.append((rel, "it changed after it was linted; run peftlint again"))
             continue
-        text_had_bom = old.startswith("\ufeff")
-        body = old[1:] if text_had_bom else old
-        file_edits, count = _edits(rel, body, diags)
-        if p.suffix == ".ipynb":  # edits address the JSON text; apply them to the cell sources
-            from peftlint.sources.notebook import apply_notebook_edits
-
-            new = apply_notebook_edits(body, file_edits)
-        else:
-            new = apply_edits(body, file_edits)
-        new = ("\ufeff" + new) if text_had_bom else new
+        new, count = edited_text(p, rel, old, diags)
         if new == old:
             continue
         if not _reparses(p, new):
@@ -234,6 +225,50 @@ def _edits(rel: str, body: str, diags: list[Diagnostic]) -> tuple[list[Edit], in
         edits.append(Edit(rel, span, new))
         count += taken
     return edits, count
+
+
+def edited_text(path: Path, rel: str, old: str, diags: list[Diagnostic]) -> tuple[str, int]:
+    """``old`` (the text of ``path``, shown as ``rel``; BOM and line ends kept) with one pass of the
+    fixes of ``diags``, and how many findings they fix (see ``_edits``)."""
+    text_had_bom = old.startswith("\ufeff")
+    body = old[1:] if text_had_bom else old
+    file_edits, count = _edits(rel, body, diags)
+    if path.suffix == ".ipynb":  # edits address the JSON text; apply them to the cell sources
+        from peftlint.sources.notebook import apply_notebook_edits
+
+        new = apply_notebook_edits(body, file_edits)
+    else:
+        new = apply_edits(body, file_edits)
+    return (("\ufeff" + new) if text_had_bom else new), count
+
+
+@dataclass
+class TextFix:
+    text: str  # the fixed text (the input when nothing applied)
+    fixed: int  # findings whose fix was applied
+    result: "RunResult"  # the findings of the fixed text
+    rejected: bool = False  # a round of fixes was dropped: its result would not parse
+
+
+def fix_text(linter: "Linter", text: str, path: Path, *, unsafe: bool, passes: int = MAX_PASSES) -> TextFix:
+    """Fix ``text`` as if it were the file at ``path`` (stdin, an editor's buffer): lint it with
+    ``Linter.lint_text``, apply the fixes, re-lint, until nothing fixable is left (as ``--fix``;
+    ``--diff`` shows one pass)."""
+    result = linter.lint_text(text, path)
+    fixed, rejected = 0, False
+    for _ in range(passes):
+        diags = [d for d in result.diagnostics if fixable(d, unsafe)]
+        if not diags:
+            break
+        new, count = edited_text(path, diags[0].path, text, diags)
+        if new == text:
+            break
+        if not _reparses(path, new):
+            rejected = True
+            break
+        text, fixed = new, fixed + count
+        result = linter.lint_text(text, path)
+    return TextFix(text, fixed, result, rejected)
 
 
 def _write_planned(p: Path, plan: _Planned) -> str | None:

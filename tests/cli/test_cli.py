@@ -200,7 +200,8 @@ def test_python_dash_m_entry_point(tmp_path):
 
 
 def test_warm_run_imports_no_torch_transformers_or_peft(tmp_path):
-    """Once inventories and peft's facts are cached, a run reads JSON only."""
+    """Once inventories and peft's facts are cached, a run reads JSON only (and the language server's
+    libraries are never imported by `check`)."""
     write(tmp_path / "train.py", TYPO)
     write(tmp_path / "adapter" / "adapter_config.json", json.dumps(
         {"peft_type": "LORA", "base_model_name_or_path": "gpt2", "target_modules": ["c_attn"], "r": 8}))
@@ -212,7 +213,7 @@ def test_warm_run_imports_no_torch_transformers_or_peft(tmp_path):
             main(["--format", "json", "."])
         except SystemExit as e:
             code = e.code
-        heavy = sorted(m for m in ("torch", "transformers", "peft") if m in sys.modules)
+        heavy = sorted(m for m in ("torch", "transformers", "peft", "pygls", "lsprotocol") if m in sys.modules)
         print("HEAVY=" + ",".join(heavy), file=sys.stderr)
     """)
     cold = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from peftlint import typedjson
 
-SCHEMA_VERSION = 4  # 3: auto_classes; 4: entries validated by typedjson
+SCHEMA_VERSION = 5  # 3: auto_classes; 4: entries validated by typedjson; 5: total_parameters, embedding_tied
 
 # Module kinds (``ModuleInfo.kind``)
 LINEAR = "linear"  # torch.nn.Linear and subclasses
@@ -126,6 +126,12 @@ class Inventory:
     # transformers auto classes whose model mapping lists ``model_class`` ("AutoModelForCausalLM"),
     # read from transformers.models.auto.modeling_auto: the tasks this class is built for
     auto_classes: list[str] = field(default_factory=list)
+    # model.named_parameters() summed as peft's get_nb_trainable_parameters() does (shared storage
+    # once); None for a tree read statically from code
+    total_parameters: int | None = None
+    # peft's ``_get_module_names_tied_with_embedding``: module names tied to the input embedding
+    # (TrainableTokens puts a layer sharing the embedding's delta on each)
+    embedding_tied: list[str] = field(default_factory=list)
     schema: int = SCHEMA_VERSION
 
     # -- lookups (not serialised) ----------------------------------------------------------

@@ -89,6 +89,8 @@ def lint_candidates(linter: Any, spec: AdapterSpec, text: str, outcome: Any, ref
                       facts=linter.facts(), resolved=got.resolved, text=text)
         if i == 0:
             outcome.ctx, outcome.inventory = ctx, got.inventory
+            count = ctx.parameters
+            outcome.parameters = count.to_json() if count is not None else None
             outcome.how, outcome.from_default, outcome.ref = ref.how, ref.from_default, ref.ref
             outcome.model_note = got.note
         found = linter.finish(linter._run_rules(ctx), spec, ref, got.label)

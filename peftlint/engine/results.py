@@ -21,6 +21,8 @@ class SpecOutcome:
     from_default: bool = False
     skipped: str | None = None  # why the model-aware rules did not run
     model_note: str = ""  # e.g. "built statically from train.py; 1 subtree unknown: `backbone` (...)"
+    # semantics.params.ParameterCount.to_json() of the config on its (first) model, None without one
+    parameters: dict[str, Any] | None = None
     inventory: Any = None
     ctx: "Context | None" = None
 

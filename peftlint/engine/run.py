@@ -348,6 +348,7 @@ class Linter(Replay, ModelChoice):
         ctx = Context(spec=expanded.spec if expanded else spec, inventory=inventory, model_label=label,
                       settings=self.settings, facts=self.facts(), resolved=resolved, text=text)
         outcome.ctx = ctx
+        outcome.parameters = _parameters(ctx)
         diags += self._run_rules(ctx)
         return self.finish(diags, spec, ref, label, expanded)
 
@@ -392,3 +393,8 @@ def _name_trainer_key(message: str, keys: dict[str, str], tool: str, notes: dict
                 return f"{message} ({notes[field_name]})"
             return f"{message} (`{field_name}` is `{keys[field_name]}` in this {tool} config)"
     return message
+
+
+def _parameters(ctx: Any) -> dict[str, Any] | None:
+    count = ctx.parameters
+    return count.to_json() if count is not None else None

@@ -11,6 +11,7 @@ from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
 from peftlint.semantics import unsloth
 from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
+from peftlint.semantics.params import ParameterCount, count_for_config
 from peftlint.semantics.partial import is_partial
 from peftlint.semantics.peft_check import Complaint, NotLiteral, Verdict, construct, literal, literal_args, probe
 from peftlint.spec import AdapterSpec, Value
@@ -223,6 +224,15 @@ class Context:
         if info is not None and not info.targets_layers:
             return None
         return compute_targeting(self.view, self.inventory)
+
+    @cached_property
+    def parameters(self) -> ParameterCount | None:
+        """What the config trains on this model, as peft's get_nb_trainable_parameters() counts it
+        (see semantics/params.py); None without a model."""
+        info = self.config_info
+        defaults = {k: f.default for k, f in info.fields.items()} if info is not None else None
+        return count_for_config(self.inventory, self.spec, defaults, self.targeting if self.inventory else None,
+                                self.view.task_type, self.complete)
 
 
 def _is(value: Any, kind: type) -> bool:

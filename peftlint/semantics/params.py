@@ -17,6 +17,7 @@ from typing import Any
 from peftlint.model import inventory as inv
 from peftlint.model.inventory import Inventory, ModuleInfo
 from peftlint.semantics.matching import Targeting, pattern_key, wrapper_matches
+from peftlint.spec import AdapterSpec, Value
 
 # peft's get_peft_model casts float16/bfloat16 adapter weights to float32 (autocast_adapter_dtype=True)
 SAVE_DTYPE = "float32"
@@ -56,6 +57,13 @@ class ParameterCount:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def report_fields(self) -> dict[str, Any]:
+        """The fields the JSON reports carry (docs/output.md)."""
+        return {"trainable_parameters": self.trainable, "adapted_modules": self.adapted_modules,
+                "all_parameters": self.all_parameters,
+                "trainable_percent": round(self.percent, 4) if self.percent is not None else None,
+                "adapter_bytes": self.adapter_bytes, "parameters_note": self.reason or None}
+
     def line(self) -> str:
         """peft's print_trainable_parameters() line, plus the wrapped layers and the file size."""
         if self.trainable is None or self.all_parameters is None:
@@ -93,6 +101,8 @@ def count_parameters(inventory: Inventory, method: str, values: dict[str, Any], 
         return _count(inventory, method, values, targeting, task_type)
     except NotCounted as exc:
         return not_counted(str(exc))
+    except (TypeError, ValueError, ArithmeticError, OverflowError):
+        return not_counted("a value has a type or size peft does not accept")
 
 
 def _count(inventory: Inventory, method: str, values: dict[str, Any], targeting: Targeting | None,
@@ -205,10 +215,10 @@ def _ia3(inventory: Inventory, modules: list[ModuleInfo], values: dict[str, Any]
     from peftlint.semantics.matching import ia3_is_feedforward
 
     feedforward = values.get("feedforward_modules")
-    if feedforward is None:
-        if values.get("target_modules") is not None:
-            raise NotCounted("peft raises: feedforward_modules is required with target_modules")
+    if feedforward is None:  # peft takes its table's entry for the model type, targets given or not
         feedforward = inventory.ia3_default_feedforward
+        if feedforward is None:
+            raise NotCounted("peft raises: no default feedforward_modules for this model type")
     out = []
     for m in modules:
         if m.kind not in (inv.LINEAR, inv.CONV1D_GPT2, inv.CONV2D, inv.CONV3D):
@@ -384,7 +394,7 @@ def _adalora(inventory: Inventory, modules: list[ModuleInfo], values: dict[str, 
 def _trainable_tokens(inventory: Inventory, modules: list[ModuleInfo],
                       values: dict[str, Any]) -> tuple[list[_Layer], int]:
     tokens = values.get("token_indices") or []
-    if not isinstance(tokens, list) or not tokens:
+    if not isinstance(tokens, (list, tuple)) or not tokens:
         raise NotCounted("peft raises: token_indices is empty")
     out = []
     for m in modules:
@@ -419,7 +429,7 @@ def _shared_saved(method: str, modules: list[ModuleInfo], values: dict[str, Any]
 
 def _saves_embeddings(method: str, values: dict[str, Any]) -> bool:
     targets = values.get("target_modules")
-    if method not in ("LORA", "ADALORA") or not isinstance(targets, (list, tuple)):
+    if method not in ("LORA", "ADALORA") or not isinstance(targets, (list, tuple, set)):
         return False
     return any(t in targets for t in _EMBEDDING_LAYER_NAMES)
 
@@ -476,3 +486,39 @@ def _all_biases(inventory: Inventory, root: str | None = None) -> int:
     skip = _secondary_tied(inventory)
     mods = inventory.modules if root is None else _subtree(inventory, root)
     return sum(_numel(m.params["bias"]) for m in mods if "bias" in m.params and f"{m.name}.bias" not in skip)
+
+
+# -- a checked config -------------------------------------------------------------------------------------
+
+
+def config_values(defaults: dict[str, Any], fields: dict[str, Value]) -> dict[str, Any]:
+    """peft's defaults with the config's own values over them; NotCounted when one is computed at runtime."""
+    from peftlint.semantics.peft_check import NotLiteral, literal
+
+    values = dict(defaults)
+    for name, v in fields.items():
+        try:
+            values[name] = literal(v)
+        except (NotLiteral, TypeError, RecursionError):
+            raise NotCounted(f"`{name}` is computed at runtime") from None
+    return values
+
+
+def count_for_config(inventory: Inventory | None, spec: AdapterSpec, defaults: dict[str, Any] | None,
+                     targeting: Targeting | None, task_type: str | None, complete: bool) -> ParameterCount | None:
+    """The count of a checked config (None without a model)."""
+    if inventory is None:
+        return None
+    if spec.facts.tool:
+        return not_counted(f"the config is built by {spec.facts.tool}, whose defaults are not counted")
+    if spec.opaque:
+        return not_counted("some arguments are passed as **kwargs or positionally")
+    if defaults is None:
+        return not_counted(f"peft has no config class {spec.config_class}")
+    if not complete:
+        return not_counted("the targets or the model tree are not all known statically")
+    try:
+        values = config_values(defaults, spec.fields)
+    except NotCounted as exc:
+        return not_counted(str(exc))
+    return count_parameters(inventory, spec.method, values, targeting, task_type)

@@ -173,6 +173,7 @@ CASES = [
     # IA3
     ("llama", "IA3", {}),
     ("llama", "IA3", {"target_modules": ["k_proj", "down_proj"], "feedforward_modules": ["down_proj"]}),
+    ("llama", "IA3", {"target_modules": ["k_proj", "down_proj"]}),  # feedforward from peft's table
     ("gpt2", "IA3", {"target_modules": ["c_attn", "c_fc"], "feedforward_modules": ["c_fc"], "fan_in_fan_out": True}),
     ("t5", "IA3", {}),
     ("custom", "IA3", {"target_modules": ["proj", "conv2", "conv3"], "feedforward_modules": ["conv2"]}),

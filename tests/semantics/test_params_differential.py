@@ -97,7 +97,7 @@ def models(tmp_path_factory):
 def _custom():
     from peftlint.model.inventory import Inventory
     from peftlint.model.record import _module_info, _tied_groups
-    from tests.support.custom_models import real_model
+    from support.custom_models import real_model
 
     model = real_model(CUSTOM_SOURCE, "Net()")
     inventory = Inventory(model_id="custom", model_type="", model_class="Net", config_hash="",

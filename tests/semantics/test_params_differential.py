@@ -243,3 +243,12 @@ def test_lokr_factorization_matches_peft():
     for dim in (*range(1, 100), 768, 1000, 4096):
         for factor in (-1, 1, 2, 3, 4, 8, 16, 64):
             assert factorization(dim, factor) == peft_factorization(dim, factor), (dim, factor)
+
+
+def test_rank_at_the_smaller_dimension_trains_more_than_the_weight(models):
+    """What PFT312 claims: with r >= min(in, out), peft's LoRA layer has more trainable parameters
+    than the weight it adapts (proj is 12 -> 20: 240 weights)."""
+    model, inventory = models["custom"]
+    trainable, _, _, _ = _peft(model, _config("LORA", {"target_modules": ["proj"], "r": 12}))
+    assert trainable == 12 * (12 + 20) > 12 * 20
+    assert _peftlint(inventory, "LORA", {"target_modules": ["proj"], "r": 12}).trainable == trainable

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from peftlint.semantics.params import SAVE_BYTES, count_parameters, factorization
+from peftlint.semantics.param_layers import factorization
+from peftlint.semantics.params import SAVE_BYTES, count_parameters
 
 MODELS = Path(__file__).resolve().parents[2] / "peftlint" / "data" / "models"
 
@@ -95,9 +96,10 @@ def models(tmp_path_factory):
 
 
 def _custom():
+    from support.custom_models import real_model
+
     from peftlint.model.inventory import Inventory
     from peftlint.model.record import _module_info, _tied_groups
-    from support.custom_models import real_model
 
     model = real_model(CUSTOM_SOURCE, "Net()")
     inventory = Inventory(model_id="custom", model_type="", model_class="Net", config_hash="",
@@ -129,12 +131,12 @@ def _peft(model, config) -> tuple[int, int, int, int]:
 
 
 def _peftlint(inventory, method: str, kwargs: dict):
+    import dataclasses
+
     from peft.mapping import PEFT_TYPE_TO_CONFIG_MAPPING
 
     from peftlint.semantics.matching import PeftView, compute_targeting
     from peftlint.semantics.peft_facts import _default
-
-    import dataclasses
 
     cls = next(c for t, c in PEFT_TYPE_TO_CONFIG_MAPPING.items() if str(getattr(t, "value", t)) == method)
     values = {f.name: _default(f) for f in dataclasses.fields(cls)} | kwargs
@@ -156,6 +158,8 @@ CASES = [
     ("llama", "LORA", {"target_modules": ["q_proj", "v_proj"], "modules_to_save": ["lm_head"]}),
     ("llama", "LORA", {"target_modules": ["embed_tokens", "q_proj"], "r": 4, "use_dora": True}),
     ("llama", "LORA", {"target_modules": ["gate_proj"], "bias": "all", "r": 2}),
+    ("llama", "LORA", {"target_modules": r".*\.(q_proj|up_proj)", "r": 2}),
+    ("llama", "LORA", {"target_modules": r".*(q_proj|embed_tokens)", "r": 2}),  # embeddings saved whole: no size
     ("gpt2", "LORA", {"target_modules": ["c_attn", "c_proj"], "r": 4, "fan_in_fan_out": True}),
     ("gpt2", "LORA", {"target_modules": ["c_attn"], "use_dora": True, "fan_in_fan_out": True}),
     ("gpt2", "LORA", {"target_modules": ["c_fc"], "lora_bias": True, "bias": "lora_only", "fan_in_fan_out": True}),

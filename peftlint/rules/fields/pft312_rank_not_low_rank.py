@@ -31,6 +31,9 @@ class RankNotLowRank(Rule):
     It usually comes from a rank chosen for another model (a large `r` on a small model, or on a
     narrow grouped-query `k_proj`/`v_proj`).
 
+    Only a rank the config writes (`r`, `rank_pattern`) is reported: peft's default `r=8` reaching
+    a layer's size means a tiny test model.
+
     Fix: use a rank below the layer's smaller dimension (`rank_pattern` can lower it for those
     layers only), or train the layer fully with `modules_to_save`.
     """
@@ -46,12 +49,9 @@ class RankNotLowRank(Rule):
         t = ctx.targeting
         if t is None or ctx.spec.method != "LORA":
             return
+        # only a rank the config writes: peft's default (r=8) at or above a layer's size means a tiny test model
         r_value = ctx.field("r")
-        info = ctx.config_info
-        if r_value is None:
-            r, r_span = (info.fields["r"].default if info is not None and "r" in info.fields else None), ctx.spec.span
-        else:
-            r, r_span = (None if r_value.dynamic else r_value.value), r_value.span
+        r = None if r_value is None or r_value.dynamic else r_value.value
         pattern_v = ctx.field("rank_pattern")
         pattern = pattern_v.value if pattern_v is not None and not pattern_v.dynamic else None
         pattern = pattern if isinstance(pattern, dict) else {}
@@ -72,7 +72,8 @@ class RankNotLowRank(Rule):
             fan_in, fan_out = narrow.in_features or 0, narrow.out_features or 0
             leaves = sorted({m.leaf for m in mods})
             where = f"rank_pattern `{key}`: {rank}" if key is not None else f"r={rank}"
-            span: Span = key_span(pattern_v, key) if key is not None and pattern_v is not None else r_span
+            span: Span = key_span(pattern_v, key) if key is not None and pattern_v is not None else \
+                (r_value.span if r_value is not None else ctx.spec.span)
             yield self.diagnostic(
                 ctx, span,
                 f"{where} is not low-rank for {format_names(leaves, 3)} ({len(mods)} module"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.engine.results import parameters_json
 from peftlint.model.load import Loaded
 from peftlint.rules import rule_by_code
 from peftlint.rules.context import Context
@@ -89,11 +90,11 @@ def lint_candidates(linter: Any, spec: AdapterSpec, text: str, outcome: Any, ref
                       facts=linter.facts(), resolved=got.resolved, text=text)
         if i == 0:
             outcome.ctx, outcome.inventory = ctx, got.inventory
-            count = ctx.parameters
-            outcome.parameters = count.to_json() if count is not None else None
             outcome.how, outcome.from_default, outcome.ref = ref.how, ref.from_default, ref.ref
             outcome.model_note = got.note
         found = linter.finish(linter._run_rules(ctx), spec, ref, got.label)
+        if i == 0:
+            outcome.parameters = parameters_json(ctx)
         per_model.append((got.label or ref.ref, found))
     outcome.model = ", ".join(label for label, _ in per_model)
     return diags + merge_findings(per_model)

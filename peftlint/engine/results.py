@@ -51,3 +51,15 @@ class RunResult:
         self.outcomes += part.outcomes
         self.verdicts += part.verdicts
         self.digests.update(part.digests)
+
+
+def parameters_json(ctx: "Context") -> dict[str, Any] | None:
+    """The config's parameter count (SpecOutcome.parameters); a failure to count never costs the
+    file's findings."""
+    from peftlint.semantics.params import not_counted
+
+    try:
+        count = ctx.parameters
+    except Exception as exc:  # a counting bug: shown as the reason instead of a PFT999 for the file
+        count = not_counted(f"peftlint failed to count: {type(exc).__name__}: {exc}")
+    return count.to_json() if count is not None else None

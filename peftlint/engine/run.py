@@ -18,7 +18,7 @@ from peftlint.engine.models import ModelChoice
 from peftlint.engine.readers import READERS, SourceReader
 from peftlint.engine.reading import not_read_problem
 from peftlint.engine.replay import Replay
-from peftlint.engine.results import RunResult, SpecOutcome
+from peftlint.engine.results import RunResult, SpecOutcome, parameters_json
 from peftlint.engine.results_cache import (
     ResolutionLog,
     ResultCache,
@@ -348,8 +348,8 @@ class Linter(Replay, ModelChoice):
         ctx = Context(spec=expanded.spec if expanded else spec, inventory=inventory, model_label=label,
                       settings=self.settings, facts=self.facts(), resolved=resolved, text=text)
         outcome.ctx = ctx
-        outcome.parameters = _parameters(ctx)
         diags += self._run_rules(ctx)
+        outcome.parameters = parameters_json(ctx)  # after the rules: their targeting is cached
         return self.finish(diags, spec, ref, label, expanded)
 
     def finish(self, diags: list[Diagnostic], spec: AdapterSpec, ref: ModelRef | None, label: str | None,
@@ -394,7 +394,3 @@ def _name_trainer_key(message: str, keys: dict[str, str], tool: str, notes: dict
             return f"{message} (`{field_name}` is `{keys[field_name]}` in this {tool} config)"
     return message
 
-
-def _parameters(ctx: Any) -> dict[str, Any] | None:
-    count = ctx.parameters
-    return count.to_json() if count is not None else None

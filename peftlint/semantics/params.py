@@ -230,6 +230,8 @@ def count_for_config(inventory: Inventory | None, spec: AdapterSpec, defaults: d
     """The count of a checked config (None without a model)."""
     if inventory is None:
         return None
+    if spec.source == "diffusers_lora":
+        return not_counted("the config is read from a diffusers LoRA weights file")
     if spec.facts.tool:
         return not_counted(f"the config is built by {spec.facts.tool}, whose defaults are not counted")
     if spec.opaque:

@@ -160,7 +160,11 @@ CASES = [
     ("llama", "LORA", {"target_modules": ["gate_proj"], "bias": "all", "r": 2}),
     ("llama", "LORA", {"target_modules": r".*\.(q_proj|up_proj)", "r": 2}),
     ("llama", "LORA", {"target_modules": r".*(q_proj|embed_tokens)", "r": 2}),  # embeddings saved whole: no size
+    ("llama", "LORA", {"target_modules": "all-linear", "exclude_modules": ["down_proj"], "r": 2,
+                       "alpha_pattern": {"q_proj": 4}, "use_rslora": True, "init_lora_weights": False}),
     ("gpt2", "LORA", {"target_modules": ["c_attn", "c_proj"], "r": 4, "fan_in_fan_out": True}),
+    ("gpt2", "LORA", {"target_modules": ["c_attn"], "modules_to_save": ["lm_head"], "fan_in_fan_out": True}),
+    ("t5", "LORA", {"target_modules": ["q"], "modules_to_save": ["embed_tokens"]}),  # aliases of `shared`
     ("gpt2", "LORA", {"target_modules": ["c_attn"], "use_dora": True, "fan_in_fan_out": True}),
     ("gpt2", "LORA", {"target_modules": ["c_fc"], "lora_bias": True, "bias": "lora_only", "fan_in_fan_out": True}),
     ("gpt2", "LORA", {"target_modules": ["c_attn"], "bias": "all", "fan_in_fan_out": True}),
@@ -180,6 +184,7 @@ CASES = [
     ("llama", "IA3", {"target_modules": ["k_proj", "down_proj"]}),  # feedforward from peft's table
     ("gpt2", "IA3", {"target_modules": ["c_attn", "c_fc"], "feedforward_modules": ["c_fc"], "fan_in_fan_out": True}),
     ("t5", "IA3", {}),
+    ("llama", "IA3", {"target_modules": r".*\.(v_proj|up_proj)", "feedforward_modules": r".*up_proj"}),
     ("custom", "IA3", {"target_modules": ["proj", "conv2", "conv3"], "feedforward_modules": ["conv2"]}),
     # LoHa / LoKr
     ("llama", "LOHA", {"target_modules": LLAMA_ATTN, "r": 4}),

@@ -114,7 +114,7 @@ def _count(inventory: Inventory, method: str, values: dict[str, Any], targeting:
             raise NotCounted(f"the shape of `{name}` is not known")
         modules.append(m)
     layers, extra_adapted = counter(inventory, modules, values)
-    trainable = sum(x.trainable for x in layers)
+    added = sum(x.trainable for x in layers)
     saved = sum(x.saved for x in layers) + shared_saved(method, modules, values)
 
     copies = _modules_to_save(inventory, targeting, method)
@@ -136,9 +136,11 @@ def _count(inventory: Inventory, method: str, values: dict[str, Any], targeting:
     if _saves_embeddings(method, values, inventory):
         adapter_bytes = None
         reason = "save_pretrained also stores the whole embedding layers (a target is named embed_tokens or lm_head)"
-    return ParameterCount(trainable=trainable + copy_params + biases, adapted_modules=len(modules) + extra_adapted,
-                          all_parameters=total + trainable + copy_params, adapter_bytes=adapter_bytes,
-                          reason=reason)
+    # inference_mode=True (get_peft_model with it, or a saved adapter loaded without is_trainable)
+    # freezes the adapter and the copies; the biases bias= names stay trainable
+    trainable = (0 if values.get("inference_mode") else added + copy_params) + biases
+    return ParameterCount(trainable=trainable, adapted_modules=len(modules) + extra_adapted,
+                          all_parameters=total + added + copy_params, adapter_bytes=adapter_bytes, reason=reason)
 
 
 def _saves_embeddings(method: str, values: dict[str, Any], inventory: Inventory) -> bool:
@@ -244,4 +246,6 @@ def count_for_config(inventory: Inventory | None, spec: AdapterSpec, defaults: d
         values = config_values(defaults, spec.fields)
     except NotCounted as exc:
         return not_counted(str(exc))
+    if spec.source == "adapter_config":
+        values["inference_mode"] = False  # counted as loaded for training (is_trainable=True)
     return count_parameters(inventory, spec.method, values, targeting, task_type)

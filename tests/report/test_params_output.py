@@ -76,8 +76,9 @@ def test_modules_with_adapter_config(tmp_path: Path):
     (tmp_path / "adapter").mkdir()
     (tmp_path / "adapter" / "adapter_config.json").write_text(json.dumps({
         "peft_type": "LORA", "r": 8, "target_modules": ["c_attn", "c_proj"], "fan_in_fan_out": True,
-        "base_model_name_or_path": "gpt2"}))
+        "base_model_name_or_path": "gpt2", "inference_mode": True}))  # as save_pretrained writes it
     code, out = run_cli(["modules", "gpt2", "--adapter-config", "adapter"], tmp_path)
+    # counted as loaded for training (is_trainable=True), not as the frozen inference_mode it was saved with
     # r * (in + out) over 12 x (c_attn 768->2304, attn c_proj 768->768, mlp c_proj 3072->768)
     assert code == 0 and out.splitlines()[-2:] == [
         "adapter (LoRA):",

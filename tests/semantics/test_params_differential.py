@@ -178,6 +178,12 @@ CASES = [
     ("custom", "LORA", {"target_modules": ["conv1", "conv2", "conv3"], "r": 4, "lora_bias": True}),
     ("custom", "LORA", {"target_modules": ["pconv", "conv2"], "r": 4, "use_dora": True}),
     ("custom", "LORA", {"target_modules": ["proj"], "modules_to_save": ["head"], "bias": "all"}),
+    # inference_mode freezes the adapter and the copies, not the biases bias= names
+    ("custom", "LORA", {"target_modules": ["proj"], "modules_to_save": ["head"], "inference_mode": True}),
+    ("custom", "LORA", {"target_modules": ["proj"], "modules_to_save": ["head"], "bias": "all",
+                        "inference_mode": True}),
+    ("gpt2", "LORA", {"target_modules": ["c_fc"], "bias": "lora_only", "inference_mode": True, "fan_in_fan_out": True}),
+    ("llama", "IA3", {"target_modules": ["k_proj"], "feedforward_modules": [], "inference_mode": True}),
     # IA3
     ("llama", "IA3", {}),
     ("llama", "IA3", {"target_modules": ["k_proj", "down_proj"], "feedforward_modules": ["down_proj"]}),

@@ -15,7 +15,7 @@ from peftlint.semantics.matching import ia3_is_feedforward, pattern_key
 
 # LoRA options whose layers (or ranks) differ from the plain formula and are not reproduced: a config
 # that sets one of them gets no number
-_LORA_UNCOUNTED = ("megatron_config", "trainable_token_indices", "eva_config", "corda_config", "lora_ga_config",
+_LORA_UNCOUNTED = ("megatron_config", "eva_config", "corda_config", "lora_ga_config",
                    "velora_config", "alora_invocation_tokens", "use_qalora", "monteclora_config",
                    "layer_replication", "target_parameters", "use_bdlora", "arrow_config", "kasa_config",
                    "ensure_weight_tying", "loftq_config")
@@ -80,7 +80,25 @@ def _lora(inventory: Inventory, modules: list[ModuleInfo], values: dict[str, Any
         if dora:
             n += fan_out  # the magnitude vector: one value per output feature
         out.append(Layer(n, n))
-    return out, 0
+    tokens = _token_layers(inventory, modules, values.get("trainable_token_indices"))
+    return out + tokens, len(tokens)
+
+
+def _token_layers(inventory: Inventory, modules: list[ModuleInfo], indices: Any) -> list[Layer]:
+    """LoRA's ``trainable_token_indices`` as a list: a TrainableTokens layer on the input embedding
+    (inside its wrapper), training those rows. The dict form and tied embeddings are not counted."""
+    if indices is None:
+        return []
+    if not isinstance(indices, (list, tuple)) or not indices:
+        raise NotCounted("LoRA with trainable_token_indices other than a list of indices is not counted")
+    embedding = inventory.module(inventory.input_embedding or "")
+    if embedding is None or inventory.embedding_tied:
+        raise NotCounted("LoRA with trainable_token_indices on a model with tied or no input embeddings "
+                         "is not counted")
+    if embedding in modules or embedding.kind != inv.EMBEDDING:
+        raise NotCounted("LoRA with trainable_token_indices on an adapted embedding is not counted")
+    n = len(indices) * int(embedding.out_features or 0)
+    return [Layer(n, n)]
 
 
 def _ia3(inventory: Inventory, modules: list[ModuleInfo], values: dict[str, Any]) -> tuple[list[Layer], int]:

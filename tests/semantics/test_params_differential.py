@@ -31,6 +31,7 @@ SHRINK = {"hidden_size": 16, "num_attention_heads": 4, "num_key_value_heads": 2,
           "intermediate_size": 24, "vocab_size": 40, "head_dim": 4}
 BUNDLED = {
     "llama": ("meta-llama--Llama-3.2-1B.json", None, {}),
+    "llama2": ("meta-llama--Llama-2-7b-hf.json", None, {}),  # untied embeddings
     "gpt2": ("gpt2.json", None, {"n_embd": 16, "n_head": 4, "n_layer": 2, "n_positions": 32, "n_inner": 24}),
     "t5": ("t5-small.json", None, {"d_model": 16, "d_ff": 24, "d_kv": 4, "num_heads": 4, "num_layers": 2,
                                    "num_decoder_layers": 2, "vocab_size": 40}),
@@ -184,6 +185,8 @@ CASES = [
                         "inference_mode": True}),
     ("gpt2", "LORA", {"target_modules": ["c_fc"], "bias": "lora_only", "inference_mode": True, "fan_in_fan_out": True}),
     ("llama", "IA3", {"target_modules": ["k_proj"], "feedforward_modules": [], "inference_mode": True}),
+    ("llama2", "LORA", {"target_modules": ["q_proj"], "trainable_token_indices": [0, 3, 7]}),
+    ("bert_cls", "LORA", {"target_modules": ["query"], "task_type": "SEQ_CLS", "trainable_token_indices": [5]}),
     # IA3
     ("llama", "IA3", {}),
     ("llama", "IA3", {"target_modules": ["k_proj", "down_proj"], "feedforward_modules": ["down_proj"]}),
@@ -238,7 +241,7 @@ def test_count_equals_peft(models, name, method, kwargs):
 # options peftlint does not reproduce: no number, a reason (peft itself builds them fine)
 NOT_COUNTED = [
     ("llama", "LORA", {"target_modules": ["q_proj"], "layer_replication": [[0, 2]]}, "layer_replication"),
-    ("llama", "LORA", {"target_modules": ["q_proj"], "trainable_token_indices": [1, 2]}, "trainable_token_indices"),
+    ("llama", "LORA", {"target_modules": ["q_proj"], "trainable_token_indices": [1, 2]}, "tied"),
     ("llama", "BOFT", {"target_modules": ["q_proj"], "boft_block_size": 2, "boft_n_butterfly_factor": 2},
      "CUDA extension"),
     ("llama", "LOKR", {"target_modules": ["q_proj"], "rank_pattern": {}, "r": 0}, "rank"),

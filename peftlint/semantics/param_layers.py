@@ -302,9 +302,45 @@ def _trainable_tokens(inventory: Inventory, modules: list[ModuleInfo],
     return out, tied
 
 
-COUNTERS: dict[str, Callable[[Inventory, list[ModuleInfo], dict[str, Any]], tuple[list[Layer], int]]] = {"LORA": _lora, "IA3": _ia3, "LOHA": _loha, "LOKR": _lokr, "OFT": _oft, "BOFT": _boft, "VERA": _vera,
-             "ADALORA": _adalora, "TRAINABLE_TOKENS": _trainable_tokens}
-BIAS_METHODS = frozenset({"LORA", "ADALORA", "OFT", "BOFT", "VERA"})
+def _hra(inventory: Inventory, modules: list[ModuleInfo], values: dict[str, Any]) -> tuple[list[Layer], int]:
+    out = []
+    for m in modules:
+        r = _rank(values, m.name)
+        fan_in, _ = dims(m)
+        if m.kind == inv.LINEAR:
+            n = fan_in * r
+        elif m.kind == inv.CONV2D and (m.groups or 1) == 1:
+            k = (m.kernel_size or [1])[0]
+            n = fan_in * k * k * r
+        else:
+            raise NotCounted(f"HRA on {m.cls} (`{m.name}`) is not counted")
+        out.append(Layer(n, n))
+    return out, 0
+
+
+def _fourierft(inventory: Inventory, modules: list[ModuleInfo], values: dict[str, Any]) -> tuple[list[Layer], int]:
+    if values.get("n_frequency_pattern"):
+        raise NotCounted("FourierFT with n_frequency_pattern is not counted")
+    n = values.get("n_frequency")
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise NotCounted(f"peft raises: n_frequency={n!r}")
+    out = []
+    for m in modules:
+        fan_in, fan_out = dims(m)
+        if m.kind not in (inv.LINEAR, inv.CONV1D_GPT2):
+            raise NotCounted(f"FourierFT on {m.cls} (`{m.name}`) is not counted")
+        if n > fan_in * fan_out:
+            raise NotCounted(f"peft raises: n_frequency={n} is larger than `{m.name}`'s weight")
+        out.append(Layer(n, n))  # the spectrum; the sampled indices are buffers
+    return out, 0
+
+
+Counter = Callable[[Inventory, list[ModuleInfo], dict[str, Any]], tuple[list[Layer], int]]
+COUNTERS: dict[str, Counter] = {
+    "LORA": _lora, "IA3": _ia3, "LOHA": _loha, "LOKR": _lokr, "OFT": _oft, "BOFT": _boft, "VERA": _vera,
+    "ADALORA": _adalora, "TRAINABLE_TOKENS": _trainable_tokens, "HRA": _hra, "FOURIERFT": _fourierft,
+}
+BIAS_METHODS = frozenset({"LORA", "ADALORA", "OFT", "BOFT", "VERA", "HRA", "FOURIERFT"})
 
 
 def shared_saved(method: str, modules: list[ModuleInfo], values: dict[str, Any]) -> int:

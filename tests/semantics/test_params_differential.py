@@ -220,6 +220,11 @@ CASES = [
     ("llama", "ADALORA", {"target_modules": LLAMA_ATTN, "init_r": 6, "total_step": 10}),
     ("gpt2", "ADALORA", {"target_modules": ["c_attn"], "total_step": 10, "fan_in_fan_out": True}),
     ("custom", "ADALORA", {"target_modules": ["proj", "conv2"], "init_r": 3, "total_step": 10}),
+    # HRA / FourierFT
+    ("llama", "HRA", {"target_modules": LLAMA_ATTN, "r": 4}),
+    ("custom", "HRA", {"target_modules": ["proj", "conv2"], "r": 2, "apply_GS": True, "bias": "hra_only"}),
+    ("llama", "FOURIERFT", {"target_modules": ["q_proj", "down_proj"], "n_frequency": 30}),
+    ("gpt2", "FOURIERFT", {"target_modules": ["c_attn"], "n_frequency": 50, "fan_in_fan_out": True, "bias": "all"}),
     # TrainableTokens
     ("llama", "TRAINABLE_TOKENS", {"target_modules": ["embed_tokens"], "token_indices": [1, 2, 3]}),
     ("gpt2", "TRAINABLE_TOKENS", {"target_modules": ["wte"], "token_indices": [0, 5]}),

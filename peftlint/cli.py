@@ -354,12 +354,17 @@ def rule(code: str | None, show_all: bool, fmt: str) -> None:
 @click.option("--online/--offline", default=None, help="Allow downloading config.json of unknown models (default: offline).")
 @click.option("--trust-remote-code", is_flag=True, default=None, help="Build models that need custom code from the hub.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), help="Inventory cache directory.")
+@click.option("--adapter-config", type=click.Path(path_type=Path, exists=True),
+              help="An adapter_config.json (or a folder holding one): also print what it trains on MODEL, "
+                   "as peft's print_trainable_parameters() would.")
 def modules(model: str, fmt: str, model_class: str | None, subfolder: str | None, task_type: str | None,
-            revision: str | None, online: bool | None, trust_remote_code: bool | None, cache_dir: Path | None) -> None:
+            revision: str | None, online: bool | None, trust_remote_code: bool | None, cache_dir: Path | None,
+            adapter_config: Path | None) -> None:
     """List the modules of MODEL an adapter can target, and ready-to-paste target_modules.
 
     MODEL is a hub id, a local directory or an alias from [tool.peftlint] models; a diffusers
-    pipeline's component is MODEL:unet (or --subfolder unet).
+    pipeline's component is MODEL:unet (or --subfolder unet). With --adapter-config, also the
+    trainable parameters, adapted modules and adapter file size of that config on MODEL.
     """
     from peftlint.config import SettingsError, load_settings, merge_cli
     from peftlint.model.describe import describe_modules
@@ -382,6 +387,17 @@ def modules(model: str, fmt: str, model_class: str | None, subfolder: str | None
         click.echo(f"peftlint: cannot list the modules: {got.why}", err=True)
         sys.exit(EXIT_FAILURE)
     report = describe_modules(got.inventory, task_type.upper() if task_type else None)
+    if adapter_config is not None:
+        from peftlint.engine.adapter_count import AdapterConfigError, count_adapter_config
+
+        try:
+            method, count = count_adapter_config(adapter_config, got.inventory, settings,
+                                                 task_type.upper() if task_type else None)
+        except AdapterConfigError as exc:
+            click.echo(f"peftlint: {exc}", err=True)
+            sys.exit(EXIT_FAILURE)
+        report.adapter = {"adapter_config": str(adapter_config), "method": method, **count.report_fields(),
+                          "line": count.line()}
     from peftlint.report.printable import escape_controls
 
     click.echo(render_json(report) if fmt == "json" else escape_controls(render_text(report)), nl=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from peftlint.diagnostics import Diagnostic
 from peftlint.spec import AdapterSpec
@@ -27,6 +27,8 @@ class SpecOutcome:
     from_default: bool = False
     skipped: str | None = None  # why the model-aware rules did not run
     model_note: str = ""  # e.g. "built statically from train.py; 1 subtree unknown: `backbone` (...)"
+    # semantics.params.ParameterCount.to_json() of the config on its (first) model, None without one
+    parameters: dict[str, Any] | None = None
     inventory: Inventory | None = None
     ctx: "Context | None" = None
 
@@ -60,3 +62,15 @@ class RunResult:
         self.outcomes += part.outcomes
         self.verdicts += part.verdicts
         self.digests.update(part.digests)
+
+
+def parameters_json(ctx: "Context") -> dict[str, Any] | None:
+    """The config's parameter count (SpecOutcome.parameters); a failure to count never costs the
+    file's findings."""
+    from peftlint.semantics.params import not_counted
+
+    try:
+        count = ctx.parameters
+    except Exception as exc:  # a counting bug: shown as the reason instead of a PFT999 for the file
+        count = not_counted(f"peftlint failed to count: {type(exc).__name__}: {exc}")
+    return count.to_json() if count is not None else None

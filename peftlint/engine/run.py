@@ -22,7 +22,7 @@ from peftlint.engine.models import ModelChoice
 from peftlint.engine.readers import READERS, SourceReader
 from peftlint.engine.reading import not_read_problem
 from peftlint.engine.replay import Replay
-from peftlint.engine.results import RunResult, SpecOutcome
+from peftlint.engine.results import RunResult, SpecOutcome, parameters_json
 from peftlint.engine.results_cache import (
     ResolutionLog,
     ResultCache,
@@ -445,6 +445,7 @@ class Linter(Replay, ModelChoice):
                       settings=self.settings, facts=self.facts(), resolved=resolved, text=text)
         outcome.ctx = ctx
         diags += self._run_rules(ctx)
+        outcome.parameters = parameters_json(ctx)  # after the rules: their targeting is cached
         return self.finish(diags, spec, ref, label, expanded)
 
     def finish(self, diags: list[Diagnostic], spec: AdapterSpec, ref: ModelRef | None, label: str | None,

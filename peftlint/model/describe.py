@@ -74,6 +74,9 @@ class ModulesReport:
     all_linear_parameters: list[str] = field(default_factory=list)  # added by PEFT's MoE conversion
     library: str = "transformers"  # who builds the model: "transformers" or "diffusers"
     peft_model_type: bool = True  # the config has a model_type (else target_modules=None raises KeyError)
+    # ``--adapter-config``: what that config trains on this model (semantics.params.ParameterCount.to_json()
+    # plus "adapter_config" (the path), "method" and "line" (peft's print_trainable_parameters() line))
+    adapter: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

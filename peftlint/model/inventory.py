@@ -12,7 +12,7 @@ from typing import Any
 from peftlint import typedjson
 from peftlint.strenum import StrEnum
 
-SCHEMA_VERSION = 5  # 3: auto_classes; 4: entries validated by typedjson; 5: root_params
+SCHEMA_VERSION = 6  # 3: auto_classes; 4: entries validated by typedjson; 5: root_params; 6: total_parameters, embedding_tied
 
 class ModuleKind(StrEnum):
     """What a module is, for PEFT (``ModuleInfo.kind``)."""
@@ -135,6 +135,12 @@ class Inventory:
     # parameters registered on the model itself (``named_parameters(recurse=False)`` of the root):
     # PEFT refuses to target them ("Targeting an nn.Parameter on the top-level module is not supported")
     root_params: list[str] = field(default_factory=list)
+    # model.named_parameters() summed as peft's get_nb_trainable_parameters() does (shared storage
+    # once); None for a tree read statically from code
+    total_parameters: int | None = None
+    # peft's ``_get_module_names_tied_with_embedding``: module names tied to the input embedding
+    # (TrainableTokens puts a layer sharing the embedding's delta on each)
+    embedding_tied: list[str] = field(default_factory=list)
     schema: int = SCHEMA_VERSION
 
     # -- lookups (not serialised) ----------------------------------------------------------

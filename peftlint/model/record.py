@@ -67,7 +67,18 @@ def record(model: Any, resolved: "Resolved", requested: str, class_note: str) ->
         peft_model_type=has_model_type,
         auto_classes=auto_classes_of(type(model).__name__),
         root_params=[n for n, _ in model.named_parameters(recurse=False)],
+        total_parameters=sum(p.numel() for p in model.parameters()),
+        embedding_tied=_embedding_tied(model),
     )
+
+
+def _embedding_tied(model: Any) -> list[str]:
+    from peft.utils.other import _get_module_names_tied_with_embedding
+
+    try:
+        return [str(n) for n in _get_module_names_tied_with_embedding(model)]
+    except Exception:  # a model peft cannot read ties from: TrainableTokens counts then stay unknown
+        return []
 
 
 def auto_classes_of(class_name: str) -> list[str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from peftlint.engine.results import RunResult, SpecOutcome
 from peftlint.report.printable import escape_line
 from peftlint.report.text import coverage, one_line
+from peftlint.semantics.params import ParameterCount
 
 
 @dataclass
@@ -25,6 +26,13 @@ class ConfigSite:
     model_source: str | None  # where that reference came from
     from_default: bool  # the reference is a default (argparse, dataclass, parameter)
     why: str | None  # why it was not checked
+    # what the config trains on that model (semantics/params.py); None when not computed
+    trainable_parameters: int | None = None
+    adapted_modules: int | None = None
+    all_parameters: int | None = None
+    trainable_percent: float | None = None
+    adapter_bytes: int | None = None  # float32 tensor bytes of the saved adapter
+    parameters_note: str | None = None  # why a count above is null (a checked config only)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -37,8 +45,23 @@ def sites(result: RunResult) -> list[ConfigSite]:
 def _site(o: SpecOutcome) -> ConfigSite:
     s = o.spec
     source = "notebook" if s.facts.notebook else s.source
-    return ConfigSite(s.path, s.span.line, s.span.column, s.config_class or s.method, s.method, source,
+    site = ConfigSite(s.path, s.span.line, s.span.column, s.config_class or s.method, s.method, source,
                       not o.skipped, o.model, o.ref, o.how or None, o.from_default, o.skipped or None)
+    count = _count(o)
+    if count is not None:
+        for name, value in count.report_fields().items():
+            setattr(site, name, value)
+    return site
+
+
+def _count(o: SpecOutcome) -> ParameterCount | None:
+    p = o.parameters
+    if o.skipped or not isinstance(p, dict):
+        return None
+    try:
+        return ParameterCount(**p)
+    except TypeError:  # an entry of another shape (a result cache from another version)
+        return None
 
 
 def render_json(result: RunResult, options: dict) -> str:
@@ -48,12 +71,15 @@ def render_json(result: RunResult, options: dict) -> str:
 def render_text(result: RunResult, options: dict) -> str:
     out = []
     found = sites(result)
-    for c in found:
+    for o, c in zip(result.outcomes, found):
         where = f"{escape_line(c.path)}:{c.line}:{c.column}: {c.config}"
         if c.checked:
             via = f" ({c.model_source})" if c.model_source else ""
             default = "; only this default model is checked" if c.from_default else ""
             out.append(f"{where}: checked against {c.model}{via}{default}")
+            count = _count(o)
+            if count is not None:
+                out.append(f"    {count.line()}")
         else:
             out.append(f"{where}: not checked: {one_line(c.why or '')}")
     checked = sum(c.checked for c in found)

@@ -87,6 +87,9 @@ def render_text(report: ModulesReport) -> str:
                 out.append(f"    (the same as {_py(s['all_linear_explicit'])})")
     for note in report.notes:
         out += ["", f"note: {note}"]
+    if report.adapter is not None:
+        a = report.adapter
+        out += ["", f"{a['adapter_config']} ({a['method']}):", f"  {a['line']}"]
     return "\n".join(out) + "\n"
 
 

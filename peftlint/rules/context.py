@@ -11,8 +11,10 @@ from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
 from peftlint.semantics import unsloth
 from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
+from peftlint.semantics.params import ParameterCount, count_for_config, not_counted
 from peftlint.semantics.partial import is_partial
 from peftlint.semantics.peft_check import Complaint, NotLiteral, Verdict, construct, literal, literal_args, probe
+from peftlint.semantics.regex_budget import RegexTooSlow
 from peftlint.spec import AdapterSpec, Value
 
 if TYPE_CHECKING:  # the weight readers are imported for saved adapters only
@@ -225,6 +227,18 @@ class Context:
         if info is not None and not info.targets_layers:
             return None
         return compute_targeting(self.view, self.inventory)
+
+    @cached_property
+    def parameters(self) -> ParameterCount | None:
+        """What the config trains on this model, as peft's get_nb_trainable_parameters() counts it
+        (see semantics/params.py); None without a model."""
+        info = self.config_info
+        defaults = {k: f.default for k, f in info.fields.items()} if info is not None else None
+        try:
+            return count_for_config(self.inventory, self.spec, defaults, self.targeting if self.inventory else None,
+                                    self.view.task_type, self.complete)
+        except RegexTooSlow:
+            return not_counted("a regex of the config exceeds the time budget (PFT212)")
 
 
 def _is(value: Any, kind: type) -> bool:

@@ -406,6 +406,13 @@ def wrapper_matches(entry: str, key: str) -> bool:
     return key.endswith(entry)
 
 
+def ia3_is_feedforward(feedforward: Any, key: str) -> bool:
+    """IA3's feedforward test: ``re.fullmatch`` for a str, plain ``endswith`` for a list."""
+    if isinstance(feedforward, str):
+        return safe_fullmatch(feedforward, key)
+    return any(key.endswith(f) for f in feedforward or ())
+
+
 def layer_position(key: str, inventory: Inventory) -> tuple[str, int] | None:
     """(numbered ModuleList, index) of the outermost repeated block ``key`` lies in, or None."""
     best: tuple[str, int] | None = None

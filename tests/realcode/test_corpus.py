@@ -142,6 +142,9 @@ def test_llamafactory_yaml_script_and_shell(tmp_path, stand_in_cache):
         ("scripts/loftq_init.py", 57, 22, "PFT904", "lora_dropout"),
         ("scripts/loftq_init.py", 58, 24, "PFT904", "target_modules"),
         ("scripts/loftq_init.py", 60, 22, "PFT904", "loftq_config"),
+        # the Qwen3 stand-in has TINY_SHAPE (hidden_size 8): lora_rank 8 is not low-rank on it
+        ("examples/train_lora/qwen3_lora_sft.yaml", 9, 12, "PFT312", "r"),
+        ("examples/train_lora/qwen3_lora_sft.sh", 13, 17, "PFT312", "r"),
     ]
     assert sorted(_pinned(found)) == sorted(right + KNOWN_FALSE["llamafactory"])
     # lora_target: all on Qwen3 is clean, and it was checked against the model

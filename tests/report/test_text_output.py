@@ -121,11 +121,12 @@ def test_show_configs_lists_every_config_with_its_model_or_why_not(tmp_path: Pat
                                          encoding="utf-8")
     code, out = run_cli(["check", "--show-configs", "."], tmp_path)
     lines = out.splitlines()
-    assert code == 0 and len(lines) == 12
+    assert code == 0 and len(lines) == 13
     assert lines[0] == "nomodel.py:2:5: LoraConfig: not checked: no from_pretrained() call or trainer linked to this config"
     assert lines[1].startswith("shared.py:7:6: LoraConfig: not checked: 'acme/not-a-model' (from AutoModelForCausalLM")
     assert lines[9] == (f"train.py:5:10: LoraConfig: checked against {SMOL} (AutoModelForCausalLM.from_pretrained() "
                         "at line 4, the only model loaded in this module)")
+    assert lines[10].startswith("    trainable params: ")  # what the config trains (test_params_output.py)
     assert lines[-1] == "10 configs, 1 checked (10 %)."
     code, out = run_cli(["check", "--show-configs", "--output-format", "json", "."], tmp_path)
     sites = json.loads(out)
@@ -133,6 +134,8 @@ def test_show_configs_lists_every_config_with_its_model_or_why_not(tmp_path: Pat
     assert sites[0] == {"path": "nomodel.py", "line": 2, "column": 5, "config": "LoraConfig", "method": "LORA",
                         "source": "python", "checked": False, "model": None, "model_ref": None, "model_source": None,
                         "from_default": False,
-                        "why": "no from_pretrained() call or trainer linked to this config"}
+                        "why": "no from_pretrained() call or trainer linked to this config",
+                        "trainable_parameters": None, "adapted_modules": None, "all_parameters": None,
+                        "trainable_percent": None, "adapter_bytes": None, "parameters_note": None}
     assert sites[-1]["checked"] and sites[-1]["model"] == SMOL and sites[-1]["model_ref"] == SMOL
     assert sites[1]["model_ref"] == "acme/not-a-model" and "not in the Hugging Face cache" in sites[1]["why"]

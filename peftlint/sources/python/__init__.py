@@ -27,6 +27,7 @@ from peftlint.sources.python.program import Program
 from peftlint.spec import AdapterSpec, ModelRef, Value
 
 UNSLOTH_MARKER = "get_peft_model"
+NEWER_SYNTAX = "PFT908"  # see rules/meta/pft908_newer_syntax.py
 
 
 def extract_python(text: str, path: str, abspath: str, config_classes: Collection[str]) -> SourceResult:
@@ -63,7 +64,10 @@ def _extract(text: str, path: str, abspath: str, classes: frozenset[str]) -> Sou
     relevant = any(name in text for name in classes) or UNSLOTH_MARKER in text
     if outcome.tree is None or not relevant:
         return SourceResult()
-    return _Extractor(Program(outcome.tree, text), path, abspath, classes).run()
+    result = _Extractor(Program(outcome.tree, text), path, abspath, classes).run()
+    if outcome.note:  # syntax of a newer Python, read by the fallback parser
+        result.problems.insert(0, Problem(NEWER_SYNTAX, outcome.note, outcome.note_span or Span(1, 1, 1, 1)))
+    return result
 
 
 class _Extractor:
@@ -179,11 +183,12 @@ class _Extractor:
     def _expand_kwargs(
         self, arg: Arg, fields: dict[str, Value], keyword_spans: dict[str, Span], arg_spans: dict[str, Span]
     ) -> bool:
-        """``**{...}`` / ``**CONSTANT_DICT`` with static string keys: read as keywords."""
+        """``**{...}`` / ``**CONSTANT_DICT`` with static string keys: read as keywords (a member
+        computed at runtime becomes a dynamic field; an unknown set of keys is not expanded)."""
         whole = self.values.value(arg.value)
-        if whole.dynamic or whole.kind != "dict" or whole.keys is None or whole.members is None:
+        if whole.keys is None or whole.members is None or (not whole.dynamic and whole.kind != "dict"):
             return False
-        if not all(isinstance(k, str) for k in whole.value):
+        if not all(isinstance(k.value, str) for k in whole.keys.values()):
             return False
         for key, key_value in whole.keys.items():
             fields[key] = whole.members[key]

@@ -70,7 +70,7 @@ class ModelLinker:
         self.tracer.unreadable = None
         first_failure = ""
         linked: Models = []
-        for consumer, arg, ctx in self.flow.consumers(call):
+        for consumer, arg, ctx, route in self.flow.consumers(call):
             found = self.flow.consumer(consumer, arg)
             if found is None:
                 continue
@@ -78,7 +78,11 @@ class ModelLinker:
             if model_expr is None:
                 first_failure = first_failure or f"{label} at line {self.p.line(consumer)} is given no model"
                 continue
-            refs, traced = self._ref_for_model_expr(model_expr, ctx, consumer, label if is_trainer else None)
+            self.tracer.route = self.names.route = route
+            try:
+                refs, traced = self._ref_for_model_expr(model_expr, ctx, consumer, label if is_trainer else None)
+            finally:
+                self.tracer.route = self.names.route = ()
             if isinstance(refs, list):
                 linked.extend(r for r in refs if all(_key(r) != _key(o) for o in linked))
             elif traced and not linked:
@@ -98,7 +102,11 @@ class ModelLinker:
         self.tracer.unreadable = None
         failure = ""
         if model_expr is not None:
-            refs, traced = self._ref_for_model_expr(model_expr, (), owner, None)
+            self.tracer.route = self.names.route = (owner,)
+            try:
+                refs, traced = self._ref_for_model_expr(model_expr, (), owner, None)
+            finally:
+                self.tracer.route = self.names.route = ()
             if isinstance(refs, list):
                 return refs, ""
             if traced:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from peftlint.model.inventory import Inventory
+from peftlint.sources.python.parse import parse_python
 from peftlint.sources.python.static_exec import Interpreter, OutOfBudget
 from peftlint.sources.python.static_values import (
     MISSING,
@@ -107,11 +108,11 @@ def local_tree(abspath: str, text: str, class_name: str, *, line: int | None = N
         return memo[key]
     parsed = memo.get(("ast", abspath))
     if parsed is None:
-        try:
-            parsed = ast.parse(text)
-        except (SyntaxError, ValueError) as exc:
-            memo[key] = StaticTree(None, f"{os.path.basename(abspath)} cannot be parsed ({exc})")
+        outcome = parse_python(text)  # with the fallback for syntax of a newer Python
+        if outcome.tree is None:
+            memo[key] = StaticTree(None, f"{os.path.basename(abspath)} cannot be parsed ({outcome.message})")
             return memo[key]
+        parsed = outcome.tree
         memo[("ast", abspath)] = parsed
 
     def sibling(path: str) -> ast.Module | None:
@@ -127,8 +128,8 @@ def local_tree(abspath: str, text: str, class_name: str, *, line: int | None = N
 def _parse_file(path: str) -> ast.Module | None:
     try:
         with open(path, encoding="utf-8-sig") as fh:
-            return ast.parse(fh.read())
-    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+            return parse_python(fh.read()).tree
+    except (OSError, ValueError, UnicodeDecodeError):
         return None
 
 

@@ -202,14 +202,37 @@ class _Extractor:
             spec.model = hint
             # when the code loads one component of a repository, the comment's model means that part
             refs, _ = self._linked(call, unsloth)
+            self._changed_later(spec)
             self._component_facts(spec, refs[:1])
             return
         refs, why = self._linked(call, unsloth)
+        self._changed_later(spec)
         spec.model = refs[0] if refs else None
         spec.other_models = refs[1:]
         if not refs:
             spec.facts.model_unresolved = why
             self._component_facts(spec, [])
+
+    def _changed_later(self, spec: AdapterSpec) -> None:
+        """A field set on the config object after it is built (``config.target_modules = ...``,
+        ``setattr(config, name, value)``) is unknown, never the value (or the default) of the call."""
+        p = self.p
+        for node in self.linker.changes:
+            where = f"{p.code(node, 50)} at line {p.line(node)}"
+            if isinstance(node, ast.Attribute):
+                spec.fields[node.attr] = Value(None, p.span(node), dynamic=True, kind="dynamic",
+                                               reason=f"changed after the config is built ({where})")
+                continue
+            name = self.values.value(node.args[1]) if len(node.args) > 1 else None
+            if name is not None and name.is_str:
+                spec.fields[name.value] = Value(None, p.span(node), dynamic=True, kind="dynamic",
+                                                reason=f"changed after the config is built ({where})")
+            else:  # any field, also one the call names, may be the one set
+                spec.opaque = True
+                spec.facts.opaque_args.append(where)
+                for key, old in list(spec.fields.items()):
+                    spec.fields[key] = Value(None, old.span, dynamic=True, kind="dynamic",
+                                             reason=f"may be changed after the config is built ({where})")
 
     def _component_facts(self, spec: AdapterSpec, refs: list[ModelRef]) -> None:
         """The repository folder (and class, library) of the model the code loads, when it loads

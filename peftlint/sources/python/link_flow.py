@@ -48,10 +48,13 @@ class ConfigFlow:
         self.budget = budget
         self.attributes = attributes
         self.pytest = pytest
+        # ``config.target_modules = ...`` met while following a config (reset by each ``consumers``)
+        self.attribute_stores: list[ast.Attribute] = []
 
     def consumers(self, expr: ast.AST, ctx: Ctx = ()) -> Iterator[tuple[ast.Call, Arg, Ctx, Route]]:
         """Calls that receive the value of ``expr`` as an argument, in source order, each with the
         route the value took there (the expressions it passed through, ``expr`` first)."""
+        self.attribute_stores = []
         yield from self._flow(expr, ctx, 0, set(), ())
 
     def _flow(self, expr: ast.AST, ctx: Ctx, depth: int, seen: set, route: Route) -> Iterator[tuple[ast.Call, Arg, Ctx, Route]]:
@@ -63,7 +66,9 @@ class ConfigFlow:
         p = self.p
         parent = p.parent(expr)
         found = arg_for(p, expr)
-        if isinstance(parent, ast.IfExp) and expr is not parent.test:
+        if isinstance(parent, ast.Attribute) and parent.value is expr and not isinstance(parent.ctx, ast.Load):
+            self.attribute_stores.append(parent)  # the config is changed after it is built
+        elif isinstance(parent, ast.IfExp) and expr is not parent.test:
             yield from self._flow(parent, ctx, depth + 1, seen, route)
         elif (row := self.pytest.row_of(expr)) is not None:
             # a value in a row of @pytest.mark.parametrize: what the test does with that parameter

@@ -26,6 +26,7 @@ from peftlint.sources.python.linkbase import (
     Load,
     RefFound,
     arg_of,
+    position,
 )
 from peftlint.sources.python.program import Program
 from peftlint.spec import ModelRef
@@ -54,6 +55,8 @@ class ModelLinker:
         self._loads_by_function: dict[ast.AST | None, list[Load]] | None = None
         # the component of the last link's model when its name could not be read (see ``Component``)
         self.component: Component | None = None
+        # where the last linked config is changed after it is built: ``config.x = ...``, ``setattr(config, ...)``
+        self.changes: list[ast.Attribute | ast.Call] = []
 
     def describe_attribute(self, expr: ast.Attribute) -> str | None:
         return self.names.describe_attribute(expr)
@@ -70,7 +73,12 @@ class ModelLinker:
         self.tracer.unreadable = None
         first_failure = ""
         linked: Models = []
+        self.changes = []
         for consumer, arg, ctx, route in self.flow.consumers(call):
+            if arg.keyword is None and position(self.p, consumer, arg) == 0 and \
+                    "builtins.setattr" in self.p.qualified_names(consumer.func):
+                self.changes.append(consumer)
+                continue
             found = self.flow.consumer(consumer, arg)
             if found is None:
                 continue
@@ -90,6 +98,7 @@ class ModelLinker:
                 return [], refs
             else:
                 first_failure = first_failure or refs
+        self.changes.extend(self.flow.attribute_stores)
         if linked:
             return linked, ""
         self._unreadable_component()
@@ -100,6 +109,7 @@ class ModelLinker:
         self.budget.reset()
         self.component = None
         self.tracer.unreadable = None
+        self.changes = []
         failure = ""
         if model_expr is not None:
             self.tracer.route = self.names.route = (owner,)

@@ -13,11 +13,22 @@ the newer constructs are and writes a text of the same lines that the old parser
 
 Line numbers never change, so every finding points at the user's file; columns change only on a
 line with ``except A, B:``. Nothing is executed.
+
+libcst's native parser is not safe on hostile text (deep nesting crashes the process; long operator
+chains take minutes). It is asked only about files whose syntax error looks like one of these
+constructs (``looks_newer``); ``downlevel_bounded`` parses text of a plain shape (short logical
+lines, shallow brackets) in this process and other text in a child interpreter (``python -I`` this
+file, the text on stdin) bounded in time.
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import os
+import re
+import subprocess
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -41,6 +52,94 @@ class Downlevel:
     @property
     def version(self) -> str:
         return max((v for v, _, _ in self.uses), key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+# a child parse takes about a second; this only stops hostile input
+CHILD_TIMEOUT = 10.0
+MAX_CHILD_BYTES = 1_000_000
+# libcst's native parser takes time that grows faster than linearly with one expression's length,
+# and stack with nesting: text within these bounds is parsed in this process, other text in a child
+MAX_LOGICAL_LINE = 4000  # characters of one logical line (continuations and brackets joined)
+MAX_OPERATORS = 300  # operator characters or words in one logical line
+MAX_DEPTH = 40  # brackets
+MAX_INDENT = 160  # leading whitespace of a line
+_NEWER_LINE = re.compile(
+    r"""(?<![\w.'"])(?:[fFtT][rR]?|[rR][fFtT])["']"""  # f-strings and template strings
+    r"|^\s*(?:async\s+)?def\s+\w+\s*\["  # def f[T]()
+    r"|^\s*class\s+\w+\s*\["  # class A[T]
+    r"|^\s*type\s+\w+\s*[\[=]"  # type X = ...
+    r"|^\s*except\b"
+)
+_OPERATOR = re.compile(r"[-+*/%@&|^~<>=!]+|\b(?:and|or|not|lambda|if|is|in)\b")
+
+
+def looks_newer(text: str, exc: SyntaxError) -> bool:
+    """The syntax error may come from a construct of a newer Python (not worth a libcst parse
+    otherwise): an f-string error, ``except`` without parentheses, or such a construct on the lines
+    around the error."""
+    msg = exc.msg or ""
+    if msg.startswith("f-string") or "parenthesized" in msg:
+        return True
+    lines = text.splitlines()
+    at = (exc.lineno or 1) - 1
+    return any(_NEWER_LINE.search(line) for line in lines[max(at - 2, 0):at + 3])
+
+
+def downlevel_bounded(text: str) -> Downlevel | None:
+    """``downlevel`` in this process for text of a plain shape, else in a child interpreter, where
+    a crash or a parse that never ends is None."""
+    if plain_shape(text):
+        return downlevel(text)
+    data = text.encode("utf-8")
+    if len(data) > MAX_CHILD_BYTES:
+        return None
+    try:
+        done = subprocess.run([sys.executable, "-I", os.path.abspath(__file__)], input=data, capture_output=True,
+                              timeout=CHILD_TIMEOUT, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    try:
+        got = json.loads(done.stdout.decode("utf-8"))
+        if got is None:
+            return None
+        return Downlevel(
+            str(got["text"]),
+            [(str(v), str(d), int(line)) for v, d, line in got["uses"]],
+            {(int(l), int(c)): (int(el), int(ec), str(w)) for l, c, el, ec, w in got["placeholders"]},
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def plain_shape(text: str) -> bool:
+    """Logical lines short and with few operators, brackets shallow, blocks not deep (counted over
+    the raw text, strings included: an overestimate, which only errs toward the child)."""
+    if len(text) > MAX_CHILD_BYTES:
+        return False
+    depth = 0
+    logical: list[str] = []
+    for line in text.splitlines():
+        if len(line) - len(line.lstrip()) > MAX_INDENT:
+            return False
+        logical.append(line)
+        for ch in line:
+            if ch in "([{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return False
+            elif ch in ")]}" and depth:
+                depth -= 1
+        if depth and sum(map(len, logical)) <= MAX_LOGICAL_LINE:
+            continue
+        if line.endswith("\\") and sum(map(len, logical)) <= MAX_LOGICAL_LINE:
+            continue
+        joined = "\n".join(logical)
+        if len(joined) > MAX_LOGICAL_LINE or len(_OPERATOR.findall(joined)) > MAX_OPERATORS:
+            return False
+        logical = []
+    return True
 
 
 def downlevel(text: str) -> Downlevel | None:
@@ -171,3 +270,20 @@ def _placeholder(width: int, open_: bool = False) -> str:
 def _eol(line: str) -> str:
     stripped = line.rstrip("\r\n")
     return line[len(stripped):]
+
+
+def _main() -> None:
+    """The child of ``downlevel_isolated``: the text on stdin, the result as JSON on stdout."""
+    sys.setrecursionlimit(10_000)
+    text = sys.stdin.buffer.read().decode("utf-8")
+    found = downlevel(text)
+    out = None if found is None else {
+        "text": found.text,
+        "uses": [list(u) for u in found.uses],
+        "placeholders": [[l, c, el, ec, w] for (l, c), (el, ec, w) in found.placeholders.items()],
+    }
+    sys.stdout.write(json.dumps(out))
+
+
+if __name__ == "__main__":
+    _main()

@@ -38,7 +38,7 @@ def parse_python(text: str) -> ParseOutcome:
             warnings.simplefilter("ignore")
             return ParseOutcome(ast.parse(text))
     except SyntaxError as exc:  # includes IndentationError / TabError
-        newer = _newer(text)
+        newer = _newer(text, exc)
         if newer is not None:
             return newer
         return ParseOutcome(None, "PFT902", f"cannot parse: {exc.msg or exc}", _span_of(exc))
@@ -58,14 +58,13 @@ def _span_of(exc: SyntaxError) -> Span:
     return Span(line, col, end_line, end_col)
 
 
-def _newer(text: str) -> ParseOutcome | None:
+def _newer(text: str, exc: SyntaxError) -> ParseOutcome | None:
     """The file read through ``newer_syntax`` when it is valid for a newer Python, else None."""
-    from peftlint.sources.python.newer_syntax import downlevel
+    from peftlint.sources.python.newer_syntax import downlevel_bounded, looks_newer
 
-    try:
-        found = downlevel(text)
-    except (RecursionError, MemoryError):
+    if not looks_newer(text, exc):
         return None
+    found = downlevel_bounded(text)
     if found is None:
         return None
     running = f"{sys.version_info[0]}.{sys.version_info[1]}"

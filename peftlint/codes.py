@@ -65,6 +65,7 @@ class Code(StrEnum):
     UNUSED_SUPPRESSION = "PFT905"
     UNPARSED_CELL = "PFT906"
     FILE_NOT_READ = "PFT907"
+    NEWER_SYNTAX = "PFT908"
     INTERNAL_ERROR = "PFT999"
 
     @property

@@ -498,11 +498,11 @@ def _adapter_encoding_problem(data: bytes) -> Problem | None:
     """PFT401 for an adapter_config.json that peft cannot decode: ``PeftConfig.from_pretrained``
     opens it as UTF-8 text and calls ``json.load``, which rejects a byte order mark."""
     if data.startswith(codecs.BOM_UTF8):
-        return Problem("PFT401", "PEFT cannot read this file: it starts with a UTF-8 byte order mark, which "
+        return Problem(Code.INVALID_ADAPTER_CONFIG, "PEFT cannot read this file: it starts with a UTF-8 byte order mark, which "
                                  "PeftConfig.from_pretrained's json.load rejects (Unexpected UTF-8 BOM); save it without one")
     for bom, name in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
                       (codecs.BOM_UTF16_BE, "UTF-16")):
         if data.startswith(bom):
-            return Problem("PFT401", f"PEFT cannot read this file: it is {name} text, and PeftConfig.from_pretrained "
+            return Problem(Code.INVALID_ADAPTER_CONFIG, f"PEFT cannot read this file: it is {name} text, and PeftConfig.from_pretrained "
                                      "reads adapter_config.json as UTF-8; save it as UTF-8")
     return None

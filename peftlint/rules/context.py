@@ -49,7 +49,14 @@ class Context:
         return self.facts.configs.get(self.spec.config_class) if self.facts is not None else None
 
     def field(self, name: str) -> Value | None:
-        return self.spec.fields.get(name)
+        """The field's value; None when the config leaves it at its default. A field the call does
+        not name is unknown (dynamic), not absent, when an argument peftlint cannot read (``**kw``,
+        ``*args``, a positional value) may set it."""
+        v = self.spec.fields.get(name)
+        if v is None and self.spec.opaque:
+            how = ", ".join(self.spec.facts.opaque_args[:2]) or "an argument peftlint cannot read"
+            return Value(None, self.spec.span, dynamic=True, kind="dynamic", reason=f"may be set by {how}")
+        return v
 
     @cached_property
     def complete(self) -> bool:
@@ -64,7 +71,7 @@ class Context:
         """The targeting fields with dynamic items dropped (see ``complete``)."""
         def static(name: str) -> Any:
             """Static values; wrong types are PFT210's business, and matched as PEFT would."""
-            v = self.spec.fields.get(name)
+            v = self.field(name)
             if v is None or v.dynamic:
                 return None
             if v.items is not None:
@@ -80,7 +87,7 @@ class Context:
                 return None  # a number or bool: PEFT cannot iterate it (PFT210 / PFT401 report it)
             return v.value
 
-        tm = self.spec.fields.get("target_modules")
+        tm = self.field("target_modules")
         target_modules = static("target_modules")
         if tm is not None and (tm.dynamic or (tm.value is not None and tm.items is None and not _is(tm.value, str))):
             target_modules = _DYNAMIC

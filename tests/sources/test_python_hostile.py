@@ -158,7 +158,8 @@ STATEMENTS = st.one_of(
 
 def _check(text: str) -> None:
     result = run(text)
-    assert all(p.code == "PFT902" for p in result.problems), result.problems
+    # PFT908: generated f-strings nest their own quotes, valid from Python 3.12 on
+    assert all(p.code in ("PFT902", "PFT908") for p in result.problems), result.problems
 
 
 @FAST

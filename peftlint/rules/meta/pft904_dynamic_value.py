@@ -21,6 +21,10 @@ class DynamicValue(Rule):
     and dataclass defaults). A value computed by a call (`find_all_linear_names(model)`) or read
     from elsewhere is not guessed; it is reported once so you know what was not checked.
 
+    Arguments passed as `**kwargs` (or `*args`, or positionally) whose content is not static are
+    reported the same way: a field the call does not name may be set there, so it is unknown, never
+    taken as omitted.
+
     Fix: nothing is wrong; use a literal or a constant if you want it checked.
     """
     bad = (Example("from peft import LoraConfig\n\ndef build(names):\n    return LoraConfig(target_modules=names())\n",
@@ -39,3 +43,8 @@ class DynamicValue(Rule):
                 message = (f"`{name}` was not checked: {d.reason}" if d.reason
                            else f"`{name}` is computed at runtime; it was not checked")
                 yield self.diagnostic(ctx, d.span, message, subject=name)
+        if ctx.spec.opaque:
+            # a splat of unknown content leaves every field it does not name unknown (Context.field)
+            what = ", ".join(f"`{a}`" if a.startswith("*") else a for a in ctx.spec.facts.opaque_args) or "an argument"
+            yield self.diagnostic(ctx, ctx.spec.span, f"{what} is not read statically: the fields the call does not "
+                                  "name may be set there and were not checked")

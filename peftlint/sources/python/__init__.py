@@ -29,6 +29,7 @@ from peftlint.sources.python.program import Program
 from peftlint.spec import AdapterSpec, ModelRef, SourceKind, Value
 
 UNSLOTH_MARKER = "get_peft_model"
+NEWER_SYNTAX = "PFT908"  # see rules/meta/pft908_newer_syntax.py
 
 
 def extract_python(text: str, path: str, abspath: str, config_classes: Collection[str]) -> SourceResult:
@@ -65,7 +66,10 @@ def _extract(text: str, path: str, abspath: str, classes: frozenset[str]) -> Sou
     relevant = any(name in text for name in classes) or UNSLOTH_MARKER in text
     if outcome.tree is None or not relevant:
         return SourceResult()
-    return _Extractor(Program(outcome.tree, text), path, abspath, classes).run()
+    result = _Extractor(Program(outcome.tree, text), path, abspath, classes).run()
+    if outcome.note:  # syntax of a newer Python, read by the fallback parser
+        result.problems.insert(0, Problem(NEWER_SYNTAX, outcome.note, outcome.note_span or Span(1, 1, 1, 1)))
+    return result
 
 
 class _Extractor:
@@ -182,11 +186,12 @@ class _Extractor:
     def _expand_kwargs(
         self, arg: Arg, fields: dict[str, Value], keyword_spans: dict[str, Span], arg_spans: dict[str, Span]
     ) -> bool:
-        """``**{...}`` / ``**CONSTANT_DICT`` with static string keys: read as keywords."""
+        """``**{...}`` / ``**CONSTANT_DICT`` with static string keys: read as keywords (a member
+        computed at runtime becomes a dynamic field; an unknown set of keys is not expanded)."""
         whole = self.values.value(arg.value)
-        if whole.dynamic or whole.kind != "dict" or whole.keys is None or whole.members is None:
+        if whole.keys is None or whole.members is None or (not whole.dynamic and whole.kind != "dict"):
             return False
-        if not all(isinstance(k, str) for k in whole.value):
+        if not all(isinstance(k.value, str) for k in whole.keys.values()):
             return False
         for key, key_value in whole.keys.items():
             fields[key] = whole.members[key]
@@ -200,14 +205,37 @@ class _Extractor:
             spec.model = hint
             # when the code loads one component of a repository, the comment's model means that part
             refs, _ = self._linked(call, unsloth)
+            self._changed_later(spec)
             self._component_facts(spec, refs[:1])
             return
         refs, why = self._linked(call, unsloth)
+        self._changed_later(spec)
         spec.model = refs[0] if refs else None
         spec.other_models = refs[1:]
         if not refs:
             spec.facts.model_unresolved = why
             self._component_facts(spec, [])
+
+    def _changed_later(self, spec: AdapterSpec) -> None:
+        """A field set on the config object after it is built (``config.target_modules = ...``,
+        ``setattr(config, name, value)``) is unknown, never the value (or the default) of the call."""
+        p = self.p
+        for node in self.linker.changes:
+            where = f"{p.code(node, 50)} at line {p.line(node)}"
+            if isinstance(node, ast.Attribute):
+                spec.fields[node.attr] = Value(None, p.span(node), dynamic=True, kind="dynamic",
+                                               reason=f"changed after the config is built ({where})")
+                continue
+            name = self.values.value(node.args[1]) if len(node.args) > 1 else None
+            if name is not None and name.is_str:
+                spec.fields[name.value] = Value(None, p.span(node), dynamic=True, kind="dynamic",
+                                                reason=f"changed after the config is built ({where})")
+            else:  # any field, also one the call names, may be the one set
+                spec.opaque = True
+                spec.facts.opaque_args.append(where)
+                for key, old in list(spec.fields.items()):
+                    spec.fields[key] = Value(None, old.span, dynamic=True, kind="dynamic",
+                                             reason=f"may be changed after the config is built ({where})")
 
     def _component_facts(self, spec: AdapterSpec, refs: list[ModelRef]) -> None:
         """The repository folder (and class, library) of the model the code loads, when it loads

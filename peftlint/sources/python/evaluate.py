@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from peftlint.diagnostics import Span
+from peftlint.sources.python.parse import NEWER_SYNTAX_ATTR
 from peftlint.sources.python.program import Program, is_main_guard
 from peftlint.sources.python.scope import CONDITIONAL, FUNCTIONS, Binding
 from peftlint.spec import Value
@@ -133,6 +134,9 @@ class ValueResolver:
 
     def _constant(self, expr: ast.Constant, span: Span) -> Value:
         v = expr.value
+        newer = getattr(expr, NEWER_SYNTAX_ATTR, None)
+        if newer:
+            return dynamic(span, f"{newer}, which this Python cannot read (PFT908)")
         if isinstance(v, str):
             return Value(v, span, kind="str")
         if isinstance(v, bool):

@@ -24,6 +24,7 @@ from peftlint.sources.python.linkbase import (
 )
 from peftlint.sources.python.program import Program
 
+Route = tuple[ast.AST, ...]
 _PEFT_MODEL_CLASSES = frozenset({"PeftModel", "PeftMixedModel"})
 
 
@@ -47,21 +48,28 @@ class ConfigFlow:
         self.budget = budget
         self.attributes = attributes
         self.pytest = pytest
+        # ``config.target_modules = ...`` met while following a config (reset by each ``consumers``)
+        self.attribute_stores: list[ast.Attribute] = []
 
-    def consumers(self, expr: ast.AST, ctx: Ctx = ()) -> Iterator[tuple[ast.Call, Arg, Ctx]]:
-        """Calls that receive the value of ``expr`` as an argument, in source order."""
-        yield from self._flow(expr, ctx, 0, set())
+    def consumers(self, expr: ast.AST, ctx: Ctx = ()) -> Iterator[tuple[ast.Call, Arg, Ctx, Route]]:
+        """Calls that receive the value of ``expr`` as an argument, in source order, each with the
+        route the value took there (the expressions it passed through, ``expr`` first)."""
+        self.attribute_stores = []
+        yield from self._flow(expr, ctx, 0, set(), ())
 
-    def _flow(self, expr: ast.AST, ctx: Ctx, depth: int, seen: set) -> Iterator[tuple[ast.Call, Arg, Ctx]]:
+    def _flow(self, expr: ast.AST, ctx: Ctx, depth: int, seen: set, route: Route) -> Iterator[tuple[ast.Call, Arg, Ctx, Route]]:
         key = (expr, ctx)
         if depth > MAX_STEPS or key in seen or self.budget.exhausted():
             return
         seen.add(key)
+        route = route + (expr,)
         p = self.p
         parent = p.parent(expr)
         found = arg_for(p, expr)
-        if isinstance(parent, ast.IfExp) and expr is not parent.test:
-            yield from self._flow(parent, ctx, depth + 1, seen)
+        if isinstance(parent, ast.Attribute) and parent.value is expr and not isinstance(parent.ctx, ast.Load):
+            self.attribute_stores.append(parent)  # the config is changed after it is built
+        elif isinstance(parent, ast.IfExp) and expr is not parent.test:
+            yield from self._flow(parent, ctx, depth + 1, seen, route)
         elif (row := self.pytest.row_of(expr)) is not None:
             # a value in a row of @pytest.mark.parametrize: what the test does with that parameter
             decorator, index, argname, tests = row
@@ -72,10 +80,10 @@ class ConfigFlow:
                     continue
                 inner = ctx + (Frame(test, None, row=(decorator, index)),)
                 for ref in p.scopes.references(binding):
-                    yield from self._flow(ref, inner, depth + 1, seen)
+                    yield from self._flow(ref, inner, depth + 1, seen, route)
         elif found is not None:
             call, arg = found
-            yield call, arg, ctx
+            yield call, arg, ctx, route
             func = p.local_function(call.func)
             targets = [(func, (), 0)] if func is not None else self.attributes.called_methods(call.func, ctx)
             for target, receivers, skip in targets:
@@ -84,13 +92,13 @@ class ConfigFlow:
                 if binding is not None:
                     inner = ctx + (Frame(target, call, receivers, skip),)
                     for ref in p.scopes.references(binding):
-                        yield from self._flow(ref, inner, depth + 1, seen)
+                        yield from self._flow(ref, inner, depth + 1, seen, route)
         elif isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is expr:
             targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
             for target in targets:
                 if isinstance(target, ast.Attribute):
                     for read in self.attributes.reads(target):
-                        yield from self._flow(read, (), depth + 1, seen)
+                        yield from self._flow(read, (), depth + 1, seen, route)
                     continue
                 if not isinstance(target, ast.Name):
                     continue
@@ -98,16 +106,16 @@ class ConfigFlow:
                 if binding is None:
                     continue
                 for ref in p.scopes.references(binding):
-                    yield from self._flow(ref, ctx, depth + 1, seen)
+                    yield from self._flow(ref, ctx, depth + 1, seen, route)
         elif isinstance(parent, ast.Return) and parent.value is expr:
             func = p.enclosing_function(parent)
             if func is None:
                 return
             if ctx and ctx[-1].func is func and ctx[-1].call is not None:
-                yield from self._flow(ctx[-1].call, ctx[:-1], depth + 1, seen)
+                yield from self._flow(ctx[-1].call, ctx[:-1], depth + 1, seen, route)
             else:
                 for site in p.call_sites(func)[:MAX_CALL_SITES]:
-                    yield from self._flow(site, (), depth + 1, seen)
+                    yield from self._flow(site, (), depth + 1, seen, route)
 
     def consumer(self, call: ast.Call, arg: Arg) -> tuple[ast.expr | None, str, bool] | None:
         """If ``call`` applies the config passed as ``arg``: (model expression, label, is_trainer)."""

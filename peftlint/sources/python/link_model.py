@@ -26,6 +26,7 @@ from peftlint.sources.python.linkbase import (
     Load,
     RefFound,
     arg_of,
+    position,
 )
 from peftlint.sources.python.program import Program
 from peftlint.spec import ModelRef
@@ -54,6 +55,8 @@ class ModelLinker:
         self._loads_by_function: dict[ast.AST | None, list[Load]] | None = None
         # the component of the last link's model when its name could not be read (see ``Component``)
         self.component: Component | None = None
+        # where the last linked config is changed after it is built: ``config.x = ...``, ``setattr(config, ...)``
+        self.changes: list[ast.Attribute | ast.Call] = []
 
     def describe_attribute(self, expr: ast.Attribute) -> str | None:
         return self.names.describe_attribute(expr)
@@ -70,7 +73,12 @@ class ModelLinker:
         self.tracer.unreadable = None
         first_failure = ""
         linked: Models = []
-        for consumer, arg, ctx in self.flow.consumers(call):
+        self.changes = []
+        for consumer, arg, ctx, route in self.flow.consumers(call):
+            if arg.keyword is None and position(self.p, consumer, arg) == 0 and \
+                    "builtins.setattr" in self.p.qualified_names(consumer.func):
+                self.changes.append(consumer)
+                continue
             found = self.flow.consumer(consumer, arg)
             if found is None:
                 continue
@@ -78,7 +86,11 @@ class ModelLinker:
             if model_expr is None:
                 first_failure = first_failure or f"{label} at line {self.p.line(consumer)} is given no model"
                 continue
-            refs, traced = self._ref_for_model_expr(model_expr, ctx, consumer, label if is_trainer else None)
+            self.tracer.route = self.names.route = route
+            try:
+                refs, traced = self._ref_for_model_expr(model_expr, ctx, consumer, label if is_trainer else None)
+            finally:
+                self.tracer.route = self.names.route = ()
             if isinstance(refs, list):
                 linked.extend(r for r in refs if all(_key(r) != _key(o) for o in linked))
             elif traced and not linked:
@@ -86,6 +98,7 @@ class ModelLinker:
                 return [], refs
             else:
                 first_failure = first_failure or refs
+        self.changes.extend(self.flow.attribute_stores)
         if linked:
             return linked, ""
         self._unreadable_component()
@@ -96,9 +109,14 @@ class ModelLinker:
         self.budget.reset()
         self.component = None
         self.tracer.unreadable = None
+        self.changes = []
         failure = ""
         if model_expr is not None:
-            refs, traced = self._ref_for_model_expr(model_expr, (), owner, None)
+            self.tracer.route = self.names.route = (owner,)
+            try:
+                refs, traced = self._ref_for_model_expr(model_expr, (), owner, None)
+            finally:
+                self.tracer.route = self.names.route = ()
             if isinstance(refs, list):
                 return refs, ""
             if traced:

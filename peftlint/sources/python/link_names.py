@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ast
 
+from peftlint.sources.python.bindings import Binding
 from peftlint.sources.python.evaluate import ValueResolver
+from peftlint.sources.python.link_paths import bindings_on_route
 from peftlint.sources.python.link_pytest import Parameters, Pytest
 from peftlint.sources.python.link_self import ClassAttributes, not_none
 from peftlint.sources.python.linkbase import (
@@ -44,6 +46,8 @@ class NameResolver:
         self.budget = budget
         self.attributes = attributes
         self.pytest = pytest
+        # the config's route to the call whose model is resolved (see ``link_paths``; set by the linker)
+        self.route: tuple[ast.AST, ...] = ()
 
     def describe_attribute(self, expr: ast.Attribute) -> str | None:
         """Why ``args.x`` is dynamic, when ``args`` holds parsed command-line arguments."""
@@ -71,20 +75,15 @@ class NameResolver:
         if depth > MAX_STEPS or self.budget.exhausted():
             return v.reason
         if isinstance(expr, ast.Name):
-            b = p.latest_binding(expr)
-            if b is not None and b.kind == "param" and isinstance(b.node, ast.arg):
-                return self._param(b.node, ctx, depth)
-            if b is not None and isinstance(b.node, ast.Name) and b.value is not None and b.kind in (
-                "assign", "annassign", "walrus"
-            ):
-                value = b.value
-                for i in b.path:
-                    if isinstance(value, (ast.Tuple, ast.List)) and i < len(value.elts):
-                        value = value.elts[i]
-                    else:
-                        return v.reason
-                return self.resolve(value, ctx, depth + 1)
-            return v.reason
+            found: list[RefFound] = []
+            failure = ""
+            for b in bindings_on_route(p, expr, self.route):  # each name the config may meet
+                res = self._binding(b, ctx, depth, v.reason)
+                if isinstance(res, str):
+                    failure = failure or res
+                else:
+                    found.extend(f for f in res if all(f.ref != o.ref for o in found))
+            return found or failure or v.reason
         if isinstance(expr, ast.Attribute):
             return self._attribute(expr, ctx, depth)
         if isinstance(expr, ast.Call):
@@ -101,6 +100,19 @@ class NameResolver:
                 if qn == "sys.argv":
                     return f"the model comes from the command line ({p.code(expr)})"
         return v.reason
+
+    def _binding(self, b: Binding, ctx: Ctx, depth: int, reason: str) -> Found | str:
+        if b.kind == "param" and isinstance(b.node, ast.arg):
+            return self._param(b.node, ctx, depth)
+        if isinstance(b.node, ast.Name) and b.value is not None and b.kind in ("assign", "annassign", "walrus"):
+            value = b.value
+            for i in b.path:
+                if isinstance(value, (ast.Tuple, ast.List)) and i < len(value.elts):
+                    value = value.elts[i]
+                else:
+                    return reason
+            return self.resolve(value, ctx, depth + 1)
+        return reason
 
     def _param(self, param: ast.arg, ctx: Ctx, depth: int) -> Found | str:
         p = self.p

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 from dataclasses import replace
 
+from peftlint.sources.python.bindings import Binding
+from peftlint.sources.python.link_paths import bindings_on_route
 from peftlint.sources.python.link_pytest import Pytest
 from peftlint.sources.python.link_self import ClassAttributes, not_none
 from peftlint.sources.python.linkbase import MAX_CALL_SITES, MAX_STEPS, Budget, Ctx, Frame, Load, arg_of, int_index
@@ -40,6 +42,8 @@ class ModelTracer:
         self._module_classes: dict[ast.ClassDef, bool] = {}
         # the first ``X.from_pretrained(...)`` of an unknown class met while tracing (reset by the linker)
         self.unreadable: ast.Call | None = None
+        # the config's route to the call whose model is traced (see ``link_paths``; set by the linker)
+        self.route: tuple[ast.AST, ...] = ()
 
     def loader(self, call: ast.Call) -> tuple[str, str] | None:
         for qn in self.p.qualified_names(call.func):
@@ -135,15 +139,26 @@ class ModelTracer:
             if components is not None:
                 return components
         if isinstance(expr, ast.Name):
-            b = p.latest_binding(expr)
-            if b is None:
+            bindings = bindings_on_route(p, expr, self.route)
+            if not bindings:
                 return f"{expr.id} is not defined in this file"
-            if b.kind == "param" and isinstance(b.node, ast.arg):
-                return self._trace_param(b.node, ctx, depth, path)
-            if isinstance(b.node, ast.Name) and b.value is not None and b.kind in ("assign", "annassign", "walrus"):
-                return self.trace(b.value, ctx, depth + 1, b.path + path)
-            return f"the model variable {expr.id} is only known at runtime"
+            loads: list[Load] = []
+            failure = ""
+            for b in bindings:  # each assignment the config may meet: it is checked against each model
+                res = self._trace_binding(b, expr, ctx, depth, path)
+                if isinstance(res, str):
+                    failure = failure or res
+                else:
+                    loads.extend(res)
+            return loads or failure
         return f"the model {p.code(expr)} is not loaded visibly in this file"
+
+    def _trace_binding(self, b: Binding, expr: ast.Name, ctx: Ctx, depth: int, path: tuple[int, ...]) -> list[Load] | str:
+        if b.kind == "param" and isinstance(b.node, ast.arg):
+            return self._trace_param(b.node, ctx, depth, path)
+        if isinstance(b.node, ast.Name) and b.value is not None and b.kind in ("assign", "annassign", "walrus"):
+            return self.trace(b.value, ctx, depth + 1, b.path + path)
+        return f"the model variable {expr.id} is only known at runtime"
 
     def _trace_component(self, expr: ast.Attribute, ctx: Ctx, depth: int) -> list[Load] | None:
         """``pipe.unet``: the component of a diffusers pipeline (its attribute names its folder)."""

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from peftlint.model.inventory import Inventory
 from peftlint.reading import NotReadable, decode_text, read_limited
+from peftlint.sources.python.parse import parse_python
 from peftlint.sources.python.static_exec import Interpreter, OutOfBudget
 from peftlint.sources.python.static_values import (
     MISSING,
@@ -97,11 +98,11 @@ def local_tree(abspath: str, text: str, class_name: str, *, line: int | None = N
         return memo[key]
     parsed = memo.get(("ast", abspath))
     if parsed is None:
-        try:
-            parsed = ast.parse(text)
-        except (SyntaxError, ValueError) as exc:
-            memo[key] = StaticTree(None, f"{os.path.basename(abspath)} cannot be parsed ({exc})")
+        outcome = parse_python(text)  # with the fallback for syntax of a newer Python
+        if outcome.tree is None:
+            memo[key] = StaticTree(None, f"{os.path.basename(abspath)} cannot be parsed ({outcome.message})")
             return memo[key]
+        parsed = outcome.tree
         memo[("ast", abspath)] = parsed
 
     def sibling(path: str) -> ast.Module | None:
@@ -116,7 +117,7 @@ def local_tree(abspath: str, text: str, class_name: str, *, line: int | None = N
 
 def _parse_file(path: str) -> ast.Module | None:
     try:  # a sibling module named by an import: read with the file rules (regular, bounded)
-        return ast.parse(decode_text(read_limited(path), python=True))
+        return parse_python(decode_text(read_limited(path), python=True)).tree
     except (OSError, NotReadable, SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
         return None
 

@@ -8,6 +8,7 @@ are not shown.
 from __future__ import annotations
 
 import ast
+import sys
 import warnings
 from dataclasses import dataclass, field
 
@@ -23,15 +24,24 @@ class ParseOutcome:
     code: str = ""
     message: str = ""
     span: Span = field(default_factory=lambda: Span(1, 1, 1, 1))
+    # with a tree: a note (PFT908) that the file uses syntax newer than this Python, and where
+    note: str = ""
+    note_span: Span | None = None
 
 
 def parse_python(text: str) -> ParseOutcome:
-    """Parse ``text``; syntax errors become ``PFT902``, input too deep for CPython ``PFT999``."""
+    """Parse ``text``; syntax errors become ``PFT902``, input too deep for CPython ``PFT999``.
+
+    Syntax of a newer Python than this one is read through ``newer_syntax`` (libcst): the tree
+    comes with a ``PFT908`` note naming the version the file needs, never an error."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return ParseOutcome(ast.parse(text))
     except SyntaxError as exc:  # includes IndentationError / TabError
+        newer = _newer(text, exc)
+        if newer is not None:
+            return newer
         return ParseOutcome(None, Code.SYNTAX_ERROR, f"cannot parse: {exc.msg or exc}", _span_of(exc))
     except ValueError as exc:  # "source code string cannot contain null bytes" on some versions
         return ParseOutcome(None, Code.SYNTAX_ERROR, f"cannot parse: {exc}", Span(1, 1, 1, 1))
@@ -47,3 +57,52 @@ def _span_of(exc: SyntaxError) -> Span:
     if end_line < line or (end_line == line and end_col <= col):
         return Span.point(line, col)
     return Span(line, col, end_line, end_col)
+
+
+def _newer(text: str, exc: SyntaxError) -> ParseOutcome | None:
+    """The file read through ``newer_syntax`` when it is valid for a newer Python, else None."""
+    from peftlint.sources.python.newer_syntax import downlevel_bounded, looks_newer
+
+    if not looks_newer(text, exc):
+        return None
+    found = downlevel_bounded(text)
+    if found is None:
+        return None
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    lines_of: dict[str, list[int]] = {}
+    for _, d, line in found.uses:
+        lines_of.setdefault(d, []).append(line)
+    what = "; ".join(f"{d}, line{'s' if len(ls) > 1 else ''} {', '.join(map(str, sorted(set(ls))[:5]))}"
+                     for d, ls in lines_of.items())
+    first_line = found.uses[0][2]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(found.text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        message = (f"this file needs Python {found.version}+ ({what}); peftlint runs on Python {running}, whose "
+                   "parser cannot read it: the file was not linted. Run peftlint on a newer Python to lint it")
+        return ParseOutcome(None, Code.NEWER_SYNTAX, message, Span.point(first_line, 1))
+    _mark_placeholders(tree, found.placeholders)
+    message = (f"this file needs Python {found.version}+ ({what}); peftlint runs on Python {running} and read "
+               "those expressions as unknown values, so what depends on them was not checked")
+    return ParseOutcome(tree, note=message, note_span=Span.point(first_line, 1))
+
+
+NEWER_SYNTAX_ATTR = "peftlint_newer_syntax"
+
+
+def _mark_placeholders(tree: ast.Module, placeholders: dict[tuple[int, int], tuple[int, int, str]]) -> None:
+    """The ``(...)`` that stand for newer expressions span the original text again and say what
+    they were (``evaluate`` reads the mark)."""
+    if not placeholders:
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and node.value is Ellipsis:
+            start = (node.lineno, node.col_offset - 1)
+            found = placeholders.get(start) or placeholders.get((node.lineno, node.col_offset))
+            if found is None:
+                continue
+            node.col_offset = start[1] if start in placeholders else node.col_offset
+            node.end_lineno, node.end_col_offset, what = found
+            setattr(node, NEWER_SYNTAX_ATTR, what)

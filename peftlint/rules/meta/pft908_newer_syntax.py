@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 from peftlint.diagnostics import Severity
-from peftlint.rules.base import Example
+from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 
@@ -24,5 +26,9 @@ class NewerSyntax(EngineRule):
     Nothing is wrong with the file. Fix: run peftlint on the Python version the project uses (or
     ignore the note, `--ignore PFT908`).
     """
-    bad = ()
+    # a template string (Python 3.14): a note on every Python peftlint supports before 3.14
+    bad = (Example('from peft import LoraConfig\n\nname = "q_proj"\nprint(t"{name}")\n'
+                   'config = LoraConfig(target_modules=[name, "v_proj"])\n',
+                   expect=(Expect(4, 1, "this file needs Python 3.14+ (template strings"),)),) \
+        if sys.version_info < (3, 14) else ()
     good = (Example("from peft import LoraConfig\nconfig = LoraConfig(target_modules=['q_proj'])\n"),)

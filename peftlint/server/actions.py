@@ -8,7 +8,7 @@ import re
 
 from lsprotocol import types as lsp
 
-from peftlint.diagnostics import Diagnostic
+from peftlint.diagnostics import Applicability, Diagnostic
 from peftlint.fix.apply import edited_text, fix_text
 from peftlint.server.convert import Lines
 from peftlint.server.documents import Linted, diagnostics_by_uri
@@ -51,12 +51,13 @@ def _text_of(linted: Linted, uri: str) -> str | None:
 
 
 def _quick_fix(linted: Linted, d: Diagnostic, shown: lsp.Diagnostic) -> lsp.CodeAction | None:
-    if d.fix is None or not d.fix.edits:
+    if d.fix is None or not d.fix.has_edits:
         return None
-    edit = _edit(linted, edited_text(linted.path, linted.text, [e for e in d.fix.edits if e.path == d.path]))
+    new, _ = edited_text(linted.path, d.path, linted.text, [d])
+    edit = _edit(linted, new)
     if edit is None:
         return None
-    safe = d.fix.applicability == "safe"
+    safe = d.fix.applicability == Applicability.SAFE
     title = f"{d.fix.description or 'fix ' + d.code} ({d.code}" + (")" if safe else ", unsafe fix: check the result)")
     return lsp.CodeAction(title=title[0].upper() + title[1:], kind=lsp.CodeActionKind.QuickFix, diagnostics=[shown],
                           is_preferred=safe, edit=edit)

@@ -275,3 +275,24 @@ def test_rank_at_the_smaller_dimension_trains_more_than_the_weight(models):
     trainable, _, _, _ = _peft(model, _config("LORA", {"target_modules": ["proj"], "r": 12}))
     assert trainable == 12 * (12 + 20) > 12 * 20
     assert _peftlint(inventory, "LORA", {"target_modules": ["proj"], "r": 12}).trainable == trainable
+
+
+ODD = [
+    ("LORA", {"target_modules": ["proj"], "r": "8"}),
+    ("LORA", {"target_modules": ["proj"], "r": True}),
+    ("LORA", {"target_modules": ["proj"], "r": 0}),
+    ("LORA", {"target_modules": ["proj"], "bias": "some"}),
+    ("OFT", {"target_modules": ["proj"], "r": "4", "oft_block_size": 0}),
+    ("OFT", {"target_modules": ["proj"], "r": 4, "oft_block_size": 4}),
+    ("TRAINABLE_TOKENS", {"target_modules": ["emb"], "token_indices": []}),
+    ("FOURIERFT", {"target_modules": ["proj"], "n_frequency": 10 ** 6}),
+    ("LORA", {"target_modules": ["nothing_here"]}),
+    ("VBLORA", {"target_modules": ["proj"]}),
+]
+
+
+@pytest.mark.parametrize("method,kwargs", ODD, ids=[f"{m}-{i}" for i, (m, _) in enumerate(ODD)])
+def test_values_peft_rejects_give_no_number(models, method, kwargs):
+    """Values peft refuses (or a method not reproduced): a reason, no number and no exception."""
+    got = _peftlint(models["custom"][1], method, kwargs)
+    assert got.trainable is None and got.all_parameters is None and got.reason

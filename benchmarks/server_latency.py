@@ -25,10 +25,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import STAND_INS, make_hf_cache  # noqa: E402
-
 from lsprotocol import types as lsp  # noqa: E402
 from pytest_lsp import ClientServerConfig, client_capabilities  # noqa: E402
+from run import STAND_INS, make_hf_cache  # noqa: E402
 
 CORPUS = Path(os.environ.get("PEFTLINT_CORPUS", HERE.parents[1] / "shared" / "corpus"))
 

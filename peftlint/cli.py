@@ -192,7 +192,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     fmt = fmt or settings.output_format or "concise"
     if stdin:
         _check_stdin(settings, stdin_filename, fmt, output_file, fix, diff, exit_zero,
-                     {"statistics": statistics, "settings": settings, "show_notes": show_notes})
+                     {"statistics": statistics, "settings": settings, "show_notes": show_notes}, show_configs)
     missing = [p for p in paths if not p.exists()]
     if missing:
         click.echo(f"peftlint: no such file or directory: {', '.join(str(p) for p in missing)}", err=True)
@@ -265,7 +265,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
 
 
 def _check_stdin(settings: object, name: Path, fmt: str, output_file: Path | None, fix: bool, diff: bool,
-                 exit_zero: bool, options: dict) -> None:
+                 exit_zero: bool, options: dict, show_configs: bool = False) -> None:
     """``check --stdin-filename NAME -``: the report on stdout, or with --fix the fixed text on stdout
     and the report of what is left on stderr (ruff's behaviour); exits."""
     import shutil
@@ -278,7 +278,14 @@ def _check_stdin(settings: object, name: Path, fmt: str, output_file: Path | Non
     stream = sys.stdin.buffer
     data, more = read_stdin(stream, settings.max_file_size)
     try:
-        got = lint_stdin(Linter(settings), data, name, fix=fix, diff=diff, unsafe=bool(settings.unsafe_fixes))
+        got = lint_stdin(Linter(settings), data, name, fix=fix and not show_configs, diff=diff and not show_configs,
+                         unsafe=bool(settings.unsafe_fixes))
+        if show_configs:
+            from peftlint.report import configs
+
+            click.echo(printable((configs.render_json if fmt == "json" else configs.render_text)(got.result, {})),
+                       nl=False)
+            sys.exit(EXIT_OK)
         rendered = printable(renderers()[fmt](got.result, options))
     except Exception as exc:  # a failure of the whole run
         click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)

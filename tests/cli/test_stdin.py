@@ -118,3 +118,8 @@ def test_dash_needs_a_filename_and_must_be_alone(tmp_path: Path) -> None:
                  ["check", "--stdin-filename", "a.py", "b.py"]):
         code, _, err = _run(args, tmp_path, SOURCE)
         assert code == 2 and "--stdin-filename" in err, args
+
+
+def test_show_configs_of_stdin(tmp_path: Path) -> None:
+    code, out, _ = _run(["check", "--show-configs", "--stdin-filename", "train.py", "-"], tmp_path, SOURCE)
+    assert code == 0 and "train.py:3" in out and "gpt2" in out, out

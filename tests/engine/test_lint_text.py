@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.lintutil import run_cli
 
 from peftlint.config import Settings
 from peftlint.engine.run import Linter
@@ -79,9 +80,6 @@ def test_text_over_the_size_limit_is_reported_not_read(tmp_path: Path) -> None:
 
 
 def test_fix_text_fixes_like_fix_on_the_file(tmp_path: Path) -> None:
-    from peftlint.cli import main  # noqa: F401  (the file run below goes through the command line)
-    from support.lintutil import run_cli
-
     (tmp_path / "train.py").write_text(PYTHON, encoding="utf-8")
     run_cli(["check", "--fix", "train.py"], tmp_path)
     fixed_on_disk = (tmp_path / "train.py").read_text(encoding="utf-8")

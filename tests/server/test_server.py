@@ -11,7 +11,6 @@ from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from support.lsputil import SERVER, apply, diagnostics, open_doc, position_of, python_text
 
-
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 

@@ -29,7 +29,7 @@ class _Unfit(Exception):
 def rewrite_call(call_text: str, ops: Sequence[Op]) -> str | None:
     """The call's text after ``ops``, or None when they cannot be applied faithfully."""
     try:
-        node = cst.parse_expression(call_text)
+        node = _parsed(call_text)
     except (cst.ParserSyntaxError, RecursionError, ValueError):
         return None
     if not isinstance(node, cst.Call):
@@ -50,6 +50,20 @@ def _first_newline(text: str) -> str:
         if ch == "\r":
             return "\r\n" if text[i + 1:i + 2] == "\n" else "\r"
     return "\n"
+
+
+_PARSED: dict[str, cst.BaseExpression] = {}
+
+
+def _parsed(call_text: str) -> cst.BaseExpression:
+    """The call's tree; libcst trees are immutable, so the fixes of one call share one parse."""
+    node = _PARSED.get(call_text)
+    if node is None:
+        node = cst.parse_expression(call_text)
+        if len(_PARSED) >= 64:
+            _PARSED.clear()
+        _PARSED[call_text] = node
+    return node
 
 
 # -- the call ------------------------------------------------------------------------------------

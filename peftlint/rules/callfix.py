@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from peftlint.rules.context import Context
 
 _ADDS = (OpKind.SET_ARG, OpKind.APPEND_ITEMS)
+# A call longer than this gets no fix: libcst parses about 0.1 MB/s, and each fix is checked by
+# building the fixed config; a config call by hand is far shorter (224 full module names ~ 9,000).
+MAX_CALL_CHARS = 20_000
 
 
 def call_fix(ctx: "Context", applicability: Applicability, description: str, ops: Iterable[Op]) -> Fix | None:
@@ -48,7 +51,7 @@ def call_fix(ctx: "Context", applicability: Applicability, description: str, ops
         call_text = LineIndex.of(ctx.text).slice(spec.span)
     except (IndexError, ValueError):
         return None
-    if not call_text:
+    if not call_text or len(call_text) > MAX_CALL_CHARS:
         return None
     return Fix(Applicability(applicability), (), description, CallChange(spec.span, call_text, ops), spec.path)
 

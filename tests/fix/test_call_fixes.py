@@ -20,10 +20,12 @@ TAIL = "\n\nprint(config)  # after the call\n"
 # rule -> (model, call as written, call after --fix --unsafe-fixes)
 SNAPSHOTS = {
     "PFT202": ("HuggingFaceTB/SmolLM2-135M",
-               'config = LoraConfig(\n    r=8,   # rank\n    target_modules=["all-linear"],\n'
-               '    layers_to_transform = [0, 1],  # first two\n)',
-               'config = LoraConfig(\n    r=8,   # rank\n    target_modules=["q_proj", "k_proj", "v_proj", "o_proj", '
-               '"gate_proj", "up_proj", "down_proj"],\n    layers_to_transform = [0, 1],  # first two\n)'),
+               'config = LoraConfig(\n    r=8,   # rank\n    target_modules=[  # every linear layer\n'
+               '        "all-linear",\n    ],\n    layers_to_transform = [0, 1],  # first two\n)',
+               'config = LoraConfig(\n    r=8,   # rank\n    target_modules=[  # every linear layer\n'
+               + "".join(f'        "{n}",\n' for n in ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                                                       "down_proj"))
+               + '    ],\n    layers_to_transform = [0, 1],  # first two\n)'),
     "PFT204": ("HuggingFaceTB/SmolLM2-135M",
                "config = LoraConfig(target_modules=[\n    'q_proj',  # query\n    'v_proj' ,\n"
                "    # repeated below\n    'q_proj',  # oops\n], lora_dropout=0.1,)",

@@ -71,8 +71,10 @@ class ShorthandInList(Rule):
         if ctx.spec.source == "python":
             if layer_filtered(ctx):
                 names = linear_leaves(ctx)
+                # the item is replaced, so the list keeps its layout and comments
                 return call_fix(ctx, Applicability.SAFE, f"list the linear layers: {', '.join(names)}",
-                                [Op(OpKind.SET_ARG, "target_modules", value=names)]) if names else None
+                                [Op(OpKind.REPLACE_ITEM, "target_modules", index=0, values=tuple(names))]
+                                ) if names else None
             return call_fix(ctx, Applicability.SAFE, f'replace the list with the string "{item.value}"',
                             [Op(OpKind.SET_ARG, "target_modules", value=item.value)])
         if ctx.spec.source != "adapter_config" or layer_filtered(ctx):

@@ -43,6 +43,12 @@ class UnmatchedTarget(Rule):
     puts them in place (unsafe: it changes what is trained).
 
     Fix: use the names the model really has. `peftlint modules MODEL` lists them.
+
+    ## Fix safety
+
+    Unsafe: the fix puts the model's equivalent name(s) in place of the entry (or removes the
+    entry when they are targeted already), which changes which layers are trained. peft must
+    accept the fixed config, else no fix is offered.
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "vproj"])',
                       expect=(Expect(4, 47, "`vproj` matches no module of HuggingFaceTB/SmolLM2-135M",

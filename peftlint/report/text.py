@@ -12,7 +12,7 @@ from __future__ import annotations
 import shlex
 import textwrap
 from collections import Counter
-from typing import Callable
+from typing import Any, Callable
 
 from peftlint.diagnostics import Diagnostic, Severity, fix_summary, fixable
 from peftlint.engine.results import RunResult
@@ -72,7 +72,7 @@ def _message(d: Diagnostic) -> str:
 
 
 # path bold, codes by severity (ruff's colours), the fixable mark cyan
-_STYLES = {"path": {"bold": True}, "error": {"fg": "red", "bold": True}, "warning": {"fg": "yellow", "bold": True},
+_STYLES: dict[str, dict[str, Any]] = {"path": {"bold": True}, "error": {"fg": "red", "bold": True}, "warning": {"fg": "yellow", "bold": True},
            "info": {"fg": "blue", "bold": True}, "fix": {"fg": "cyan"}}
 
 

@@ -70,10 +70,12 @@ def checked(rule: "Rule", ctx: "Context", diags: list[Diagnostic]) -> list[Diagn
 
 
 def _check(rule: "Rule", ctx: "Context", d: Diagnostic, fix: Fix, before: list[Diagnostic]) -> Fix | None:
+    change = fix.change
+    assert change is not None  # checked() passes call fixes only
     spec = ctx.spec
     literals = _literals(ctx)
     try:
-        fixed = apply_ops(literals if literals is not None else {}, fix.change.ops)
+        fixed = apply_ops(literals if literals is not None else {}, change.ops)
     except NotApplicable:
         return None
     verdict = _peft_accepts(ctx, literals, fixed)
@@ -83,7 +85,7 @@ def _check(rule: "Rule", ctx: "Context", d: Diagnostic, fix: Fix, before: list[D
         return fix
     if verdict is None:
         return replace(fix, applicability=Applicability.UNSAFE)  # nobody could ask peft
-    fixed_spec = _fixed_spec(ctx, fix.change.ops)
+    fixed_spec = _fixed_spec(ctx, change.ops)
     if fixed_spec is None:
         return replace(fix, applicability=Applicability.UNSAFE)
     from peftlint.rules.context import Context

@@ -175,14 +175,14 @@ def make_server() -> PeftlintServer:
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     async def hover(ls: PeftlintServer, params: lsp.HoverParams) -> lsp.Hover | None:
         linted = await ls.fresh(params.text_document.uri)
-        return _answer(ls, "hover", lambda: linted and not linted.notebook and entries.hover(
-            linted.result, Lines(linted.text), params.position))
+        return _answer(ls, "hover", lambda: entries.hover(linted.result, Lines(linted.text), params.position)
+                       if linted and not linted.notebook else None)
 
     @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=['"', "'"]))
     async def completion(ls: PeftlintServer, params: lsp.CompletionParams) -> lsp.CompletionList | None:
         linted = await ls.fresh(params.text_document.uri)
-        return _answer(ls, "completion", lambda: linted and not linted.notebook and entries.completion(
-            linted.result, Lines(linted.text), params.position))
+        return _answer(ls, "completion", lambda: entries.completion(linted.result, Lines(linted.text), params.position)
+                       if linted and not linted.notebook else None)
 
     @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, lsp.CodeActionOptions(
         code_action_kinds=[lsp.CodeActionKind.QuickFix, actions.FIX_ALL]))
@@ -192,7 +192,8 @@ def make_server() -> PeftlintServer:
 
         def work() -> list[lsp.CodeAction] | None:
             linted = ls.current(uri)  # on the worker: fix all re-lints with the document's linter
-            return _answer(ls, "code actions", lambda: linted and actions.code_actions(linted, uri, params.range, only))
+            return _answer(ls, "code actions",
+                           lambda: actions.code_actions(linted, uri, params.range, only) if linted else None)
 
         return await ls.on_worker(work)
 

@@ -46,8 +46,8 @@ class RankNotLowRank(Rule):
     good = (py_example('config = LoraConfig(r=64, target_modules=["q_proj", "k_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
-        t = ctx.targeting
-        if t is None or ctx.spec.method != "LORA":
+        t, inventory = ctx.targeting, ctx.inventory
+        if t is None or inventory is None or ctx.spec.method != "LORA":
             return
         # only a rank the config writes: peft's default (r=8) at or above a layer's size means a tiny test model
         r_value = ctx.field("r")
@@ -58,7 +58,7 @@ class RankNotLowRank(Rule):
         # (where the rank comes from, the rank) -> the layers it is too large for
         found: dict[tuple[str | None, int], list[inv.ModuleInfo]] = {}
         for name in t.targeted:
-            m = ctx.inventory.module(name)
+            m = inventory.module(name)
             if m is None or m.kind not in _KINDS or not m.in_features or not m.out_features:
                 continue
             key = pattern_key([k for k in pattern if isinstance(k, str)], name)

@@ -177,7 +177,9 @@ def apply_fixes(linter: "Linter", result: "RunResult", paths: list[Path], *, wri
             changed = True
         if not changed or not write:
             break
-        result = linter.__class__(linter.settings, linter.cwd).lint_paths(paths)
+        relint = linter.__class__(linter.settings, linter.cwd)
+        relint.hierarchy = linter.hierarchy  # the same configuration for each file as the first pass
+        result = relint.lint_paths(paths)
     out.not_applied = list(dict.fromkeys(out.not_applied))
     parts: list[str] = []
     for rel in sorted(originals):

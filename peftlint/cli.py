@@ -127,7 +127,8 @@ def _settings_origin(settings: object) -> str:
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
               help="Lint files in this many processes (0 = one per CPU when enough files need linting; 1 = serial).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
+              help="Use this pyproject.toml ([tool.peftlint]) or peftlint.toml for every file, instead of "
+                   "each file's nearest configuration.")
 @click.option("--max-file-size", help="Do not read files larger than this (bytes, or e.g. 20MB; default 10MB).")
 @click.option("--stdin-filename", type=click.Path(path_type=Path),
               help="Lint the text on stdin (PATH `-`, or no PATH) as if it were this file: its settings, model "

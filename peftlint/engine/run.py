@@ -354,6 +354,11 @@ class Linter(Replay, ModelChoice):
                 d.severity = Severity.ERROR
             kept.append(d)
         if sup is not None and self.settings.selects(UNUSED_NOQA):
+            for code in sup.file_codes or []:
+                if sup.file_comment is not None and code.upper().startswith("PFT") and not is_known(code):
+                    kept.append(Diagnostic(UNUSED_NOQA, "unused-suppression", Severity.WARNING,
+                                           f"`# peftlint: noqa: {code}` names no peftlint rule{suggestion(code)}",
+                                           path, sup.file_comment, subject=code))
             for c in sup.lines.values():
                 for code in c.codes or []:
                     code = code.upper()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from peftlint.config import prefix_hit
 from peftlint.textpos import split_lines
+from peftlint.diagnostics import Span
 
 _NOQA = re.compile(r"#\s*noqa(?P<sep>\s*:\s*(?P<codes>[A-Za-z]+[0-9][A-Za-z0-9]*(?:\s*[,\s]\s*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?", re.I)
 _FILE_NOQA = re.compile(r"#\s*peftlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Za-z]+[0-9][A-Za-z0-9]*(?:\s*[,\s]\s*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?", re.I)
@@ -29,6 +30,7 @@ class Suppressions:
     lines: dict[int, NoqaComment] = field(default_factory=dict)
     file_codes: list[str] | None = None  # [] = whole file suppressed
     file_noqa: bool = False
+    file_comment: Span | None = None  # where the file-level comment is (a code there may be a typo)
 
     def suppresses(self, code: str, lines: tuple[int, ...]) -> bool:
         if self.file_noqa and (not self.file_codes or prefix_hit(code, self.file_codes)):
@@ -57,6 +59,7 @@ def parse_suppressions(text: str) -> Suppressions:
         if fm:
             sup.file_noqa = True
             sup.file_codes = _split(fm.group("codes")) or []
+            sup.file_comment = Span(i, fm.start() + 1, i, fm.end() + 1)
             continue
         m = _NOQA.search(line)
         if m:

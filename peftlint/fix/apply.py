@@ -309,6 +309,7 @@ def apply_fixes(linter: "Linter", result: "RunResult", paths: list[Path], *, wri
         if round_ == passes - 1 and not write:
             break
         again = linter.__class__(linter.settings, linter.cwd)
+        again.hierarchy = linter.hierarchy  # the same configuration for each file as the first pass
         again.overrides = {os.path.normpath(os.path.join(linter.cwd, rel)): text.encode("utf-8")
                            for rel, text in current.items()}
         result = again.lint_paths(paths)
@@ -334,8 +335,10 @@ def apply_fixes(linter: "Linter", result: "RunResult", paths: list[Path], *, wri
             parts[-1] += "\n\\ No newline at end of file\n"
     out.not_applied = list(dict.fromkeys(out.not_applied))
     out.diff = "".join(parts)
-    if write and (failed or not originals):
-        result = linter.__class__(linter.settings, linter.cwd).lint_paths(paths) if failed else result
+    if write and failed:
+        again = linter.__class__(linter.settings, linter.cwd)
+        again.hierarchy = linter.hierarchy
+        result = again.lint_paths(paths)
     return out, result
 
 

@@ -9,7 +9,6 @@ whether saved adapters fit their base model.
 
 from __future__ import annotations
 
-import shlex
 import textwrap
 from collections import Counter
 from typing import Any, Callable
@@ -131,6 +130,8 @@ def unchecked_lines(result: RunResult, paths: tuple[str, ...] = ()) -> list[str]
     skipped = result.skipped()
     if not skipped:
         return []
+    import shlex  # only a run with unchecked configs quotes the paths
+
     fetchable = sum(o.fetchable for o in skipped)
     where = " ".join(shlex.quote(p) for p in paths) or "."
     lines = []

@@ -105,3 +105,11 @@ def test_notebook_positions_as_ruff_prints_them(tmp_path: Path) -> None:
     assert [(f["cell"], f["message"][-16:]) for f in found] == [([2, 3, 53], "(cell 2, line 3)"),
                                                                  ([3, 2, 45], "(cell 3, line 2)")]
     assert found[0]["line"] > 3  # the line in the .ipynb file
+
+
+def test_statistics_as_json(project: Path) -> None:
+    code, out = run_cli(["check", "--statistics", "--output-format", "json", "."], project)
+    assert code == 1
+    assert json.loads(out) == [
+        {"code": "PFT101", "name": "unmatched-target", "severity": "error", "count": 1, "fixable": False},
+        {"code": "PFT204", "name": "duplicate-entry", "severity": "warning", "count": 1, "fixable": True}]

@@ -130,3 +130,12 @@ def test_exclude_options_and_force_exclude(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.peftlint]\nexclude = ["legacy/"]\nforce-exclude = true\n')
     assert {f["path"] for f in lint(tmp_path, "legacy/train.py", "train.py")} == {"train.py"}
     assert {f["path"] for f in lint(tmp_path, "--no-force-exclude", "legacy/train.py")} == {"legacy/train.py"}
+
+
+def test_unknown_code_in_file_level_noqa_is_pft905(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text("# peftlint: noqa: PFT1O1\n" + GPT2_TYPO)
+    found = lint(tmp_path, ".")
+    assert [(f["code"], f["line"], f["column"]) for f in found] == [("PFT905", 1, 1), ("PFT101", 5, 37)]
+    assert found[0]["message"] == "`# peftlint: noqa: PFT1O1` names no peftlint rule; did you mean `PFT101`?"
+    (tmp_path / "train.py").write_text("# peftlint: noqa: PFT101\n" + GPT2_TYPO)
+    assert lint(tmp_path, ".") == []

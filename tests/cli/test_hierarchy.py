@@ -109,3 +109,15 @@ def test_nested_configuration_cannot_widen_what_peftlint_does(tmp_path: Path) ->
     assert [d["code"] for d in json.loads(out.stdout)] == ["PFT903"]  # the nested `model` was read; its code never ran
     assert not marker.exists() and not elsewhere.exists()
     assert len([ln for ln in out.stderr.splitlines() if "ignoring" in ln]) == 3
+
+
+def test_fix_reports_with_each_files_configuration(tmp_path: Path) -> None:
+    """After --fix re-lints, the report still uses each file's own configuration."""
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "pyproject.toml").write_text('[tool.peftlint]\nignore = ["PFT102"]\n')
+    (tmp_path / "proj" / "a.py").write_text(REGEX)
+    (tmp_path / "proj" / "b.py").write_text(DUP)
+    code, out = run_cli(["check", "--fix", "."], tmp_path)
+    assert "PFT102" not in out and code == 0, out
+    assert "Fixed 1 finding in 1 file." in out
+    assert (tmp_path / "proj" / "b.py").read_text().endswith("target_modules=['c_attn'])\n")

@@ -252,8 +252,6 @@ class Linter(Replay, ModelChoice):
             diags.append(self._internal(path, Span(1, 1, 1, 1), exc))
             src = SourceResult()
         diags += [self._problem(path, p) for p in src.problems]
-        if encoding_problem is not None:
-            diags.append(self._problem(path, encoding_problem))
         for spec in src.specs:
             outcome = SpecOutcome(spec)
             result.outcomes.append(outcome)

@@ -97,6 +97,13 @@ def _model_dir(d: Path, layers: int) -> None:
                                 "config = LoraConfig(target_modules=['q_proj'])\n")
 
 
+def _model_config(d: Path, config: dict) -> None:
+    (d / "m").mkdir()
+    (d / "m" / "config.json").write_text(json.dumps(config))
+    (d / "train.py").write_text("from peft import LoraConfig\n\n# peftlint: model=./m\n"
+                                "config = LoraConfig(target_modules=['q_proj'])\n")
+
+
 def _deep_json(d: Path) -> None:
     (d / "adapter_config.json").write_text(json.dumps({**ADAPTER, "x": 0}).replace("0}", "[" * 5000 + "]" * 5000 + "}"))
 
@@ -200,13 +207,18 @@ CASES: dict[str, tuple[Callable[[Path], None], Callable[[list[dict]], bool]]] = 
         lambda d: ((d / ".gitignore").write_text("*a*a*a*a*a*a*a*a*a*a*b\n"), (d / ("a" * 240 + ".py")).write_text("x = 1\n"),
                    _adapter(d, target_modules=["q_proj"])),
         lambda f: f == []),
+    "num_codebooks 200,000 (a count under no known key)": (
+        lambda d: _model_config(d, {"model_type": "musicgen_decoder", "num_codebooks": 200_000, "hidden_size": 16,
+                                    "num_hidden_layers": 1, "num_attention_heads": 2, "ffn_dim": 32, "vocab_size": 64,
+                                    "architectures": ["MusicgenForCausalLM"]}),
+        lambda f: [x["code"] for x in f] == ["PFT901"] and "max-model-modules" in _text(f[0])),
     "5,000-digit integer": (lambda d: (d / "adapter_config.json").write_text('{"peft_type": "LORA", "r": ' + "7" * 5000 + "}"),
                             lambda f: [x["code"] for x in f] == ["PFT401"]),
 }
 
 
 # Cases whose model has to be built (torch imported) get the normal cold run's time on top.
-NEEDS_BUILD = {"num_hidden_layers 5,000"}
+NEEDS_BUILD = {"num_hidden_layers 5,000", "num_codebooks 200,000 (a count under no known key)"}
 
 
 @pytest.mark.parametrize("name", list(CASES))

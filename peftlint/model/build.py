@@ -210,7 +210,7 @@ def _build_model(resolved: "Resolved", model_class: str, trust_remote_code: bool
             tried.append(f"{name} (no {type(cfg).__name__} model)")
             continue
         try:
-            with torch.device("meta"), _no_init_weights():
+            with torch.device("meta"):
                 if is_auto:
                     model = cls.from_config(cfg, trust_remote_code=True) if remote else cls.from_config(cfg)
                 else:
@@ -234,14 +234,3 @@ def _build_model(resolved: "Resolved", model_class: str, trust_remote_code: bool
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def _no_init_weights() -> Any:
-    """transformers' own switch that skips weight initialisation: on the meta device it computes
-    nothing, yet ``normal_`` there costs milliseconds per module (a 10,000-module config took
-    minutes before the module limit stopped it)."""
-    try:
-        from transformers.initialization import no_init_weights
-    except ImportError:  # older transformers
-        return contextlib.nullcontext()
-    return no_init_weights()

@@ -97,7 +97,9 @@ def _model_dir(d: Path, layers: int) -> None:
                                 "config = LoraConfig(target_modules=['q_proj'])\n")
 
 
-def _model_config(d: Path, config: dict) -> None:
+def _model_config(d: Path, config: dict, max_modules: int | None = None) -> None:
+    if max_modules:  # a lower limit keeps the case cheap: each module created on meta costs milliseconds
+        (d / "pyproject.toml").write_text(f"[tool.peftlint]\nmax-model-modules = {max_modules}\n")
     (d / "m").mkdir()
     (d / "m" / "config.json").write_text(json.dumps(config))
     (d / "train.py").write_text("from peft import LoraConfig\n\n# peftlint: model=./m\n"
@@ -210,7 +212,7 @@ CASES: dict[str, tuple[Callable[[Path], None], Callable[[list[dict]], bool]]] = 
     "num_codebooks 200,000 (a count under no known key)": (
         lambda d: _model_config(d, {"model_type": "musicgen_decoder", "num_codebooks": 200_000, "hidden_size": 16,
                                     "num_hidden_layers": 1, "num_attention_heads": 2, "ffn_dim": 32, "vocab_size": 64,
-                                    "architectures": ["MusicgenForCausalLM"]}),
+                                    "architectures": ["MusicgenForCausalLM"]}, max_modules=1000),
         lambda f: [x["code"] for x in f] == ["PFT901"] and "max-model-modules" in _text(f[0])),
     "5,000-digit integer": (lambda d: (d / "adapter_config.json").write_text('{"peft_type": "LORA", "r": ' + "7" * 5000 + "}"),
                             lambda f: [x["code"] for x in f] == ["PFT401"]),

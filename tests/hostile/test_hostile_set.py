@@ -214,6 +214,9 @@ CASES: dict[str, tuple[Callable[[Path], None], Callable[[list[dict]], bool]]] = 
                                     "num_hidden_layers": 1, "num_attention_heads": 2, "ffn_dim": 32, "vocab_size": 64,
                                     "architectures": ["MusicgenForCausalLM"]}, max_modules=1000),
         lambda f: [x["code"] for x in f] == ["PFT901"] and "max-model-modules" in _text(f[0])),
+    "1,000,000-line Python file": (
+        lambda d: (d / "big.py").write_text("from peft import LoraConfig\n" + "x = 1\n" * 1_000_000),
+        lambda f: [x["code"] for x in f] == ["PFT907"] and "lines" in f[0]["message"]),
     "5,000-digit integer": (lambda d: (d / "adapter_config.json").write_text('{"peft_type": "LORA", "r": ' + "7" * 5000 + "}"),
                             lambda f: [x["code"] for x in f] == ["PFT401"]),
 }

@@ -249,6 +249,9 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
             rendered = printable(renderers()[fmt](result, options))
             if fmt in TEXT_FORMATS:
                 rendered = escape_controls(rendered)
+    except KeyboardInterrupt:  # Ctrl-C: a file being fixed keeps its old content, no temp file stays
+        _err("peftlint: interrupted")
+        sys.exit(130)
     except Exception as exc:  # a failure of the whole run, not of one file
         click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_FAILURE)

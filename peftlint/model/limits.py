@@ -8,8 +8,7 @@ Three guards, cheapest first, all measured in modules (``max-model-modules``):
 2. when a count is far above what real models have, the model is first built with every count set
    to 1 and to 2; what one more repetition adds, times the largest count, estimates the full
    model, and an estimate over the limit is refused without the full build;
-3. the full build counts every submodule registered (a torch registration hook) and is stopped at
-   the limit.
+3. the full build counts every module as it is created and is stopped at the limit.
 
 torch is imported only by the functions that build.
 """
@@ -102,19 +101,27 @@ def estimated_too_large(resolved: "Resolved", max_modules: int, build: Callable[
 
 @contextlib.contextmanager
 def module_limit(limit: int) -> Iterator[None]:
-    """Count every submodule registered while a model is built; past ``limit``, abort the build."""
+    """Count every module created while a model is built; past ``limit``, abort the build.
+
+    Modules are counted as they are created (``torch.nn.Module.__init__``), not when registered: a
+    ``ModuleList([nn.Embedding(...) for _ in range(config.num_codebooks)])`` creates all of its
+    modules before it registers the first, whatever config key sets the count.
+    """
     import torch
 
+    module_cls = torch.nn.Module
+    original = module_cls.__init__
     count = 0
 
-    def hook(module: Any, name: str, submodule: Any) -> None:
+    def counting_init(self: Any, *args: Any, **kwargs: Any) -> None:
         nonlocal count
         count += 1
         if count > limit:
             raise TooManyModules()
+        original(self, *args, **kwargs)
 
-    handle = torch.nn.modules.module.register_module_module_registration_hook(hook)
+    module_cls.__init__ = counting_init  # type: ignore[method-assign]
     try:
         yield
     finally:
-        handle.remove()
+        module_cls.__init__ = original  # type: ignore[method-assign]

@@ -201,3 +201,16 @@ def test_cache_lock_wait_times_out_and_a_planted_link_is_not_followed(tree: Path
         got = hostile.run(tree, facts_cache, str(locks), "busy", script=_LOCKS, env={"PEFTLINT_LOCK_TIMEOUT": "0.2"})
     assert got.returncode == 0 and got.stdout.strip() == "not held", got.stderr
     assert "going on without waiting for it" in got.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_peft_cannot_read_an_adapter_config_with_a_bom(tmp_path: Path, encoding: str) -> None:
+    """The oracle for the PFT401 the hostile set expects for these files: peft's own loader fails."""
+    import json
+
+    from peft import PeftConfig
+
+    doc = {"peft_type": "LORA", "r": 8, "target_modules": ["q_proj"], "task_type": "CAUSAL_LM"}
+    (tmp_path / "adapter_config.json").write_bytes(json.dumps(doc).encode(encoding))
+    with pytest.raises(ValueError):  # json.JSONDecodeError (Unexpected UTF-8 BOM) / UnicodeDecodeError
+        PeftConfig.from_pretrained(str(tmp_path))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from support.helpers_hf import REPO_ROOT
 
 LIMIT_BYTES = 1024 * 1024 * 1024
-HANG_GUARD = 60.0
+HANG_GUARD = 120.0  # generous: the machine may be busy with other work
 
 
 def _limit() -> None:
@@ -27,11 +28,15 @@ def run(cwd: Path, cache: Path, *args: str, stdout: object = subprocess.PIPE, sc
                 **(env or {})}
     full_env = {k: v for k, v in full_env.items() if v is not None}
     cmd = [sys.executable, "-c", script, *args] if script else [sys.executable, "-m", "peftlint", *args]
+    proc = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=_limit,
+                            text=True, start_new_session=True)
     try:
-        return subprocess.run(cmd, cwd=cwd, env=full_env, stdout=stdout, stderr=subprocess.PIPE, timeout=HANG_GUARD,
-                              preexec_fn=_limit, text=True)
+        out, err = proc.communicate(timeout=HANG_GUARD)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # with any worker processes, which hold the pipes open
+        proc.communicate()
         raise AssertionError(f"peftlint {' '.join(args)} did not finish within {HANG_GUARD:.0f} s") from None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def report(got: subprocess.CompletedProcess) -> list[dict]:

@@ -29,7 +29,11 @@ from peftlint.sources.python.program import Program
 from peftlint.spec import AdapterSpec, ModelRef, SourceKind, Value
 
 UNSLOTH_MARKER = "get_peft_model"
-NEWER_SYNTAX = "PFT908"  # see rules/meta/pft908_newer_syntax.py
+NEWER_SYNTAX = Code.NEWER_SYNTAX  # see rules/meta/pft908_newer_syntax.py
+# Python's parser needs some 450 times a file's size in memory: a 6 MB file of a million short
+# lines took 1.9 GB. Real modules have a few thousand lines (the largest in transformers ~10,000).
+MAX_LINES = 200_000
+NOT_READ = Code.FILE_NOT_READ
 
 
 def extract_python(text: str, path: str, abspath: str, config_classes: Collection[str]) -> SourceResult:
@@ -37,10 +41,17 @@ def extract_python(text: str, path: str, abspath: str, config_classes: Collectio
 
     Never raises: syntax errors become ``PFT902`` problems, internal failures ``PFT999``.
     """
+    lines = text.count("\n")
+    if lines > MAX_LINES:
+        return SourceResult(problems=[Problem(NOT_READ, (
+            f"not read: the file has {lines:,} lines; peftlint analyses Python files of at most {MAX_LINES:,} lines "
+            "(parsing takes several hundred times the file's size in memory)"))])
     try:
         return _extract(text, path, abspath, frozenset(config_classes))
     except (KeyboardInterrupt, SystemExit):
         raise
+    except MemoryError:
+        return SourceResult(problems=[Problem(NOT_READ, "not read: parsing this file needs more memory than is available")])
     except RecursionError:
         return SourceResult(problems=[Problem(Code.INTERNAL_ERROR, "the file is nested too deeply to be analysed statically")])
     except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the run

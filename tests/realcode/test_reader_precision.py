@@ -369,3 +369,19 @@ def test_newer_syntax_beside_nesting_too_deep_for_libcst_is_a_syntax_error_not_a
     source = HEADER + 'd = {"q": 1}\nlabel = f"{d["q"]}"\nx = ' + "(" * 3000 + "\n"
     (tmp_path / "repro.py").write_text(source, encoding="utf-8")
     assert [d["code"] for d in lint(tmp_path, "repro.py")] == ["PFT902"]
+
+
+def test_a_splat_of_either_dict_reads_the_keys_of_both(tmp_path: Path) -> None:
+    differ = HEADER + textwrap.dedent("""
+        def build(flag=True):
+            return get_peft_model(A(), LoraConfig(**({"target_modules": ["lin0"]} if flag else {"target_modules": ["lin1"]})))
+        """)
+    assert _errors(tmp_path, differ) == []
+    assert _run_with_peft(differ, "build(True)") == _run_with_peft(differ, "build(False)") == "ok"
+    same = HEADER + textwrap.dedent("""
+        def build(flag=True):
+            return get_peft_model(A(), LoraConfig(**({"target_modules": ["lin9"], "r": 4} if flag else {"target_modules": ["lin9"]})))
+        """)
+    assert [d["code"] for d in _errors(tmp_path, same)] == ["PFT101"]
+    assert "not found in the base model" in _run_with_peft(same, "build(True)")
+    assert "not found in the base model" in _run_with_peft(same, "build(False)")

@@ -185,6 +185,8 @@ class _Extractor:
     ) -> bool:
         """``**{...}`` / ``**CONSTANT_DICT`` with static string keys: read as keywords (a member
         computed at runtime becomes a dynamic field; an unknown set of keys is not expanded)."""
+        if isinstance(arg.value, ast.IfExp):
+            return self._expand_either(arg.value, fields, keyword_spans, arg_spans)
         whole = self.values.value(arg.value)
         if whole.keys is None or whole.members is None or (not whole.dynamic and whole.kind != "dict"):
             return False
@@ -194,6 +196,27 @@ class _Extractor:
             fields[key] = whole.members[key]
             keyword_spans[key] = key_value.span
             arg_spans[key] = whole.members[key].span
+        return True
+
+    def _expand_either(self, expr: ast.IfExp, fields: dict[str, Value], keyword_spans: dict[str, Span],
+                       arg_spans: dict[str, Span]) -> bool:
+        """``**({...} if cond else {...})``: the keys of either dict; a key whose value the two do
+        not share is chosen at runtime."""
+        arms = [self.values.value(e) for e in (expr.body, expr.orelse)]
+        if any(a.keys is None or a.members is None or (not a.dynamic and a.kind != "dict") for a in arms):
+            return False
+        if not all(isinstance(k.value, str) for a in arms for k in (a.keys or {}).values()):
+            return False
+        reason = f"chosen at runtime by the condition {self.p.code(expr.test, 40)}"
+        for arm in arms:
+            for key, key_value in (arm.keys or {}).items():
+                member = (arm.members or {})[key]
+                others = [(a.members or {}).get(key) for a in arms]
+                same = all(o is not None and o.fully_static and member.fully_static and o.value == member.value
+                           for o in others)
+                fields[key] = member if same else Value(None, member.span, dynamic=True, kind="dynamic", reason=reason)
+                keyword_spans[key] = key_value.span
+                arg_spans[key] = member.span
         return True
 
     def _link(self, spec: AdapterSpec, call: ast.Call, unsloth: str | None) -> None:

@@ -385,3 +385,26 @@ def test_a_splat_of_either_dict_reads_the_keys_of_both(tmp_path: Path) -> None:
     assert [d["code"] for d in _errors(tmp_path, same)] == ["PFT101"]
     assert "not found in the base model" in _run_with_peft(same, "build(True)")
     assert "not found in the base model" in _run_with_peft(same, "build(False)")
+
+
+def test_a_peft_warning_the_code_answers_after_the_call_is_not_repeated(tmp_path: Path) -> None:
+    import warnings
+
+    from peft import ShiraConfig
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ShiraConfig(mask_type="custom", target_modules=["lin0"])
+    assert any("config.mask_fn" in str(w.message) for w in caught)  # peft asks for config.mask_fn = ...
+    body = """
+        from peft import ShiraConfig
+
+        def build(mask):
+            config = ShiraConfig(mask_type="custom", target_modules=["lin0"])
+            {line}
+            return get_peft_model(A(), config)
+        """
+    answered = HEADER + textwrap.dedent(body.replace("{line}", "config.mask_fn = mask"))
+    assert _errors(tmp_path, answered) == []
+    unanswered = HEADER + textwrap.dedent(body.replace("{line}", "pass"))
+    assert [d["code"] for d in _errors(tmp_path, unanswered)] == ["PFT211"]

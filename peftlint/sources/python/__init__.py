@@ -238,24 +238,22 @@ class _Extractor:
 
     def _changed_later(self, spec: AdapterSpec) -> None:
         """A field set on the config object after it is built (``config.target_modules = ...``,
-        ``setattr(config, name, value)``) is unknown, never the value (or the default) of the call."""
+        ``setattr(config, name, value)``) is unknown, never the value (or the default) of the call.
+        The call's own arguments stay as written (peft checked them when the config was built)."""
         p = self.p
+        facts = spec.facts
         for node in self.linker.changes:
             where = f"{p.code(node, 50)} at line {p.line(node)}"
+            reason = f"changed after the config is built ({where})"
             if isinstance(node, ast.Attribute):
-                spec.fields[node.attr] = Value(None, p.span(node), dynamic=True, kind="dynamic",
-                                               reason=f"changed after the config is built ({where})")
+                facts.changed_later[node.attr] = Value(None, p.span(node), dynamic=True, kind="dynamic", reason=reason)
                 continue
             name = self.values.value(node.args[1]) if len(node.args) > 1 else None
             if name is not None and name.is_str:
-                spec.fields[name.value] = Value(None, p.span(node), dynamic=True, kind="dynamic",
-                                                reason=f"changed after the config is built ({where})")
-            else:  # any field, also one the call names, may be the one set
-                spec.opaque = True
-                spec.facts.opaque_args.append(where)
-                for key, old in list(spec.fields.items()):
-                    spec.fields[key] = Value(None, old.span, dynamic=True, kind="dynamic",
-                                             reason=f"may be changed after the config is built ({where})")
+                facts.changed_later[name.value] = Value(None, p.span(node), dynamic=True, kind="dynamic",
+                                                        reason=reason)
+            elif not facts.changed_unknown:
+                facts.changed_unknown = where
 
     def _component_facts(self, spec: AdapterSpec, refs: list[ModelRef]) -> None:
         """The repository folder (and class, library) of the model the code loads, when it loads

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peftlint.diagnostics import Severity
-from peftlint.rules.base import Example
+from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule
 
 
@@ -24,5 +24,10 @@ class NewerSyntax(EngineRule):
     Nothing is wrong with the file. Fix: run peftlint on the Python version the project uses (or
     ignore the note, `--ignore PFT908`).
     """
-    bad = ()
+    bad = (Example(
+        'import torch.nn as nn\nfrom peft import LoraConfig, get_peft_model\n\nwho = "lora"\nlabel = t"hello {who}"\n\n\n'
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.lin0 = nn.Linear(4, 4)\n\n\n"
+        'get_peft_model(Net(), LoraConfig(target_modules=["lin0"]))\n',
+        note="on Python 3.14 and later the file parses as it is and there is no note",
+        expect=(Expect(5, 1, "this file needs Python 3.14+ (template strings"),)),)
     good = (Example("from peft import LoraConfig\nconfig = LoraConfig(target_modules=['q_proj'])\n"),)

@@ -408,3 +408,19 @@ def test_a_peft_warning_the_code_answers_after_the_call_is_not_repeated(tmp_path
     assert _errors(tmp_path, answered) == []
     unanswered = HEADER + textwrap.dedent(body.replace("{line}", "pass"))
     assert [d["code"] for d in _errors(tmp_path, unanswered)] == ["PFT211"]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python reads PEP 701 f-strings itself")
+def test_a_notebook_cell_with_a_newer_fstring_is_linted_with_a_note(tmp_path: Path) -> None:
+    import json
+
+    cells = [HEADER, 'd = {"q": 1}\nprint(f"{d["q"]}")\n', 'get_peft_model(A(), LoraConfig(target_modules=["lin9"]))\n']
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": c}
+                    for c in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "repro.ipynb").write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    found = lint(tmp_path, "--show-notes", "repro.ipynb")
+    assert "PFT906" not in [d["code"] for d in found]
+    note = next(d for d in found if d["code"] == "PFT908")
+    assert note["message"].startswith("this cell needs Python 3.12+") and "(cell 2, line 2)" in note["message"]
+    (err,) = [d for d in found if d["severity"] == "error"]
+    assert (err["code"], err["model"]) == ("PFT101", "A")

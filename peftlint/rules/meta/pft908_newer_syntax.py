@@ -19,7 +19,8 @@ class NewerSyntax(EngineRule):
     the file with libcst, which knows every Python 3 grammar: the configs in it are found and
     checked, and the newer expressions (an f-string with nested quotes, a template string) count as
     values computed at runtime. This note names the Python version the file needs and the lines that
-    need it. Only when even that reading fails is the file left out, and the note says so.
+    need it (in a notebook: the cell, which is linted too, not skipped as `PFT906`). Only when even
+    that reading fails is the file left out, and the note says so.
 
     Nothing is wrong with the file. Fix: run peftlint on the Python version the project uses (or
     ignore the note, `--ignore PFT908`).

@@ -179,6 +179,23 @@ def test_a_wrong_target_in_one_branch_is_still_reported_against_that_branch_mode
     assert "ignores it silently" in found[0]["message"]
 
 
+def test_a_helper_called_with_two_models_checks_its_config_against_each(tmp_path: Path) -> None:
+    source = HEADER + textwrap.dedent("""
+        def apply(model):
+            config = LoraConfig(target_modules=["lin0"])
+            return get_peft_model(model, config)
+
+        def build(kind):
+            if kind == "a":
+                return apply(A())
+            return apply(B())
+        """)
+    found = _errors(tmp_path, source)
+    assert [(d["code"], d["model"]) for d in found] == [("PFT101", "B")]
+    assert _run_with_peft(source, 'build("a")') == "ok"
+    assert "not found in the base model" in _run_with_peft(source, 'build("b")')
+
+
 def test_a_config_shared_by_both_branches_is_checked_against_each_model(tmp_path: Path) -> None:
     source = HEADER + textwrap.dedent("""
         def build(kind):

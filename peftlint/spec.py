@@ -97,6 +97,10 @@ class SourceFacts:
     # trainer configs: field -> what the trainer does with it, said instead of the key's name in messages
     trainer_notes: dict[str, str] = field(default_factory=dict)
     notebook: bool = False  # read from a notebook's cells
+    # Python: fields set on the config object after the call (``config.x = ...``): unknown values
+    changed_later: dict[str, Value] = field(default_factory=dict)
+    # Python: why any field may have been changed after the call (``setattr(config, name, ...)``), or ""
+    changed_unknown: str = ""
     # the repository folder of the model this config is for when the source names the component but
     # not the model (a diffusers LoRA file's ``unet.`` weights, ``from_pretrained(args.model,
     # subfolder="unet")``): ``--model`` or a ``# peftlint: model=`` comment then means that folder of it

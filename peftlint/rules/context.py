@@ -49,9 +49,16 @@ class Context:
         return self.facts.configs.get(self.spec.config_class) if self.facts is not None else None
 
     def field(self, name: str) -> Value | None:
-        """The field's value; None when the config leaves it at its default. A field the call does
-        not name is unknown (dynamic), not absent, when an argument peftlint cannot read (``**kw``,
-        ``*args``, a positional value) may set it."""
+        """The field's value when get_peft_model reads it; None when the config leaves it at its
+        default. A field the call does not name is unknown (dynamic), not absent, when an argument
+        peftlint cannot read (``**kw``, ``*args``, a positional value) may set it; a field changed
+        on the config object after the call is unknown too."""
+        facts = self.spec.facts
+        if facts.changed_unknown:
+            return Value(None, self.spec.span, dynamic=True, kind="dynamic",
+                         reason=f"may be changed after the config is built ({facts.changed_unknown})")
+        if name in facts.changed_later:
+            return facts.changed_later[name]
         v = self.spec.fields.get(name)
         if v is None and self.spec.opaque:
             how = ", ".join(self.spec.facts.opaque_args[:2]) or "an argument peftlint cannot read"
@@ -62,6 +69,9 @@ class Context:
     def complete(self) -> bool:
         """True when every field that decides targeting is static and the model's tree is fully
         known (no ``Inventory.unknown`` subtree), so whole-config verdicts hold."""
+        facts = self.spec.facts
+        if facts.changed_unknown or any(k in TARGET_FIELDS for k in facts.changed_later):
+            return False
         return not self.spec.opaque and not is_partial(self.inventory) and all(
             v.fully_static for k, v in self.spec.fields.items() if k in TARGET_FIELDS
         )

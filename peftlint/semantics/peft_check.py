@@ -18,7 +18,6 @@ arguments and the peft version, so a run that meets the same arguments again imp
 from __future__ import annotations
 
 import contextlib
-import importlib.machinery
 import json
 import math
 import os
@@ -336,6 +335,7 @@ def _standing_in(present: frozenset[str]) -> Iterator[set[str]]:
     ``import`` gives an empty module for it (peft only asks whether they exist before its own
     checks); yields the set of top-level packages that ``find_spec`` was asked for and did not find.
     Everything is put back on exit."""
+    import importlib.machinery
     import importlib.util
     import sys
     import types

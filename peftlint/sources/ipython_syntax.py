@@ -25,6 +25,10 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from peftlint.sources.python.newer_syntax import Downlevel
 
 # Cell magics whose body is Python that runs in the notebook's namespace.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug", "python", "python3"})
@@ -41,6 +45,8 @@ class CellPython:
     lines: list[str]  # one Python line per cell line, without line ends
     shifts: list[int]  # Python column c of line k is cell column c + shifts[k]
     error: tuple[int, int, str] | None = None  # (line, column, message) when the cell is not Python
+    # when the cell is Python of a newer version: what newer_syntax rewrote (PFT908)
+    newer: Downlevel | None = None
     magic: str = ""  # the cell magic, if any
     rewritten: list[int] = field(default_factory=list)  # 0-based lines that were IPython syntax
 
@@ -73,6 +79,8 @@ def cell_to_python(lines: list[str]) -> CellPython:
     try:
         ast.parse("\n".join(out.lines) + "\n")
     except SyntaxError as exc:
+        if _newer(out, exc):
+            return out
         k = max(1, min(exc.lineno or 1, len(lines)))
         out.error = (k, max(1, exc.offset or 1), exc.msg or "invalid syntax")
         out.lines = [""] * len(lines)
@@ -126,6 +134,26 @@ def _ipython_line(indent: str, stripped: str) -> tuple[str, int] | None:
     if m:
         return indent + stripped[: m.end()] + "get_ipython()", 0
     return None
+
+
+def _newer(out: CellPython, exc: SyntaxError) -> bool:
+    """The cell is Python of a newer version (a 3.12 f-string, ...): its lines become the
+    rewritten ones of ``newer_syntax`` (same lines; newer expressions read as ``(...)``)."""
+    from peftlint.sources.python.newer_syntax import downlevel_bounded, looks_newer
+
+    text = "\n".join(out.lines) + "\n"
+    if not looks_newer(text, exc):
+        return False
+    found = downlevel_bounded(text)
+    if found is None:
+        return False
+    try:
+        ast.parse(found.text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    out.lines = found.text.split("\n")[: len(out.lines)]
+    out.newer = found
+    return True
 
 
 def _statement_after(stripped: str, m: re.Match) -> str | None:

@@ -30,6 +30,7 @@ from peftlint.sources import Problem, SourceResult
 from peftlint.sources.ipython_syntax import cell_to_python
 from peftlint.sources.jsonpos import parse_json_with_positions
 from peftlint.sources.python import extract_python
+from peftlint.sources.python.parse import newer_note
 from peftlint.spec import Value
 from peftlint.textpos import LineIndex
 
@@ -280,6 +281,10 @@ def _program(cells: list[_Cell]) -> tuple[str, list[Problem]]:
             k, col, msg = py.error
             skipped.append(Problem(Code.UNPARSED_CELL, f"cell not linted: it is not Python peftlint can parse ({msg})",
                                    Span(line + k - 1, col, line + k - 1, col + 1)))
+        elif py.newer is not None:  # Python of a newer version: linted, with a note
+            first = py.newer.uses[0][2]
+            skipped.append(Problem("PFT908", newer_note(py.newer, offset=line - 1, what_text="cell"),
+                                   Span.point(line + first - 1, 1)))
         out.extend(body + "\n" for body in py.lines)
         line += len(src_lines)
     return "".join(out), skipped

@@ -179,6 +179,23 @@ def test_a_wrong_target_in_one_branch_is_still_reported_against_that_branch_mode
     assert "ignores it silently" in found[0]["message"]
 
 
+def test_a_helper_called_with_two_models_checks_its_config_against_each(tmp_path: Path) -> None:
+    source = HEADER + textwrap.dedent("""
+        def apply(model):
+            config = LoraConfig(target_modules=["lin0"])
+            return get_peft_model(model, config)
+
+        def build(kind):
+            if kind == "a":
+                return apply(A())
+            return apply(B())
+        """)
+    found = _errors(tmp_path, source)
+    assert [(d["code"], d["model"]) for d in found] == [("PFT101", "B")]
+    assert _run_with_peft(source, 'build("a")') == "ok"
+    assert "not found in the base model" in _run_with_peft(source, 'build("b")')
+
+
 def test_a_config_shared_by_both_branches_is_checked_against_each_model(tmp_path: Path) -> None:
     source = HEADER + textwrap.dedent("""
         def build(kind):
@@ -369,3 +386,58 @@ def test_newer_syntax_beside_nesting_too_deep_for_libcst_is_a_syntax_error_not_a
     source = HEADER + 'd = {"q": 1}\nlabel = f"{d["q"]}"\nx = ' + "(" * 3000 + "\n"
     (tmp_path / "repro.py").write_text(source, encoding="utf-8")
     assert [d["code"] for d in lint(tmp_path, "repro.py")] == ["PFT902"]
+
+
+def test_a_splat_of_either_dict_reads_the_keys_of_both(tmp_path: Path) -> None:
+    differ = HEADER + textwrap.dedent("""
+        def build(flag=True):
+            return get_peft_model(A(), LoraConfig(**({"target_modules": ["lin0"]} if flag else {"target_modules": ["lin1"]})))
+        """)
+    assert _errors(tmp_path, differ) == []
+    assert _run_with_peft(differ, "build(True)") == _run_with_peft(differ, "build(False)") == "ok"
+    same = HEADER + textwrap.dedent("""
+        def build(flag=True):
+            return get_peft_model(A(), LoraConfig(**({"target_modules": ["lin9"], "r": 4} if flag else {"target_modules": ["lin9"]})))
+        """)
+    assert [d["code"] for d in _errors(tmp_path, same)] == ["PFT101"]
+    assert "not found in the base model" in _run_with_peft(same, "build(True)")
+    assert "not found in the base model" in _run_with_peft(same, "build(False)")
+
+
+def test_a_peft_warning_the_code_answers_after_the_call_is_not_repeated(tmp_path: Path) -> None:
+    import warnings
+
+    from peft import ShiraConfig
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ShiraConfig(mask_type="custom", target_modules=["lin0"])
+    assert any("config.mask_fn" in str(w.message) for w in caught)  # peft asks for config.mask_fn = ...
+    body = """
+        from peft import ShiraConfig
+
+        def build(mask):
+            config = ShiraConfig(mask_type="custom", target_modules=["lin0"])
+            {line}
+            return get_peft_model(A(), config)
+        """
+    answered = HEADER + textwrap.dedent(body.replace("{line}", "config.mask_fn = mask"))
+    assert _errors(tmp_path, answered) == []
+    unanswered = HEADER + textwrap.dedent(body.replace("{line}", "pass"))
+    assert [d["code"] for d in _errors(tmp_path, unanswered)] == ["PFT211"]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python reads PEP 701 f-strings itself")
+def test_a_notebook_cell_with_a_newer_fstring_is_linted_with_a_note(tmp_path: Path) -> None:
+    import json
+
+    cells = [HEADER, 'd = {"q": 1}\nprint(f"{d["q"]}")\n', 'get_peft_model(A(), LoraConfig(target_modules=["lin9"]))\n']
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": c}
+                    for c in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "repro.ipynb").write_text(json.dumps(nb, indent=1), encoding="utf-8")
+    found = lint(tmp_path, "--show-notes", "repro.ipynb")
+    assert "PFT906" not in [d["code"] for d in found]
+    note = next(d for d in found if d["code"] == "PFT908")
+    assert note["message"].startswith("this cell needs Python 3.12+") and "(cell 2, line 2)" in note["message"]
+    (err,) = [d for d in found if d["severity"] == "error"]
+    assert (err["code"], err["model"]) == ("PFT101", "A")

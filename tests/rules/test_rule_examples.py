@@ -5,6 +5,7 @@ one), a good example produces none of the rule's findings."""
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,8 @@ def _fixed_text(tmp: Path, ex: Example, unsafe: bool) -> str:
 @pytest.mark.parametrize("rule,which,i", CASES, ids=[f"{r.code}-{w}{i}" for r, w, i in CASES])
 def test_example(rule: type[Rule], which: str, i: int, tmp_path: Path) -> None:
     ex = getattr(rule, which)[i]
+    if rule.code == "PFT908" and sys.version_info >= (3, 14):
+        pytest.skip("the example's template string is valid syntax on this Python")
     found = lint_example(tmp_path, ex)
     mine = sorted((d for d in found if d["code"] == rule.code), key=lambda d: (d["line"], d["column"]))
     if which == "good":

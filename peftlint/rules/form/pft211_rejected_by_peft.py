@@ -65,6 +65,8 @@ class RejectedByPeft(Rule):
                 yield self.diagnostic(ctx, span, f"peft {_version(ctx)} raises on {when}: {complaint.text()}",
                                       subject=name)
             else:
+                if any(f".{attr}" in complaint.message for attr in ctx.spec.facts.changed_later):
+                    continue  # the warning asks for ``config.<attr> = ...``, which the code does after the call
                 yield self.diagnostic(ctx, span, f"peft {_version(ctx)} warns on {when}: {complaint.text()}",
                                       subject=name, severity=Severity.WARNING)
 

@@ -43,6 +43,12 @@ class DynamicValue(Rule):
                 message = (f"`{name}` was not checked: {d.reason}" if d.reason
                            else f"`{name}` is computed at runtime; it was not checked")
                 yield self.diagnostic(ctx, d.span, message, subject=name)
+        facts = ctx.spec.facts
+        for name, v in facts.changed_later.items():
+            yield self.diagnostic(ctx, v.span, f"`{name}` was not checked: {v.reason}", subject=name)
+        if facts.changed_unknown:
+            yield self.diagnostic(ctx, ctx.spec.span, f"{facts.changed_unknown} may change any field of the config "
+                                  "after it is built: the fields were not checked against the model")
         if ctx.spec.opaque:
             # a splat of unknown content leaves every field it does not name unknown (Context.field)
             what = ", ".join(f"`{a}`" if a.startswith("*") else a for a in ctx.spec.facts.opaque_args) or "an argument"

@@ -199,6 +199,8 @@ class _Extractor:
     ) -> bool:
         """``**{...}`` / ``**CONSTANT_DICT`` with static string keys: read as keywords (a member
         computed at runtime becomes a dynamic field; an unknown set of keys is not expanded)."""
+        if isinstance(arg.value, ast.IfExp):
+            return self._expand_either(arg.value, fields, keyword_spans, arg_spans)
         whole = self.values.value(arg.value)
         if whole.keys is None or whole.members is None or (not whole.dynamic and whole.kind != "dict"):
             return False
@@ -208,6 +210,27 @@ class _Extractor:
             fields[key] = whole.members[key]
             keyword_spans[key] = key_value.span
             arg_spans[key] = whole.members[key].span
+        return True
+
+    def _expand_either(self, expr: ast.IfExp, fields: dict[str, Value], keyword_spans: dict[str, Span],
+                       arg_spans: dict[str, Span]) -> bool:
+        """``**({...} if cond else {...})``: the keys of either dict; a key whose value the two do
+        not share is chosen at runtime."""
+        arms = [self.values.value(e) for e in (expr.body, expr.orelse)]
+        if any(a.keys is None or a.members is None or (not a.dynamic and a.kind != "dict") for a in arms):
+            return False
+        if not all(isinstance(k.value, str) for a in arms for k in (a.keys or {}).values()):
+            return False
+        reason = f"chosen at runtime by the condition {self.p.code(expr.test, 40)}"
+        for arm in arms:
+            for key, key_value in (arm.keys or {}).items():
+                member = (arm.members or {})[key]
+                others = [(a.members or {}).get(key) for a in arms]
+                same = all(o is not None and o.fully_static and member.fully_static and o.value == member.value
+                           for o in others)
+                fields[key] = member if same else Value(None, member.span, dynamic=True, kind="dynamic", reason=reason)
+                keyword_spans[key] = key_value.span
+                arg_spans[key] = member.span
         return True
 
     def _link(self, spec: AdapterSpec, call: ast.Call, unsloth: str | None) -> None:
@@ -229,24 +252,22 @@ class _Extractor:
 
     def _changed_later(self, spec: AdapterSpec) -> None:
         """A field set on the config object after it is built (``config.target_modules = ...``,
-        ``setattr(config, name, value)``) is unknown, never the value (or the default) of the call."""
+        ``setattr(config, name, value)``) is unknown, never the value (or the default) of the call.
+        The call's own arguments stay as written (peft checked them when the config was built)."""
         p = self.p
+        facts = spec.facts
         for node in self.linker.changes:
             where = f"{p.code(node, 50)} at line {p.line(node)}"
+            reason = f"changed after the config is built ({where})"
             if isinstance(node, ast.Attribute):
-                spec.fields[node.attr] = Value(None, p.span(node), dynamic=True, kind="dynamic",
-                                               reason=f"changed after the config is built ({where})")
+                facts.changed_later[node.attr] = Value(None, p.span(node), dynamic=True, kind="dynamic", reason=reason)
                 continue
             name = self.values.value(node.args[1]) if len(node.args) > 1 else None
             if name is not None and name.is_str:
-                spec.fields[name.value] = Value(None, p.span(node), dynamic=True, kind="dynamic",
-                                                reason=f"changed after the config is built ({where})")
-            else:  # any field, also one the call names, may be the one set
-                spec.opaque = True
-                spec.facts.opaque_args.append(where)
-                for key, old in list(spec.fields.items()):
-                    spec.fields[key] = Value(None, old.span, dynamic=True, kind="dynamic",
-                                             reason=f"may be changed after the config is built ({where})")
+                facts.changed_later[name.value] = Value(None, p.span(node), dynamic=True, kind="dynamic",
+                                                        reason=reason)
+            elif not facts.changed_unknown:
+                facts.changed_unknown = where
 
     def _component_facts(self, spec: AdapterSpec, refs: list[ModelRef]) -> None:
         """The repository folder (and class, library) of the model the code loads, when it loads

@@ -220,14 +220,18 @@ class ModelTracer:
                 return self.trace(arg, ctx[:-1], depth + 1, path)
         failure = f"the model is the argument '{pname}' of {func.name}(), and no call in this file passes it"
         sites = p.call_sites(func)
-        for site in sites[:MAX_CALL_SITES]:
+        found: list[Load] = []
+        for site in sites[:MAX_CALL_SITES]:  # each call may pass another model: the config meets each
             arg = p.bind_argument(func, site, param)
             if arg is None:
                 continue
             res = self.trace(arg, (), depth + 1, path)
             if isinstance(res, list):
-                return res
-            failure = res
+                found.extend(load for load in res if all(load.call is not f.call for f in found))
+            else:
+                failure = res
+        if found:
+            return found
         if not sites and self.pytest.receives_fixtures(func):
             fixture = self.pytest.fixture(func, pname)
             if fixture is not None:

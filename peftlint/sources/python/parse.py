@@ -11,9 +11,13 @@ import ast
 import sys
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from peftlint.codes import Code
 from peftlint.diagnostics import Span
+
+if TYPE_CHECKING:
+    from peftlint.sources.python.newer_syntax import Downlevel
 
 
 @dataclass
@@ -68,25 +72,31 @@ def _newer(text: str, exc: SyntaxError) -> ParseOutcome | None:
     found = downlevel_bounded(text)
     if found is None:
         return None
-    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    lines_of: dict[str, list[int]] = {}
-    for _, d, line in found.uses:
-        lines_of.setdefault(d, []).append(line)
-    what = "; ".join(f"{d}, line{'s' if len(ls) > 1 else ''} {', '.join(map(str, sorted(set(ls))[:5]))}"
-                     for d, ls in lines_of.items())
     first_line = found.uses[0][2]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(found.text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        message = (f"this file needs Python {found.version}+ ({what}); peftlint runs on Python {running}, whose "
-                   "parser cannot read it: the file was not linted. Run peftlint on a newer Python to lint it")
-        return ParseOutcome(None, Code.NEWER_SYNTAX, message, Span.point(first_line, 1))
+        return ParseOutcome(None, Code.NEWER_SYNTAX, newer_note(found, linted=False), Span.point(first_line, 1))
     _mark_placeholders(tree, found.placeholders)
-    message = (f"this file needs Python {found.version}+ ({what}); peftlint runs on Python {running} and read "
-               "those expressions as unknown values, so what depends on them was not checked")
-    return ParseOutcome(tree, note=message, note_span=Span.point(first_line, 1))
+    return ParseOutcome(tree, note=newer_note(found), note_span=Span.point(first_line, 1))
+
+
+def newer_note(found: Downlevel, linted: bool = True, offset: int = 0, what_text: str = "file") -> str:
+    """The PFT908 message: the version the text needs, the constructs and their lines (plus
+    ``offset``: a notebook cell's first line in the notebook's program)."""
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    lines_of: dict[str, list[int]] = {}
+    for _, d, line in found.uses:
+        lines_of.setdefault(d, []).append(line + offset)
+    what = "; ".join(f"{d}, line{'s' if len(ls) > 1 else ''} {', '.join(map(str, sorted(set(ls))[:5]))}"
+                     for d, ls in lines_of.items())
+    if not linted:
+        return (f"this {what_text} needs Python {found.version}+ ({what}); peftlint runs on Python {running}, whose "
+                "parser cannot read it: the file was not linted. Run peftlint on a newer Python to lint it")
+    return (f"this {what_text} needs Python {found.version}+ ({what}); peftlint runs on Python {running} and read "
+            "those expressions as unknown values, so what depends on them was not checked")
 
 
 NEWER_SYNTAX_ATTR = "peftlint_newer_syntax"

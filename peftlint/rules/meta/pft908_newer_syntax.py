@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from peftlint.diagnostics import Severity
 from peftlint.rules.base import Example, Expect
 from peftlint.rules.meta._common import EngineRule

@@ -49,10 +49,12 @@ def _print_notes(settings: object) -> None:
         _err(f"peftlint: {note}")
 
 
-def _err(line: str) -> None:
+def _err(text: str) -> None:
+    """``text`` on stderr, each of its lines with control characters escaped."""
     from peftlint.report.printable import escape_line
 
-    click.echo(escape_line(line), err=True)
+    for line in text.split("\n"):
+        click.echo(escape_line(line), err=True)
 
 
 def _use_color(choice: str) -> bool:
@@ -247,7 +249,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
             options = {"statistics": statistics, "settings": settings, "show_notes": show_notes,
                        "paths": [str(p) for p in paths], "color": use_color}
             rendered = printable(renderers()[fmt](result, options))
-            if fmt in TEXT_FORMATS:
+            if fmt in TEXT_FORMATS and not use_color:  # a coloured report escaped its pieces before painting
                 rendered = escape_controls(rendered)
     except KeyboardInterrupt:  # Ctrl-C: a file being fixed keeps its old content, no temp file stays
         _err("peftlint: interrupted")

@@ -138,11 +138,17 @@ class Linter(Replay, ModelChoice):
         if groups is not None:  # files under other configurations: one linter per configuration
             result = RunResult()
             for settings, group in groups:
-                sub = self if settings is self.settings else Linter(
-                    settings, self.cwd, result_cache=self.results is not None, progress=self.progress)
+                sub = self if settings is self.settings else self._sibling(settings)
                 result.extend(sub.lint_candidates(group, jobs, start))
             return _sorted(result)
         return _sorted(self.lint_candidates(cands, jobs, start))
+
+    def _sibling(self, settings: Settings) -> "Linter":
+        """A linter for the files under another configuration: same cache use, same in-memory texts."""
+        sub = Linter(settings, self.cwd, result_cache=self.results is not None,
+                     refresh_results=self.results is not None and self.results.refresh, progress=self.progress)
+        sub.overrides = self.overrides
+        return sub
 
     def lint_candidates(self, cands: list[disc.Candidate], jobs: int, start: float) -> RunResult:
         """Lint the walked files ``cands`` with this linter's settings (see ``lint_paths``)."""

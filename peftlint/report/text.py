@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from peftlint.diagnostics import Diagnostic, Severity, fix_summary, fixable
 from peftlint.engine.results import RunResult
-from peftlint.report.printable import escape_line
+from peftlint.report.printable import escape_controls, escape_line
 
 
 def render(result: RunResult, options: dict) -> str:
@@ -47,12 +47,14 @@ def _render(result: RunResult, options: dict, full: bool) -> str:
                 continue
             mark = " " + paint("[*]", "fix") if fixable(d, unsafe) else ""
             out.append(f"{paint(escape_line(d.path), 'path')}:{_position(d)}: {paint(d.code, d.severity.value)}{mark} "
-                       f"{one_line(_message(d))}")
+                       f"{escape_controls(one_line(_message(d)))}")
             if full:
-                out.extend(_explanation(d))
+                out.extend(escape_controls(line) for line in _explanation(d))
     if out:
         out.append("")
-    out.extend(summary_lines(result, unsafe, full=full, notes_shown=show_notes, paths=tuple(options.get("paths", ()))))
+    out.extend(escape_controls(line) for line in summary_lines(
+        result, unsafe, full=full, notes_shown=show_notes, paths=tuple(options.get("paths", ()))))
+    # every piece from the linted tree is escaped above, before the colours are painted around it
     return "\n".join(out) + "\n"
 
 

@@ -94,7 +94,7 @@ def test_fix_passes_undecodable_input_through(tmp_path: Path) -> None:
     finally:
         os.chdir(old)
     assert res.stdout_bytes == data
-    assert "PFT902" in res.stderr and "not UTF-8" in res.stderr and res.exit_code == 1
+    assert "PFT902" in res.stderr and "not text in its declared encoding (utf-8)" in res.stderr and res.exit_code == 1
 
 
 def test_diff_shows_the_fix(tmp_path: Path) -> None:

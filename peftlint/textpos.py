@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from itertools import accumulate
 
 from peftlint.diagnostics import Span
 
@@ -21,14 +22,20 @@ _LAST: list["LineIndex | None"] = [None]
 
 
 def split_lines(text: str) -> list[str]:
-    """The lines of ``text`` as :class:`LineIndex` numbers them (without their line ends)."""
-    return LINE_BREAK.split(text)
+    """The lines of ``text`` as :class:`LineIndex` numbers them (without their line ends); shared
+    with the index of the same string (do not modify)."""
+    return LineIndex.of(text).lines
 
 
 class LineIndex:
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0] + [m.end() for m in LINE_BREAK.finditer(text)]
+        if "\r" in text:
+            self.lines = LINE_BREAK.split(text)
+            self.starts = [0] + [m.end() for m in LINE_BREAK.finditer(text)]
+        else:  # only "\n": each line starts one past the end of the one before
+            self.lines = text.split("\n")
+            self.starts = [0, *accumulate(len(line) + 1 for line in self.lines[:-1])]
 
     @classmethod
     def of(cls, text: str) -> "LineIndex":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gc
 import os
-import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -90,6 +89,7 @@ def _lint_batch(batch: list[Candidate]) -> Any:
 def lint_in_workers(linter: Any, cands: list[Candidate], workers: int, result: Any, done: int, total: int) -> None:
     """Lint ``cands`` in ``workers`` processes into ``result``; ``done``/``total`` feed the progress."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from pickle import PicklingError
 
     linter.facts()  # read (or build and cache) peft's facts once, before the workers start
     batches = [cands[i:i + BATCH] for i in range(0, len(cands), BATCH)]
@@ -100,7 +100,7 @@ def lint_in_workers(linter: Any, cands: list[Candidate], workers: int, result: A
         for fut in as_completed(futures):
             try:
                 result.extend(fut.result())
-            except (RecursionError, pickle.PicklingError):
+            except (RecursionError, PicklingError):
                 # a value nested too deeply to pickle (a 900-deep target_modules): the batch is
                 # linted here, where nothing has to cross a process boundary
                 for cand in futures[fut]:

@@ -5,12 +5,14 @@ peftlint, and (``--online`` only) a download of that one file."""
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from peftlint import __version__
 from peftlint.redact import redact
+
+if TYPE_CHECKING:
+    import logging
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
 BUNDLED_INDEX = BUNDLED_DIR / "bundled_index.json"
@@ -115,8 +117,10 @@ def download_config(repo_id: str, revision: str | None, cache_dir: str, endpoint
         raise ResolveFailed(f"downloading {filename} of {repo_id} failed: {_one_line(exc)}") from None
 
 
-class _RedactingFilter(logging.Filter):
-    """huggingface_hub logs each retry with the request URL, credentials included."""
+class _RedactingFilter:
+    """huggingface_hub logs each retry with the request URL, credentials included. (A handler takes
+    any object with a ``filter`` method; not deriving from ``logging.Filter`` keeps ``logging``
+    out of runs that never reach the hub.)"""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -127,6 +131,8 @@ class _RedactingFilter(logging.Filter):
 
 
 def _redact_hub_logs() -> None:
+    import logging
+
     from huggingface_hub.utils import logging as hf_logging
 
     root = hf_logging.get_logger()  # the library's own logger, whose handler prints every record

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ast
 import bisect
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from peftlint.sources.python.parse import no_gc
 from peftlint.sources.python.text import SourceText
 
 # fields that never hold a child node worth a parent link (names, flags, shared singletons)
@@ -23,12 +25,33 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return found
 
 
-_REVERSED_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAF_TYPES = frozenset({"identifier", "string", "constant", "int"})
+# per node class, its child fields last-first, each with whether it holds a list
+_WALK_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
 
 
-def _reversed_child_fields(kind: type) -> tuple[str, ...]:
-    found = _REVERSED_FIELDS[kind] = _child_fields(kind)[::-1]
-    return found
+def _walk_fields(kind: type) -> tuple[tuple[str, bool], ...]:
+    """The fields of ``kind`` that hold nodes, read from the class's ASDL signature (its docstring,
+    e.g. ``Call(expr func, expr* args, keyword* keywords)``); a class without one falls back to
+    ``_child_fields`` with every field treated as either."""
+    found: list[tuple[str, bool]] = []
+    signature = re.fullmatch(r"\w+\((.*)\)", (kind.__doc__ or "").strip())
+    fields = tuple(kind._fields)  # type: ignore[attr-defined]
+    if signature is not None and fields:
+        declared = {}
+        for part in signature.group(1).split(","):
+            words = part.split()
+            if len(words) == 2:
+                declared[words[1]] = words[0]
+        if set(declared) == set(fields):
+            for name in fields:
+                asdl = declared[name]
+                if asdl.rstrip("*?") not in _LEAF_TYPES and name not in _NO_CHILDREN:
+                    found.append((name, asdl.endswith("*")))
+            _WALK_FIELDS[kind] = result = tuple(found[::-1])
+            return result
+    _WALK_FIELDS[kind] = result = tuple((name, True) for name in _child_fields(kind)[::-1])
+    return result
 
 
 def child_nodes(node: ast.AST) -> list[ast.AST]:
@@ -88,7 +111,8 @@ class ModuleIndex(SourceText):
         self._args: dict[ast.Call, list[Arg]] = {}
         self._sorted_names: dict[str, list[ast.Name]] = {}
         self._name_lines: dict[str, list[int]] = {}
-        self._walk()
+        with no_gc():
+            self._walk()
 
     def _walk(self) -> None:
         # The hottest loop of a lint run (every node of every linted file): child fields are read
@@ -96,8 +120,7 @@ class ModuleIndex(SourceText):
         parents = self.parents
         order: dict[ast.AST, int] = {}
         calls, names, attributes, classes = self.calls, self.names, self.attributes, self.classes
-        fields_of = _REVERSED_FIELDS
-        node_type = ast.AST
+        fields_of = _WALK_FIELDS
         Call, Name, Attribute = ast.Call, ast.Name, ast.Attribute
         stack: list[ast.AST] = [self.tree]
         pop, push = stack.pop, stack.append
@@ -136,19 +159,19 @@ class ModuleIndex(SourceText):
                 self.has_walrus = True
             fields = fields_of.get(kind)
             if fields is None:
-                fields = _reversed_child_fields(kind)
+                fields = _walk_fields(kind)
             # children are pushed last-first (fields and list items reversed), so that nodes are met
-            # in source order
-            for name in fields:
+            # in source order; lists of nodes may hold None (dict keys of ``**x``, absent kw defaults)
+            for name, many in fields:
                 value = getattr(node, name, None)
                 if value is None:
                     continue
-                if type(value) is list:
+                if many:
                     for child in reversed(value):
-                        if isinstance(child, node_type):
+                        if child is not None:
                             parents[child] = node
                             push(child)
-                elif isinstance(value, node_type):
+                else:
                     parents[value] = node
                     push(value)
         # source order; a call before the calls nested in it

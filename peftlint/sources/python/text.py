@@ -13,11 +13,10 @@ import bisect
 import io
 import re
 import tokenize
-from functools import cached_property
 
 from peftlint.diagnostics import Span
+from peftlint.textpos import LineIndex
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _SPACE = " \t\f\r\n\\"
 
 
@@ -33,8 +32,10 @@ class SourceText:
     def __init__(self, tree: ast.Module, text: str) -> None:
         self.tree = tree
         self.text = text
-        # Python's own line breaks only (str.splitlines also splits at \f, \x1c, \u2028, ...)
-        self.lines = _LINE_BREAK.split(text)
+        # Python's own line breaks only (str.splitlines also splits at \f, \x1c, \u2028, ...); the
+        # index is shared with the run's other readers of the same text (suppressions, fixes)
+        self._line_index = LineIndex.of(text)
+        self.lines = self._line_index.lines
         self.parents: dict[ast.AST, ast.AST] = {}
         self._encoded: dict[int, bytes] = {}
         self._comments: dict[int, list[str]] = {}
@@ -51,10 +52,10 @@ class SourceText:
             data = self._encoded[line] = text.encode("utf-8", errors="surrogatepass")
         return len(data[:byte_col].decode("utf-8", errors="replace"))
 
-    @cached_property
+    @property
     def _starts(self) -> list[int]:
         """Offset in ``text`` where each line starts."""
-        return [0] + [m.end() for m in _LINE_BREAK.finditer(self.text)]
+        return self._line_index.starts
 
     def offset(self, line: int, col: int) -> int:
         """Offset in ``text`` of a 1-based line and 0-based character column."""

@@ -454,10 +454,12 @@ class Linter(Replay, ModelChoice):
             if d.model is None:
                 d.model = label
             if expanded is not None and expanded.note and (d.subject in expanded.generated or (
-                    not expanded.explicit and re.search(r"\btarget_modules\b", d.message))):
-                d.message = f"{d.message} ({expanded.note})"
+                    not expanded.explicit and re.search(r"\btarget_modules\b", d.text()))):
+                d.add_note(f"({expanded.note})")
             elif keys or spec.facts.trainer_notes:
-                d.message = _name_trainer_key(d.message, keys, spec.facts.tool or "trainer", spec.facts.trainer_notes)
+                note = _trainer_key_note(d.text(), keys, spec.facts.tool or "trainer", spec.facts.trainer_notes)
+                if note is not None:
+                    d.add_note(note)
             if ref is not None and d.model_source is None:
                 d.model_source = ref.how
         return diags
@@ -480,15 +482,16 @@ class Linter(Replay, ModelChoice):
         return diags
 
 
-def _name_trainer_key(message: str, keys: dict[str, str], tool: str, notes: dict[str, str] | None = None) -> str:
-    """Messages speak PEFT's field names; say once what the field is called in the trainer config
-    (or what the trainer does with it)."""
+def _trainer_key_note(message: str, keys: dict[str, str], tool: str,
+                      notes: dict[str, str] | None = None) -> str | None:
+    """Messages speak PEFT's field names; the note that says once what the first field ``message``
+    names is called in the trainer config (or what the trainer does with it)."""
     for field_name in [*(notes or {}), *keys]:
         if re.search(rf"\b{re.escape(field_name)}\b", message):
             if notes and field_name in notes:
-                return f"{message} ({notes[field_name]})"
-            return f"{message} (`{field_name}` is `{keys[field_name]}` in this {tool} config)"
-    return message
+                return f"({notes[field_name]})"
+            return f"(`{field_name}` is `{keys[field_name]}` in this {tool} config)"
+    return None
 
 
 def _adapter_encoding_problem(data: bytes) -> Problem | None:

@@ -66,9 +66,7 @@ def _position(d: Diagnostic) -> str:
 
 def _message(d: Diagnostic) -> str:
     """The message without the ``(cell N, line L)`` the position already says."""
-    if d.cell is not None:
-        return d.message.removesuffix(f" (cell {d.cell[0]}, line {d.cell[1]})")
-    return d.message
+    return d.text(cell=False)
 
 
 # path bold, codes by severity (ruff's colours), the fixable mark cyan

@@ -68,9 +68,10 @@ class Replay:
 
     def _remember(self, cand: disc.Candidate, part: RunResult, content: str, dependencies: list[str]) -> None:
         """Store what ``cand`` contributed, with what it depended on, in the result cache."""
-        summaries = [outcome_summary(o) for o in part.outcomes]
+        found = [outcome_summary(o) for o in part.outcomes]
+        summaries = [s for s in found if s is not None]
         records = self._resolved.records(self._resolved.touched)
-        if records is None or any(s is None for s in summaries):
+        if self.results is None or records is None or len(summaries) != len(found):
             return
         key = self.results.entry_key(cand.path, disc.candidate_display_path(cand, self.cwd), cand.kind, cand.explicit)
         self.results.store(key, content, CachedFile(part.files, part.diagnostics, summaries, part.verdicts),

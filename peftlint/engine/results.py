@@ -35,7 +35,7 @@ class SpecOutcome:
     @property
     def fetchable(self) -> bool:
         """Not checked because its hub model's config.json is not on this machine."""
-        return bool(self.skipped) and NOT_ON_THIS_MACHINE in self.skipped
+        return self.skipped is not None and NOT_ON_THIS_MACHINE in self.skipped
 
 
 @dataclass

@@ -8,11 +8,11 @@ import re
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable
 
 from peftlint.codes import Code
 from peftlint.config import Settings
-from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity, Span
+from peftlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity, Span
 from peftlint.engine import discover as disc
 from peftlint.engine import prefetch
 from peftlint.engine.intent import apply_intent
@@ -50,7 +50,7 @@ def _remove_noqa(c: NoqaComment, path: str, code: str) -> Fix | None:
     the comment is inside a JSON string (the fix would need the cell mapping), so it is left too."""
     if c.codes is None or len(c.codes) != 1 or not c.alone or not c.lead or path.endswith(".ipynb"):
         return None
-    return Fix("safe", (Edit(path, Span(c.line, c.lead, c.line, c.end_column), ""),),
+    return Fix(Applicability.SAFE, (Edit(path, Span(c.line, c.lead, c.line, c.end_column), ""),),
                f"remove the unused `# noqa: {code}`")
 
 
@@ -207,10 +207,10 @@ class Linter(Replay, ModelChoice):
             orphan.detail = ("The config says which method and base model the weights are for. Save the adapter "
                              "with save_pretrained, or put its adapter_config.json here.")
             self._emit(result, [orphan], None)
-            return
+            return None
         if cand.kind == disc.DIFFUSERS_LORA:
             self._lint_diffusers_lora(cand, path, result)
-            return
+            return None
         prefiltered = read is not None
         read = read if read is not None else self.read_candidate(cand)
         if read.data is None:
@@ -262,12 +262,12 @@ class Linter(Replay, ModelChoice):
         if encoding_problem is not None and not data.startswith(codecs.BOM_UTF8):  # UTF-16/32: not read further
             result.files += 1
             self._emit(result, [self._problem(path, encoding_problem)], None)
-            return
+            return None
         if read.binary:
             if cand.explicit:
                 result.files += 1
                 self._emit(result, [self._problem(path, Problem(SYNTAX, "binary file, not linted"))], None)
-            return
+            return None
         text = read.text
         if text is None:
             result.files += 1
@@ -337,7 +337,7 @@ class Linter(Replay, ModelChoice):
         self._emit(result, diags, None, path)
 
     def _emit(self, result: RunResult, diags: list[Diagnostic], sup: Suppressions | None, path: str = "",
-              skipped_codes: set[str] = frozenset()) -> None:
+              skipped_codes: Collection[str] = frozenset()) -> None:
         s = self.settings
         kept = []
         for d in diags:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shlex
 import textwrap
 from collections import Counter
-from typing import Callable
+from typing import Callable, TypedDict
 
 from peftlint.diagnostics import Diagnostic, Severity, fix_summary, fixable
 from peftlint.engine.results import RunResult
@@ -69,9 +69,15 @@ def _message(d: Diagnostic) -> str:
     return d.text(cell=False)
 
 
+class _Style(TypedDict, total=False):  # click.style's keywords used here
+    fg: str
+    bold: bool
+
+
 # path bold, codes by severity (ruff's colours), the fixable mark cyan
-_STYLES = {"path": {"bold": True}, "error": {"fg": "red", "bold": True}, "warning": {"fg": "yellow", "bold": True},
-           "info": {"fg": "blue", "bold": True}, "fix": {"fg": "cyan"}}
+_STYLES: dict[str, _Style] = {"path": {"bold": True}, "error": {"fg": "red", "bold": True},
+                              "warning": {"fg": "yellow", "bold": True}, "info": {"fg": "blue", "bold": True},
+                              "fix": {"fg": "cyan"}}
 
 
 def _painter(color: bool) -> Callable[[str, str], str]:

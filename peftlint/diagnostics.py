@@ -205,9 +205,25 @@ class Diagnostic:
     # In a notebook: (cell, line in the cell, column in the cell), 1-based, cells counted from the
     # first; the text report prints ``nb.ipynb:cell 3:2:8`` as ruff does (the span is the JSON file's).
     cell: tuple[int, int, int] | None = field(default=None, compare=False)
+    # What the engine adds to the rule's ``message``, each a parenthesised remark printed after it in
+    # this order: the ``pytest.raises`` the finding is expected under, the trainer's name of a field
+    # or what the trainer does with it, the candidate model it holds for. ``message`` stays the
+    # rule's own text; renderers print ``text()``.
+    notes: tuple[str, ...] = ()
+
+    def text(self, cell: bool = True) -> str:
+        """The message as printed: the rule's message, the engine's notes and, in a notebook (unless
+        ``cell`` is False because the position already says it), ``(cell N, line L)``."""
+        parts = [self.message, *self.notes]
+        if cell and self.cell is not None:
+            parts.append(f"(cell {self.cell[0]}, line {self.cell[1]})")
+        return " ".join(parts)
+
+    def add_note(self, note: str) -> None:
+        self.notes = (*self.notes, note)
 
     def sort_key(self) -> tuple:
-        return (self.path, self.span.line, self.span.column, self.code, self.subject or "", self.message)
+        return (self.path, self.span.line, self.span.column, self.code, self.subject or "", self.text())
 
     def to_json(self, cache: bool = False) -> dict[str, Any]:
         """The public JSON form; ``cache``: the results cache's (fix changes kept uncomputed)."""
@@ -216,7 +232,8 @@ class Diagnostic:
             "code": self.code,
             "name": self.name,
             "severity": self.severity.value,
-            "message": self.message,
+            "message": self.message if cache else self.text(),
+            **({"notes": list(self.notes)} if cache else {}),
             "path": self.path,
             "line": self.span.line,
             "column": self.span.column,
@@ -232,12 +249,19 @@ class Diagnostic:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Diagnostic":
-        """The inverse of :meth:`to_json`; raises KeyError/TypeError/ValueError on malformed data."""
+        """The inverse of :meth:`to_json` (of its cache form: the public ``message`` is ``text()``,
+        notes included); raises KeyError/TypeError/ValueError on malformed data."""
         return cls(_str(data["code"]), _str(data["name"]), Severity(data["severity"]), _str(data["message"]),
                    _str(data["path"]), _span(data), subject=_opt_str(data["subject"]), model=_opt_str(data["model"]),
                    fix=Fix.from_json(data["fix"]) if data["fix"] is not None else None,
                    detail=_opt_str(data.get("detail")), model_source=_opt_str(data.get("model_source")),
-                   cell=_cell(data.get("cell")))
+                   cell=_cell(data.get("cell")), notes=_notes(data.get("notes", [])))
+
+
+def _notes(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise TypeError("notes must be a list")
+    return tuple(_str(v) for v in value)
 
 
 def _cell(value: Any) -> tuple[int, int, int] | None:

@@ -37,7 +37,7 @@ class Checker(Protocol):
 
 
 def _key(d: Diagnostic) -> tuple:
-    return (d.code, d.span, d.subject, d.message)
+    return (d.code, d.span, d.subject, d.text())
 
 
 def merge_findings(per_model: list[tuple[str, list[Diagnostic]]]) -> list[Diagnostic]:
@@ -59,7 +59,7 @@ def merge_findings(per_model: list[tuple[str, list[Diagnostic]]]) -> list[Diagno
                 d.model = d.model or labels[0]
                 out.append(d)
                 continue
-            d.message = f"{d.message} {with_model(label, labels)}"
+            d.add_note(with_model(label, labels))
             d.model = label
             d.fix = None
             out.append(d)

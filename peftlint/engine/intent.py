@@ -17,5 +17,5 @@ def apply_intent(diags: list[Diagnostic], spec: AdapterSpec) -> None:
     for d in diags:
         if d.severity in lowered and not d.code.startswith("PFT9"):
             d.severity = Severity.INFO
-            d.message = (f"{d.message} (expected: peft {verb} here as the enclosing `{facts.expects}` at line "
-                         f"{facts.expects_line} expects)")
+            d.add_note(f"(expected: peft {verb} here as the enclosing `{facts.expects}` at line "
+                       f"{facts.expects_line} expects)")

@@ -25,6 +25,10 @@ from typing import Any
 
 from peftlint.config import Settings
 from peftlint.engine.discover import Candidate
+from peftlint.engine.reading import SourceRead
+
+# a file to lint and the run's read of it (its bytes go to the worker with it: no file is read twice)
+Pending = tuple[Candidate, SourceRead | None]
 
 # -j 0: seconds of linting in the main process before the rest goes to workers (starting a forked
 # worker costs about 0.05 s, a spawned one about 0.5 s; see benchmarks/run.py --break-even).
@@ -74,11 +78,11 @@ def _init_worker(linter_cls: type, result_cls: type, settings: Settings, cwd: Pa
     _RESULT = result_cls
 
 
-def _lint_batch(batch: list[Candidate]) -> Any:
+def _lint_batch(batch: list[Pending]) -> Any:
     assert _WORKER is not None
     part = _RESULT()
-    for cand in batch:
-        _WORKER.lint_file(cand, part)
+    for cand, read in batch:
+        _WORKER.lint_file(cand, part, read)
         if not gc.isenabled():  # forked from a run without the cyclic collector (see engine.run)
             gc.collect(0)
     for o in part.outcomes:  # what crosses the process boundary: findings and summaries only
@@ -86,7 +90,7 @@ def _lint_batch(batch: list[Candidate]) -> Any:
     return part
 
 
-def lint_in_workers(linter: Any, cands: list[Candidate], workers: int, result: Any, done: int, total: int) -> None:
+def lint_in_workers(linter: Any, cands: list[Pending], workers: int, result: Any, done: int, total: int) -> None:
     """Lint ``cands`` in ``workers`` processes into ``result``; ``done``/``total`` feed the progress."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from pickle import PicklingError
@@ -103,8 +107,8 @@ def lint_in_workers(linter: Any, cands: list[Candidate], workers: int, result: A
             except (RecursionError, PicklingError):
                 # a value nested too deeply to pickle (a 900-deep target_modules): the batch is
                 # linted here, where nothing has to cross a process boundary
-                for cand in futures[fut]:
-                    linter.lint_file(cand, result)
+                for cand, read in futures[fut]:
+                    linter.lint_file(cand, result, read)
             done += len(futures[fut])
             if linter.progress is not None:
                 linter.progress(done, total)

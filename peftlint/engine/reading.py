@@ -1,13 +1,36 @@
-"""How the engine reads a source file, and words one it did not read (see ``peftlint.reading``)."""
+"""How the engine reads a source file: once per run, into a :class:`SourceRead` that every later
+step uses (prefilter, result-cache lookup, linting); and how it words one it did not read. The
+bounds are those of ``peftlint.reading``: regular files only, at most ``max-file-size`` bytes."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from peftlint.engine.discover import PYTHON
-from peftlint.reading import NotReadable, decode_text, read_limited
-from peftlint.rules.meta import NOT_READ
+from peftlint.reading import NotReadable, SourceEncodingError, decode_text, read_limited
+from peftlint.rules.meta import NOT_READ, SYNTAX
 from peftlint.sources import Problem
+
+BINARY_PROBE = 8192  # a NUL byte in this many leading bytes: a binary file, not decoded
+
+
+@dataclass(frozen=True)
+class SourceRead:
+    """One read of a source file. ``data`` is None when it was not read (``unread`` says why);
+    ``text`` is None when the bytes are binary or do not decode (``undecodable`` says why, None for
+    binary)."""
+
+    data: bytes | None
+    sha256: str = ""
+    text: str | None = None
+    unread: Problem | None = None
+    undecodable: Problem | None = None
+
+    @property
+    def binary(self) -> bool:
+        return self.data is not None and b"\x00" in self.data[:BINARY_PROBE]
 
 
 def not_read_problem(exc: NotReadable) -> Problem:
@@ -18,18 +41,37 @@ def not_read_problem(exc: NotReadable) -> Problem:
     return Problem(NOT_READ, f"not read: this is {exc}")
 
 
-def read_source(path: Path, max_size: int, kind: str = PYTHON) -> tuple[bytes, str] | None:
-    """The bytes and text of a source file, or None when it is not one to read: unreadable, over
-    ``max_size``, binary (a NUL byte in its first 8 KiB) or not UTF-8. Passes that skip such files
-    quietly use this; ``Linter._lint_file`` reports each case."""
+def read_file(path: Path, max_size: int, kind: str = PYTHON) -> SourceRead:
+    """Read the source file ``path`` (the run's one read of it), hash and decode it."""
     try:
         data = read_limited(path, max_size)
-    except (OSError, NotReadable):
-        return None
-    if b"\x00" in data[:8192]:
-        return None
-    text = decode_source(data, kind)
-    return None if text is None else (data, text)
+    except NotReadable as exc:
+        return SourceRead(None, unread=not_read_problem(exc))
+    except OSError as exc:
+        return SourceRead(None, unread=Problem(SYNTAX, f"cannot read file: {exc.strerror or exc}"))
+    return source_from_bytes(data, kind)
+
+
+def source_from_bytes(data: bytes, kind: str = PYTHON) -> SourceRead:
+    """A :class:`SourceRead` of bytes that are not on disk (stdin, an editor's buffer, fixed text)."""
+    digest = hashlib.sha256(data).hexdigest()
+    if b"\x00" in data[:BINARY_PROBE]:
+        return SourceRead(data, digest)
+    try:
+        return SourceRead(data, digest, decode_text(data, python=kind == PYTHON))
+    except UnicodeDecodeError as exc:
+        what = "UTF-8" if kind != PYTHON else f"text in its declared encoding ({exc.encoding})"
+        return SourceRead(data, digest, undecodable=Problem(SYNTAX, f"not {what}: {exc.reason} at byte {exc.start}"))
+    except SourceEncodingError as exc:  # as CPython refuses it
+        return SourceRead(data, digest, undecodable=Problem(SYNTAX, f"Python cannot decode this file: {exc}"))
+
+
+def read_source(path: Path, max_size: int, kind: str = PYTHON) -> tuple[bytes, str] | None:
+    """The bytes and text of a source file, or None when it is not one to read: unreadable, over
+    ``max_size``, binary (a NUL byte in its first 8 KiB) or not decodable. Passes outside a lint run
+    (the read-ahead's process) use this; ``Linter`` reports each case."""
+    read = read_file(path, max_size, kind)
+    return None if read.data is None or read.text is None else (read.data, read.text)
 
 
 def decode_source(data: bytes, kind: str) -> str | None:

@@ -42,7 +42,7 @@ from peftlint.diagnostics import Diagnostic, Span
 from peftlint.spec import AdapterSpec
 
 RESULT_PREFIX = "result-"
-SCHEMA = 2  # 2: resolutions record the subfolder
+SCHEMA = 3  # 2: resolutions record the subfolder; 3: findings carry their notes apart from the message
 MAX_ENTRIES = 20_000
 MAX_BYTES = 256 * 1024 * 1024
 REFRESH_AFTER = 24 * 3600  # seconds: how stale an entry's timestamp may get before a hit renews it

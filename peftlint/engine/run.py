@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import codecs
 import gc
-import hashlib
-import os
 import re
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable
 
 from peftlint.codes import Code
 from peftlint.config import Settings
-from peftlint.diagnostics import Diagnostic, Edit, Fix, Severity, Span
+from peftlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity, Span
 from peftlint.engine import discover as disc
 from peftlint.engine import prefetch
 from peftlint.engine.intent import apply_intent
 from peftlint.engine.models import ModelChoice
 from peftlint.engine.readers import READERS, SourceReader
-from peftlint.engine.reading import not_read_problem
+from peftlint.engine.reading import SourceRead, not_read_problem, source_from_bytes
 from peftlint.engine.replay import Replay
 from peftlint.engine.results import RunResult, SpecOutcome, parameters_json
 from peftlint.engine.results_cache import (
@@ -30,7 +28,7 @@ from peftlint.engine.results_cache import (
     weight_files,
 )
 from peftlint.engine.suppress import NoqaComment, Suppressions, parse_suppressions, per_file_ignored
-from peftlint.reading import NotReadable, SourceEncodingError, decode_text, human_size, read_limited
+from peftlint.reading import NotReadable, human_size
 from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
 from peftlint.semantics import peft_check, regex_budget
 from peftlint.rules.selectors import is_known, suggestion
@@ -52,7 +50,7 @@ def _remove_noqa(c: NoqaComment, path: str, code: str) -> Fix | None:
     the comment is inside a JSON string (the fix would need the cell mapping), so it is left too."""
     if c.codes is None or len(c.codes) != 1 or not c.alone or not c.lead or path.endswith(".ipynb"):
         return None
-    return Fix("safe", (Edit(path, Span(c.line, c.lead, c.line, c.end_column), ""),),
+    return Fix(Applicability.SAFE, (Edit(path, Span(c.line, c.lead, c.line, c.end_column), ""),),
                f"remove the unused `# noqa: {code}`")
 
 
@@ -156,10 +154,11 @@ class Linter(Replay, ModelChoice):
 
         reading = prefetch.start(cands, self.cwd, self.settings.max_file_size) if self._reads_ahead(jobs) else None
         result = RunResult()
-        todo: list[disc.Candidate] = []
+        todo: list[tuple[disc.Candidate, SourceRead | None]] = []
         for i, cand in enumerate(cands, 1):
-            if not self._replay(cand, result):
-                todo.append(cand)
+            pending = self._replay(cand, result)
+            if pending is not None:
+                todo.append(pending)
             if self.progress is not None:
                 self.progress(i - len(todo), len(cands))
         if reading is not None:
@@ -168,14 +167,14 @@ class Linter(Replay, ModelChoice):
         collect = not gc.isenabled()  # the command line runs without the cyclic collector (__main__)
         if collect:
             gc.freeze()  # what is imported so far is never garbage: no pass scans it again
-        for i, cand in enumerate(todo):
+        for i, (cand, read) in enumerate(todo):
             workers = parallel.worker_count(jobs, len(todo) - i, time.monotonic() - start)
             if workers > 1:
                 parallel.lint_in_workers(self, todo[i:], workers, result, done, len(cands))
                 break
             if collect and i:
                 gc.collect(0)  # the cycles the previous file left
-            self.lint_file(cand, result)
+            self.lint_file(cand, result, read)
             done += 1
             if self.progress is not None:
                 self.progress(done, len(cands))
@@ -189,16 +188,19 @@ class Linter(Replay, ModelChoice):
 
         return jobs != 1 and self._facts is None and not facts_cached(self.cache_dir())
 
-    def lint_file(self, cand: disc.Candidate, result: RunResult) -> None:
+    def lint_file(self, cand: disc.Candidate, result: RunResult, read: SourceRead | None = None) -> None:
+        """Lint ``cand`` into ``result``. ``read``: the run's read of it (see ``_replay``), whose text
+        passed the prefilter; None: read it now."""
         part = RunResult()
         self._resolved.touched = set()
         unjudged = len(peft_check.UNJUDGED)
-        read = self._lint_file(cand, part)
-        if read is not None and self.results is not None and len(peft_check.UNJUDGED) == unjudged:
-            self._remember(cand, part, *read)
+        cacheable = self._lint_file(cand, part, read)
+        if cacheable is not None and self.results is not None and len(peft_check.UNJUDGED) == unjudged:
+            self._remember(cand, part, *cacheable)
         result.extend(part)
 
-    def _lint_file(self, cand: disc.Candidate, result: RunResult) -> tuple[str, list[str]] | None:
+    def _lint_file(self, cand: disc.Candidate, result: RunResult,
+                   read: SourceRead | None = None) -> tuple[str, list[str]] | None:
         """Lint one file into ``result``; returns the sha256 of its bytes and the other files its
         findings were read from when the findings may be cached."""
         regex_budget.start_file()
@@ -211,22 +213,18 @@ class Linter(Replay, ModelChoice):
             orphan.detail = ("The config says which method and base model the weights are for. Save the adapter "
                              "with save_pretrained, or put its adapter_config.json here.")
             self._emit(result, [orphan], None)
-            return
+            return None
         if cand.kind == disc.DIFFUSERS_LORA:
             self._lint_diffusers_lora(cand, path, result)
-            return
-        try:
-            data = self.overrides.get(os.path.normpath(os.path.join(self.cwd, cand.path))) if self.overrides else None
-            data = data if data is not None else read_limited(cand.path, self.settings.max_file_size)
-        except NotReadable as exc:
+            return None
+        prefiltered = read is not None
+        read = read if read is not None else self.read_candidate(cand)
+        if read.data is None:
             result.files += 1
-            self._emit(result, [self._problem(path, not_read_problem(exc))], None)
-            return
-        except OSError as exc:
-            result.files += 1
-            self._emit(result, [self._problem(path, Problem(SYNTAX, f"cannot read file: {exc.strerror or exc}"))], None)
-            return
-        return self._lint_bytes(cand, path, data, result)
+            if read.unread is not None:
+                self._emit(result, [self._problem(path, read.unread)], None)
+            return None
+        return self._lint_read(cand, path, read, result, prefiltered)
 
     def lint_text(self, text: str | bytes, path: Path) -> RunResult:
         """Lint ``text`` as if it were the file at ``path`` (an editor's unsaved buffer, stdin).
@@ -246,45 +244,44 @@ class Linter(Replay, ModelChoice):
         cand = disc.Candidate(path, kind, explicit=True)
         display = disc.candidate_display_path(cand, self.cwd)
         data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+        read = None if len(data) > self.settings.max_file_size else source_from_bytes(data, kind)
         self._resolved.touched = set()
-        if len(data) > self.settings.max_file_size:
+        if read is None:
             result.files += 1
             too_large = NotReadable(f"{human_size(len(data))}, over the {human_size(self.settings.max_file_size)} "
                                     "limit", too_large=True)
             self._emit(result, [self._problem(display, not_read_problem(too_large))], None)
         else:
-            self._lint_bytes(cand, display, data, result)
+            self._lint_read(cand, display, read, result)
         result.diagnostics.sort(key=Diagnostic.sort_key)
         result.outcomes.sort(key=lambda o: (o.spec.span.line, o.spec.span.column))
         return result
 
-    def _lint_bytes(self, cand: disc.Candidate, path: str, data: bytes,
-                    result: RunResult) -> tuple[str, list[str]] | None:
-        """The rest of ``_lint_file`` once the bytes are read (shared with ``lint_text``)."""
-        result.digests[path] = hashlib.sha256(data).hexdigest()
+    def _lint_read(self, cand: disc.Candidate, path: str, read: SourceRead, result: RunResult,
+                   prefiltered: bool = False) -> tuple[str, list[str]] | None:
+        """The rest of ``_lint_file`` once the bytes are read (shared with ``lint_text``);
+        ``prefiltered``: the text passed the prefilter already."""
+        data = read.data
+        assert data is not None
+        result.digests[path] = read.sha256
         encoding_problem = _adapter_encoding_problem(data) if cand.kind == disc.ADAPTER_CONFIG else None
         if encoding_problem is not None and not data.startswith(codecs.BOM_UTF8):  # UTF-16/32: not read further
             result.files += 1
             self._emit(result, [self._problem(path, encoding_problem)], None)
-            return
-        if b"\x00" in data[:8192]:
+            return None
+        if read.binary:
             if cand.explicit:
                 result.files += 1
                 self._emit(result, [self._problem(path, Problem(SYNTAX, "binary file, not linted"))], None)
-            return
-        try:
-            text = decode_text(data, python=cand.kind == disc.PYTHON)
-        except UnicodeDecodeError as exc:
+            return None
+        text = read.text
+        if text is None:
             result.files += 1
-            what = "UTF-8" if cand.kind != disc.PYTHON else f"text in its declared encoding ({exc.encoding})"
-            self._emit(result, [self._problem(path, Problem(SYNTAX, f"not {what}: {exc.reason} at byte {exc.start}"))], None)
-            return
-        except SourceEncodingError as exc:  # as CPython refuses it
-            result.files += 1
-            self._emit(result, [self._problem(path, Problem(SYNTAX, f"Python cannot decode this file: {exc}"))], None)
-            return
+            if read.undecodable is not None:
+                self._emit(result, [self._problem(path, read.undecodable)], None)
+            return None
         result.files += 1
-        if not self.passes_prefilter(cand.kind, text):
+        if not prefiltered and not self.passes_prefilter(cand.kind, text):
             return None
         reader = self.readers.get(cand.kind)
         if reader is None:
@@ -346,7 +343,7 @@ class Linter(Replay, ModelChoice):
         self._emit(result, diags, None, path)
 
     def _emit(self, result: RunResult, diags: list[Diagnostic], sup: Suppressions | None, path: str = "",
-              skipped_codes: set[str] = frozenset()) -> None:
+              skipped_codes: Collection[str] = frozenset()) -> None:
         s = self.settings
         kept = []
         for d in diags:
@@ -468,10 +465,12 @@ class Linter(Replay, ModelChoice):
             if d.model is None:
                 d.model = label
             if expanded is not None and expanded.note and (d.subject in expanded.generated or (
-                    not expanded.explicit and re.search(r"\btarget_modules\b", d.message))):
-                d.message = f"{d.message} ({expanded.note})"
+                    not expanded.explicit and re.search(r"\btarget_modules\b", d.text()))):
+                d.add_note(f"({expanded.note})")
             elif keys or spec.facts.trainer_notes:
-                d.message = _name_trainer_key(d.message, keys, spec.facts.tool or "trainer", spec.facts.trainer_notes)
+                note = _trainer_key_note(d.text(), keys, spec.facts.tool or "trainer", spec.facts.trainer_notes)
+                if note is not None:
+                    d.add_note(note)
             if ref is not None and d.model_source is None:
                 d.model_source = ref.how
         return diags
@@ -494,15 +493,16 @@ class Linter(Replay, ModelChoice):
         return diags
 
 
-def _name_trainer_key(message: str, keys: dict[str, str], tool: str, notes: dict[str, str] | None = None) -> str:
-    """Messages speak PEFT's field names; say once what the field is called in the trainer config
-    (or what the trainer does with it)."""
+def _trainer_key_note(message: str, keys: dict[str, str], tool: str,
+                      notes: dict[str, str] | None = None) -> str | None:
+    """Messages speak PEFT's field names; the note that says once what the first field ``message``
+    names is called in the trainer config (or what the trainer does with it)."""
     for field_name in [*(notes or {}), *keys]:
         if re.search(rf"\b{re.escape(field_name)}\b", message):
             if notes and field_name in notes:
-                return f"{message} ({notes[field_name]})"
-            return f"{message} (`{field_name}` is `{keys[field_name]}` in this {tool} config)"
-    return message
+                return f"({notes[field_name]})"
+            return f"(`{field_name}` is `{keys[field_name]}` in this {tool} config)"
+    return None
 
 
 def _adapter_encoding_problem(data: bytes) -> Problem | None:

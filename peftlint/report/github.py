@@ -45,7 +45,7 @@ def annotation(d: Diagnostic, path: str | None = None) -> str:
         "title": f"peftlint ({d.code})",
     }
     joined = ",".join(f"{k}={escape_property(v)}" for k, v in props.items())
-    return f"::{_COMMAND[d.severity.value]} {joined}::{escape_data(d.message)}"
+    return f"::{_COMMAND[d.severity.value]} {joined}::{escape_data(d.text())}"
 
 
 def render(result: RunResult, options: dict) -> str:

@@ -85,7 +85,7 @@ def _result(d: Diagnostic, index: dict[str, int], cwd: Path, root: Path) -> dict
     res: dict[str, Any] = {
         "ruleId": d.code,
         "level": _LEVEL[d.severity.value],
-        "message": {"text": printable(d.message)},
+        "message": {"text": printable(d.text())},
         "locations": [{"physicalLocation": {"artifactLocation": artifact(d.path, cwd, root),
                                             "region": region(d.span)}}],
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from collections import Counter
-from typing import Any, Callable
+from typing import Callable, TypedDict
 
 from peftlint.diagnostics import Diagnostic, Severity, fix_summary, fixable
 from peftlint.engine.results import RunResult
@@ -67,14 +67,18 @@ def _position(d: Diagnostic) -> str:
 
 def _message(d: Diagnostic) -> str:
     """The message without the ``(cell N, line L)`` the position already says."""
-    if d.cell is not None:
-        return d.message.removesuffix(f" (cell {d.cell[0]}, line {d.cell[1]})")
-    return d.message
+    return d.text(cell=False)
+
+
+class _Style(TypedDict, total=False):  # click.style's keywords used here
+    fg: str
+    bold: bool
 
 
 # path bold, codes by severity (ruff's colours), the fixable mark cyan
-_STYLES: dict[str, dict[str, Any]] = {"path": {"bold": True}, "error": {"fg": "red", "bold": True}, "warning": {"fg": "yellow", "bold": True},
-           "info": {"fg": "blue", "bold": True}, "fix": {"fg": "cyan"}}
+_STYLES: dict[str, _Style] = {"path": {"bold": True}, "error": {"fg": "red", "bold": True},
+                              "warning": {"fg": "yellow", "bold": True}, "info": {"fg": "blue", "bold": True},
+                              "fix": {"fg": "cyan"}}
 
 
 def _painter(color: bool) -> Callable[[str, str], str]:

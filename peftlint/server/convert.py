@@ -68,6 +68,6 @@ def to_lsp(d: Diagnostic, lines: Lines, uri: str) -> lsp.Diagnostic:
             location=lsp.Location(uri=uri, range=lines.range(d.span)),
             message=f"checked against {d.model}{where}")]
     return lsp.Diagnostic(
-        range=lines.range(d.span), message=d.message, severity=_SEVERITY[d.severity], code=d.code, source=SOURCE,
+        range=lines.range(d.span), message=d.text(), severity=_SEVERITY[d.severity], code=d.code, source=SOURCE,
         code_description=lsp.CodeDescription(href=rule_url(d.code)), related_information=related,
         data={"name": d.name, "subject": d.subject})

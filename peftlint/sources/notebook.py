@@ -126,7 +126,8 @@ class NotebookMap:
                 if mm is not None:
                     noqa.add(mm[0].line)
             out.append(replace(d, span=raw_span,
-                               message=f"{self.name_lines(d.message)} (cell {cell.index}, line {cell_line})",
+                               message=self.name_lines(d.message),
+                               notes=tuple(self.name_lines(n) for n in d.notes),
                                detail=d.detail and self.name_lines(d.detail),
                                model_source=d.model_source and self.name_lines(d.model_source),
                                fix=self._fix(d.fix, d.path), noqa_lines=tuple(sorted(noqa)),

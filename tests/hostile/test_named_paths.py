@@ -56,7 +56,7 @@ def test_cache_fetch_crafted_revision_writes_nothing_outside(tree: Path, facts_c
     got = hostile.run(tree, facts_cache, "cache", "fetch", ".",
                       env={"HF_HUB_CACHE": str(tree.parent / "hf"), "HF_HUB_OFFLINE": None,
                            "HF_ENDPOINT": "http://127.0.0.1:9"})
-    assert got.returncode == 0 and "Traceback" not in got.stderr, got.stderr
+    assert got.returncode == 1 and "Traceback" not in got.stderr, got.stderr
     assert got.stdout.startswith("failed") and "revision" in got.stdout, got.stdout
     assert _outside_listing(tree.parent) - before <= {"peftlint-cache"}
 

@@ -77,7 +77,7 @@ class ShorthandInList(Rule):
                                 ) if names else None
             return call_fix(ctx, Applicability.SAFE, f'replace the list with the string "{item.value}"',
                             [Op(OpKind.SET_ARG, "target_modules", value=item.value)])
-        if ctx.spec.source != "adapter_config" or layer_filtered(ctx):
+        if ctx.spec.source not in ("adapter_config", "yaml") or layer_filtered(ctx):
             return None
         literal = LineIndex.of(ctx.text).slice(item.span) if ctx.text else ""
         if not literal.endswith(('"', "'")):

@@ -67,9 +67,9 @@ class DuplicateEntry(Rule):
                         elif ctx.spec.source == "python":
                             fix = call_fix(ctx, Applicability.SAFE, what,
                                            [Op(OpKind.REPLACE_ITEM, field_name, index=index)])
-                        elif ctx.spec.source == "adapter_config":
-                            edits = remove_item_edit(ctx.spec.path, ctx.text, v.items, index, python=False,
-                                                     container=v.kind)
+                        else:  # JSON and YAML flow lists: a text edit (YAML's flow syntax is Python's here)
+                            edits = remove_item_edit(ctx.spec.path, ctx.text, v.items, index,
+                                                     python=ctx.spec.source != "adapter_config", container=v.kind)
                             fix = Fix(Applicability.SAFE, edits, what) if edits else None
                         yield self.diagnostic(ctx, item.span, f"`{item.value}` appears twice in {field_name}; "
                                               "remove the repetition (did you mean another name?)",

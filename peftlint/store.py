@@ -213,8 +213,9 @@ def file_lock(directory: Path | None, name: str, timeout: float | None = None) -
         path.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except Timeout:
-        sys.stderr.write(f"peftlint: another process has held the cache lock {path} for more than "
-                         f"{lock.timeout:g} s (a peftlint run stopped or hung); going on without waiting for it\n")
+        sys.stderr.write(f"peftlint: gave up waiting for the cache lock {path}: another process has held it for "
+                         f"more than {lock.timeout:g} s (a peftlint run stopped or hung); going on without waiting "
+                         "for it, and without the cache for this entry\n")
         yield False
         return
     except OSError:

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 
 def _remove_noqa(c: NoqaComment, path: str, code: str) -> Fix | None:
-    """PFT905's fix: delete a ``# noqa: CODE`` naming this one code and nothing after it, with the
+    """The fix of an unused suppression: delete a ``# noqa: CODE`` naming this one code and nothing after it, with the
     blanks before it. A comment with several codes or more text is left to the user; in a notebook
     the comment is inside a JSON string (the fix would need the cell mapping), so it is left too."""
     if c.codes is None or len(c.codes) != 1 or not c.alone or not c.lead or path.endswith(".ipynb"):

@@ -18,7 +18,7 @@ def statistics(result: RunResult, unsafe: bool) -> list[dict]:
     """``--statistics --output-format json``: one object per code, most frequent first (as ruff)."""
     from collections import Counter
 
-    from peftlint.fix.apply import fixable
+    from peftlint.diagnostics import fixable
 
     counts = Counter((d.code, d.name, d.severity.value) for d in result.diagnostics)
     fix = {d.code for d in result.diagnostics if fixable(d, unsafe)}

@@ -284,7 +284,7 @@ def _program(cells: list[_Cell]) -> tuple[str, list[Problem]]:
                                    Span(line + k - 1, col, line + k - 1, col + 1)))
         elif py.newer is not None:  # Python of a newer version: linted, with a note
             first = py.newer.uses[0][2]
-            skipped.append(Problem("PFT908", newer_note(py.newer, offset=line - 1, what_text="cell"),
+            skipped.append(Problem(Code.NEWER_SYNTAX, newer_note(py.newer, offset=line - 1, what_text="cell"),
                                    Span.point(line + first - 1, 1)))
         out.extend(body + "\n" for body in py.lines)
         line += len(src_lines)

@@ -421,10 +421,12 @@ def test_a_peft_warning_the_code_answers_after_the_call_is_not_repeated(tmp_path
             {line}
             return get_peft_model(A(), config)
         """
+    # (ShiRA's default r=32 does not fit A's 10x10 layers either: peft raises at injection, PFT103 says
+    # so; that finding is the same whether or not the code answers the warning)
     answered = HEADER + textwrap.dedent(body.replace("{line}", "config.mask_fn = mask"))
-    assert _errors(tmp_path, answered) == []
+    assert [d["code"] for d in _errors(tmp_path, answered) if d["code"] != "PFT103"] == []
     unanswered = HEADER + textwrap.dedent(body.replace("{line}", "pass"))
-    assert [d["code"] for d in _errors(tmp_path, unanswered)] == ["PFT211"]
+    assert [d["code"] for d in _errors(tmp_path, unanswered) if d["code"] != "PFT103"] == ["PFT211"]
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="this Python reads PEP 701 f-strings itself")

@@ -274,10 +274,37 @@ def judge(diags, run: PeftRun) -> list[str]:
             wrong.append(f"{d.code} says peft ignores it silently, peft raised {run.text[:160]!r}")
         if "saves the whole embedding matrix" in d.message and run.raised is None and d.subject not in run.saved_whole:
             wrong.append(f"{d.code} says peft saves `{d.subject}` whole; the adapter holds {sorted(run.saved_whole)}")
-    if run.raised is not None and quotes:
+    if run.raised is not None and quotes and run.text:  # (no text: peft crashed, e.g. StopIteration on a
+        # model without any parameter, before its own check could speak)
         # several independent mistakes: peft raises for the first it meets, the others wait their turn
         classes = {c.__name__ for c in type(run.raised).__mro__}
         if not any(quoted_matches(text, run.text) and (cls is None or cls in classes) for _, cls, text in quotes):
             wrong.append(f"{[(c, t) for c, _, t in quotes]} quoted; peft raised {type(run.raised).__name__}: "
                          f"{run.text[:200]!r}")
     return wrong
+
+
+# -- bundled configs, shrunk -----------------------------------------------------------------------
+
+SHRINK = {"hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 4, "num_key_value_heads": 2,
+          "num_hidden_layers": 2, "vocab_size": 64, "head_dim": 4, "moe_intermediate_size": 8,
+          "shared_expert_intermediate_size": 16, "num_experts": 4, "num_local_experts": 4, "num_experts_per_tok": 2,
+          "n_embd": 16, "n_head": 4, "n_layer": 2, "max_window_layers": 2}
+
+
+def shrunk(config: dict) -> dict:
+    """A bundled config at 2 layers and tiny widths (only the keys it has; head_dim where heads are)."""
+    out = {k: (SHRINK[k] if k in SHRINK else v) for k, v in config.items()}
+    if "num_attention_heads" in out:
+        out["head_dim"] = SHRINK["head_dim"]
+    return out
+
+
+def drawn_from(model) -> Drawn:
+    """The names a config for a real model draws from: leaf names, a few full names, 3-D parameters."""
+    named = [n for n, _ in model.named_modules() if n]
+    leaves = list(dict.fromkeys(n.rsplit(".", 1)[-1] for n in named if not n.rsplit(".", 1)[-1].isdigit()))
+    params = [f"{n.rsplit('.', 1)[-1]}.{p}" for n, m in model.named_modules() if n
+              for p, t in m.named_parameters(recurse=False) if t.dim() == 3]
+    dotted = [n for n in named if n.count(".") >= 3][:4]
+    return Drawn("", leaves, dotted, list(dict.fromkeys(params)) or ["weight"])

@@ -89,6 +89,17 @@ class ParameterTargetConflict(Rule):
                     subject=owner, detail=f"{m.cls if m else 'the module'} `{owner}` is already a LoRA layer when PEFT "
                                           "wraps the parameters.")
                 return
+            flat = [(k, shape) for k in t.parameters_targeted
+                    if (m := ctx.inventory.module(param_owner(k))) is not None
+                    and (shape := m.params.get(k.rpartition(".")[2])) and len(shape) not in (2, 3)]
+            if flat:
+                k, shape = flat[0]
+                yield self.diagnostic(
+                    ctx, tp.span,
+                    f"target_parameters reaches `{k}`, a {len(shape)}-D parameter ({len(flat)} such in all): get_peft_model "
+                    f"raises ValueError (\"lora.ParamWrapper was initialized with {len(shape)} dimensional Parameter, but "
+                    "only 2d and 3d are supported\"); name the 2-D/3-D parameters only",
+                    subject=k)
             if not t.parameters_targeted and ctx.complete and not is_partial(ctx.inventory):
                 return  # no parameter is wrapped, so none of the ParamWrapper limits below is reached
         for name, bad, text, fix in self._CONFLICTS:

@@ -224,7 +224,7 @@ def peft_run(model, config_class: str, kwargs: dict) -> PeftRun:
 # -- what the findings claim ------------------------------------------------------------------------
 
 _RAISES = re.compile(r"\b(?:PEFT|peft|get_peft_model) raises\b(?P<rest>.*)")
-_QUOTE = re.compile(r"""^\s*(?P<cls>[A-Z]\w*(?:Error|Exception))?\s*(?:\(\s*)?:?\s*["`](?P<text>[^"`]+)["`]""")
+_QUOTE = re.compile(r"""^\s*(?P<cls>[A-Z]\w*(?:Error|Exception))?\s*(?:\(\s*)?:?\s*(?:"(?P<text>[^"]+)"|`(?P<tick>[^`]+)`)""")
 _WARNS = re.compile(r"\bPEFT warns\b(?P<rest>.*)")
 
 
@@ -260,15 +260,15 @@ def judge(diags, run: PeftRun) -> list[str]:
                 wrong.append(f"{d.code} says peft raises, peft did not: {d.message}")
                 continue
             q = _QUOTE.match(m.group("rest"))
-            if q and q.group("text"):
-                quotes.append((d.code, q.group("cls"), q.group("text")))
+            if q and (q.group("text") or q.group("tick")):
+                quotes.append((d.code, q.group("cls"), q.group("text") or q.group("tick")))
         w = _WARNS.search(d.message)
         if w and run.raised is None:
             q = _QUOTE.match(w.group("rest"))
             if not run.warned:
                 wrong.append(f"{d.code} says peft warns, peft did not: {d.message}")
-            elif q and not any(quoted_matches(q.group("text"), t) for t in run.warned):
-                wrong.append(f"{d.code} quotes warning {q.group('text')!r}, peft warned {run.warned}")
+            elif q and not any(quoted_matches(q.group("text") or q.group("tick"), t) for t in run.warned):
+                wrong.append(f"{d.code} quotes warning {q.group('text') or q.group('tick')!r}, peft warned {run.warned}")
         if "ignores it silently" in d.message and run.raised is not None and len(errors) == len(
                 [e for e in errors if "ignores it silently" in e.message]):
             wrong.append(f"{d.code} says peft ignores it silently, peft raised {run.text[:160]!r}")

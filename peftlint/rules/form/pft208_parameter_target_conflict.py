@@ -88,7 +88,6 @@ class ParameterTargetConflict(Rule):
                     f"valid target\"); target either the module or its parameter",
                     subject=owner, detail=f"{m.cls if m else 'the module'} `{owner}` is already a LoRA layer when PEFT "
                                           "wraps the parameters.")
-                return
             flat = [(k, shape) for k in t.parameters_targeted
                     if (m := ctx.inventory.module(param_owner(k))) is not None
                     and (shape := m.params.get(k.rpartition(".")[2])) and len(shape) not in (2, 3)]

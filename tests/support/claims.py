@@ -73,10 +73,20 @@ def models(draw) -> Drawn:
         if kind == "linear":
             params.append(f"{name}.weight")
     lines += ["class Block(nn.Module):", "    def __init__(self):", "        super().__init__()", *block, "", ""]
+    lines += ["class Experts(nn.Module):", "    def __init__(self):", "        super().__init__()",
+              f"        self.gate_up_proj = nn.Parameter(torch.empty(4, {D}, {2 * D}))",
+              f"        self.down_proj = nn.Parameter(torch.empty(4, {D}, {D}))", "", ""]
     body = []
     used: set[str] = set()
     for _ in range(draw(st.integers(1, 4))):
-        what = draw(st.sampled_from(["leaf", "leaf", "list", "seq", "dict"]))
+        what = draw(st.sampled_from(["leaf", "leaf", "list", "seq", "dict", "experts"]))
+        if what == "experts":
+            if "experts" not in used:
+                used.add("experts")
+                body.append("        self.experts = Experts()")
+                names.append("experts")
+                params += ["experts.gate_up_proj", "down_proj"]
+            continue
         if what == "leaf":
             kind, name, ctor = _leaf(draw, used)
             body.append(f"        self.{name} = {ctor}")
@@ -141,6 +151,12 @@ METHODS = {
     "OFTConfig": {"r": 0, "oft_block_size": 4},
     "VeraConfig": {"r": 4},
     "TrainableTokensConfig": {"token_indices": [0, 1]},
+    "LoKrConfig": {},
+    "BOFTConfig": {"boft_block_size": 4},
+    "C3AConfig": {"block_size": 4},
+    "HRAConfig": {"r": 2},
+    "FourierFTConfig": {"n_frequency": 16},
+    "AdaLoraConfig": {"total_step": 10},
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.model import inventory as inv
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
@@ -18,7 +19,7 @@ class UnmatchedModulesToSave(Rule):
     code = "PFT306"
     name = "unmatched-modules-to-save"
     severity = Severity.ERROR
-    summary = "A `modules_to_save` entry matches nothing."
+    summary = "A `modules_to_save` entry matches nothing, or names a module list PEFT cannot wrap."
     docs = """
     PEFT wraps every module whose full name ends with a `modules_to_save` entry and trains it
     fully. An entry that ends no module name (`score` on a causal LM, `classifier` on Llama,
@@ -26,6 +27,9 @@ class UnmatchedModulesToSave(Rule):
     saved with the adapter.
 
     Fix: use the model's own name for the layer (`peftlint modules MODEL` lists them).
+
+    An entry that names a `ModuleList`/`ModuleDict`/`ParameterList`/`ParameterDict` makes
+    `get_peft_model` raise `modules_to_save cannot be applied to modules of type ...`.
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], modules_to_save=["classifier"])',
                       expect=(Expect(4, 75, "modules_to_save entry `classifier` ends no module name"),)),)
@@ -37,6 +41,14 @@ class UnmatchedModulesToSave(Rule):
         names = ctx.inventory.names() + list(ctx.inventory.module_aliases)
         for item in user_saved_items(ctx):
             m = item.value
+            lists = [mod for mod in ctx.inventory.modules if mod.kind == inv.MODULE_LIST and wrapper_matches(m, mod.name)]
+            if m and lists:  # peft's ModulesToSaveWrapper refuses containers it cannot call
+                yield self.diagnostic(
+                    ctx, item.span,
+                    f"modules_to_save entry `{m}` names `{lists[0].name}`, a {lists[0].cls}: get_peft_model raises "
+                    f"TypeError (\"modules_to_save cannot be applied to modules of type ...{lists[0].cls}\"); name the "
+                    "modules inside it", subject=m)
+                continue
             if not m or any(wrapper_matches(m, n) for n in names):
                 continue
             hint = closest_names(m, ctx.inventory)

@@ -10,6 +10,7 @@ from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import entry_matches
 from peftlint.semantics.partial import is_partial
+from peftlint.semantics.peft_errors import exclude_warning_first
 from peftlint.semantics.suggest import format_names
 
 
@@ -67,10 +68,12 @@ class UnmatchedTargetParameter(Rule):
             alone = not t.targeted and len(t.parameters_targeted) == 0
             if alone and ctx.complete:
                 runtime = "PEFT raises because nothing is targeted"
-            elif not t.parameters_targeted:
+            elif not t.parameters_targeted and not exclude_warning_first(ctx.view, ctx.inventory, t):
                 runtime = "PEFT warns \"target_parameters=... were set but no parameter was matched\" and adapts none"
-            else:  # peft warns only when no entry matched at all
+            elif t.parameters_targeted:  # peft warns only when no entry matched at all
                 runtime = "PEFT ignores it silently and wraps only the other entries' parameters"
+            else:
+                runtime = "PEFT adapts no parameter and only warns that exclude_modules excluded nothing"
             yield self.diagnostic(
                 ctx, item.span,
                 f"target_parameters entry `{e}` matches no parameter of {ctx.model_label}: {runtime}{hint}",

@@ -4,7 +4,7 @@ drawn models and configs than the suite's budget allows.
     python benchmarks/claims_differential.py [--examples N]
 
 Runs tests/semantics/test_claims_differential.py with ``PEFTLINT_CLAIMS_EXAMPLES=N`` (default
-3000; the suite uses 150 custom-model examples and a sixth as many per bundled model). The draws
+3000; the suite uses 100 custom-model examples and an eighth as many per bundled model). The draws
 stay deterministic (derandomized); a larger N reaches further cases. Prints pytest's report; the
 first disagreement is shrunk to a minimal model and config.
 """

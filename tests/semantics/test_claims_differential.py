@@ -29,7 +29,7 @@ from support.custom_models import lint_local, real_model
 from peftlint.engine.run import SpecOutcome
 from peftlint.sources.python import extract_python
 
-EXAMPLES = int(os.environ.get("PEFTLINT_CLAIMS_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("PEFTLINT_CLAIMS_EXAMPLES", "100"))
 
 _linter = []
 
@@ -69,7 +69,7 @@ def test_every_claim_is_what_peft_does(tmp_path_factory, case):
 # -- bundled configs shrunk to 2 layers, read from a Hugging Face cache as peftlint reads any model ----
 
 BUNDLED = ["HuggingFaceTB/SmolLM2-135M", "gpt2", "Qwen/Qwen1.5-MoE-A2.7B", "mistralai/Mixtral-8x7B-v0.1"]
-BUNDLED_EXAMPLES = max(10, EXAMPLES // 6)
+BUNDLED_EXAMPLES = max(8, EXAMPLES // 8)
 
 
 @functools.lru_cache(maxsize=None)

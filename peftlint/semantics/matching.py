@@ -179,14 +179,15 @@ def _compute_modules(view: PeftView, inventory: Inventory) -> Targeting:
         elif not targets:
             mode = "parameters-only"
     elif targets is None:
-        if view.target_parameters is not None:
-            mode = "parameters-only"
-        else:
-            mode = "default"
-            targets = inventory.default_targets.get(view.method)
-            if targets is None or (view.method == "LORA" and moe_rewrite_applies(inventory)):
-                # the transformers-5 MoE rewrite runs before the defaults and turns None into set()
-                targets, no_default = None, True
+        # PEFT fills the model type's default targets even when target_parameters are given
+        # (LoraModel._prepare_adapter_config); only without a default do the parameters stand alone
+        mode = "default"
+        targets = inventory.default_targets.get(view.method)
+        if targets is None or (view.method == "LORA" and moe_rewrite_applies(inventory)):
+            # the transformers-5 MoE rewrite runs before the defaults and turns None into set()
+            targets, no_default = None, True
+        if no_default and view.target_parameters:
+            mode, no_default = "parameters-only", False
     if isinstance(targets, str) and moe is None:
         if targets.lower() == ALL_LINEAR:
             mode = ALL_LINEAR

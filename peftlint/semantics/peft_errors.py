@@ -47,3 +47,11 @@ def nothing_targeted(view: PeftView, inventory: Inventory, t: Targeting) -> str:
     else:
         text = NONE_TARGETED
     return f"NoMatchingPeftModuleError (\"{text}\")"
+
+
+def exclude_warning_first(view: PeftView, inventory: Inventory, t: Targeting) -> bool:
+    """With something targeted, PEFT warns about an ``exclude_modules`` that excluded nothing (no
+    module excluded by it nor by ``modules_to_save``) *instead of* its warnings about targets or
+    parameters that matched nothing (one if/elif chain)."""
+    return bool(view.exclude_modules) and not any(
+        excluded_by(m.name, view, t.modules_to_save) is not None for m in inventory.modules)

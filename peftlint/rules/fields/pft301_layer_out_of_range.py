@@ -11,6 +11,7 @@ from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import layer_filter_active, layer_index
 from peftlint.semantics.partial import is_partial
+from peftlint.semantics.peft_errors import nothing_targeted
 from peftlint.spec import Value
 
 
@@ -63,8 +64,9 @@ class LayerOutOfRange(Rule):
         if not missing:
             return
         all_missing = len(missing) == len(wanted) and ctx.complete
-        runtime = ("no requested index exists, so PEFT raises \"Target modules ... not found in the base model. Note: "
-                   "You specified 'layers_to_transform'\"" if all_missing else
+        all_missing = all_missing and not t.targeted and not t.parameters_targeted
+        runtime = (f"no requested index exists, so PEFT raises {nothing_targeted(ctx.view, ctx.inventory, t)}"
+                   if all_missing else
                    "PEFT adapts the other indices and ignores this one silently")
         lo, hi = min(available), max(available)
         for i, item in missing:

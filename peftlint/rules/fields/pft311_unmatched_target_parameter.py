@@ -11,6 +11,7 @@ from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import entry_matches
 from peftlint.semantics.partial import is_partial
+from peftlint.semantics.peft_errors import exclude_warning_first
 from peftlint.semantics.suggest import format_names
 
 
@@ -23,8 +24,9 @@ class UnmatchedTargetParameter(Rule):
     `target_parameters` entries are matched against `<module name>.<parameter name>` of every
     module's **own** parameters, exactly or as a dot-bounded suffix — no regex. A module name
     (`mlp.experts`), a regex (`.*down_proj`) or a v4 name (`w1`) matches nothing: PEFT warns
-    `target_parameters=... were set but no parameter was matched` (or raises, when nothing else
-    matched), and the experts stay frozen.
+    `target_parameters=... were set but no parameter was matched` when no entry matched (raises,
+    when nothing else matched either; says nothing when another entry matched), and the experts
+    stay frozen.
 
     A parameter registered on the model itself (the module given to `get_peft_model`) exists but
     cannot be targeted: PEFT raises `Targeting an nn.Parameter on the top-level module is not
@@ -65,8 +67,14 @@ class UnmatchedTargetParameter(Rule):
                 hint = (f"; this model's fused expert parameters are {format_names(cands)}" if cands else
                         "; entries are `<module>.<parameter>` names (e.g. `q_proj.weight`), not regexes")
             alone = not t.targeted and len(t.parameters_targeted) == 0
-            runtime = ("PEFT raises because nothing is targeted" if alone and ctx.complete else
-                       "PEFT warns \"target_parameters=... were set but no parameter was matched\" and adapts none")
+            if alone and ctx.complete:
+                runtime = "PEFT raises because nothing is targeted"
+            elif not t.parameters_targeted and not exclude_warning_first(ctx.view, ctx.inventory, t):
+                runtime = "PEFT warns \"target_parameters=... were set but no parameter was matched\" and adapts none"
+            elif t.parameters_targeted:  # peft warns only when no entry matched at all
+                runtime = "PEFT ignores it silently and wraps only the other entries' parameters"
+            else:
+                runtime = "PEFT adapts no parameter and only warns that exclude_modules excluded nothing"
             yield self.diagnostic(
                 ctx, item.span,
                 f"target_parameters entry `{e}` matches no parameter of {ctx.model_label}: {runtime}{hint}",

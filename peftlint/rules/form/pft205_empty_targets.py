@@ -9,6 +9,7 @@ from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
+from peftlint.semantics.peft_errors import nothing_targeted
 
 
 class EmptyTargets(Rule):
@@ -37,6 +38,9 @@ class EmptyTargets(Rule):
         tp = ctx.field("target_parameters")
         if tp is not None and (tp.dynamic or tp.value):
             return
-        yield self.diagnostic(ctx, v.span, "target_modules is empty and there are no target_parameters: PEFT raises "
-                              "\"No `target_modules` passed but also no `target_parameters` found\". Omit it for "
-                              "PEFT's default or name the layers", subject="target_modules")
+        raised = "NoMatchingPeftModuleError (\"No `target_modules` passed but also no `target_parameters` found\")"
+        t = ctx.targeting if ctx.inventory is not None else None
+        if t is not None and ctx.complete:  # exclusions that cover modules change peft's words
+            raised = nothing_targeted(ctx.view, ctx.inventory, t)
+        yield self.diagnostic(ctx, v.span, f"target_modules is empty and there are no target_parameters: PEFT raises "
+                              f"{raised}. Omit it for PEFT's default or name the layers", subject="target_modules")

@@ -55,6 +55,9 @@ class ParameterTargetConflict(Rule):
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         tp = ctx.field("target_parameters")
+        if tp is None and ctx.inventory is not None:
+            yield from self._rewritten(ctx)
+            return
         if tp is None or tp.dynamic or tp.value is None:
             return
         if tp.is_str:
@@ -89,15 +92,37 @@ class ParameterTargetConflict(Rule):
                     f"valid target\"); target either the module or its parameter",
                     subject=owner, detail=f"{m.cls if m else 'the module'} `{owner}` is already a LoRA layer when PEFT "
                                           "wraps the parameters.")
-                return
+            flat = [(k, shape) for k in t.parameters_targeted
+                    if (m := ctx.inventory.module(param_owner(k))) is not None
+                    and (shape := m.params.get(k.rpartition(".")[2])) and len(shape) not in (2, 3)]
+            if flat:
+                k, shape = flat[0]
+                yield self.diagnostic(
+                    ctx, tp.span,
+                    f"target_parameters reaches `{k}`, a {len(shape)}-D parameter ({len(flat)} such in all): get_peft_model "
+                    f"raises ValueError (\"lora.ParamWrapper was initialized with {len(shape)} dimensional Parameter, but "
+                    "only 2d and 3d are supported\"); name the 2-D/3-D parameters only",
+                    subject=k)
             if not t.parameters_targeted and ctx.complete and not is_partial(ctx.inventory):
                 return  # no parameter is wrapped, so none of the ParamWrapper limits below is reached
+        yield from self._conflicts(ctx, "")
+
+    def _rewritten(self, ctx: Context) -> Iterator[Diagnostic]:
+        """The transformers-5 MoE rewrite moved targets into target_parameters (PFT109 describes it)."""
+        t = ctx.targeting
+        if t is None or t.moe is None or t.moe.error or not t.parameters_targeted:
+            return
+        yield from self._conflicts(ctx, " (PEFT's MoE rewrite put them there)", skip=("lora_dropout",))
+
+    def _conflicts(self, ctx: Context, why: str, skip: tuple[str, ...] = ()) -> Iterator[Diagnostic]:
         for name, bad, text, fix in self._CONFLICTS:
+            if name in skip:
+                continue  # PFT109 reports it with the rewrite
             v = ctx.field(name)
             if v is None or v.dynamic or not bad(v.value):
                 continue
             yield self.diagnostic(
                 ctx, v.span,
-                f"{name}={v.value!r} with target_parameters: get_peft_model raises \"lora.ParamWrapper {text}\" when it "
+                f"{name}={v.value!r} with target_parameters{why}: get_peft_model raises \"lora.ParamWrapper {text}\" when it "
                 f"wraps the parameters; use {fix}",
                 subject=name)

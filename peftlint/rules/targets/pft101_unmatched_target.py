@@ -66,7 +66,7 @@ class UnmatchedTarget(Rule):
         dead = [(e, item) for e, item in entries if not t.entry_hits.get(e)]
         if not dead or is_partial(ctx.inventory):  # it could match inside a subtree that was not read
             return
-        all_dead = len(dead) == len(entries) and ctx.complete and not t.matched
+        all_dead = len(dead) == len(entries) and ctx.complete and not t.matched and not t.parameters_targeted
         role_map = role_targets(ctx.inventory)
         taken = {e for e, _ in entries if t.entry_hits.get(e)}  # names the list keeps after the fixes
         for entry, item in dead:

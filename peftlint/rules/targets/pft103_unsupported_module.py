@@ -207,7 +207,8 @@ class UnsupportedModule(Rule):
         shapes: dict[tuple[int, int], list[str]] = {}
         for name in t.targeted:
             m = ctx.inventory.module(name)
-            if m is not None and m.kind == inv.LINEAR and (m.in_features or 0) > 0 and (m.out_features or 0) > 0:
+            if m is not None and m.kind in (inv.LINEAR, inv.CONV1D_GPT2) and (m.in_features or 0) > 0 \
+                    and (m.out_features or 0) > 0:  # a GPT-2 Conv1D is checked like a Linear of its shape
                 shapes.setdefault((m.in_features, m.out_features), []).append(name)
         for (fan_in, fan_out), names in list(shapes.items())[:_MAX_SHAPES]:
             raised = shape_probe(ctx.spec.config_class, ctx.literal_args, fan_in, fan_out,

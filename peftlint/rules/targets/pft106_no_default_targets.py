@@ -79,8 +79,10 @@ class NoDefaultTargets(Rule):
                    "before the defaults apply, so get_peft_model raises \"No `target_modules` passed but also no "
                    "`target_parameters` found\"")
         else:
+            text = ("Please specify `target_modules` or `target_parameters`" if ctx.spec.method in ("LORA", "ADALORA")
+                    else "Please specify `target_modules` in `peft_config`")  # LoraModel (AdaLoRA too) words it its own way
             why = (f"PEFT has no default target_modules for model_type `{mt}` with {ctx.spec.config_class}, so "
-                   "get_peft_model raises \"Please specify `target_modules` in `peft_config`\"")
+                   f"get_peft_model raises \"{text}\"")
         yield self.diagnostic(ctx, span, f"{why}; set target_modules explicitly, e.g. {suggestion!r}",
                               subject="target_modules")
 

@@ -32,8 +32,10 @@ NONE_TARGETED = "No modules were targeted for adaptation"
 _SHARED_MATRICES = {"VERA": "VeRA", "PVERA": "PVeRA", "RANDLORA": "RandLora", "FROD": "FRoD"}
 
 
-def nothing_targeted(view: PeftView, inventory: Inventory, t: Targeting) -> str:
-    """``NoMatchingPeftModuleError ("<peft's text>")`` for this config on this model."""
+def nothing_targeted(view: PeftView, inventory: Inventory | None, t: Targeting) -> str:
+    """``NoMatchingPeftModuleError ("<peft's text>")`` for this config on this model (the rules that
+    ask have a model: ``inventory`` is None only for a caller's mistake)."""
+    assert inventory is not None, "nothing_targeted needs the model's inventory"
     if view.method in _SHARED_MATRICES:
         return f"ValueError (\"No layers types compatible with {_SHARED_MATRICES[view.method]} were found\")"
     flags = [excluded_by(m.name, view, t.modules_to_save) is not None for m in inventory.modules]

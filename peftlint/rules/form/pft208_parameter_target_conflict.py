@@ -79,12 +79,13 @@ class ParameterTargetConflict(Rule):
                 "'parameter_name'\". Remove target_parameters, or use LoraConfig to train these parameters",
                 subject="target_parameters")
             return
-        t = ctx.targeting if ctx.inventory is not None else None
-        if t is not None:
+        inventory = ctx.inventory
+        t = ctx.targeting if inventory is not None else None
+        if t is not None and inventory is not None:
             both = [k for k in t.parameters_targeted if param_owner(k) in t.targeted]
             if both:
                 owner = param_owner(both[0])
-                m = ctx.inventory.module(owner)
+                m = inventory.module(owner)
                 yield self.diagnostic(
                     ctx, tp.span,
                     f"target_parameters reaches `{both[0]}`, a parameter of `{owner}`, which target_modules adapts too: "
@@ -93,7 +94,7 @@ class ParameterTargetConflict(Rule):
                     subject=owner, detail=f"{m.cls if m else 'the module'} `{owner}` is already a LoRA layer when PEFT "
                                           "wraps the parameters.")
             flat = [(k, shape) for k in t.parameters_targeted
-                    if (m := ctx.inventory.module(param_owner(k))) is not None
+                    if (m := inventory.module(param_owner(k))) is not None
                     and (shape := m.params.get(k.rpartition(".")[2])) and len(shape) not in (2, 3)]
             if flat:
                 k, shape = flat[0]

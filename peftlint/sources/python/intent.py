@@ -37,7 +37,7 @@ def read_intent(p: Program, call: ast.Call, facts: SourceFacts) -> None:
                 and owner.func is parent):
             continue
         mapping = owner.args[0] if owner.args else None
-        if not isinstance(mapping, ast.Dict) or any(k is None for k in mapping.keys):
+        if not isinstance(mapping, ast.Dict) or any(k is None for k in mapping.keys) or registered is None:
             registered = None
             break
         registered.extend(_class_name(k) for k in mapping.keys if k is not None)

@@ -1,5 +1,6 @@
 """A real ``peftlint`` process for the hostile cases: an address-space limit (an overrun fails the
-case, not the machine) and a generous time cap that only guards against a hang; the cases
+case, not the machine), a CPU-time limit, and a generous wall-clock cap that only guards against a
+hang (CPU time, not wall time, bounds the work, so a loaded machine does not fail a case); the cases
 themselves are cheap. ``report`` reads the JSON report and checks it is complete, with no PFT999."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +16,14 @@ from pathlib import Path
 from support.helpers_hf import REPO_ROOT
 
 LIMIT_BYTES = 1024 * 1024 * 1024
-HANG_GUARD = 60.0
+CPU_SECONDS = 60
+HANG_GUARD = 600.0
 
 
 def _limit() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 5))  # SIGXCPU at the soft limit
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # whatever the test runner's disposition was
 
 
 def run(cwd: Path, cache: Path, *args: str, stdout: object = subprocess.PIPE, script: str | None = None,
@@ -31,7 +36,7 @@ def run(cwd: Path, cache: Path, *args: str, stdout: object = subprocess.PIPE, sc
         return subprocess.run(cmd, cwd=cwd, env=full_env, stdout=stdout, stderr=subprocess.PIPE, timeout=HANG_GUARD,
                               preexec_fn=_limit, text=True)
     except subprocess.TimeoutExpired:
-        raise AssertionError(f"peftlint {' '.join(args)} did not finish within {HANG_GUARD:.0f} s") from None
+        raise AssertionError(f"peftlint {' '.join(args)} hung: no exit within {HANG_GUARD:.0f} s") from None
 
 
 def report(got: subprocess.CompletedProcess) -> list[dict]:

@@ -11,9 +11,9 @@ def linted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     names: list[str] = []
     original = Linter._lint_file
 
-    def spy(self: Linter, cand, result, read=None):  # type: ignore[no-untyped-def]
+    def spy(self: Linter, cand, result, *rest):  # type: ignore[no-untyped-def]
         names.append(f"{cand.path.parent.name}/{cand.path.name}")
-        return original(self, cand, result, read)
+        return original(self, cand, result, *rest)
 
     monkeypatch.setattr(Linter, "_lint_file", spy)
     return names

@@ -203,10 +203,13 @@ def test_no_cache_reads_and_writes_nothing(tree: Path, linted: list[str]) -> Non
     assert sorted(linted) == ALL_LINTED  # the filled cache was not read
 
 
-def test_no_result_cache_keeps_inventories(tree: Path) -> None:
+def test_no_result_cache_keeps_inventories_and_refreshes_results(tree: Path, linted: list[str]) -> None:
     cache = tree.parent / "cache"
     check(tree, "--no-result-cache", cache=cache)
-    assert entries(cache, "inventory-") and not entries(cache)
+    assert entries(cache, "inventory-") and len(entries(cache)) == len(ALL_LINTED)
+    linted.clear()
+    check(tree, "--no-result-cache", cache=cache)  # read nothing: every file is linted again
+    assert sorted(linted) == ALL_LINTED
 
 
 def test_cache_clear_removes_results(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,12 +1,14 @@
 """The hostile set: inputs that once hung peftlint, exhausted its memory or crashed it, each
 generated here (nothing big is committed). Every run is a real ``peftlint`` process limited to
-1.5 GB of address space (RLIMIT_AS, so an overrun fails the test, not the machine) and a generous
-time cap that only guards against a hang,
-and must end with a complete JSON report (exit 0 or 1, no PFT999) that says what it found.
+1.5 GB of address space (RLIMIT_AS, so an overrun fails the test, not the machine) and 30 seconds
+of CPU time (RLIMIT_CPU: the kernel stops a run that computes too long; CPU time, not wall time, so a
+loaded machine does not fail a case), and must end with a complete JSON report (exit 0 or 1, no
+PFT999) that says what it found. A run blocked without computing (a FIFO read) is stopped by a
+generous wall-clock hang guard.
 
 A normal cold run (torch, transformers and peft imported, a model built) fits in that address
 space; the fixture checks it first. Runs use a warm cache, except the cases that poison the cache
-itself: those must rebuild, and get the normal cold run's time on top of the cap.
+itself: those must rebuild, and get the normal cold run's CPU time on top of the 30 seconds.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,7 +30,8 @@ from support.helpers_hf import REPO_ROOT
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS, FIFOs and /dev/zero as on Linux")
 
 LIMIT_BYTES = 1536 * 1024 * 1024
-LIMIT_SECONDS = 120.0  # a hang guard only: generous, for a machine busy with other work
+LIMIT_SECONDS = 30.0  # CPU seconds
+HANG_GUARD = 600.0  # wall seconds: only a run that waits forever gets near it
 SMOL = "HuggingFaceTB/SmolLM2-135M"
 ADAPTER = {"peft_type": "LORA", "base_model_name_or_path": SMOL, "r": 8, "task_type": "CAUSAL_LM"}
 TINY = {"model_type": "llama", "hidden_size": 16, "intermediate_size": 32, "num_attention_heads": 2,
@@ -41,38 +43,49 @@ class Run:
     code: int
     findings: list[dict]
     stderr: str
-    seconds: float
+    seconds: float  # CPU time (user + system)
     max_rss: int  # bytes
 
 
-def _limit() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
+def _limits(cpu_seconds: float) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
+        cpu = int(cpu_seconds) + 1
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU at the soft limit
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # whatever the test runner's disposition was
+
+    return apply
+
+
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_peftlint(cwd: Path, cache: Path, *args: str, seconds: float = LIMIT_SECONDS) -> Run:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PEFTLINT_CACHE_DIR": str(cache), "HF_HUB_OFFLINE": "1"}
-    start = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen([sys.executable, "-m", "peftlint", "--format", "json", *args, "."], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limits(seconds),
+                            start_new_session=True)
     try:
-        out, err = proc.communicate(timeout=seconds)
+        out, err = proc.communicate(timeout=HANG_GUARD)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)  # its worker processes too, which hold the pipes open
         proc.communicate()
-        pytest.fail(f"peftlint did not finish within {seconds:.0f} s")
+        pytest.fail(f"peftlint hung: no exit within {HANG_GUARD:.0f} s")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    elapsed = time.monotonic() - start
     text = err.decode("utf-8", "replace")
+    assert proc.returncode != -signal.SIGXCPU, f"peftlint used more than {seconds:.0f} s of CPU time"
     assert proc.returncode in (0, 1), f"exit {proc.returncode}: {text[-2000:]}"
     findings = json.loads(out)  # a complete report
     assert "PFT999" not in {d["code"] for d in findings}, findings
-    return Run(proc.returncode, findings, text, elapsed, usage.ru_maxrss * 1024)
+    return Run(proc.returncode, findings, text, _cpu(usage) - _cpu(before), usage.ru_maxrss * 1024)
 
 
 @pytest.fixture(scope="module")
 def warm(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
     """A cache holding peft's facts and SmolLM2's inventory, made by a normal cold run under the
-    same address-space limit (which it must fit); returns (cache, seconds the cold run took)."""
+    same address-space limit (which it must fit); returns (cache, CPU seconds the cold run took)."""
     cache = tmp_path_factory.mktemp("hostile-cache")
     d = tmp_path_factory.mktemp("normal")
     (d / "adapter_config.json").write_text(json.dumps({**ADAPTER, "target_modules": ["q_proj", "v_proj"]}))
@@ -263,7 +276,8 @@ def test_two_thousand_fixes_in_one_file(tmp_path: Path) -> None:
     not measured here): one linear pass over the text, within the same bounds."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "HF_HUB_OFFLINE": "1"}
     out = subprocess.run([sys.executable, "-c", _MANY_FIXES, str(tmp_path)], env=env, capture_output=True,
-                         text=True, timeout=LIMIT_SECONDS, preexec_fn=_limit)
+                         text=True, timeout=HANG_GUARD, preexec_fn=_limits(LIMIT_SECONDS))
+    assert out.returncode != -signal.SIGXCPU, f"used more than {LIMIT_SECONDS:.0f} s of CPU time"
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 

@@ -273,13 +273,15 @@ def _observe(action: Callable[[], None]) -> Verdict:
     present: frozenset[str] = frozenset()
     for _ in range(_MAX_STAND_INS):
         verdict, needed = _observe_once(action, present)
-        if not needed:
+        if verdict.judged:
             return verdict
-        if needed <= present:
+        if not needed or needed <= present:
             break
         present = present | needed
-    UNJUDGED.append(sorted(present | needed))
-    return Verdict(judged=False, missing=sorted(present | needed))
+    # the packages, or peft's own words when its import error names none
+    missing = sorted(present | needed) or verdict.missing
+    UNJUDGED.append(missing)
+    return Verdict(judged=False, missing=missing)
 
 
 _MAX_STAND_INS = 4
@@ -289,8 +291,9 @@ UNJUDGED: list[list[str]] = []
 
 
 def _observe_once(action: Callable[[], None], present: frozenset[str]) -> tuple[Verdict, frozenset[str]]:
-    """One run of ``action`` with ``present`` stood in for; the packages it found missing when it
-    stopped at an import check (empty when it did not)."""
+    """One run of ``action`` with ``present`` stood in for, and the packages it found missing when it
+    stopped at an import check (empty when it did not, or when the import error names none: then
+    the unjudged verdict carries peft's message instead)."""
     import warnings
 
     import peft
@@ -305,7 +308,7 @@ def _observe_once(action: Callable[[], None], present: frozenset[str]) -> tuple[
             needed = set(asked_missing)
             if getattr(exc, "name", None):
                 needed.add(str(exc.name).partition(".")[0])
-            return Verdict(judged=False), frozenset(needed) or frozenset({"?"})
+            return Verdict(judged=False, missing=[] if needed else [_one_text(exc)]), frozenset(needed)
         except Exception as exc:  # noqa: BLE001 - whatever peft raises is its verdict
             if present and not _raised_by(exc, peft_dir):
                 return Verdict(judged=False), present  # a stand-in, not peft, failed: no answer

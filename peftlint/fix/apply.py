@@ -308,11 +308,7 @@ def apply_fixes(linter: "Linter", result: "RunResult", paths: list[Path], *, wri
             counts[rel] = counts.get(rel, 0) + plan.count
         if round_ == passes - 1 and not write:
             break
-        again = linter.__class__(linter.settings, linter.cwd)
-        again.hierarchy = linter.hierarchy  # the same configuration for each file as the first pass
-        again.overrides = {os.path.normpath(os.path.join(linter.cwd, rel)): text.encode("utf-8")
-                           for rel, text in current.items()}
-        result = again.lint_paths(paths)
+        result = _relint(linter, paths, current)
     failed = False
     parts: list[str] = []
     for rel in sorted(originals):
@@ -336,10 +332,18 @@ def apply_fixes(linter: "Linter", result: "RunResult", paths: list[Path], *, wri
     out.not_applied = list(dict.fromkeys(out.not_applied))
     out.diff = "".join(parts)
     if write and failed:
-        again = linter.__class__(linter.settings, linter.cwd)
-        again.hierarchy = linter.hierarchy
-        result = again.lint_paths(paths)
+        result = _relint(linter, paths, {})
     return out, result
+
+
+def _relint(linter: "Linter", paths: list[Path], texts: dict[str, str]) -> "RunResult":
+    """Lint ``paths`` again, with each file's configuration as in the first pass, reading the
+    fixed ``texts`` (display path -> text) instead of those files."""
+    again = linter.__class__(linter.settings, linter.cwd)
+    again.hierarchy = linter.hierarchy
+    again.overrides = {os.path.normpath(os.path.join(linter.cwd, rel)): text.encode("utf-8")
+                       for rel, text in texts.items()}
+    return again.lint_paths(paths)
 
 
 def _reparses(path: Path, text: str) -> bool:

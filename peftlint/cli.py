@@ -257,17 +257,23 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     except Exception as exc:  # a failure of the whole run, not of one file
         click.echo(f"peftlint: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
-    from peftlint.report.output import ReportNotWritten, write_report
-
-    try:  # a report that cannot be written fails the run (exit 2) even with --exit-zero
-        write_report(output_file, rendered, color=use_color)
-    except ReportNotWritten as exc:
-        _err(f"peftlint: {exc}")
-        sys.exit(EXIT_FAILURE)
+    _write_report(output_file, rendered, color=use_color)
     if show_configs:
         sys.exit(EXIT_OK)
     failing = [d for d in result.diagnostics if d.severity.value != "info" or settings.strict]
     sys.exit(EXIT_OK if exit_zero or not failing else EXIT_FINDINGS)
+
+
+def _write_report(path: Path | None, text: str, color: bool | None = None) -> None:
+    """The report in ``path`` (stdout when None); one that cannot be written fails the run (exit 2),
+    even with --exit-zero."""
+    from peftlint.report.output import ReportNotWritten, write_report
+
+    try:
+        write_report(path, text, color=color)
+    except ReportNotWritten as exc:
+        _err(f"peftlint: {exc}")
+        sys.exit(EXIT_FAILURE)
 
 
 def _check_stdin(settings: object, name: Path, fmt: str, output_file: Path | None, fix: bool, diff: bool,
@@ -308,13 +314,7 @@ def _check_stdin(settings: object, name: Path, fmt: str, output_file: Path | Non
             shutil.copyfileobj(stream, out)
         out.flush()
     if output_file:
-        from peftlint.report.output import ReportNotWritten, write_report_file
-
-        try:
-            write_report_file(output_file, rendered)
-        except ReportNotWritten as exc:
-            _err(f"peftlint: {exc}")
-            sys.exit(EXIT_FAILURE)
+        _write_report(output_file, rendered)
     else:
         click.echo(rendered, nl=False, err=fix)
     if fix and got.fixed and fmt in TEXT_FORMATS:

@@ -13,14 +13,14 @@ INTERVAL = 0.1  # seconds between redraws
 
 
 class Progress:
-    def __init__(self, stream: TextIO | None = None, *, delay: float = DELAY, interval: float = INTERVAL) -> None:
+    def __init__(self, stream: TextIO | None = None, *, delay: float | None = None, interval: float | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         try:
             self.enabled = bool(self.stream.isatty())
         except (AttributeError, ValueError):  # closed or unusual streams
             self.enabled = False
-        self.delay = delay
-        self.interval = interval
+        self.delay = DELAY if delay is None else delay  # read at call time: tests set DELAY in a subprocess
+        self.interval = INTERVAL if interval is None else interval
         self.start = time.monotonic()
         self._last = float("-inf")
         self._width = 0

@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from support import shared
 from support.helpers_hf import REPO_ROOT
+
+from peftlint.semantics.peft_check import CHECK_PREFIX
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS, FIFOs and /dev/zero as on Linux")
 
@@ -85,14 +88,38 @@ def run_peftlint(cwd: Path, cache: Path, *args: str, seconds: float = LIMIT_SECO
 @pytest.fixture(scope="module")
 def warm(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
     """A cache holding peft's facts and SmolLM2's inventory, made by a normal cold run under the
-    same address-space limit (which it must fit); returns (cache, CPU seconds the cold run took)."""
-    cache = tmp_path_factory.mktemp("hostile-cache")
-    d = tmp_path_factory.mktemp("normal")
+    same address-space limit (which it must fit), plus peft's verdicts on every case's configs;
+    returns (cache, CPU seconds the cold run took). Built once per session for all workers."""
+    path = shared.once(tmp_path_factory, "hostile-cache", _fill_warm_cache)
+    return path / "cache", float((path / "cold-seconds").read_text())
+
+
+def _fill_warm_cache(root: Path) -> None:
+    cache, d = root / "cache", root / "normal"
+    d.mkdir()
     (d / "adapter_config.json").write_text(json.dumps({**ADAPTER, "target_modules": ["q_proj", "v_proj"]}))
     _python(d, 'config = LoraConfig(target_modules=["q_proj", "v_proj"])')  # SmolLM2 built as its own class too
     cold = run_peftlint(d, cache, seconds=1800)
     assert cold.findings == []
-    return cache, cold.seconds
+    (root / "cold-seconds").write_text(repr(cold.seconds))
+    # peft's verdict on a config costs an import of peft (seconds) in each process that asks. One run
+    # over every case asks peft about all of them, under the same limits (the sum of the cases' CPU
+    # time); its verdicts are copied into the shared cache, so that each case's own run below checks
+    # reading, matching, rules and reporting of its input in seconds. Its results are not copied.
+    every = root / "every-case"
+    for i, (name, (make, _)) in enumerate(CASES.items()):
+        if name not in NEEDS_BUILD:
+            (every / f"case{i}").mkdir(parents=True)
+            make(every / f"case{i}")
+    (every / "nope.py").write_text(NOPE)  # test_deep_target_modules_in_parallel_workers's files
+    side = root / "side-cache"
+    shutil.copytree(cache, side)
+    run_peftlint(every, side, "--no-result-cache", seconds=LIMIT_SECONDS * len(CASES))
+    for entry in side.glob(CHECK_PREFIX + "*"):
+        shutil.copy(entry, cache / entry.name)
+
+
+NOPE = 'from peft import LoraConfig\n\nc = LoraConfig(target_modules=["nope_proj"])\n'
 
 
 def _adapter(d: Path, **fields: object) -> None:
@@ -281,28 +308,33 @@ def test_two_thousand_fixes_in_one_file(tmp_path: Path) -> None:
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
-@pytest.mark.parametrize("entry", ["peftfacts", "inventory"])
-@pytest.mark.parametrize("kind", ["fifo", "dev-zero", "crafted"])
-def test_poisoned_cache_entry_is_rebuilt(entry: str, kind: str, warm: tuple[Path, float], tmp_path: Path) -> None:
+# Each kind of poison on each kind of entry: a run poisons both entries (so it rebuilds both, paying
+# one cold start for two checks), and the three runs rotate the kinds.
+POISONS = [("fifo", "dev-zero"), ("dev-zero", "crafted"), ("crafted", "fifo")]
+
+
+@pytest.mark.parametrize(("facts", "inventory"), POISONS, ids=[f"peftfacts-{a}-inventory-{b}" for a, b in POISONS])
+def test_poisoned_cache_entry_is_rebuilt(facts: str, inventory: str, warm: tuple[Path, float], tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     shutil.copytree(warm[0], cache)
-    victims = [p for p in cache.iterdir() if p.name.startswith(entry)]
-    assert victims
-    for victim in victims:
-        data = json.loads(victim.read_text())
-        victim.unlink()
-        if kind == "fifo":
-            os.mkfifo(victim)
-        elif kind == "dev-zero":
-            victim.symlink_to("/dev/zero")
-        else:  # the right key, a payload that would silence every check
-            empty = {"configs": {}} if entry == "peftfacts" else {"modules": []}
-            victim.write_text(json.dumps({**data, "payload": {**data["payload"], **empty}}))
+    for entry, kind in (("peftfacts", facts), ("inventory", inventory)):
+        victims = [p for p in cache.iterdir() if p.name.startswith(entry)]
+        assert victims
+        for victim in victims:
+            data = json.loads(victim.read_text())
+            victim.unlink()
+            if kind == "fifo":
+                os.mkfifo(victim)
+            elif kind == "dev-zero":
+                victim.symlink_to("/dev/zero")
+            else:  # the right key, a payload that would silence every check
+                empty = {"configs": {}} if entry == "peftfacts" else {"modules": []}
+                victim.write_text(json.dumps({**data, "payload": {**data["payload"], **empty}}))
     d = tmp_path / "work"
     d.mkdir()
     _adapter(d, target_modules=["q_proj", "nope_proj"])
     run = run_peftlint(d, cache, seconds=LIMIT_SECONDS + warm[1])
-    assert [x["code"] for x in run.findings] == ["PFT101"]  # the checks ran on a rebuilt entry
+    assert [x["code"] for x in run.findings] == ["PFT101"]  # the checks ran on rebuilt entries
 
 
 def test_deep_target_modules_in_parallel_workers(warm: tuple[Path, float], tmp_path: Path) -> None:
@@ -313,6 +345,6 @@ def test_deep_target_modules_in_parallel_workers(warm: tuple[Path, float], tmp_p
         (tmp_path / f"d{i}" / "adapter_config.json").write_text(
             json.dumps({**ADAPTER, "x": 0}).replace('"x": 0', '"target_modules": ' + "[" * 900 + "]" * 900))
     for i in range(8):
-        (tmp_path / f"t{i}.py").write_text('from peft import LoraConfig\n\nc = LoraConfig(target_modules=["nope_proj"])\n')
+        (tmp_path / f"t{i}.py").write_text(NOPE)
     run = run_peftlint(tmp_path, warm[0], "-j", "2", "--no-result-cache")
     assert sorted(x["path"] for x in run.findings if x["code"] == "PFT401") == [f"d{i}/adapter_config.json" for i in range(4)]

@@ -102,9 +102,11 @@ def _settings_origin(settings: object) -> str:
               help="List every config with the model it is checked against and where that model came from, "
                    "or why it is not checked (text, or JSON with --output-format json); then exit 0.")
 @click.option("-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to this file.")
-@click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: all).")
+@click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: all); replaces the "
+              "configuration's select, extend-select and ignore.")
 @click.option("--extend-select", help="Codes or prefixes to enable on top of the selection.")
-@click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
+@click.option("--ignore", help="Comma-separated rule codes or prefixes to disable, on top of the configuration's "
+              "ignore.")
 @click.option("--exclude", "exclude", multiple=True,
               help="Paths to leave out, gitignore-style patterns (comma-separated or repeated); replaces `exclude`.")
 @click.option("--extend-exclude", "extend_exclude", multiple=True,
@@ -143,7 +145,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
           exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool | None, color: str,
           stdin_filename: Path | None) -> None:
     """Lint PATHS (files or directories; default: the current directory; `-`: stdin, see --stdin-filename)."""
-    from peftlint.config import Settings, SettingsError, load_settings, merge_cli, parse_size
+    from peftlint.config import Settings, SettingsError, load_settings, merge_cli, merge_cli_selection, parse_size
     from peftlint.engine.progress import Progress
     from peftlint.engine.run import Linter
     from peftlint.report import renderers
@@ -176,7 +178,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
             raise SettingsError(f"{_settings_origin(settings)}output-format: {settings.output_format!r} is not "
                                 f"one of {', '.join(OUTPUT_FORMATS)}")
         settings = merge_cli(
-            settings, select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore),
+            merge_cli_selection(settings, _codes(select), _codes(extend_select), _codes(ignore)),
             cli_model=model, online=online, trust_remote_code=trust_remote_code, strict=strict,
             no_cache=no_cache, cache_dir=str(cache_dir) if cache_dir else None, unsafe_fixes=unsafe_fixes,
             max_file_size=size, exclude=_patterns(exclude),

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import click
 
 from peftlint import __version__
+
+if TYPE_CHECKING:
+    from peftlint.config import Settings
+    from peftlint.engine.run import Linter
 
 EXIT_OK, EXIT_FINDINGS, EXIT_FAILURE = 0, 1, 2
 TEXT_FORMATS = ("concise", "full", "text")
@@ -86,6 +91,18 @@ def _codes(value: str | None) -> list[str] | None:
 def _settings_origin(settings: object) -> str:
     path = getattr(settings, "config_file", None) or "pyproject.toml"
     return f"{path}: [tool.peftlint] " if Path(path).name == "pyproject.toml" else f"{path}: "
+
+
+def _discover_configurations(linter: "Linter", config_file: Path | None,
+                             finish: Callable[[Settings], Settings] = lambda s: s) -> None:
+    """Each file gets its nearest configuration (ruff's discovery), ``finish``ed (the command line's
+    options on top); with ``--config`` the linter's settings are for every file."""
+    if config_file is None:
+        from peftlint.config import load_settings_file
+        from peftlint.engine.hierarchy import Hierarchy
+
+        base = Path(linter.settings.config_file) if linter.settings.config_file else None
+        linter.hierarchy = Hierarchy(linter.settings, base, lambda path: finish(load_settings_file(path)))
 
 
 @main.command()
@@ -206,12 +223,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     progress = Progress() if fmt in TEXT_FORMATS else None
     use_color = False
     linter = Linter(settings, result_cache=True, refresh_results=no_result_cache, progress=progress)
-    if config_file is None:  # each file's nearest configuration (ruff's discovery); --config: one for all
-        from peftlint.config import load_settings_file
-        from peftlint.engine.hierarchy import Hierarchy
-
-        base = Path(settings.config_file) if settings.config_file else None
-        linter.hierarchy = Hierarchy(settings, base, lambda path: finish(load_settings_file(path)))
+    _discover_configurations(linter, config_file, finish)
     try:
         try:
             result = linter.lint_paths(list(paths) or [Path(".")], jobs=jobs)
@@ -455,7 +467,8 @@ def cache_clear() -> None:
 @click.option("--list", "list_only", is_flag=True,
               help="Print the models PATHS name, one a line, sorted, and download nothing (a CI cache key).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
+              help="Read [tool.peftlint] from this file for every path instead of each file's nearest "
+              "configuration.")
 def cache_fetch(paths: tuple[Path, ...], strict: bool, list_only: bool, config_file: Path | None) -> None:
     """Download the config.json of every base model PATHS name into the Hugging Face cache.
 
@@ -482,17 +495,22 @@ def cache_fetch(paths: tuple[Path, ...], strict: bool, list_only: bool, config_f
         click.echo(f"peftlint: no such file or directory: {', '.join(str(p) for p in missing)}", err=True)
         sys.exit(EXIT_FAILURE)
     linter = Linter(settings)
-    collected = collect_models(linter, list(paths) or [Path(".")])
+    _discover_configurations(linter, config_file)
+    try:
+        collected = collect_models(linter, list(paths) or [Path(".")])
+    except SettingsError as exc:  # a nested configuration that cannot be read
+        click.echo(f"peftlint: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
     if list_only:
         names = {n.ref + (f"@{n.revision}" if n.revision else "") + (f":{n.subfolder}" if n.subfolder else "")
                  for n in collected.models}
         click.echo("".join(f"{n}\n" for n in sorted(names)), nl=False)
         return
-    options = ResolveOptions(aliases=dict(settings.models), config_dir=settings.project_root,
-                              cache_dir=settings.cache_directory())
     counts: dict[str, int] = {}
     failed: list[str] = []
     for named in collected.models:
+        s = named.settings  # of the configuration that names it (its aliases)
+        options = ResolveOptions(aliases=dict(s.models), config_dir=s.project_root, cache_dir=s.cache_directory())
         got = fetch_config(named.ref, revision=named.revision, subfolder=named.subfolder,
                            base_dirs=named.base_dirs, options=options)
         counts[got.outcome] = counts.get(got.outcome, 0) + 1

@@ -69,7 +69,7 @@ class WeightShapeMismatch(Rule):
                        "on (base_model_name_or_path) or retrain it for this one")
             yield self.diagnostic(
                 ctx, config_key_span(ctx, "base_model_name_or_path"),
-                f"`{mm.key}` has shape {fmt_shape(mm.saved)} where {ctx.model_label} needs {fmt_shape(e.shape)}"
+                f"`{mm.key}` has shape {fmt_shape(mm.saved)}, the base model needs {fmt_shape(e.shape)}"
                 f"{and_more(more)}: loading raises a size mismatch; {short}",
                 subject=mm.key,
                 detail=f"{weights_name(rep)}: `{mm.key}` has shape {fmt_shape(mm.saved)}, but `{e.module}` of "

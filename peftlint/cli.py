@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import click
 
 from peftlint import __version__
+
+if TYPE_CHECKING:
+    from peftlint.config import Settings
+    from peftlint.engine.run import Linter
 
 EXIT_OK, EXIT_FINDINGS, EXIT_FAILURE = 0, 1, 2
 TEXT_FORMATS = ("concise", "full", "text")
@@ -88,6 +93,18 @@ def _settings_origin(settings: object) -> str:
     return f"{path}: [tool.peftlint] " if Path(path).name == "pyproject.toml" else f"{path}: "
 
 
+def _discover_configurations(linter: "Linter", config_file: Path | None,
+                             finish: Callable[[Settings], Settings] = lambda s: s) -> None:
+    """Each file gets its nearest configuration (ruff's discovery), ``finish``ed (the command line's
+    options on top); with ``--config`` the linter's settings are for every file."""
+    if config_file is None:
+        from peftlint.config import load_settings_file
+        from peftlint.engine.hierarchy import Hierarchy
+
+        base = Path(linter.settings.config_file) if linter.settings.config_file else None
+        linter.hierarchy = Hierarchy(linter.settings, base, lambda path: finish(load_settings_file(path)))
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--output-format", "--format", "fmt", default=None,
@@ -102,9 +119,11 @@ def _settings_origin(settings: object) -> str:
               help="List every config with the model it is checked against and where that model came from, "
                    "or why it is not checked (text, or JSON with --output-format json); then exit 0.")
 @click.option("-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to this file.")
-@click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: all).")
+@click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: all); replaces the "
+              "configuration's select, extend-select and ignore.")
 @click.option("--extend-select", help="Codes or prefixes to enable on top of the selection.")
-@click.option("--ignore", help="Comma-separated rule codes or prefixes to disable.")
+@click.option("--ignore", help="Comma-separated rule codes or prefixes to disable, on top of the configuration's "
+              "ignore.")
 @click.option("--exclude", "exclude", multiple=True,
               help="Paths to leave out, gitignore-style patterns (comma-separated or repeated); replaces `exclude`.")
 @click.option("--extend-exclude", "extend_exclude", multiple=True,
@@ -143,7 +162,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
           exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool | None, color: str,
           stdin_filename: Path | None) -> None:
     """Lint PATHS (files or directories; default: the current directory; `-`: stdin, see --stdin-filename)."""
-    from peftlint.config import Settings, SettingsError, load_settings, merge_cli, parse_size
+    from peftlint.config import Settings, SettingsError, load_settings, merge_cli, merge_cli_selection, parse_size
     from peftlint.engine.progress import Progress
     from peftlint.engine.run import Linter
     from peftlint.report import renderers
@@ -176,7 +195,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
             raise SettingsError(f"{_settings_origin(settings)}output-format: {settings.output_format!r} is not "
                                 f"one of {', '.join(OUTPUT_FORMATS)}")
         settings = merge_cli(
-            settings, select=_codes(select), extend_select=_codes(extend_select), ignore=_codes(ignore),
+            merge_cli_selection(settings, _codes(select), _codes(extend_select), _codes(ignore)),
             cli_model=model, online=online, trust_remote_code=trust_remote_code, strict=strict,
             no_cache=no_cache, cache_dir=str(cache_dir) if cache_dir else None, unsafe_fixes=unsafe_fixes,
             max_file_size=size, exclude=_patterns(exclude),
@@ -204,12 +223,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
     progress = Progress() if fmt in TEXT_FORMATS else None
     use_color = False
     linter = Linter(settings, result_cache=True, refresh_results=no_result_cache, progress=progress)
-    if config_file is None:  # each file's nearest configuration (ruff's discovery); --config: one for all
-        from peftlint.config import load_settings_file
-        from peftlint.engine.hierarchy import Hierarchy
-
-        base = Path(settings.config_file) if settings.config_file else None
-        linter.hierarchy = Hierarchy(settings, base, lambda path: finish(load_settings_file(path)))
+    _discover_configurations(linter, config_file, finish)
     try:
         try:
             result = linter.lint_paths(list(paths) or [Path(".")], jobs=jobs)
@@ -453,7 +467,8 @@ def cache_clear() -> None:
 @click.option("--list", "list_only", is_flag=True,
               help="Print the models PATHS name, one a line, sorted, and download nothing (a CI cache key).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              help="Read [tool.peftlint] from this pyproject.toml instead of the nearest one.")
+              help="Read [tool.peftlint] from this file for every path instead of each file's nearest "
+              "configuration.")
 def cache_fetch(paths: tuple[Path, ...], strict: bool, list_only: bool, config_file: Path | None) -> None:
     """Download the config.json of every base model PATHS name into the Hugging Face cache.
 
@@ -480,17 +495,22 @@ def cache_fetch(paths: tuple[Path, ...], strict: bool, list_only: bool, config_f
         click.echo(f"peftlint: no such file or directory: {', '.join(str(p) for p in missing)}", err=True)
         sys.exit(EXIT_FAILURE)
     linter = Linter(settings)
-    collected = collect_models(linter, list(paths) or [Path(".")])
+    _discover_configurations(linter, config_file)
+    try:
+        collected = collect_models(linter, list(paths) or [Path(".")])
+    except SettingsError as exc:  # a nested configuration that cannot be read
+        click.echo(f"peftlint: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
     if list_only:
         names = {n.ref + (f"@{n.revision}" if n.revision else "") + (f":{n.subfolder}" if n.subfolder else "")
                  for n in collected.models}
         click.echo("".join(f"{n}\n" for n in sorted(names)), nl=False)
         return
-    options = ResolveOptions(aliases=dict(settings.models), config_dir=settings.project_root,
-                              cache_dir=settings.cache_directory())
     counts: dict[str, int] = {}
     failed: list[str] = []
     for named in collected.models:
+        s = named.settings  # of the configuration that names it (its aliases)
+        options = ResolveOptions(aliases=dict(s.models), config_dir=s.project_root, cache_dir=s.cache_directory())
         got = fetch_config(named.ref, revision=named.revision, subfolder=named.subfolder,
                            base_dirs=named.base_dirs, options=options)
         counts[got.outcome] = counts.get(got.outcome, 0) + 1

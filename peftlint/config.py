@@ -286,6 +286,19 @@ def _check_type(path: Path, key: str, attr: str, value: Any) -> Any:
         raise SettingsError(f"{path}: [tool.peftlint] {key} has the wrong type ({type(value).__name__})") from None
 
 
+def merge_cli_selection(settings: Settings, select: list[str] | None, extend_select: list[str] | None,
+                        ignore: list[str] | None) -> Settings:
+    """ruff's layering of the command line's selection over a configuration's: ``--select`` starts
+    afresh (the configuration's select, extend-select and ignore are dropped); without it,
+    ``--extend-select`` and ``--ignore`` add to the configuration's, and a code the configuration
+    ignores is enabled again by an ``--extend-select`` naming it or a prefix of it."""
+    if select is not None:
+        return replace(settings, select=select, extend_select=extend_select or [], ignore=ignore or [])
+    extend = extend_select or []
+    kept = [c for c in settings.ignore if not prefix_hit(c, extend)]
+    return replace(settings, extend_select=settings.extend_select + extend, ignore=kept + (ignore or []))
+
+
 def merge_cli(settings: Settings, **cli: Any) -> Settings:
     """CLI values win over the file; None means 'not given'."""
     given = {k: v for k, v in cli.items() if v is not None}

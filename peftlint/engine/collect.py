@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from peftlint.config import Settings
 from peftlint.engine import discover as disc
 from peftlint.engine.reading import decode_source
 from peftlint.engine.run import Linter
@@ -23,6 +24,7 @@ class NamedModel:
     subfolder: str | None
     base_dirs: list[str] = field(default_factory=list)  # where a relative path may be relative to
     used_at: list[str] = field(default_factory=list)  # "path:line" of the configs that name it
+    settings: Settings = field(default_factory=Settings)  # of the configuration it is first named under (aliases)
 
 
 @dataclass
@@ -33,46 +35,52 @@ class Collected:
 
 
 def collect_models(linter: Linter, paths: Iterable[Path]) -> Collected:
-    walker = disc.Walker(linter.settings.exclude + linter.settings.extend_exclude,
-                         root=Path(linter.settings.project_root or linter.cwd),
-                         force_exclude=linter.settings.force_exclude)
+    """The models named under ``paths``, each file read with the settings of its configuration
+    (``linter.hierarchy``, as ``peftlint check`` reads it)."""
     out = Collected()
-    by_key: dict[tuple[str, str | None, str | None], NamedModel] = {}
-    for cand in walker.walk(paths):
-        if cand.kind in (disc.ORPHAN_WEIGHTS, disc.DIFFUSERS_LORA):
-            continue
-        try:  # a FIFO, a link to /dev/zero, a 3 GB file: not read, and said so
-            data = read_limited(cand.path, linter.settings.max_file_size)
-        except NotReadable:
-            out.unreadable.append(disc.candidate_display_path(cand, linter.cwd))
-            continue
-        except OSError:
-            continue
-        text = decode_source(data, cand.kind)
-        if text is None:
-            continue
-        out.files += 1
-        reader = linter.readers.get(cand.kind)
-        if reader is None or "\x00" in text[:8192] or not linter.passes_prefilter(cand.kind, text):
-            continue
-        path = disc.candidate_display_path(cand, linter.cwd)
-        try:
-            specs = reader(text, path, str(cand.path), linter).specs
-        except Exception:  # a reader bug: `peftlint check` reports it as PFT999
-            out.unreadable.append(path)
-            continue
-        for spec in specs:
-            for ref in _refs(linter, spec):
-                key = (ref.ref, ref.revision, ref.subfolder)
-                named = by_key.get(key)
-                if named is None:
-                    named = by_key[key] = NamedModel(ref.ref, ref.revision, ref.subfolder)
-                    out.models.append(named)
-                for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None):
-                    if d and d not in named.base_dirs:
-                        named.base_dirs.append(d)
-                named.used_at.append(f"{spec.path}:{spec.span.line}")
+    by_key: dict[tuple[str, str | None, str | None, str], NamedModel] = {}
+    for sub, cands in linter.walk_by_configuration(paths):
+        for cand in cands:
+            for spec in _specs(sub, cand, out):
+                for ref in _refs(sub, spec):
+                    # an alias means what its own configuration says
+                    key = (ref.ref, ref.revision, ref.subfolder, sub.settings.models.get(ref.ref, ""))
+                    named = by_key.get(key)
+                    if named is None:
+                        named = by_key[key] = NamedModel(ref.ref, ref.revision, ref.subfolder, settings=sub.settings)
+                        out.models.append(named)
+                    for d in (ref.base_dir, str(Path(spec.abspath).parent) if spec.abspath else None):
+                        if d and d not in named.base_dirs:
+                            named.base_dirs.append(d)
+                    named.used_at.append(f"{spec.path}:{spec.span.line}")
     return out
+
+
+def _specs(linter: Linter, cand: disc.Candidate, out: Collected) -> list[AdapterSpec]:
+    """The configs of one walked file (counted in ``out.files`` when read; ``out.unreadable`` when
+    it cannot be)."""
+    if cand.kind in (disc.ORPHAN_WEIGHTS, disc.DIFFUSERS_LORA):
+        return []
+    try:  # a FIFO, a link to /dev/zero, a 3 GB file: not read, and said so
+        data = read_limited(cand.path, linter.settings.max_file_size)
+    except NotReadable:
+        out.unreadable.append(disc.candidate_display_path(cand, linter.cwd))
+        return []
+    except OSError:
+        return []
+    text = decode_source(data, cand.kind)
+    if text is None:
+        return []
+    out.files += 1
+    reader = linter.readers.get(cand.kind)
+    if reader is None or "\x00" in text[:8192] or not linter.passes_prefilter(cand.kind, text):
+        return []
+    path = disc.candidate_display_path(cand, linter.cwd)
+    try:
+        return list(reader(text, path, str(cand.path), linter).specs)
+    except Exception:  # a reader bug: `peftlint check` reports it as PFT999
+        out.unreadable.append(path)
+        return []
 
 
 def _refs(linter: Linter, spec: AdapterSpec) -> list[ModelRef]:

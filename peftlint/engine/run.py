@@ -128,18 +128,23 @@ class Linter(Replay, ModelChoice):
         # the serial budget counts from here: a cold run whose replay pass already paid for importing
         # peft (its facts) goes parallel as soon as linting starts, the workers inherit the import
         start = time.monotonic()
+        result = RunResult()
+        for sub, group in self.walk_by_configuration(paths):
+            result.extend(sub.lint_candidates(group, jobs, start))
+        return _sorted(result)
+
+    def walk_by_configuration(self, paths: Iterable[Path]) -> list[tuple["Linter", list[disc.Candidate]]]:
+        """The files under ``paths``, grouped by the configuration that applies to them, each group
+        with its linter: this one for its own settings' files (first), a sibling for each other
+        configuration's (``hierarchy``)."""
         walker = disc.Walker(self.settings.exclude + self.settings.extend_exclude,
                              root=Path(self.settings.project_root or self.cwd),
                              force_exclude=self.settings.force_exclude)
         cands = list(walker.walk(paths))
         groups = self.hierarchy.split(cands, walker) if self.hierarchy is not None else None
-        if groups is not None:  # files under other configurations: one linter per configuration
-            result = RunResult()
-            for settings, group in groups:
-                sub = self if settings is self.settings else self._sibling(settings)
-                result.extend(sub.lint_candidates(group, jobs, start))
-            return _sorted(result)
-        return _sorted(self.lint_candidates(cands, jobs, start))
+        if groups is None:
+            return [(self, cands)]
+        return [(self if settings is self.settings else self._sibling(settings), group) for settings, group in groups]
 
     def _sibling(self, settings: Settings) -> "Linter":
         """A linter for the files under another configuration: same cache use, same in-memory texts."""

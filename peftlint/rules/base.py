@@ -14,13 +14,15 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Expect:
     """One finding a bad example must produce (Fixit's ``expected_line``/``expected_message``/
-    ``expected_replacement``): its position, a part of its message, and for a fixable finding the
-    whole file after ``--fix`` (with ``--unsafe-fixes`` when the fix is unsafe)."""
+    ``expected_replacement``): its position, a part of its one-line message, a part of its longer
+    explanation (``detail``: where peft's own words are quoted), and for a fixable finding the whole
+    file after ``--fix`` (with ``--unsafe-fixes`` when the fix is unsafe)."""
 
     line: int
     column: int
     message: str
     fixed: str | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,12 @@ def nothing_targeted(view: PeftView, inventory: Inventory | None, t: Targeting) 
     return f"NoMatchingPeftModuleError (\"{text}\")"
 
 
+def error_class(raised: str) -> str:
+    """``NoMatchingPeftModuleError`` of ``NoMatchingPeftModuleError ("...")`` (a one-line message
+    names the class; its detail quotes peft's text)."""
+    return raised.split(" ", 1)[0]
+
+
 def exclude_warning_first(view: PeftView, inventory: Inventory, t: Targeting) -> bool:
     """With something targeted, PEFT warns about an ``exclude_modules`` that excluded nothing (no
     module excluded by it nor by ``modules_to_save``) *instead of* its warnings about targets or

@@ -104,3 +104,25 @@ def test_fetch_config_honours_subfolder_and_revision(tmp_path: Path, hub_env: Pa
             ("GET", "/acme/pipeline/resolve/main/unet/config.json") in hub.requests
         assert fetch_config("acme/pipeline", subfolder="unet", options=opts).outcome == "cached"
         assert fetch_config("acme/pipeline", options=opts).outcome == "failed"  # no top-level config.json
+
+
+def test_fetch_lists_the_models_each_files_configuration_names(tmp_path: Path):
+    # a monorepo: each project names its base model in its own [tool.peftlint]; the code names none
+    (tmp_path / "pyproject.toml").write_text('[tool.peftlint]\nmodel = "acme/top"\n')
+    for proj, how in (("alpha", "pyproject.toml"), ("beta", ".peftlint.toml")):
+        (tmp_path / proj).mkdir()
+        table = "[tool.peftlint]\n" if how == "pyproject.toml" else ""
+        (tmp_path / proj / how).write_text(f'{table}model = "acme/{proj}-base"\n')
+        (tmp_path / proj / "train.py").write_text("from peft import LoraConfig\n"
+                                                  "config = LoraConfig(target_modules=['q_proj'])\n")
+    code, out = run_cli(["cache", "fetch", "--list", "."], tmp_path)
+    assert (code, out) == (0, "acme/alpha-base\nacme/beta-base\n")
+    code, out = run_cli(["cache", "fetch", "--list", "beta/train.py"], tmp_path)  # a file named alone
+    assert (code, out) == (0, "acme/beta-base\n")
+    # --config: one configuration for every file
+    code, out = run_cli(["cache", "fetch", "--list", "--config", "pyproject.toml", "."], tmp_path)
+    assert (code, out) == (0, "acme/top\n")
+    # what `check` reads: the same model per project
+    found = {(f["path"], f["message"]) for f in lint(tmp_path, ".") if f["code"] == "PFT901"}
+    assert {p for p, _ in found} == {"alpha/train.py", "beta/train.py"}
+    assert all(f"acme/{p.split('/')[0]}-base" in m for p, m in found)

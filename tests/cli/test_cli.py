@@ -105,6 +105,18 @@ def test_pyproject_settings_and_cli_precedence(tmp_path):
     assert {d["code"] for d in lint(tmp_path, "--select", "PFT101", "--ignore", "", "a.py")} == {"PFT101"}
 
 
+def test_command_line_selection_layers_over_the_configuration_as_ruffs(tmp_path):
+    # ruff 0.17: `--ignore` adds to the configuration's ignore, `--extend-select` enables again what it
+    # ignores, `--select` starts afresh (the configuration's ignore dropped)
+    write(tmp_path / "pyproject.toml", '[tool.peftlint]\nignore = ["PFT101"]\n')
+    write(tmp_path / "a.py", TYPO.replace('"vproj"]', '"vproj", "q_proj"]'))
+    assert {d["code"] for d in lint(tmp_path, "a.py")} == {"PFT204"}
+    assert lint(tmp_path, "--ignore", "PFT204", "a.py") == []
+    assert {d["code"] for d in lint(tmp_path, "--extend-select", "PFT1", "a.py")} == {"PFT101", "PFT204"}
+    assert {d["code"] for d in lint(tmp_path, "--select", "PFT", "a.py")} == {"PFT101", "PFT204"}
+    assert {d["code"] for d in lint(tmp_path, "--select", "PFT", "--ignore", "PFT204", "a.py")} == {"PFT101"}
+
+
 def test_bad_pyproject_is_a_usage_error(tmp_path):
     write(tmp_path / "pyproject.toml", "[tool.peftlint]\nselct = ['PFT1']\n")
     code, out = run_cli(["."], tmp_path)

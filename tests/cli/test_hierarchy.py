@@ -66,9 +66,11 @@ def test_config_option_overrides(mono: Path) -> None:
 
 
 def test_command_line_options_apply_to_every_configuration(mono: Path) -> None:
-    # --select replaces each configuration's select; proj's own ignore still applies
+    # --select replaces each configuration's select and drops its ignore (ruff's layering)
     assert _found(mono, "--select", "PFT1", ".") == {("a.py", "PFT102"), ("other/a.py", "PFT102"),
-                                                     ("proj/sub/a.py", "PFT102")}
+                                                     ("proj/a.py", "PFT102"), ("proj/sub/a.py", "PFT102")}
+    # --ignore adds to each configuration's: proj's PFT102 stays ignored, PFT204 goes everywhere
+    assert _found(mono, "--ignore", "PFT204", ".") == {("a.py", "PFT102"), ("other/a.py", "PFT102")}
 
 
 def test_nested_configuration_errors_stop_the_run(tmp_path: Path) -> None:

@@ -72,7 +72,8 @@ def test_full_adds_the_explanation_and_the_model_source(tmp_path: Path):
     lines = out.splitlines()
     assert code == 1
     i = next(k for k, line in enumerate(lines) if line.startswith("train.py:5:47: PFT101"))
-    assert lines[i + 1] == (f"    model: {SMOL} (AutoModelForCausalLM.from_pretrained() at line 4, "
+    assert lines[i + 1] == "    PEFT ignores an entry that matches nothing silently and adapts only the other entries."
+    assert lines[i + 2] == (f"    model: {SMOL} (AutoModelForCausalLM.from_pretrained() at line 4, "
                             "the only model loaded in this module)")
     j = next(k for k, line in enumerate(lines) if line.startswith("shared.py:7:6: PFT901"))
     assert lines[j + 1].startswith("    'acme/not-a-model' (from AutoModelForCausalLM.from_pretrained()")
@@ -105,7 +106,7 @@ def test_json_and_sarif_say_where_the_model_came_from(tmp_path: Path):
     assert len(found) == 9  # notes included
     typo = next(f for f in found if f["code"] == "PFT101")
     assert typo["model_source"] == "AutoModelForCausalLM.from_pretrained() at line 4, the only model loaded in this module"
-    assert typo["detail"] is None
+    assert typo["detail"] == "PEFT ignores an entry that matches nothing silently and adapts only the other entries."
     assert {f["model_source"] for f in found if f["code"] == "PFT901"} == {
         "AutoModelForCausalLM.from_pretrained() at line 5, the only model loaded in this module"}
     run = json.loads(run_cli(["check", "--format", "sarif", "."], tmp_path)[1])["runs"][0]

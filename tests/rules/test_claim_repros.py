@@ -7,6 +7,7 @@ import textwrap
 import warnings
 
 import pytest
+from support.claims import said_by
 from support.custom_models import lint_local, real_model
 from support.lintutil import lint
 
@@ -101,7 +102,7 @@ def test_quoted_text_is_what_peft_raises(tmp_path, config_src, code, quote):
     diags, _ = lint_local(tmp_path, LSTM_NET, "Net", config_src)
     assert [d.code for d in diags if d.severity.value == "error"] == [code], [(d.code, d.message) for d in diags]
     [d] = [d for d in diags if d.code == code]
-    assert quote in d.message
+    assert quote in said_by(d)  # the one-line message names the error, its detail quotes peft
 
 
 # -- cause 7: intent -----------------------------------------------------------------------------
@@ -155,7 +156,8 @@ def test_lora_target_linear_on_mixtral_leaves_the_experts_frozen(tmp_path):
                                         "lora_target_linear: true\n", encoding="utf-8")
     [d] = lint(tmp_path, ".")
     assert d["code"] == "PFT109"
-    assert '"lora_target_linear: true" reaches only the 128 nn.Linear modules, so the experts stay frozen' in d["message"]
+    assert '"lora_target_linear: true" reaches only the 128 nn.Linear modules, so the experts stay frozen' in d["detail"]
+    assert "experts of each layer are fused 3-D parameters no target reaches, so they stay frozen" in d["message"]
     # what axolotl passes: the leaf names of every Linear but lm_head; peft adapts no expert parameter
     model = fresh("mistralai/Mixtral-8x7B-v0.1", "MixtralForCausalLM")
     leaves = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 
 import pytest
+from support.claims import said_by
 from support.custom_models import line_of, lint_local, real_model
 from support.lintutil import lint, run_cli
 from support.oracle import peft_outcome, peftlint_outcome, wrapped_parameters
@@ -159,7 +160,7 @@ def test_verdict_and_adapted_modules_agree_with_peft(tmp_path, class_name, confi
 
 @pytest.mark.parametrize("targets, code, fragment", [
     (["fc_in", "fc_outt"], "PFT101", "`fc_outt` matches no module of Classifier: PEFT ignores it silently"),
-    (["fcin"], "PFT101", "no entry matches, so PEFT raises NoMatchingPeftModuleError"),
+    (["fcin"], "PFT101", "`fcin` matches no module of Classifier: PEFT raises NoMatchingPeftModuleError"),
     (["fc_in", "dropout"], "PFT103", "matches 1 module of type Dropout"),
 ])
 def test_messages_on_a_local_class(tmp_path, targets, code, fragment):
@@ -183,7 +184,7 @@ def test_sequential_container_is_unsupported(tmp_path):
 def test_mha_out_proj_is_a_silent_no_op(tmp_path):
     diags, _ = lint_local(tmp_path, MODELS, "Encoder", "LoraConfig(target_modules=['out_proj'])")
     assert [d.code for d in diags if d.code.startswith("PFT1")] == ["PFT103"]
-    assert "forward reads out_proj.weight directly" in diags[0].message
+    assert "forward reads out_proj.weight directly" in said_by(diags[0])
 
 
 # --------------------------------------------------------------------------- partial trees

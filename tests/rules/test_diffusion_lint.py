@@ -13,7 +13,8 @@ import pytest
 pytest.importorskip("diffusers")
 
 from support.diffusersutil import pipeline_dir, real_unet, save_diffusers_lora  # noqa: E402
-from support.lintutil import lint, run_cli  # noqa: E402
+from support.claims import said_by  # noqa: E402
+from support.lintutil import lint, run_cli, said  # noqa: E402
 
 from peftlint.config import Settings  # noqa: E402
 from peftlint.diagnostics import Span  # noqa: E402
@@ -64,7 +65,7 @@ def test_model_ref_with_library_and_subfolder(tmp_path: Path) -> None:
 def test_no_default_targets_on_a_unet(tmp_path: Path) -> None:
     ref = ModelRef(f"{SD15}:unet", "hint")
     (d,) = _lint_spec(_spec(None, ref), tmp_path)
-    assert d.code == "PFT106" and "KeyError: 'model_type'" in d.message and "to_q" in d.message
+    assert d.code == "PFT106" and "KeyError: 'model_type'" in said_by(d) and "to_q" in d.message
 
 
 def test_flux_and_sd3_suggest_their_own_names(tmp_path: Path) -> None:
@@ -166,7 +167,7 @@ def test_diffusers_lora_file(tmp_path: Path, diffusers_format: bool) -> None:
     wrong = lint(tmp_path, "--model", SD15, "lora")
     assert {f["code"] for f in wrong} >= {"PFT402"}
     assert all(f["path"] == "lora/pytorch_lora_weights.safetensors" for f in wrong)
-    assert any("pytorch_lora_weights.safetensors: `unet." in f["message"] for f in wrong)
+    assert any("pytorch_lora_weights.safetensors: `unet." in said(f) for f in wrong)
 
 
 def test_diffusers_lora_without_config_is_a_note(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import re
 import warnings
 
 import pytest
-from support.lintutil import lint
+from support.lintutil import lint, said
 from support.oracle import fresh, peft_outcome
 
 from peftlint.semantics.matching import PeftView, compute_targeting, pattern_key
@@ -84,9 +84,9 @@ def test_pft206_follows_peft_when_other_arguments_are_computed(tmp_path, cls):
         f'c = {cls}(target_modules=r".*\\.q_proj", layers_to_transform=[0], lora_dropout=float(sys.argv[1]))\n')
     [found] = [d for d in lint(tmp_path, ".") if d["code"] == "PFT206"]
     if raised:
-        assert found["severity"] == "error" and raised.strip() in found["message"]
+        assert found["severity"] == "error" and raised.strip() in said(found)
     else:
-        assert found["severity"] == "warning" and "accepts it" in found["message"]
+        assert found["severity"] == "warning" and "accepts it" in said(found)
     assert not any(d["code"] == "PFT211" for d in lint(tmp_path, "."))  # not built: lora_dropout is computed
 
 
@@ -102,7 +102,7 @@ def test_pft206_nonraising_config_adapts_every_layer(tmp_path):
     verdict, targeted, _ = peft_outcome(smol(), LoHaConfig(target_modules=r".*\.q_proj", layers_to_transform=[0]))
     assert verdict == "ok" and len(targeted) == inventory().num_hidden_layers
     found = findings(tmp_path, 'LoHaConfig(target_modules=r".*\\.q_proj", layers_to_transform=[0])', imports="LoHaConfig")
-    assert any(f["code"] == "PFT206" and "accepts it" in f["message"] and f["severity"] == "warning" for f in found)
+    assert any(f["code"] == "PFT206" and "accepts it" in said(f) and f["severity"] == "warning" for f in found)
 
 
 def test_pft207_subset_is_exact_strings():
@@ -241,7 +241,7 @@ def test_pft305_first_match_wins_and_sorting_flips_it(tmp_path):
         assert pattern[pattern_key(list(pattern), name)] == rank
     found = findings(tmp_path, 'LoraConfig(target_modules=["q_proj"], rank_pattern={"q_proj": 4, '
                                '"layers.0.self_attn.q_proj": 16})')
-    msg = next(f["message"] for f in found if f["code"] == "PFT305")
+    msg = next(said(f) for f in found if f["code"] == "PFT305")
     assert "sorts the keys" in msg and "size mismatch" in msg
 
 

@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from support.lintutil import lint
+from support.lintutil import lint, said
 from support.oracle import fresh, peft_outcome
 
 SMOL = "HuggingFaceTB/SmolLM2-135M"
@@ -157,7 +157,7 @@ def test_pft105_says_peft_will_not_warn_for_wte(tmp_path):
         'a = LoraConfig(target_modules=["c_attn", "wte"])\n'
         f"# peftlint: model={SMOL}\n"
         'b = LoraConfig(target_modules=["q_proj", "embed_tokens"])\n')
-    by_line = {f["line"]: f["message"] for f in _codes(lint(tmp_path, "train.py"), "PFT105")}
+    by_line = {f["line"]: said(f) for f in _codes(lint(tmp_path, "train.py"), "PFT105")}
     assert "lm_head.weight" in by_line[4] and "will NOT warn" in by_line[4]
     assert "will NOT warn" not in by_line[6] and "tied to the output head" in by_line[6]
 

@@ -45,6 +45,8 @@ def test_example(rule: type[Rule], which: str, i: int, tmp_path: Path) -> None:
     assert got == [(e.line, e.column) for e in ex.expect], f"{rule.code}: findings at {got}"
     for d, e in zip(mine, ex.expect):
         assert e.message in d["message"], f"{rule.code}: {d['message']!r} does not contain {e.message!r}"
+        if e.detail is not None:
+            assert e.detail in (d["detail"] or ""), f"{rule.code}: {d['detail']!r} does not contain {e.detail!r}"
         if e.fixed is not None:
             assert d["fix"] is not None, f"{rule.code}: the finding at {e.line}:{e.column} offers no fix"
             unsafe = d["fix"]["applicability"] == "unsafe"

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 from support.custom_models import real_model
-from support.lintutil import lint
+from support.lintutil import lint, said
 from support.oracle import built_inventory, fresh
 
 from peftlint.semantics.embedding_save import saved_in_full
@@ -89,8 +89,8 @@ def test_gpt2_wte_warns_of_the_silent_tie_not_of_the_size(tmp_path):
         ''')
     [d] = lint(tmp_path, ".")
     assert d["code"] == "PFT105"
-    assert "saves the whole embedding" not in d["message"]
-    assert "it will NOT warn that the adapter touches a tied weight" in d["message"]
+    assert "saves the whole embedding" not in said(d)
+    assert "it will NOT warn that the adapter touches a tied weight" in said(d)
 
 
 def test_embed_tokens_on_a_transformers_model_is_saved_whole(tmp_path):
@@ -101,7 +101,7 @@ def test_embed_tokens_on_a_transformers_model_is_saved_whole(tmp_path):
         config = LoraConfig(target_modules=["q_proj", "embed_tokens"])
         ''')
     [d] = lint(tmp_path, ".")
-    assert d["code"] == "PFT105" and "PEFT then saves the whole embedding matrix" in d["message"]
+    assert d["code"] == "PFT105" and "PEFT then saves the whole embedding matrix" in said(d)
 
 
 def test_trainable_tokens_on_tied_head_and_embedding_is_silent(tmp_path):

@@ -12,7 +12,7 @@ import json
 import warnings
 
 import pytest
-from support.lintutil import lint
+from support.lintutil import lint, said
 from support.oracle import built_inventory, fresh, peft_outcome, wrapped_parameters
 
 from peftlint.semantics.matching import PeftView, compute_targeting
@@ -89,7 +89,7 @@ def test_mixtral_dropout_breaks_the_rewritten_targets(tmp_path):
         'c = LoraConfig(target_modules=["w1", "w2", "w3"], lora_dropout=0.05)\n')
     found = [f for f in lint(tmp_path, ".") if f["code"] == "PFT109"]
     assert len(found) == 1 and found[0]["severity"] == "error"
-    assert "lora_dropout != 0" in found[0]["message"] and "gate_up_proj" in found[0]["message"]
+    assert "lora_dropout != 0" in said(found[0]) and "gate_up_proj" in said(found[0])
 
 
 def test_pft109_on_mixtral_says_what_is_adapted(tmp_path):
@@ -100,7 +100,7 @@ def test_pft109_on_mixtral_says_what_is_adapted(tmp_path):
         'b = LoraConfig(target_modules=["q_proj", "w1"])\n')
     found = {(f["line"], f["code"]): f for f in lint(tmp_path, ".")}
     assert (3, "PFT101") not in found  # w1..w3 are not dead entries: PEFT rewrites them
-    msg = found[(3, "PFT109")]["message"]
+    msg = said(found[(3, "PFT109")])
     assert "`gate_up_proj`" in msg and "`down_proj`" in msg and "rank x2" in msg
     # nothing dropped, widened or added: the rewrite does what the names say, a note
     assert found[(3, "PFT109")]["severity"] == "info"
@@ -123,7 +123,7 @@ def test_qwen2_moe_adapts_only_the_shared_expert(tmp_path):
         f"from peft import LoraConfig\n# peftlint: model={QWEN2_MOE}\nc = LoraConfig(target_modules={targets!r})\n")
     found = [f for f in lint(tmp_path, ".") if f["code"] == "PFT109"]
     assert len(found) == 1
-    msg = found[0]["message"]
+    msg = said(found[0])
     assert "shared_expert" in msg and "target_parameters=['mlp.experts.down_proj', 'mlp.experts.gate_up_proj']" in msg
 
     # the suggestion really reaches every expert tensor
@@ -168,7 +168,7 @@ def test_pft109_names_the_dropped_dense_linears(tiny_qwen3_moe, tmp_path):
         'c = LoraConfig(target_modules=["q_proj", "gate_proj", "up_proj", "down_proj"])\n')
     found = [f for f in lint(tmp_path, ".") if f["code"] == "PFT109"]
     assert len(found) == 1
-    assert "dropped from the adapter silently" in found[0]["message"] and "mlp.gate_proj" in found[0]["message"]
+    assert "dropped from the adapter silently" in said(found[0]) and "mlp.gate_proj" in said(found[0])
 
 
 def test_ia3_mixtral_default_loses_w2(tmp_path):
@@ -178,4 +178,4 @@ def test_ia3_mixtral_default_loses_w2(tmp_path):
     assert verdict == "ok" and {n.rsplit(".", 1)[-1] for n in targeted} == {"k_proj", "v_proj"}
     (tmp_path / "train.py").write_text(f"from peft import IA3Config\n# peftlint: model={MIXTRAL}\nc = IA3Config()\n")
     found = [f for f in lint(tmp_path, ".") if f["code"] == "PFT106"]
-    assert len(found) == 1 and "`w2`" in found[0]["message"] and found[0]["severity"] == "warning"
+    assert len(found) == 1 and "`w2`" in said(found[0]) and found[0]["severity"] == "warning"

@@ -137,5 +137,5 @@ def test_pft211_reports_the_pattern_instead_of_hanging(tmp_path, body: str, subj
     found = lint(tmp_path, ".")
     slow = [d for d in found if d["code"] == "PFT212"]
     assert len(slow) == 1 and slow[0]["subject"] == subject
-    assert "get_peft_model would hang" in slow[0]["message"] and "regex-timeout" in slow[0]["message"]
+    assert "get_peft_model would hang" in slow[0]["message"] and "regex-timeout" in slow[0]["detail"]
     assert not {"PFT999", "PFT102", "PFT304"} & {d["code"] for d in found}

@@ -172,7 +172,7 @@ def test_targets_without_weights_warn_in_peft(work, llama_lora, tmp_path):
     edit_config(adapter, target_modules=["q_proj", "v_proj", "k_proj"])
     found = lint(work, str(adapter))
     assert codes(found) == ["PFT404"]
-    assert "k_proj" in found[0]["message"] and "Found missing adapter keys" in found[0]["message"]
+    assert "k_proj" in found[0]["message"] and "Found missing adapter keys" in found[0]["detail"]
     warned = load_onto(work / "llama", adapter)
     assert any("Found missing adapter keys" in w and "k_proj" in w for w in warned)
 
@@ -182,7 +182,7 @@ def test_weights_not_targeted_are_ignored_silently(work, llama_lora, tmp_path):
     edit_config(adapter, target_modules=["q_proj"])
     found = lint(work, str(adapter))
     assert codes(found) == ["PFT404"]
-    assert "v_proj" in found[0]["message"] and "ignores these weights silently" in found[0]["message"]
+    assert "v_proj" in found[0]["message"] and "ignores these weights silently" in found[0]["detail"]
     warned = load_onto(work / "llama", adapter)
     assert not any("missing adapter keys" in w for w in warned)
 
@@ -248,7 +248,7 @@ def test_corrupt_weights_are_pft406(work, llama_lora, tmp_path, kind):
     reason = _reason(adapter / WEIGHTS)
     found = lint(work, str(adapter))
     assert codes(found) == ["PFT406"]
-    assert reason in found[0]["message"]
+    assert reason in found[0]["detail"]  # the message has it cut to one line
     assert found[0]["path"].endswith(f"{kind}/{WEIGHTS}")
     [v] = verdicts(work, str(adapter))
     assert ": no (unreadable weights:" in v

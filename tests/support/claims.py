@@ -257,6 +257,12 @@ def quoted_matches(quote: str, text: str) -> bool:
     return True
 
 
+def said_by(d) -> str:
+    """What a finding says: its one-line message and, on a line of its own, its explanation (where
+    peft's own words are quoted); each line is read for the claims it makes."""
+    return f"{d.message}\n{d.detail}" if d.detail else d.message
+
+
 def judge(diags, run: PeftRun) -> list[str]:
     """Every way the findings disagree with what peft did."""
     wrong = []
@@ -270,25 +276,25 @@ def judge(diags, run: PeftRun) -> list[str]:
         return wrong
     quotes = []  # (code, class, text) of every raise a finding quotes
     for d in diags:
-        m = _RAISES.search(d.message)
-        if m and "only when" not in m.group("rest")[:12]:
-            if run.raised is None:
-                wrong.append(f"{d.code} says peft raises, peft did not: {d.message}")
-                continue
+        said = said_by(d)
+        raises = [m for m in _RAISES.finditer(said) if "only when" not in m.group("rest")[:12]]
+        if raises and run.raised is None:
+            wrong.append(f"{d.code} says peft raises, peft did not: {said}")
+            continue
+        for m in raises:
             q = _QUOTE.match(m.group("rest"))
             if q and (q.group("text") or q.group("tick")):
                 quotes.append((d.code, q.group("cls"), q.group("text") or q.group("tick")))
-        w = _WARNS.search(d.message)
-        if w and run.raised is None:
+        for w in _WARNS.finditer(said) if run.raised is None else ():
             q = _QUOTE.match(w.group("rest"))
             if not run.warned:
-                wrong.append(f"{d.code} says peft warns, peft did not: {d.message}")
+                wrong.append(f"{d.code} says peft warns, peft did not: {said}")
             elif q and not any(quoted_matches(q.group("text") or q.group("tick"), t) for t in run.warned):
                 wrong.append(f"{d.code} quotes warning {q.group('text') or q.group('tick')!r}, peft warned {run.warned}")
-        if "ignores it silently" in d.message and run.raised is not None and len(errors) == len(
-                [e for e in errors if "ignores it silently" in e.message]):
+        if "ignores it silently" in said and run.raised is not None and len(errors) == len(
+                [e for e in errors if "ignores it silently" in said_by(e)]):
             wrong.append(f"{d.code} says peft ignores it silently, peft raised {run.text[:160]!r}")
-        if "saves the whole embedding matrix" in d.message and run.raised is None and not any(
+        if "saves the whole embedding matrix" in said and run.raised is None and not any(
                 n == d.subject or n.endswith(f".{d.subject}") for n in run.saved_whole):  # subject: the entry
             wrong.append(f"{d.code} says peft saves `{d.subject}` whole; the adapter holds {sorted(run.saved_whole)}")
     if run.raised is not None and quotes and run.text:  # (no text: peft crashed, e.g. StopIteration on a

@@ -46,3 +46,9 @@ def write_example(tmp: Path, ex: Example) -> Path:
 def lint_example(tmp: Path, ex: Example) -> list[dict]:
     write_example(tmp, ex)
     return lint(tmp, *ex.args, ".")
+
+
+def said(finding: dict) -> str:
+    """What a JSON finding says: its one-line message and its longer explanation (``detail``,
+    where peft's own words are quoted)."""
+    return f"{finding['message']}\n{finding.get('detail') or ''}"

@@ -12,7 +12,7 @@ from peftlint.rules.context import Context
 from peftlint.semantics import regex_budget as budgeted
 from peftlint.semantics.matching import layers_pattern_regex
 from peftlint.semantics.partial import is_partial
-from peftlint.semantics.peft_errors import nothing_targeted
+from peftlint.semantics.peft_errors import error_class, nothing_targeted
 from peftlint.semantics.suggest import format_names
 
 
@@ -54,14 +54,17 @@ class LayersPatternNotFound(Rule):
                 continue
             if any(budgeted.match(rx, n) for n in names):
                 continue
-            hint = f"; this model's block lists are {format_names(lists)}" if lists else ""
+            hint = f"; this model's block lists are {format_names(lists, 4)}" if lists else ""
             t = ctx.targeting
             if t is not None and not t.targeted and not t.parameters_targeted and ctx.complete:
-                outcome = f"and raises {nothing_targeted(ctx.view, ctx.inventory, t)}"
+                raised = nothing_targeted(ctx.view, ctx.inventory, t)
+                short, outcome = f"and raises {error_class(raised)}", f"and raises {raised}"
             else:
-                outcome = "silently (only the full module names in target_modules are adapted)"
+                short, outcome = "silently", "silently (only the full module names in target_modules are adapted)"
             yield self.diagnostic(
                 ctx, item.span,
-                f"no module of {ctx.model_label} has `{p}.<index>.` in its name, so PEFT finds no layer index and drops "
-                f"every suffix-matched target {outcome}{hint}",
-                subject=p)
+                f"no module of {ctx.model_label} has `{p}.<index>.` in its name, so PEFT drops every suffix-matched "
+                f"target {short}{hint}",
+                subject=p,
+                detail=f"PEFT finds no layer index in any module name, so PEFT drops every suffix-matched target "
+                       f"{outcome}.")

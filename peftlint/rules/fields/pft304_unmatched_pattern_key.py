@@ -66,7 +66,8 @@ class UnmatchedPatternKey(Rule):
                        if other else "it matches no module name as a dot-bounded suffix")
                 yield self.diagnostic(
                     ctx, key_span(v, k),
-                    f"{field_name} key `{k}` applies to no adapted module ({why}): PEFT warns that it was ignored "
-                    f"and those modules keep the default; use a targeted module's name or suffix",
+                    f"{field_name} key `{k}` applies to no adapted module: PEFT warns and ignores it; use a targeted "
+                    "module's name or suffix",
+                    detail=f"The key {why}. PEFT warns that it was ignored and those modules keep the default.",
                     subject=k, fix=call_fix(ctx, Applicability.UNSAFE, f"remove the key `{k}` from {field_name}",
                                             [Op(OpKind.REMOVE_KEY, field_name, key=k)]))

@@ -58,7 +58,9 @@ class OverlappingPatternKeys(Rule):
                     reload = f"`{later}` never applies to {'it' if len(mods) == 1 else 'them'}"
                 yield self.diagnostic(
                     ctx, key_span(v, later),
-                    f"{field_name} keys `{first}` and `{later}` both match {format_names(mods, 2)} "
-                    f"({plural(len(mods), 'module')}); PEFT uses the first key in dict order (`{first}`="
-                    f"{v.value[first]!r}), and {reload}. Make the keys disjoint",
-                    subject=later)
+                    f"{field_name} keys `{first}` and `{later}` both match {plural(len(mods), 'module')}: PEFT uses "
+                    f"`{first}`" + (", the reloaded adapter another" if after_save != first else "")
+                    + "; make the keys disjoint",
+                    subject=later,
+                    detail=f"Both match {format_names(mods, 2)}. PEFT uses the first key in dict order (`{first}`="
+                           f"{v.value[first]!r}), and {reload}.")

@@ -88,7 +88,8 @@ class UnmatchedExclude(Rule):
                 leaves = list(dict.fromkeys(n.rsplit(".", 1)[-1] for n in inside))
                 yield self.diagnostic(
                     ctx, item.span,
-                    f"exclude_modules entry `{e}` names a container; PEFT excludes only the container itself, so the "
-                    f"{plural(len(inside), 'module')} inside it ({format_names(leaves, 4)}) stay adapted; list them "
-                    f"(e.g. {[f'{e}.{x}' for x in leaves[:3]]!r}) or use the regex r\".*\\.{e}\\..*\"",
-                    subject=e)
+                    f"exclude_modules entry `{e}` names a container: the {plural(len(inside), 'module')} inside it stay "
+                    f"adapted; list them or use the regex r\".*\\.{e}\\..*\"",
+                    subject=e,
+                    detail=f"PEFT excludes only the container itself, so the modules inside it ({format_names(leaves, 4)}) "
+                           f"stay adapted; list them (e.g. {[f'{e}.{x}' for x in leaves[:3]]!r}).")

@@ -30,7 +30,7 @@ class FanInFanOutMismatch(Rule):
     or leave it out.
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], fan_in_fan_out=True)',
-                      expect=(Expect(4, 73, "(60 modules) are torch.nn.Linear: PEFT warns and sets fan_in_fan_out=False"),)),)
+                      expect=(Expect(4, 73, "60 modules are torch.nn.Linear: PEFT warns and sets fan_in_fan_out=False"),)),)
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
@@ -52,8 +52,9 @@ class FanInFanOutMismatch(Rule):
                  "only the last one." if len(kinds) == 2 else "")
         yield self.diagnostic(
             ctx, v.span,
-            f"fan_in_fan_out={v.value} but {format_names(wrong, 2)} ({plural(len(wrong), 'module')}) "
-            f"{'is' if len(wrong) == 1 else 'are'} {layer}: PEFT warns and sets fan_in_fan_out={not v.value} for "
-            f"{'it' if len(wrong) == 1 else 'them'}.{mixed} Set fan_in_fan_out={not v.value}"
-            + ("" if len(kinds) == 2 else " or leave it out"),
-            subject="fan_in_fan_out")
+            f"fan_in_fan_out={v.value} but {plural(len(wrong), 'module')} "
+            f"{'is' if len(wrong) == 1 else 'are'} {layer}: PEFT warns and sets fan_in_fan_out={not v.value}; "
+            f"set fan_in_fan_out={not v.value}" + ("" if len(kinds) == 2 else " or leave it out"),
+            subject="fan_in_fan_out",
+            detail=f"{format_names(wrong, 2)} {'is' if len(wrong) == 1 else 'are'} {layer}: PEFT warns and sets "
+                   f"fan_in_fan_out={not v.value} for {'it' if len(wrong) == 1 else 'them'}.{mixed}")

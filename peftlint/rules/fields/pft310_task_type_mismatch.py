@@ -73,7 +73,8 @@ class TaskTypeMismatch(Rule):
         'model = AutoModelForSequenceClassification.from_pretrained("roberta-base")\n'
         'config = LoraConfig(target_modules="all-linear")\n'
         "model = get_peft_model(model, config)\n",
-        expect=(Expect(5, 10, "the randomly initialised head `classifier` gets LoRA",
+        expect=(Expect(5, 10, "the new head `classifier` gets LoRA",
+                       detail="the randomly initialised head `classifier` gets LoRA",
                        fixed="from transformers import AutoModelForSequenceClassification\n"
                              "from peft import LoraConfig, get_peft_model\n\n"
                              'model = AutoModelForSequenceClassification.from_pretrained("roberta-base")\n'
@@ -117,7 +118,8 @@ class TaskTypeMismatch(Rule):
                 what = "PEFT picks the PeftModel class and head handling from task_type, not from the model"
             yield self.diagnostic(
                 ctx, span,
-                f"task_type={task!r} but the model is {cls} (task {expected}): {what}; use task_type={expected!r}",
+                f"task_type={task!r} but the model is {cls} (task {expected}); use task_type={expected!r}",
+                detail=f"{what[0].upper()}{what[1:]}.",
                 subject="task_type", fix=call_fix(ctx, Applicability.UNSAFE, f"set task_type={expected!r}",
                                                   [Op(OpKind.SET_ARG, "task_type", value=expected)]))
             return
@@ -132,12 +134,15 @@ class TaskTypeMismatch(Rule):
         suggest = AUTO_CLASS_TO_TASK_TYPE.get(classifier)
         fix = f"set task_type={suggest!r}" if suggest else f"add modules_to_save=[{head.rsplit('.', 1)[-1]!r}]"
         if adapted:
+            short = f"the new head `{head}` gets LoRA instead of full training"
             what = (f"the randomly initialised head `{head}` gets LoRA ({format_names(adapted, 2)}) instead of full "
                     "training, and its base weights are not saved with the adapter")
         else:
+            short = f"the new head `{head}` stays frozen"
             what = f"the randomly initialised head `{head}` stays frozen and is not saved with the adapter"
         yield self.diagnostic(
             ctx, span,
-            f"{cls} is a classifier but the config has no task_type: {what}; {fix}",
+            f"{cls} is a classifier but the config has no task_type: {short}; {fix}",
+            detail=f"Without task_type, {what}.",
             subject="task_type", fix=call_fix(ctx, Applicability.UNSAFE, fix,
                                               [Op(OpKind.SET_ARG, "task_type", value=suggest)]) if suggest else None)

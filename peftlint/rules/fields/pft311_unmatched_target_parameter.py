@@ -54,28 +54,32 @@ class UnmatchedTargetParameter(Rule):
                 yield self.diagnostic(
                     ctx, item.span,
                     f"target_parameters entry `{e}` names `{pname}`, a parameter of the top-level module of "
-                    f"{ctx.model_label}: PEFT raises ValueError (\"Targeting an nn.Parameter on the top-level module is "
-                    f"not supported (parameter '{pname}')\"); move the parameter into a submodule",
-                    subject=e)
+                    f"{ctx.model_label}: PEFT raises ValueError; move the parameter into a submodule",
+                    subject=e,
+                    detail=f"PEFT raises ValueError (\"Targeting an nn.Parameter on the top-level module is not "
+                           f"supported (parameter '{pname}')\").")
                 continue
             owners = [m for m in ctx.inventory.modules if entry_matches(e, m.name)]
             params = [p for m in owners for p, shape in m.params.items() if len(shape) in (2, 3)]
             if params:
-                hint = f"; it names a module — name its parameters: {[f'{e}.{p}' for p in dict.fromkeys(params)]!r}"
+                hint = f"; name its parameters: {[f'{e}.{p}' for p in dict.fromkeys(params)][:3]!r}"
             else:
                 cands = list(dict.fromkeys(p for m in ctx.inventory.modules for p, s in m.params.items() if len(s) == 3))
-                hint = (f"; this model's fused expert parameters are {format_names(cands)}" if cands else
+                hint = (f"; this model's fused expert parameters are {format_names(cands, 4)}" if cands else
                         "; entries are `<module>.<parameter>` names (e.g. `q_proj.weight`), not regexes")
             alone = not t.targeted and len(t.parameters_targeted) == 0
             if alone and ctx.complete:
-                runtime = "PEFT raises because nothing is targeted"
+                short = runtime = "PEFT raises because nothing is targeted"
             elif not t.parameters_targeted and not exclude_warning_first(ctx.view, ctx.inventory, t):
+                short = "PEFT warns and adapts none"
                 runtime = "PEFT warns \"target_parameters=... were set but no parameter was matched\" and adapts none"
             elif t.parameters_targeted:  # peft warns only when no entry matched at all
+                short = "PEFT ignores it silently"
                 runtime = "PEFT ignores it silently and wraps only the other entries' parameters"
             else:
+                short = "PEFT adapts no parameter"
                 runtime = "PEFT adapts no parameter and only warns that exclude_modules excluded nothing"
             yield self.diagnostic(
                 ctx, item.span,
-                f"target_parameters entry `{e}` matches no parameter of {ctx.model_label}: {runtime}{hint}",
-                subject=e)
+                f"target_parameters entry `{e}` matches no parameter of {ctx.model_label}: {short}{hint}",
+                subject=e, detail=f"{runtime}.")

@@ -79,11 +79,12 @@ class RankNotLowRank(Rule):
                 (r_value.span if r_value is not None else ctx.spec.span)
             yield self.diagnostic(
                 ctx, span,
-                f"{where} is not low-rank for {format_names(leaves, 3)} ({len(mods)} module"
-                f"{'' if len(mods) == 1 else 's'}; {fan_in}->{fan_out}): at or above min(in, out)={min(fan_in, fan_out)}, "
-                f"LoRA trains {rank * (fan_in + fan_out):,d} parameters per layer where the weight has "
-                f"{fan_in * fan_out:,d}; {_remedy(min(fan_in, fan_out), key)}",
-                subject=key if key is not None else "r")
+                f"{where} is not low-rank for {format_names(leaves, 3)} ({fan_in}->{fan_out}, rank at or above "
+                f"{min(fan_in, fan_out)}); {_remedy(min(fan_in, fan_out), key)}",
+                subject=key if key is not None else "r",
+                detail=f"{len(mods)} module{'' if len(mods) == 1 else 's'}: at or above min(in, out)="
+                       f"{min(fan_in, fan_out)}, LoRA trains {rank * (fan_in + fan_out):,d} parameters per layer where "
+                       f"the weight has {fan_in * fan_out:,d}.")
 
 
 def _remedy(narrow: int, key: str | None) -> str:

@@ -57,14 +57,15 @@ class ShorthandInList(Rule):
             if len(v.items) == 1 and not v.origin:
                 fix = self._fix(ctx, v, item)
             remedy = f'target_modules="{item.value}"'
+            short = f"write {remedy}"
             if layer_filtered(ctx):  # peft rejects a string target_modules together with a layer filter
-                remedy += (", which cannot be combined with layers_to_transform/layers_pattern: list the linear "
-                           "layers instead")
+                remedy += ", which cannot be combined with layers_to_transform/layers_pattern"
+                short = "list the linear layers instead (a layer filter rules out the shorthand)"
             yield self.diagnostic(
                 ctx, item.span,
-                f'"{item.value}" inside a list is a literal module name and matches nothing; PEFT expands the shorthand '
-                f'only as a bare string: {remedy}',
-                subject=item.value, fix=fix)
+                f'"{item.value}" inside a list is a literal module name and matches nothing; {short}',
+                subject=item.value, fix=fix,
+                detail=f"PEFT expands the shorthand only as a bare string: {remedy}.")
 
     @staticmethod
     def _fix(ctx: Context, v, item) -> Fix | None:

@@ -9,7 +9,7 @@ from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
-from peftlint.semantics.peft_errors import nothing_targeted
+from peftlint.semantics.peft_errors import error_class, nothing_targeted
 
 
 class EmptyTargets(Rule):
@@ -43,4 +43,5 @@ class EmptyTargets(Rule):
         if t is not None and ctx.complete:  # exclusions that cover modules change peft's words
             raised = nothing_targeted(ctx.view, ctx.inventory, t)
         yield self.diagnostic(ctx, v.span, f"target_modules is empty and there are no target_parameters: PEFT raises "
-                              f"{raised}. Omit it for PEFT's default or name the layers", subject="target_modules")
+                              f"{error_class(raised)}; omit it for PEFT's default or name the layers",
+                              subject="target_modules", detail=f"PEFT raises {raised}.")

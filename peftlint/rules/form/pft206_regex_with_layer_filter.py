@@ -47,13 +47,15 @@ class RegexWithLayerFilter(Rule):
     """
     bad = (py_example('config = LoHaConfig(target_modules=r".*\\.(q_proj|v_proj)", layers_to_transform=[0, 1])', model=None,
                       imports="LoHaConfig",
-                      expect=(Expect(3, 80, "LoHaConfig accepts it, but PEFT never layer-filters a string target_modules"),)),
+                      expect=(Expect(3, 80, "PEFT ignores the layer filter silently",
+                                     detail="LoHaConfig accepts it, but PEFT never layer-filters a string target_modules"),)),
            py_example('import sys\n\nconfig = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)", layers_to_transform=[0, 1], '
                       'r=int(sys.argv[1]))', model=None,
-                      expect=(Expect(5, 80, 'LoraConfig raises "`layers_to_transform` cannot be used when'),)),
+                      expect=(Expect(5, 80, "LoraConfig raises when the script starts",
+                                     detail='LoraConfig raises "`layers_to_transform` cannot be used when'),)),
            py_example('config = LoHaConfig(target_modules="all-linear", layers_to_transform=[0, 1])',
                       imports="LoHaConfig",
-                      expect=(Expect(4, 70, "LoHaConfig accepts it, but PEFT never layer-filters a string target_modules",
+                      expect=(Expect(4, 70, "PEFT ignores the layer filter silently",
                                      fixed=py_text('config = LoHaConfig(target_modules=["q_proj", "k_proj", "v_proj", '
                                                    '"o_proj", "gate_proj", "up_proj", "down_proj"], '
                                                    'layers_to_transform=[0, 1])', imports="LoHaConfig")),)))
@@ -76,16 +78,18 @@ class RegexWithLayerFilter(Rule):
                 continue
             severity = Severity.ERROR
             if both.raised is not None:
+                short = f"{ctx.spec.config_class} raises when the script starts"
                 what = f"{ctx.spec.config_class} raises \"{both.raised.message}\" when the script starts"
             else:
                 severity = Severity.WARNING
+                short = "PEFT ignores the layer filter silently"
                 what = (f"{ctx.spec.config_class} accepts it, but PEFT never layer-filters a string target_modules, "
                         "so every layer the regex matches is adapted")
             yield self.diagnostic(
                 ctx, v.span,
-                f"{name} with a string target_modules (`{tm.value}`): {what}. Put the layer selection into the regex, "
-                f"or use a list of names with {name}",
-                subject=name, severity=severity, fix=_fix(ctx, tm.value))
+                f"{name} with a string target_modules (`{tm.value}`): {short}; put the layer selection into the "
+                f"regex, or use a list of names",
+                subject=name, severity=severity, fix=_fix(ctx, tm.value), detail=f"{what}.")
 
 
 def _fix(ctx: Context, written: str) -> Fix | None:

@@ -54,10 +54,11 @@ class FeedforwardNotSubset(Rule):
                 continue
             same = [t for t in targets if isinstance(t, str) and isinstance(item.value, str)
                     and (t.endswith("." + item.value) or item.value.endswith("." + t))]
-            hint = (f"; it names the same layers as `{same[0]}`, but PEFT compares the strings — write `{same[0]}`"
+            hint = (f"; write `{same[0]}`, the same layers as PEFT compares the strings"
                     if same else "; add it to target_modules or remove it")
             yield self.diagnostic(
                 ctx, item.span,
-                f"feedforward_modules entry `{item.value}` is not in target_modules, so {ctx.spec.config_class} raises "
-                f"\"{verdict.raised.message}\"{hint}",
-                subject=str(item.value))
+                f"feedforward_modules entry `{item.value}` is not in target_modules, so {ctx.spec.config_class} "
+                f"raises{hint}",
+                subject=str(item.value),
+                detail=f"{ctx.spec.config_class} raises \"{verdict.raised.message}\".")

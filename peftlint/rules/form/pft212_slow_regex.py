@@ -58,11 +58,12 @@ class SlowRegex(Rule):
                 yield self.diagnostic(
                     ctx, span,
                     f"matching the {field_name} `{shown}` against the module names of {ctx.model_label} took "
-                    f"more than {exc.budget:g} s and was stopped (catastrophic backtracking, e.g. nested repetition "
-                    "such as `(.*)*`); PEFT runs the same `re` matching on every module name, so get_peft_model would "
-                    "hang here too. Rewrite the pattern without nested quantifiers; the checks that depend on it were "
-                    "skipped (the budget is regex-timeout in [tool.peftlint])",
-                    subject=pattern)
+                    f"more than {exc.budget:g} s: get_peft_model would hang too; rewrite it without nested quantifiers",
+                    subject=pattern,
+                    detail="The match was stopped (catastrophic backtracking, e.g. nested repetition such as `(.*)*`). "
+                           "PEFT runs the same `re` matching on every module name, so get_peft_model would hang here "
+                           "too. The checks that depend on the pattern were skipped (the budget is regex-timeout in "
+                           "[tool.peftlint]).")
 
 
 Probe = Callable[[str], object]

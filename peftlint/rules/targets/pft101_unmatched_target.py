@@ -15,7 +15,7 @@ from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import list_entries
 from peftlint.semantics.partial import is_partial
-from peftlint.semantics.peft_errors import nothing_targeted
+from peftlint.semantics.peft_errors import error_class, nothing_targeted
 from peftlint.semantics.roles import role_targets
 from peftlint.semantics.suggest import adaptable_suffixes, format_names, suggest_target
 
@@ -54,7 +54,8 @@ class UnmatchedTarget(Rule):
                       expect=(Expect(4, 47, "`vproj` matches no module of HuggingFaceTB/SmolLM2-135M",
                                      fixed=py_text('config = LoraConfig(target_modules=["q_proj", "v_proj"])')),)),
            py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])', "tiiuae/falcon-7b",
-                      expect=(Expect(4, 37, "this model has no separate query projection", fixed=FALCON_FIXED),
+                      expect=(Expect(4, 37, "this model has no separate query projection", fixed=FALCON_FIXED,
+                                     detail='PEFT raises NoMatchingPeftModuleError ("Target modules'),
                               Expect(4, 47, "this model has no separate value projection", fixed=FALCON_FIXED))))
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
@@ -71,16 +72,19 @@ class UnmatchedTarget(Rule):
         taken = {e for e, _ in entries if t.entry_hits.get(e)}  # names the list keeps after the fixes
         for entry, item in dead:
             if all_dead:
-                runtime = f"no entry matches, so PEFT raises {nothing_targeted(ctx.view, ctx.inventory, t)}"
+                raised = nothing_targeted(ctx.view, ctx.inventory, t)
+                runtime = f"PEFT raises {error_class(raised)}"
+                detail = f"No entry of target_modules matches a module, so PEFT raises {raised}."
             else:
-                runtime = "PEFT ignores it silently and adapts only the other entries"
+                runtime = "PEFT ignores it silently"
+                detail = "PEFT ignores an entry that matches nothing silently and adapts only the other entries."
             hint = suggest_target(entry, ctx.inventory, role_map)
-            fix_hint = hint.describe() or (
-                f"this model's adaptable layers are {format_names(adaptable_suffixes(ctx.inventory))}")
+            fix_hint = hint.describe(4) or (
+                f"this model's adaptable layers are {format_names(adaptable_suffixes(ctx.inventory), 6)}")
             yield self.diagnostic(
                 ctx, item.span,
                 f"`{entry}` matches no module of {ctx.model_label}: {runtime}; {fix_hint}",
-                subject=entry, fix=self._fix(ctx, item, hint.replacements, taken))
+                subject=entry, fix=self._fix(ctx, item, hint.replacements, taken), detail=detail)
 
     @staticmethod
     def _fix(ctx: Context, item, replacements: list[str], taken: set[str]) -> Fix | None:

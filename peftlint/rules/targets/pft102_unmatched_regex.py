@@ -11,7 +11,7 @@ from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics import regex_budget as budgeted
 from peftlint.semantics.partial import is_partial
-from peftlint.semantics.peft_errors import nothing_targeted
+from peftlint.semantics.peft_errors import error_class, nothing_targeted
 from peftlint.semantics.suggest import format_names
 
 
@@ -29,7 +29,8 @@ class UnmatchedRegex(Rule):
     Fix: anchor the expression on the full name (`r".*\\.(q_proj|v_proj)"`) or use a list.
     """
     bad = (py_example('config = LoraConfig(target_modules="q_proj|v_proj")',
-                      expect=(Expect(4, 36, "the regex `q_proj|v_proj` full-matches no module name"),)),)
+                      expect=(Expect(4, 36, "the regex `q_proj|v_proj` full-matches no module name",
+                                     detail='PEFT raises NoMatchingPeftModuleError ("Target modules'),)),)
     good = (py_example('config = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)")'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
@@ -38,11 +39,14 @@ class UnmatchedRegex(Rule):
         if t is None or v is None or t.matched or is_partial(ctx.inventory):
             return
         if t.mode == "all-linear" and not t.parameters_targeted and ctx.complete:
+            raised = nothing_targeted(ctx.view, ctx.inventory, t)
             yield self.diagnostic(
                 ctx, v.span,
-                f"`all-linear` selects the Linear layers of {ctx.model_label} other than its output head, and it has "
-                f"none, so PEFT raises {nothing_targeted(ctx.view, ctx.inventory, t)}; name the layers to adapt",
-                subject="all-linear")
+                f"`all-linear` selects no layer of {ctx.model_label}, so PEFT raises {error_class(raised)}; name the "
+                "layers to adapt",
+                subject="all-linear",
+                detail=f"`all-linear` selects the Linear layers of {ctx.model_label} other than its output head, and it "
+                       f"has none, so PEFT raises {raised}.")
             return
         if t.mode != "regex":
             return
@@ -58,9 +62,12 @@ class UnmatchedRegex(Rule):
         searched = sorted({n.rsplit(".", 1)[-1] for n in names if budgeted.search(pattern, n)})
         if searched:
             alt = "|".join(searched[:6])
-            hint = f"; it would match {format_names(searched)} as a search — write r\".*\\.({alt})\" or the list {searched[:6]!r}"
+            hint = f"; write r\".*\\.({alt})\" or the list {searched[:6]!r}"
+        raised = nothing_targeted(ctx.view, ctx.inventory, ctx.targeting)
         yield self.diagnostic(
             ctx, v.span,
-            f"the regex `{pattern}` full-matches no module name of {ctx.model_label} (PEFT uses re.fullmatch on full "
-            f"names such as `{example}`), so PEFT raises {nothing_targeted(ctx.view, ctx.inventory, ctx.targeting)}{hint}",
+            f"the regex `{pattern}` full-matches no module name of {ctx.model_label}, so PEFT raises "
+            f"{error_class(raised)}{hint}",
+            detail=f"PEFT uses re.fullmatch on full module names such as `{example}`, so PEFT raises {raised}."
+                   + (f" As a search the regex would match {format_names(searched)}." if searched else ""),
             subject=pattern)

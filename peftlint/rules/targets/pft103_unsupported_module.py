@@ -133,7 +133,7 @@ class UnsupportedModule(Rule):
             first = mods[0]
             what = _describe_kind(first)
             children = _adaptable_children(ctx, first, kinds)
-            hint = (f"; target its layers instead: {format_names(children)}" if children
+            hint = (f"; target its layers instead: {format_names(children, 4)}" if children
                     else "; remove it from the targets")
             how = "" if t.mode == "list" else f" ({'default targets' if t.mode == 'default' else t.mode} selects it)"
             fix = None
@@ -144,10 +144,10 @@ class UnsupportedModule(Rule):
             yield self.diagnostic(
                 ctx, span,
                 f"`{entry}`{how} matches {len(mods)} module{'s' if len(mods) != 1 else ''} of type {first.cls} ({what}), "
-                f"which {method} cannot wrap: PEFT raises {quoted}{hint}",
+                f"which {method} cannot wrap, so PEFT raises{hint}",
                 subject=entry, fix=fix,
-                detail=f"{method} can only wrap {supported}; get_peft_model, add_adapter and inject_adapter_in_model "
-                       "raise on any other module a target names.")
+                detail=f"PEFT raises {quoted}. {method} can only wrap {supported}; get_peft_model, add_adapter and "
+                       "inject_adapter_in_model raise on any other module a target names.")
 
     @staticmethod
     def _fix(ctx: Context, item, children: list[str]) -> Fix | None:
@@ -189,12 +189,13 @@ class UnsupportedModule(Rule):
         parents = [n.rpartition(".")[0] for n in hit]
         yield self.diagnostic(
             ctx, span,
-            f"{format_names(hit, 3)} {'is the out_proj' if len(hit) == 1 else 'are the out_proj layers'} of "
-            f"torch.nn.MultiheadAttention: PEFT wraps {'it' if len(hit) == 1 else 'them'}, but MultiheadAttention's "
-            "forward reads out_proj.weight directly and never calls out_proj.forward, so the adapter has no effect "
-            f"while still being trained and saved. Target the attention module itself ({format_names(parents, 3)}) "
-            "instead",
-            subject=subject or hit[0], severity=Severity.WARNING)
+            f"{format_names(hit, 2)} {'is the out_proj' if len(hit) == 1 else 'are the out_proj layers'} of "
+            f"torch.nn.MultiheadAttention: its adapter has no effect; target the attention module itself "
+            f"({format_names(parents, 2)})",
+            subject=subject or hit[0], severity=Severity.WARNING,
+            detail=f"PEFT wraps {'it' if len(hit) == 1 else 'them'}, but MultiheadAttention's forward reads "
+                   "out_proj.weight directly and never calls out_proj.forward, so the adapter has no effect while "
+                   "still being trained and saved.")
 
     def _shapes(self, ctx: Context, t) -> Iterator[Diagnostic]:
         """Dimension checks peft makes only while it builds a layer (GraLoRA's ``gralora_k``, OFT's
@@ -219,9 +220,10 @@ class UnsupportedModule(Rule):
             method = display_name(ctx.spec.method, ctx.spec.config_class)
             yield self.diagnostic(
                 ctx, span,
-                f"{format_names(names, 3)} ({fan_in} in, {fan_out} out) cannot be wrapped by {method} with these "
-                f"arguments: get_peft_model raises {raised.error} (\"{raised.message}\")",
-                subject=subject or names[0])
+                f"{format_names(names, 2)} ({fan_in} in, {fan_out} out) cannot be wrapped by {method} with these "
+                f"arguments: get_peft_model raises {raised.error}",
+                subject=subject or names[0],
+                detail=f"get_peft_model raises {raised.error} (\"{raised.message}\") while it builds the layer.")
             return
 
     def _silent(self, ctx: Context, t) -> Iterator[Diagnostic]:
@@ -232,7 +234,7 @@ class UnsupportedModule(Rule):
         if not odd:
             return
         span, subject = span_for(ctx, odd[0].name)
-        names = format_names([m.name for m in odd], 3)
+        names = format_names([m.name for m in odd], 2)
         if method == "OSF":
             what = (f"OSF only adapts torch.nn.Linear: it skips {names} ({odd[0].cls}) silently, yet lists "
                     f"{'it' if len(odd) == 1 else 'them'} as targeted, so nothing is trained there")

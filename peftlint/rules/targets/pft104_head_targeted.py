@@ -66,13 +66,14 @@ class HeadTargeted(Rule):
         span, subject = span_for(ctx, head)
         if ctx.spec.facts.tool == "unsloth" and unsloth.unsure_entry(ctx.spec.facts.call, subject or head):
             return  # unsloth handles the head itself, differently across releases (semantics/unsloth.py)
-        tied = (f" It is tied to the input embedding (tie_word_embeddings=True): PEFT {'warns' if warns else 'does not warn'}"
-                ", and merging or exporting the adapter can break the tie.") if ctx.inventory.tie_word_embeddings else ""
+        tied = ctx.inventory.tie_word_embeddings
+        detail = (f"It is tied to the input embedding (tie_word_embeddings=True): PEFT {'warns' if warns else 'does not warn'}"
+                  ", and merging or exporting the adapter can break the tie.") if tied else None
         yield self.diagnostic(
             ctx, span,
-            f"the output head `{head}` of {ctx.model_label} gets an adapter.{tied} Remove it from target_modules, or "
-            "train it fully with modules_to_save",
-            subject=subject or head, fix=self._fix(ctx, subject))
+            f"the output head `{head}` of {ctx.model_label} gets an adapter{' (tied to the input embedding)' if tied else ''}; "
+            "remove it from target_modules, or train it fully with modules_to_save",
+            subject=subject or head, fix=self._fix(ctx, subject), detail=detail)
 
     @staticmethod
     def _fix(ctx: Context, entry: str | None) -> Fix | None:

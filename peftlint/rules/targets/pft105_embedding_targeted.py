@@ -73,12 +73,14 @@ class EmbeddingTargeted(Rule):
                 tied = " It is tied to the output head." if is_input and ctx.inventory.tie_word_embeddings else ""
                 if silent_tie:
                     tied = f" {self._silent(shared)}"
-                message = (f"{head}; PEFT then saves the whole embedding matrix into the adapter file.{tied} Remove it "
-                           "unless you are training new tokens (then consider trainable_token_indices)")
+                message = f"{head}, saved whole into the adapter file; remove it unless you are training new tokens"
+                detail = (f"PEFT then saves the whole embedding matrix into the adapter file.{tied} To train new tokens, "
+                          "consider trainable_token_indices.")
             else:
-                message = (f"{head}. {self._silent(shared)} Remove it unless you mean to change "
-                           "the tied weight")
-            yield self.diagnostic(ctx, span, message, subject=subject or name)
+                message = (f"{head}, and its weight is tied to {format_names(shared, 2)} without a warning from PEFT; "
+                           "remove it unless you mean to change the tied weight")
+                detail = self._silent(shared)
+            yield self.diagnostic(ctx, span, message, subject=subject or name, detail=detail)
             return  # one finding per config is enough
 
     @staticmethod

@@ -13,7 +13,7 @@ from peftlint.rules.targets._common import backticked
 from peftlint.semantics import roles
 from peftlint.semantics.matching import moe_rewrite_applies
 from peftlint.semantics.partial import is_partial
-from peftlint.semantics.peft_errors import nothing_targeted
+from peftlint.semantics.peft_errors import error_class, nothing_targeted
 from peftlint.semantics.suggest import adaptable_suffixes
 
 
@@ -51,12 +51,14 @@ class NoDefaultTargets(Rule):
             return
         if not t.no_default:
             if not t.matched and not t.parameters_targeted and ctx.complete and not is_partial(ctx.inventory):
+                raised = nothing_targeted(ctx.view, ctx.inventory, t)
                 yield self.diagnostic(
                     ctx, v.span if v is not None else ctx.spec.span,
-                    f"PEFT's default target_modules for {ctx.spec.config_class} on {ctx.model_label} are "
-                    f"{t.effective_targets!r}, which match no module, so get_peft_model raises "
-                    f"{nothing_targeted(ctx.view, ctx.inventory, t)}; set target_modules explicitly",
-                    subject="target_modules")
+                    f"PEFT's default target_modules for {ctx.spec.config_class} match no module of {ctx.model_label}, "
+                    f"so get_peft_model raises {error_class(raised)}; set target_modules explicitly",
+                    subject="target_modules",
+                    detail=f"PEFT's default target_modules for {ctx.spec.config_class} on {ctx.model_label} are "
+                           f"{t.effective_targets!r}, which match no module, so get_peft_model raises {raised}.")
                 return
             yield from self._stale_defaults(ctx, t)
             return
@@ -71,20 +73,24 @@ class NoDefaultTargets(Rule):
         suggestion = attn[:4] or adaptable_suffixes(ctx.inventory)[:4]
         mt = ctx.inventory.model_type
         if not ctx.inventory.peft_model_type:
+            short = f"the config of {ctx.model_label} has no model_type, so get_peft_model raises KeyError"
             why = (f"the config of {ctx.model_label} ({ctx.inventory.model_class}) has no model_type, which PEFT reads "
                    "to look up its default target_modules, so get_peft_model (and diffusers' add_adapter) raise "
                    "KeyError: 'model_type'")
         elif lost:
+            short = f"PEFT's transformers-5 MoE rewrite leaves `{mt}` no default target_modules, so get_peft_model raises"
             why = (f"PEFT's transformers-5 MoE rewrite turns the missing target_modules of `{mt}` into an empty set "
                    "before the defaults apply, so get_peft_model raises \"No `target_modules` passed but also no "
                    "`target_parameters` found\"")
         else:
             text = ("Please specify `target_modules` or `target_parameters`" if ctx.spec.method in ("LORA", "ADALORA")
                     else "Please specify `target_modules` in `peft_config`")  # LoraModel (AdaLoRA too) words it its own way
+            short = (f"PEFT has no default target_modules for model_type `{mt}` with {ctx.spec.config_class}, so "
+                     "get_peft_model raises")
             why = (f"PEFT has no default target_modules for model_type `{mt}` with {ctx.spec.config_class}, so "
                    f"get_peft_model raises \"{text}\"")
-        yield self.diagnostic(ctx, span, f"{why}; set target_modules explicitly, e.g. {suggestion!r}",
-                              subject="target_modules")
+        yield self.diagnostic(ctx, span, f"{short}; set target_modules explicitly, e.g. {suggestion!r}",
+                              subject="target_modules", detail=f"{why}.")
 
     def _ia3_feedforward(self, ctx: Context, t) -> Iterator[Diagnostic]:
         """IA3 also needs ``feedforward_modules``; PEFT fills it from its own per-model_type table."""
@@ -99,10 +105,11 @@ class NoDefaultTargets(Rule):
         if default is None:
             yield self.diagnostic(
                 ctx, span,
-                f"feedforward_modules is not set and PEFT has no IA3 feedforward default for model_type `{mt}`, so "
-                "get_peft_model raises \"Please specify `feedforward_modules` in `peft_config`\"; set it to the "
-                "feed-forward layers among your target_modules (or [] for none)",
-                subject="feedforward_modules")
+                f"feedforward_modules is not set and PEFT has no IA3 default for model_type `{mt}`, so "
+                "get_peft_model raises; set it to the feed-forward layers among your target_modules (or [] for none)",
+                subject="feedforward_modules",
+                detail=f"PEFT has no IA3 feedforward default for model_type `{mt}`, so get_peft_model raises "
+                       "\"Please specify `feedforward_modules` in `peft_config`\".")
             return
 
     def _stale_defaults(self, ctx: Context, t) -> Iterator[Diagnostic]:
@@ -121,7 +128,9 @@ class NoDefaultTargets(Rule):
             ff = f" (and {backticked(default_ff)} is also IA3's default feedforward_modules, so no feed-forward layer is scaled)"
         yield self.diagnostic(
             ctx, v.span if v is not None else ctx.spec.span,
-            f"PEFT's default target_modules for `{ctx.inventory.model_type}` with {ctx.spec.config_class} are "
-            f"{targets!r}, but {backticked(dead)} matches no module of {ctx.model_label} (renamed in this transformers "
-            f"version), so only {backticked(live)} is adapted, silently{ff}; set target_modules explicitly",
-            subject="target_modules", severity=Severity.WARNING)
+            f"PEFT's default target_modules for `{ctx.inventory.model_type}` name {backticked(dead)}, which matches no "
+            f"module of {ctx.model_label}, so only {backticked(live)} is adapted, silently; set target_modules explicitly",
+            subject="target_modules", severity=Severity.WARNING,
+            detail=f"PEFT's default target_modules for `{ctx.inventory.model_type}` with {ctx.spec.config_class} are "
+                   f"{targets!r}, but {backticked(dead)} matches no module of {ctx.model_label} (renamed in this "
+                   f"transformers version), so only {backticked(live)} is adapted, silently{ff}.")

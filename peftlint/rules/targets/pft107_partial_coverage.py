@@ -99,7 +99,8 @@ class PartialCoverage(Rule):
                 yield self.diagnostic(
                     ctx, item.span,
                     f"`{entry}` reaches only block{'s' if len(idx) > 1 else ''} {_ranges(idx)} of the {total} blocks "
-                    f"of `{lst}`; PEFT adapts just those, silently. Use `{leaf}` for every block, or "
-                    f"`{leaf}` with layers_to_transform to choose blocks on purpose",
-                    subject=entry)
+                    f"of `{lst}`, silently; use `{leaf}` for every block",
+                    subject=entry,
+                    detail=f"PEFT adapts just the blocks a full name reaches, silently. Use `{leaf}` for every block, "
+                           f"or `{leaf}` with layers_to_transform to choose blocks on purpose.")
                 break

@@ -80,7 +80,9 @@ class SeveralTowers(Rule):
             first = next((p for p in found if "language" in towers[p]), next(iter(found)))
             yield self.diagnostic(
                 ctx, span,
-                f"`{entry}` adapts modules in {len(found)} sub-models of {ctx.model_label}: {where}. If you meant one "
-                f"of them, select it with a regex on the full name (e.g. r\".*{first.rsplit('.', 1)[-1]}.*\\.{entry.rsplit('.', 1)[-1]}\") "
-                "or exclude the others with exclude_modules",
-                subject=entry)
+                f"`{entry}` adapts modules in {len(found)} sub-models of {ctx.model_label} "
+                f"({', '.join(towers[p] for p in found)}); to adapt one, use a regex on the full name "
+                f"(r\".*{first.rsplit('.', 1)[-1]}.*\\.{entry.rsplit('.', 1)[-1]}\") or exclude_modules",
+                subject=entry,
+                detail=f"`{entry}` adapts modules in {where}. If you meant one of them, select it with a regex on the "
+                       "full name or exclude the others with exclude_modules.")

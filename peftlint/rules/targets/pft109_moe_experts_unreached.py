@@ -97,9 +97,10 @@ class MoeExpertsUnreached(Rule):
             span = items[bad].span if bad else field_span
             yield self.diagnostic(
                 ctx, span,
-                f"PEFT's transformers-5 MoE rewrite for `{mt}` raises ValueError: {moe.error} Name both halves, or "
-                f"target the fused parameter directly with target_parameters",
-                subject=bad, severity=Severity.ERROR)
+                f"PEFT's transformers-5 MoE rewrite for `{mt}` raises ValueError; name both halves, or target the "
+                "fused parameter directly with target_parameters",
+                subject=bad, severity=Severity.ERROR,
+                detail=f"PEFT's transformers-5 MoE rewrite for `{mt}` raises ValueError: {moe.error}")
             return
         if not moe.moved:
             return
@@ -128,26 +129,33 @@ class MoeExpertsUnreached(Rule):
                 widened.append(entry)
         how = {"list": "", "all-linear": ' ("all-linear" is first resolved to leaf names)',
                "regex": " (the regex is first resolved to leaf names)"}.get(t.mode, "")
+        short = [f"PEFT's transformers-5 MoE rewrite turns {backticked(_short(list(moe.moved)))} into target_parameters"]
         msg = (f"on {ctx.model_label} (transformers 5, model_type `{mt}`) PEFT rewrites these targets{how} into "
                f"target_parameters: {'; '.join(parts)}.")
         if dropped:
             msg += (f" The Linear modules they also name ({backticked(_short(dropped))}, {len(dropped)} in all) are dropped "
                     "from the adapter silently.")
+            short.append("the Linear modules they name are dropped silently")
         if widened:
             msg += f" {backticked(widened)} named one expert, but the fused parameter covers all experts of every layer."
+            short.append(f"{backticked(_short(widened))} covers all experts")
         router = any(k.endswith("gate.weight") for k in moe.moved.values())
         if router:
             msg += " The router (`gate.weight`) is adapted too."
+            short.append("the router is adapted too")
         dropout = ctx.spec.static("lora_dropout", 0) or 0
         # nothing lost, widened or added: the rewrite does what the names say, so this is a note
         sev = None if dropped or widened or router else Severity.INFO
         if isinstance(dropout, (int, float)) and dropout:
             msg += (f" With lora_dropout={dropout}, get_peft_model raises \"lora.ParamWrapper does not work with "
                     "lora_dropout != 0\"; set lora_dropout=0.")
+            short.append(f"with lora_dropout={dropout} get_peft_model raises; set lora_dropout=0")
             sev = Severity.ERROR
-        msg += " To say what you mean, put the expert parameters in target_parameters yourself"
+        msg += " To say what you mean, put the expert parameters in target_parameters yourself."
         first = next((e for e in moe.moved if e in items), None)
-        yield self.diagnostic(ctx, items[first].span if first else field_span, msg, subject=first, severity=sev)
+        yield self.diagnostic(ctx, items[first].span if first else field_span,
+                              "; ".join([*short, "put the expert parameters in target_parameters yourself"]),
+                              subject=first, severity=sev, detail=msg)
 
     def _unreached(self, ctx: Context, t) -> Iterator[Diagnostic]:
         if not ctx.inventory.is_pretrained_model:
@@ -193,8 +201,9 @@ class MoeExpertsUnreached(Rule):
                    "parameters")
         yield self.diagnostic(
             ctx, related[0][1].span,
-            f"on {ctx.model_label} (transformers 5) the {experts} routed experts of each layer are fused 3-D parameters "
-            f"({backticked(sorted({p for _, p in fused}))} of `{m0.rsplit('.', 1)[-1]}`) that no module name reaches, and "
-            f"{rewrite}: {'; '.join(reach)}, so the "
-            f"experts stay frozen without any message. To train them, {tp} target_parameters={suggestion!r}",
-            subject=related[0][0])
+            f"the {experts} routed experts of each layer are fused 3-D parameters no target reaches, so they stay "
+            f"frozen silently; {tp} target_parameters={suggestion!r}",
+            subject=related[0][0],
+            detail=f"On {ctx.model_label} (transformers 5) the experts' {backticked(sorted({p for _, p in fused}))} of `{m0.rsplit('.', 1)[-1]}` are 3-D "
+                   f"parameters, and {rewrite}: {'; '.join(reach)}, so the experts stay frozen without any message. "
+                   f"To train them, {tp} target_parameters={suggestion!r}.")

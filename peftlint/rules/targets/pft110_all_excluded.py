@@ -10,7 +10,7 @@ from peftlint.rules._common import py_example
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.semantics.matching import SEQ_CLS_HEADS
-from peftlint.semantics.peft_errors import nothing_targeted
+from peftlint.semantics.peft_errors import error_class, nothing_targeted
 
 
 class AllExcluded(Rule):
@@ -47,9 +47,11 @@ class AllExcluded(Rule):
         heads = ""
         if "modules_to_save" in by and ctx.field("modules_to_save") is None:
             heads = f" (task_type={ctx.view.task_type} adds {list(SEQ_CLS_HEADS)} to modules_to_save)"
+        raised = nothing_targeted(ctx.view, ctx.inventory, t)
         yield self.diagnostic(
             ctx, span,
             f"the targets match {len(t.excluded)} module{'s' if len(t.excluded) != 1 else ''}, and {how}{heads}: "
-            f"nothing is left, so get_peft_model raises {nothing_targeted(ctx.view, ctx.inventory, t)}. Narrow the "
-            "exclusions or target other modules",
-            subject=None)
+            f"nothing is left, so get_peft_model raises {error_class(raised)}; narrow the exclusions",
+            subject=None,
+            detail=f"Nothing is left to adapt, so get_peft_model raises {raised}. Narrow the exclusions or target "
+                   "other modules.")

@@ -30,17 +30,17 @@ def config_key_span(ctx: Context, *names: str) -> Span:
 
 
 def weights_diagnostic(rule: Rule, ctx: Context, rep: WeightReport, message: str, subject: str | None,
-                  severity: Severity | None = None) -> Diagnostic:
+                  severity: Severity | None = None, detail: str | None = None) -> Diagnostic:
     """A finding about the weights file itself, reported at its first byte."""
     path = rep.weights_path or rep.pickle_path or ""
     shown = str(PurePosixPath(ctx.spec.path).parent / PurePosixPath(path.replace("\\", "/")).name)
-    d = rule.diagnostic(ctx, Span(1, 1, 1, 1), message, subject=subject, severity=severity)
+    d = rule.diagnostic(ctx, Span(1, 1, 1, 1), message, subject=subject, severity=severity, detail=detail)
     d.path = shown[2:] if shown.startswith("./") else shown
     return d
 
 
 def and_more(n: int) -> str:
-    return f" (and {n} more like it)" if n > 0 else ""
+    return f" (+{n} more like it)" if n > 0 else ""
 
 
 def backticked(keys: list[str], limit: int = 3) -> str:

@@ -78,7 +78,8 @@ class InvalidAdapterConfig(Rule):
             kind = _JSON_KIND.get(type(v.value), type(v.value).__name__)
             yield self.diagnostic(
                 ctx, v.span,
-                f"`{name}` is {kind} ({_short(v.value)}) but {spec.config_class} declares `{ann}`: PEFT passes "
-                "the value on unchecked, so loading this adapter fails while the layers are built or silently "
-                "does something else; write a value of the declared type",
-                subject=name)
+                f"`{name}` is {kind} ({_short(v.value)}) but {spec.config_class} declares `{ann}`: loading fails or "
+                "misbehaves; write a value of the declared type",
+                subject=name,
+                detail="PEFT passes the value on unchecked, so loading this adapter fails while the layers are built "
+                       "or silently does something else.")

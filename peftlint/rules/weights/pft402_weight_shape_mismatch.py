@@ -44,7 +44,8 @@ class WeightShapeMismatch(Rule):
     """
     bad = (adapter_example(adapter_config(), safetensors_bytes(lora_shapes(hidden=96, kv=48)),
                     note="weights from a model with hidden size 96; the base has 64",
-                    expect=(Expect(2, 30, "q_proj.lora_A.weight` has shape [4, 96]"),
+                    expect=(Expect(2, 30, "q_proj.lora_A.weight` has shape [4, 96]",
+                                   detail='PeftModel.from_pretrained raises "size mismatch for base_model.model.'),
                             Expect(2, 30, "v_proj.lora_A.weight` has shape [4, 96]"))),)
     good = (adapter_example(adapter_config()),)
 
@@ -55,17 +56,22 @@ class WeightShapeMismatch(Rule):
         for mm, more in mismatch_groups(rep.shape):
             e = mm.expected
             if e.part == "embedding":
+                short = f"call resize_token_embeddings({mm.saved[0]}) on the base model first"
                 why = ("the vocabulary was resized during training; call `model.resize_token_embeddings"
                        f"({mm.saved[0]})` on the base model before loading the adapter")
             elif e.part == "full" and len(mm.saved) >= 1 and mm.saved[1:] == e.shape[1:]:
+                short = f"load a classification head's base model with num_labels={mm.saved[0]}"
                 why = (f"if `{e.module}` is a classification head, load the base model with "
                        f"num_labels={mm.saved[0]}; otherwise the adapter was trained on another base model")
             else:
+                short = "load it onto its own base model"
                 why = ("this adapter was trained on another base model; load it onto the model it was trained "
                        "on (base_model_name_or_path) or retrain it for this one")
             yield self.diagnostic(
                 ctx, config_key_span(ctx, "base_model_name_or_path"),
-                f"{weights_name(rep)}: `{mm.key}` has shape {fmt_shape(mm.saved)}, but `{e.module}` of {ctx.model_label} "
-                f"is {e.base} and needs {fmt_shape(e.shape)}{and_more(more)}: PeftModel.from_pretrained raises "
-                f"\"size mismatch for {mm.key}\"; {why}",
-                subject=mm.key)
+                f"`{mm.key}` has shape {fmt_shape(mm.saved)}, the base model needs {fmt_shape(e.shape)}"
+                f"{and_more(more)}: loading raises a size mismatch; {short}",
+                subject=mm.key,
+                detail=f"{weights_name(rep)}: `{mm.key}` has shape {fmt_shape(mm.saved)}, but `{e.module}` of "
+                       f"{ctx.model_label} is {e.base} and needs {fmt_shape(e.shape)}: PeftModel.from_pretrained raises "
+                       f"\"size mismatch for {mm.key}\"; {why}.")

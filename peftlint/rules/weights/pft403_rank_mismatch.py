@@ -65,7 +65,9 @@ class RankMismatch(Rule):
                 fix = f"set `rank_pattern[{e.rank_from!r}]` to {mm.saved_rank}, or reorder the keys"
             yield self.diagnostic(
                 ctx, span,
-                f"{weights_name(rep)}: `{mm.key}` was saved with rank {mm.saved_rank} ({fmt_shape(mm.saved)}), but the "
-                f"config gives `{e.module}` rank {e.rank} from {src}{and_more(more)}: PEFT builds rank-{e.rank} "
-                f"layers and PeftModel.from_pretrained raises \"size mismatch for {mm.key}\"; {fix}",
-                subject=mm.key)
+                f"`{mm.key}` was saved with rank {mm.saved_rank}, but the config gives rank {e.rank}{and_more(more)}: "
+                f"loading raises a size mismatch; {fix}",
+                subject=mm.key,
+                detail=f"{weights_name(rep)}: `{mm.key}` was saved with rank {mm.saved_rank} ({fmt_shape(mm.saved)}), "
+                       f"but the config gives `{e.module}` rank {e.rank} from {src}: PEFT builds rank-{e.rank} layers "
+                       f"and PeftModel.from_pretrained raises \"size mismatch for {mm.key}\".")

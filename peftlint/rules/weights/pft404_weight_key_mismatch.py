@@ -43,10 +43,11 @@ class WeightKeyMismatch(Rule):
     bad = (adapter_example(adapter_config(targets=("q_proj", "v_proj")),
                     safetensors_bytes(lora_shapes(modules=("q_proj",))),
                     note="`v_proj` is targeted but has no saved weights",
-                    expect=(Expect(8, 21, "the config targets `model.layers.0.self_attn.v_proj` but"),)),
+                    expect=(Expect(8, 21, "the config targets `model.layers.0.self_attn.v_proj` but",
+                                   detail='PEFT warns "Found missing adapter keys while loading the checkpoint"'),)),
            adapter_example(adapter_config(targets=("q_proj",)), GOOD_WEIGHTS,
                     note="`v_proj` weights are saved but not targeted",
-                    expect=(Expect(8, 21, "but the config does not target that module"),)))
+                    expect=(Expect(8, 21, "is in the adapter file, but its module is not targeted"),)))
     good = (adapter_example(adapter_config(targets=("q_proj", "v_proj"))),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
@@ -58,33 +59,40 @@ class WeightKeyMismatch(Rule):
         for keys in group_keys([e.key for e in rep.missing]).values():
             e = rep.expected[keys[0]]
             if e.part == "full":
-                msg = (f"`{e.module}` is in modules_to_save but {weights_name(rep)} has no `{keys[0]}`{and_more(len(keys) - 1)}: "
-                       "PEFT keeps the base model's weights for it, so the trained copy is lost; re-save the "
-                       "adapter or remove the entry")
+                msg = (f"`{e.module}` is in modules_to_save but the adapter file has no weights for it"
+                       f"{and_more(len(keys) - 1)}: the trained copy is lost; re-save the adapter or remove the entry")
+                detail = (f"{weights_name(rep)} has no `{keys[0]}`: PEFT keeps the base model's weights for "
+                          f"`{e.module}`, so the trained copy is lost.")
                 span = config_key_span(ctx, "modules_to_save")
             else:
-                msg = (f"the config targets `{e.module}` but {weights_name(rep)} has no `{keys[0]}`{and_more(len(keys) - 1)}: "
-                       "PEFT warns \"Found missing adapter keys while loading the checkpoint\" and leaves those "
-                       "layers untrained; fix target_modules to what was trained, or re-save the adapter")
+                msg = (f"the config targets `{e.module}` but the adapter file has no weights for it{and_more(len(keys) - 1)}: "
+                       "PEFT warns and leaves it untrained; fix target_modules or re-save the adapter")
+                detail = (f"{weights_name(rep)} has no `{keys[0]}`: PEFT warns \"Found missing adapter keys while "
+                          "loading the checkpoint\" and leaves those layers untrained.")
                 span = tspan
-            yield self.diagnostic(ctx, span, msg, subject=keys[0])
+            yield self.diagnostic(ctx, span, msg, subject=keys[0], detail=detail)
         for mods in group_keys(rep.missing_modules).values():
             yield self.diagnostic(
                 ctx, tspan,
-                f"the config targets `{mods[0]}`{and_more(len(mods) - 1)} but {weights_name(rep)} has no {rep.method} weights "
-                "for it: PEFT warns about missing adapter keys and leaves that layer untrained; fix target_modules "
-                "to what was trained, or re-save the adapter", subject=mods[0])
+                f"the config targets `{mods[0]}`{and_more(len(mods) - 1)} but the adapter file has no {rep.method} weights "
+                "for it: PEFT warns and leaves it untrained; fix target_modules or re-save the adapter",
+                subject=mods[0],
+                detail=f"{weights_name(rep)} has no {rep.method} weights for `{mods[0]}`: PEFT warns about missing "
+                       "adapter keys and leaves that layer untrained.")
         for keys in group_keys(rep.untargeted).values():
             yield self.diagnostic(
                 ctx, tspan,
-                f"{weights_name(rep)} has `{keys[0]}`{and_more(len(keys) - 1)}, but the config does not target that module: "
-                "PEFT ignores these weights silently; add the module to target_modules (or modules_to_save) as "
-                "it was trained",
-                subject=keys[0])
+                f"`{keys[0]}`{and_more(len(keys) - 1)} is in the adapter file, but its module is not targeted: PEFT "
+                "ignores it silently; add the module to target_modules",
+                subject=keys[0],
+                detail=f"{weights_name(rep)} has `{keys[0]}`, but the config does not target that module: PEFT ignores "
+                       "these weights silently. Add the module to target_modules (or modules_to_save) as it was trained.")
         for keys in group_keys(rep.absent).values():
             yield self.diagnostic(
                 ctx, config_key_span(ctx, "base_model_name_or_path"),
-                f"{weights_name(rep)} has `{keys[0]}`{and_more(len(keys) - 1)}, but {label} has no such module: these weights "
-                "come from another architecture and PEFT ignores them silently; load the adapter onto the base "
-                "it was trained on",
-                subject=keys[0])
+                f"`{keys[0]}`{and_more(len(keys) - 1)} is in the adapter file, but {label} has no such module: PEFT "
+                "ignores it silently; load the adapter onto its own base model",
+                subject=keys[0],
+                detail=f"{weights_name(rep)} has `{keys[0]}`, but {label} has no such module: these weights come from "
+                       "another architecture and PEFT ignores them silently; load the adapter onto the base it was "
+                       "trained on.")

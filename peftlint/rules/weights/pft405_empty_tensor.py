@@ -43,8 +43,8 @@ class EmptyTensor(Rule):
             shape = rep.file.tensors[keys[0]].shape
             yield weights_diagnostic(
                 self, ctx, rep,
-                f"`{keys[0]}` has shape {fmt_shape(shape)} and holds no weights{and_more(len(keys) - 1)}: this is "
-                "what a DeepSpeed ZeRO-3/FSDP shard saved without gathering looks like; loading fails with "
-                "\"size mismatch\" or loses the weights; re-save with the parameters gathered "
-                "(trainer.save_model())",
-                keys[0])
+                f"`{keys[0]}` has shape {fmt_shape(shape)} and holds no weights{and_more(len(keys) - 1)}; re-save with "
+                "the parameters gathered (trainer.save_model())",
+                keys[0],
+                detail="This is what a DeepSpeed ZeRO-3/FSDP shard saved without gathering looks like; loading fails "
+                       "with \"size mismatch\" or loses the weights.")

@@ -44,14 +44,19 @@ class UnreadableWeights(Rule):
         if rep.file is not None and rep.file.error:
             yield weights_diagnostic(
                 self, ctx, rep,
-                f"cannot read {WEIGHTS}: {rep.file.error}; PeftModel.from_pretrained fails on this file too; "
-                "re-download or re-save the adapter",
-                WEIGHTS)
+                f"cannot read {WEIGHTS}: {_clip(rep.file.error)}; re-download or re-save the adapter",
+                WEIGHTS,
+                detail=f"{rep.file.error}. PeftModel.from_pretrained fails on this file too.")
         elif rep.pickle_path is not None:
             name = PurePosixPath(rep.pickle_path.replace("\\", "/")).name
             yield weights_diagnostic(
                 self, ctx, rep,
-                f"{name} is a pickle: peftlint never loads pickles (unpickling runs code), so these weights were "
-                "not checked; PEFT loads it with torch.load. Re-save with model.save_pretrained(dir) to get "
-                f"{WEIGHTS}",
-                name, severity=Severity.INFO)
+                f"{name} is a pickle: peftlint never loads pickles, so these weights were not checked; re-save with "
+                f"model.save_pretrained(dir) to get {WEIGHTS}",
+                name, severity=Severity.INFO,
+                detail="Unpickling runs code, so peftlint never loads a pickle; PEFT loads it with torch.load.")
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    """The reader's error, cut for the one-line message (the detail has it whole)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"

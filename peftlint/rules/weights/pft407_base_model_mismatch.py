@@ -61,8 +61,8 @@ class BaseModelMismatch(Rule):
             return
         yield self.diagnostic(
             ctx, v.span,
-            f"this adapter was trained on `{v.value}` but the project declares `{declared}` ({how}); peftlint "
-            f"checked it against `{declared}`, the base your code passes to PeftModel.from_pretrained. If they "
-            "really differ, loading fails with \"size mismatch\" or silently gives wrong outputs; load it onto "
+            f"this adapter was trained on `{v.value}` but the project declares `{declared}` ({how}); load it onto "
             "the model it was trained on or correct base_model_name_or_path",
-            subject=v.value)
+            subject=v.value,
+            detail=f"peftlint checked it against `{declared}`, the base your code passes to PeftModel.from_pretrained. "
+                   "If they really differ, loading fails with \"size mismatch\" or silently gives wrong outputs.")

@@ -79,7 +79,7 @@ def classes_of(tree: ast.Module) -> list[ast.ClassDef]:
 
 def time_reader(path: Path, text: str) -> tuple[float, float, int]:
     """(seconds for the first class incl. parsing and indexing the file, median seconds per further class, count)"""
-    from peftlint.sources.python.module_tree import local_tree
+    from peftlint.model.static.module_tree import local_tree
 
     classes = classes_of(ast.parse(text))
     memo: dict = {}

@@ -394,7 +394,7 @@ def modules(model: str, fmt: str, model_class: str | None, subfolder: str | None
     trainable parameters, adapted modules and adapter file size of that config on MODEL.
     """
     from peftlint.config import SettingsError, load_settings, merge_cli
-    from peftlint.model.describe import describe_modules
+    from peftlint.semantics.describe import describe_modules
     from peftlint.model.load import load_inventory
     from peftlint.report.modules_text import render_json, render_text
 

@@ -110,7 +110,7 @@ class ModelChoice:
     def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, name: str, text: str) -> Loaded:
         """The nn.Module class ``name`` of the linted code, read statically."""
         from peftlint.model.load import Loaded, load_inventory
-        from peftlint.sources.python.module_tree import local_tree
+        from peftlint.model.static.module_tree import local_tree
 
         if spec.source not in ("python", "notebook"):
             return Loaded(why=f"{name} ({ref.how}) names a class of Python code, but this config is not in Python code")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from peftlint.model.describe import ModuleGroup, ModulesReport
 from peftlint.semantics import roles
+from peftlint.semantics.describe import ModuleGroup, ModulesReport
 
 
 def _shape(g: ModuleGroup) -> str:

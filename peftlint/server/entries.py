@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from lsprotocol import types as lsp
 
 from peftlint.engine.results import RunResult, SpecOutcome
-from peftlint.model.describe import describe_modules
 from peftlint.model.inventory import Inventory
 from peftlint.semantics import roles
+from peftlint.semantics.describe import describe_modules
 from peftlint.semantics.matching import (
     PeftView,
     compute_targeting,

@@ -7,7 +7,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from peftlint.sources.python.module_tree import StaticTree, local_tree
+from peftlint.model.static.module_tree import StaticTree, local_tree
 
 
 @dataclass

@@ -7,9 +7,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from peftlint.sources.python.static_calls import Calls
-from peftlint.sources.python.static_eval import describe
-from peftlint.sources.python.static_values import (
+from peftlint.model.static.static_calls import Calls
+from peftlint.model.static.static_eval import describe
+from peftlint.model.static.static_values import (
     BoundMethod,
     Frame,
     MethodOf,

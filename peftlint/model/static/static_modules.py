@@ -7,9 +7,9 @@ import ast
 from typing import Any
 
 from peftlint.model import inventory as inv
-from peftlint.sources.python import torch_layers as tl
-from peftlint.sources.python.static_eval import Evaluator, describe
-from peftlint.sources.python.static_values import (
+from peftlint.model.static import torch_layers as tl
+from peftlint.model.static.static_eval import Evaluator, describe
+from peftlint.model.static.static_values import (
     BoundMethod,
     ClassInfo,
     Frame,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from peftlint.sources.python import torch_layers as tl
-from peftlint.sources.python.static_exec import Interpreter
-from peftlint.sources.python.tree_record import module_info
+from peftlint.model.static import torch_layers as tl
+from peftlint.model.static.static_exec import Interpreter
+from peftlint.model.static.tree_record import module_info
 
 SAMPLES: dict[str, list[tuple[tuple, dict]]] = {
     "Linear": [((4, 6), {}), ((4, 6), {"bias": False})],

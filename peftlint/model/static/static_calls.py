@@ -9,12 +9,12 @@ import math
 import os
 from typing import Any, Callable
 
-from peftlint.sources.python import torch_composites as composites
-from peftlint.sources.python import torch_layers as tl
-from peftlint.sources.python.static_builtins import Builtins
-from peftlint.sources.python.static_eval import describe, is_static
-from peftlint.sources.python.static_modules import READ_ONLY, SAME_MODULE, SuperMethod, shape_of, torch_name
-from peftlint.sources.python.static_values import (
+from peftlint.model.static import torch_composites as composites
+from peftlint.model.static import torch_layers as tl
+from peftlint.model.static.static_builtins import Builtins
+from peftlint.model.static.static_eval import describe, is_static
+from peftlint.model.static.static_modules import READ_ONLY, SAME_MODULE, SuperMethod, shape_of, torch_name
+from peftlint.model.static.static_values import (
     MISSING,
     BoundMethod,
     Builtin,

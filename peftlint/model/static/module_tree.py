@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from peftlint.model.inventory import Inventory
-from peftlint.reading import NotReadable, decode_text, read_limited
-from peftlint.sources.python.parse import parse_python
-from peftlint.sources.python.static_exec import Interpreter, OutOfBudget
-from peftlint.sources.python.static_values import (
+from peftlint.model.static.static_exec import Interpreter, OutOfBudget
+from peftlint.model.static.static_values import (
     MISSING,
     BoundMethod,
     ClassInfo,
@@ -31,7 +29,9 @@ from peftlint.sources.python.static_values import (
     Unknown,
     param_names,
 )
-from peftlint.sources.python.tree_record import PretrainedResolver, describe_unknown, record
+from peftlint.model.static.tree_record import PretrainedResolver, describe_unknown, record
+from peftlint.reading import NotReadable, decode_text, read_limited
+from peftlint.sources.python.parse import parse_python
 
 
 @dataclass

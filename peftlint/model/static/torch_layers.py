@@ -2,7 +2,7 @@
 
 For each class: its constructor signature and what an instance holds (kind, features, own
 parameters in registration order, children). Only classes written down here are understood; any
-other class makes its subtree unknown. ``tests/sources/test_torch_layers.py`` builds every row with
+other class makes its subtree unknown. ``tests/model/test_torch_layers.py`` builds every row with
 the installed torch and compares it with what ``peftlint.model.record`` records.
 """
 

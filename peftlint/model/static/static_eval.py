@@ -10,7 +10,7 @@ import ast
 import operator
 from typing import Any
 
-from peftlint.sources.python.static_values import (
+from peftlint.model.static.static_values import (
     MISSING,
     Builtin,
     ClassInfo,

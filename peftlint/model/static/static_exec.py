@@ -11,9 +11,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from peftlint.sources.python.static_eval import MAX_ITEMS, describe
-from peftlint.sources.python.static_taint import Taint
-from peftlint.sources.python.static_values import (
+from peftlint.model.static.static_eval import MAX_ITEMS, describe
+from peftlint.model.static.static_taint import Taint
+from peftlint.model.static.static_values import (
     ClassInfo,
     Frame,
     FuncRef,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from peftlint.sources.python import torch_layers as tl
-from peftlint.sources.python.static_eval import describe
-from peftlint.sources.python.static_modules import Modules, SuperMethod, torch_name
-from peftlint.sources.python.static_values import (
+from peftlint.model.static import torch_layers as tl
+from peftlint.model.static.static_eval import describe
+from peftlint.model.static.static_modules import Modules, SuperMethod, torch_name
+from peftlint.model.static.static_values import (
     Builtin,
     ClassInfo,
     Frame,

@@ -1,6 +1,6 @@
 """torch.nn modules built from other modules (``nn.Transformer`` and its parts), written down as
 the registration order of their ``__init__`` in torch, for the static reader to run like a class
-of the linted code. ``tests/sources/test_torch_layers.py`` compares each with the installed torch."""
+of the linted code. ``tests/model/test_torch_layers.py`` compares each with the installed torch."""
 
 from __future__ import annotations
 

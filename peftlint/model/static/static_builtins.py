@@ -6,9 +6,9 @@ from __future__ import annotations
 import ast
 from typing import Any, Callable
 
-from peftlint.sources.python.static_classes import Classes
-from peftlint.sources.python.static_eval import MAX_ITEMS, describe, is_static
-from peftlint.sources.python.static_values import (
+from peftlint.model.static.static_classes import Classes
+from peftlint.model.static.static_eval import MAX_ITEMS, describe, is_static
+from peftlint.model.static.static_values import (
     Builtin,
     ClassInfo,
     Frame,

@@ -10,8 +10,8 @@ from typing import Any, Callable
 
 from peftlint.model import inventory as inv
 from peftlint.model.inventory import Inventory, ModuleInfo
-from peftlint.sources.python.static_calls import Calls
-from peftlint.sources.python.static_values import MISSING, ClassInfo, Node, Pretrained, Unknown
+from peftlint.model.static.static_calls import Calls
+from peftlint.model.static.static_values import MISSING, ClassInfo, Node, Pretrained, Unknown
 
 # PEFT's model_type for a module without a ``config`` attribute (peft.utils.constants.DUMMY_MODEL_CONFIG)
 CUSTOM_MODEL_TYPE = "custom"

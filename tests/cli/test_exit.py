@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from support.helpers_hf import REPO_ROOT
+from support.lintutil import run_cli
 
 TYPO = """from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
@@ -40,7 +41,8 @@ def test_a_reader_that_stops_early(tmp_path: Path) -> None:
     for i in range(200):
         (tmp_path / f"t{i:03d}.py").write_text(TYPO)
     cmd = [sys.executable, "-m", "peftlint", "--format", "full", "-j", "1", "."]
-    subprocess.run(cmd, cwd=tmp_path, env=_env(tmp_path), capture_output=True)  # fills the cache
+    code, _ = run_cli(["check", "--cache-dir", str(tmp_path / "cache"), "."], tmp_path)  # fills the cache, in process
+    assert code == 1
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stdout.read(100)
     proc.stdout.close()

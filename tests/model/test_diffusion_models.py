@@ -169,6 +169,8 @@ def test_warm_run_on_a_diffusion_model_imports_nothing_heavy(tmp_path: Path) -> 
         out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
         return json.loads(out.stdout)
 
-    cold, warm = run(), run()
-    assert "diffusers" in cold["heavy"] and warm["heavy"] == []
-    assert warm["n"] == cold["n"] > 0 and warm["lib"] == "diffusers"
+    cold = load_inventory(f"{pipe}:unet", Settings(), tmp_path / "cache")  # builds, in this process
+    assert cold.inventory is not None, cold.why
+    warm = run()
+    assert warm["heavy"] == []
+    assert warm["n"] == len(cold.inventory.modules) > 0 and warm["lib"] == "diffusers"

@@ -375,7 +375,7 @@ class Raised(Unknown):
     __slots__ = ()
 
 
-def param_names(node: ast.FunctionDef) -> list[str]:
+def param_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     a = node.args
     names = [p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
     names += [p.arg for p in (a.vararg, a.kwarg) if p is not None]

@@ -228,12 +228,10 @@ def apply_environment(settings: Settings) -> Settings:
         if raw is None or not raw.strip():
             continue
         word = raw.strip().lower()
-        if word in ("1", "true", "yes", "on"):
-            settings = replace(settings, **{attr: True})
-        elif word in ("0", "false", "no", "off"):
-            settings = replace(settings, **{attr: False})
-        else:
+        if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
             raise SettingsError(f"{var}={raw!r}: expected 1 or 0 (true/false, yes/no, on/off)")
+        value = word in ("1", "true", "yes", "on")
+        settings = replace(settings, online=value) if attr == "online" else replace(settings, trust_remote_code=value)
     return settings
 
 

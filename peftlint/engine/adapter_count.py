@@ -7,7 +7,7 @@ from pathlib import Path
 from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
 from peftlint.reading import NotReadable, read_text_limited
-from peftlint.semantics.params import ParameterCount
+from peftlint.semantics.param_count import ParameterCount
 
 
 class AdapterConfigError(Exception):

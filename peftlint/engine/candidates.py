@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity
-from peftlint.engine.results import SpecOutcome, parameters_json
+from peftlint.engine.results import SpecOutcome, parameter_count
 from peftlint.model.load import Loaded
 from peftlint.rules import rule_by_code
 from peftlint.rules.context import Context
@@ -113,7 +113,7 @@ def lint_candidates(linter: Checker, spec: AdapterSpec, text: str, outcome: Spec
             outcome.model_note = got.note
         found = linter.finish(linter._run_rules(ctx), spec, ref, got.label)
         if i == 0:
-            outcome.parameters = parameters_json(ctx)
+            outcome.parameters = parameter_count(ctx)
         per_model.append((got.label or ref.ref, found))
     outcome.model = ", ".join(label for label, _ in per_model)
     return diags + merge_findings(per_model)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity
@@ -14,7 +14,13 @@ from peftlint.rules.meta import REMOTE_CODE, UNRESOLVED
 from peftlint.spec import AdapterSpec, ModelRef
 
 if TYPE_CHECKING:
+    from peftlint.engine.results_cache import ResolutionKey, ResolutionLog
+    from peftlint.model.inventory import Inventory
     from peftlint.model.load import Loaded
+    from peftlint.model.static.static_values import Pretrained
+
+# load_inventory's memo: (resolution key, model class) -> the inventory, or why it could not be built
+InventoryMemo = dict[tuple["ResolutionKey", "str | None"], "Inventory | Exception"]
 
 # The unresolved-model note fits one line of 160 characters, with room for a notebook's " (cell N, line L)".
 UNRESOLVED_LIMIT = 140
@@ -25,9 +31,9 @@ class ModelChoice:
 
     settings: Settings
     cwd: Path
-    _resolved: Any  # results_cache.ResolutionLog: the run's memo of resolved references
-    _inventories: dict[tuple, Any]
-    _local: dict[tuple, Any]  # module trees of classes in the linted code (module_tree memo)
+    _resolved: ResolutionLog  # the run's memo of resolved references
+    _inventories: InventoryMemo
+    _local: dict[object, object]  # module trees of classes in the linted code (module_tree memo)
 
     def cache_dir(self) -> Path | None:
         raise NotImplementedError
@@ -117,7 +123,7 @@ class ModelChoice:
         line = ref.span.line if ref.span is not None else spec.span.line
         base_dirs = (str(Path(spec.abspath).parent),) if spec.abspath else ()
 
-        def pretrained(p: Any) -> Any:
+        def pretrained(p: Pretrained) -> Inventory | None:
             """A transformers model created in the class's __init__: its tree, when it resolves."""
             if p.ref is None:
                 return None

@@ -21,11 +21,14 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Callable, Protocol
 
 from peftlint.config import Settings
 from peftlint.engine.discover import Candidate
+from peftlint.engine.prefetch import ReadAhead
 from peftlint.engine.reading import SourceRead
+from peftlint.engine.results import RunResult
+from peftlint.engine.results_cache import ResultCache
 
 # a file to lint and the run's read of it (its bytes go to the worker with it: no file is read twice)
 Pending = tuple[Candidate, SourceRead | None]
@@ -64,21 +67,35 @@ def _context():  # type: ignore[no-untyped-def]
     return multiprocessing.get_context("spawn")
 
 
-# This process's Linter, when it is a worker. The classes come from the parent (engine.run's Linter
-# and RunResult), so this module does not import engine.run.
-_WORKER: Any = None
-_RESULT: Any = None
+class WorkerLinter(Protocol):
+    """What this module uses of engine.run's Linter (whose class comes from the parent, so this
+    module does not import engine.run)."""
+
+    settings: Settings
+    cwd: Path
+    results: ResultCache | None
+    read_ahead: dict[str, ReadAhead]
+    progress: Callable[[int, int], None] | None
+
+    def facts(self) -> object: ...
+
+    def lint_file(self, cand: Candidate, result: RunResult, read: SourceRead | None = None) -> None: ...
 
 
-def _init_worker(linter_cls: type, result_cls: type, settings: Settings, cwd: Path, result_cache: bool,
-                 read_ahead: dict) -> None:
+# This process's Linter, when it is a worker.
+_WORKER: WorkerLinter | None = None
+_RESULT: Callable[[], RunResult] = RunResult
+
+
+def _init_worker(linter_cls: Callable[..., WorkerLinter], result_cls: Callable[[], RunResult], settings: Settings,
+                 cwd: Path, result_cache: bool, read_ahead: dict[str, ReadAhead]) -> None:
     global _WORKER, _RESULT
     _WORKER = linter_cls(settings, cwd, result_cache=result_cache)
     _WORKER.read_ahead = read_ahead
     _RESULT = result_cls
 
 
-def _lint_batch(batch: list[Pending]) -> Any:
+def _lint_batch(batch: list[Pending]) -> RunResult:
     assert _WORKER is not None
     part = _RESULT()
     for cand, read in batch:
@@ -90,7 +107,8 @@ def _lint_batch(batch: list[Pending]) -> Any:
     return part
 
 
-def lint_in_workers(linter: Any, cands: list[Pending], workers: int, result: Any, done: int, total: int) -> None:
+def lint_in_workers(linter: WorkerLinter, cands: list[Pending], workers: int, result: RunResult, done: int,
+                    total: int) -> None:
     """Lint ``cands`` in ``workers`` processes into ``result``; ``done``/``total`` feed the progress."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from pickle import PicklingError

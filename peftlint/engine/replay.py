@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from peftlint.config import Settings
 from peftlint.engine import discover as disc
 from peftlint.engine.reading import SourceRead, read_file, source_from_bytes
-from peftlint.engine.results import RunResult, SpecOutcome
+from peftlint.engine.results import RunResult
 from peftlint.engine.results_cache import CachedFile, ResolutionLog, ResultCache, outcome_from_summary, outcome_summary
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class Replay:
         if hit is None:
             return cand, read
         try:
-            outcomes = [outcome_from_summary(SpecOutcome, o) for o in hit.outcomes]
+            outcomes = [outcome_from_summary(o) for o in hit.outcomes]
         except (KeyError, TypeError, ValueError):
             return cand, read
         result.extend(RunResult(hit.diagnostics, hit.files, outcomes, hit.verdicts, {display: read.sha256}))

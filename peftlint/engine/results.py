@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from peftlint.diagnostics import Diagnostic
 from peftlint.spec import AdapterSpec
@@ -11,6 +11,7 @@ from peftlint.spec import AdapterSpec
 if TYPE_CHECKING:
     from peftlint.model.inventory import Inventory
     from peftlint.rules.context import Context
+    from peftlint.semantics.param_count import ParameterCount
 
 
 # The words model.resolve uses for a hub id that is not on this machine (a download would fix it);
@@ -27,8 +28,8 @@ class SpecOutcome:
     from_default: bool = False
     skipped: str | None = None  # why the model-aware rules did not run
     model_note: str = ""  # e.g. "built statically from train.py; 1 subtree unknown: `backbone` (...)"
-    # semantics.params.ParameterCount.to_json() of the config on its (first) model, None without one
-    parameters: dict[str, Any] | None = None
+    # what the config trains on its (first) model, None without one
+    parameters: ParameterCount | None = None
     inventory: Inventory | None = None
     ctx: "Context | None" = None
 
@@ -64,13 +65,13 @@ class RunResult:
         self.digests.update(part.digests)
 
 
-def parameters_json(ctx: "Context") -> dict[str, Any] | None:
+def parameter_count(ctx: "Context") -> ParameterCount | None:
     """The config's parameter count (SpecOutcome.parameters); a failure to count never costs the
     file's findings."""
-    from peftlint.semantics.params import not_counted
+    from peftlint.semantics.param_count import not_counted
 
     try:
         count = ctx.parameters
     except Exception as exc:  # a counting bug: shown as the reason instead of a PFT999 for the file
         count = not_counted(f"peftlint failed to count: {type(exc).__name__}: {exc}")
-    return count.to_json() if count is not None else None
+    return count

@@ -34,12 +34,22 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NamedTuple, Union
 
-from peftlint import __version__, store
+from peftlint import __version__, store, typedjson
 from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Span
-from peftlint.spec import AdapterSpec
+from peftlint.engine.results import SpecOutcome
+from peftlint.semantics.param_count import ParameterCount
+from peftlint.spec import AdapterSpec, SourceKind
+
+if TYPE_CHECKING:
+    from peftlint.model.resolve import Resolved, Unresolved
+
+    Resolution = Union[Resolved, Unresolved]
+    _LogBase = dict[tuple[str, str | None, str | None, tuple[str, ...]], Resolution]
+else:
+    _LogBase = dict
 
 RESULT_PREFIX = "result-"
 SCHEMA = 3  # 2: resolutions record the subfolder; 3: findings carry their notes apart from the message
@@ -80,40 +90,82 @@ def weight_files(specs: list[AdapterSpec]) -> list[str]:
     return [str(Path(d) / name) for d in dirs for name in (SAFETENSORS, *PICKLES)]
 
 
-# What a cached outcome (engine.run.SpecOutcome) keeps: the spec's identity and every plain field
-# (model, how, skipped, ...); the spec's values, its context and the inventory exist only in the run
-# that linted the file.
-_SUMMARY_SPEC = ("path", "source", "config_class", "method", "task_type", "adapter_dir", "abspath")
-_LIVE_FIELDS = ("spec", "inventory", "ctx")
+# Model references resolved in a run: (ref, subfolder, revision, base_dirs).
+ResolutionKey = tuple[str, str | None, str | None, tuple[str, ...]]
 
 
-def outcome_summary(outcome: Any) -> dict[str, Any] | None:
-    """A SpecOutcome as JSON, or None when one of its fields has no plain JSON form."""
-    spec = {k: getattr(outcome.spec, k) for k in _SUMMARY_SPEC}
+@dataclass
+class SpecSummary:
+    """The identity of a cached outcome's spec; its values exist only in the run that linted the file."""
+
+    path: str
+    source: SourceKind
+    config_class: str
+    method: str
+    task_type: str | None
+    adapter_dir: str | None
+    abspath: str
+    span: list[int]  # line, column, end_line, end_column
+
+
+@dataclass
+class OutcomeSummary:
+    """What a cached outcome (engine.results.SpecOutcome) keeps: the spec's identity and every plain
+    field (model, how, skipped, ...); its context and the inventory exist only in the run that linted
+    the file. The field names after ``spec`` are SpecOutcome's, in its order."""
+
+    spec: SpecSummary
+    model: str | None = None
+    how: str = ""
+    ref: str | None = None
+    from_default: bool = False
+    skipped: str | None = None
+    model_note: str = ""
+    parameters: ParameterCount | None = None
+
+
+class ResolutionRecord(NamedTuple):
+    """A resolved reference as the result cache stores it (a JSON array)."""
+
+    ref: str
+    subfolder: str | None
+    revision: str | None
+    base_dirs: list[str]
+    location: str | None
+    probes: str  # probe_digest of what the resolution looked at
+    fingerprint: str  # resolution_fingerprint of what it found
+
+
+_SUMMARY_SPEC = tuple(f.name for f in fields(SpecSummary) if f.name != "span")
+_SUMMARY_FIELDS = tuple(f.name for f in fields(OutcomeSummary) if f.name != "spec")
+
+
+def outcome_summary(outcome: SpecOutcome) -> OutcomeSummary | None:
+    """A SpecOutcome's summary, or None when one of its fields has no plain JSON form."""
     span = outcome.spec.span
-    spec["span"] = [span.line, span.column, span.end_line, span.end_column]
-    out: dict[str, Any] = {"spec": spec}
-    for f in fields(outcome):
-        if f.name in _LIVE_FIELDS:
-            continue
-        value = getattr(outcome, f.name)
+    spec = SpecSummary(**{k: getattr(outcome.spec, k) for k in _SUMMARY_SPEC},
+                       span=[span.line, span.column, span.end_line, span.end_column])
+    out = OutcomeSummary(spec)
+    for name in _SUMMARY_FIELDS:
+        value = getattr(outcome, name)
+        plain = asdict(value) if isinstance(value, ParameterCount) else value
         try:
-            if json.loads(json.dumps(value)) != value:
+            if json.loads(json.dumps(plain)) != plain:
                 return None
         except (TypeError, ValueError):
             return None
-        out[f.name] = value
+        setattr(out, name, value)
     return out
 
 
-def outcome_from_summary(outcome_cls: type, data: dict[str, Any]) -> Any:
-    """The inverse of :func:`outcome_summary`; raises KeyError/TypeError/ValueError on malformed data."""
-    s = dict(data["spec"])
-    spec = AdapterSpec(span=Span(*s.pop("span")), **s)
-    return outcome_cls(spec, **{k: v for k, v in data.items() if k != "spec"})
+def outcome_from_summary(data: OutcomeSummary) -> SpecOutcome:
+    """The inverse of :func:`outcome_summary`; raises TypeError/ValueError on malformed data."""
+    s = data.spec
+    spec = AdapterSpec(span=Span(*s.span), **{k: getattr(s, k) for k in _SUMMARY_SPEC})
+    return SpecOutcome(spec, **{k: getattr(data, k) for k in _SUMMARY_FIELDS})
 
 
-def resolution_fingerprint(res: Any) -> str:
+def resolution_fingerprint(res: Resolution) -> str:
     """What a resolution found, in the terms findings depend on."""
     from peftlint.model.resolve import Resolved
 
@@ -130,11 +182,11 @@ def resolution_fingerprint(res: Any) -> str:
     return store.digest({"unresolved": getattr(res, "reason", repr(res))})
 
 
-def _location(res: Any) -> str | None:
+def _location(res: Resolution) -> str | None:
     return getattr(res, "location", None)
 
 
-class ResolutionLog(dict):
+class ResolutionLog(_LogBase):
     """The run's memo of resolved model references (``load_inventory``'s ``resolved_memo``, keyed by
     ``(ref, subfolder, revision, base_dirs)``) that also notes which references each file's findings used and,
     with ``recording``, the probes of each resolution taken right after it was made."""
@@ -143,42 +195,42 @@ class ResolutionLog(dict):
         super().__init__()
         self.settings = settings
         self.recording = recording
-        self.probes: dict[tuple, str] = {}
-        self.touched: set[tuple] = set()
-        self._checked: dict[tuple, bool] = {}
+        self.probes: dict[ResolutionKey, str] = {}
+        self.touched: set[ResolutionKey] = set()
+        self._checked: dict[tuple[ResolutionKey, str | None, str, str], bool] = {}
 
-    def __setitem__(self, key: tuple, value: Any) -> None:
+    def __setitem__(self, key: ResolutionKey, value: Resolution) -> None:
         super().__setitem__(key, value)
         if self.recording:
             self.probes[key] = self._probe(key, _location(value))
 
-    def __getitem__(self, key: tuple) -> Any:
+    def __getitem__(self, key: ResolutionKey) -> Resolution:
         self.touched.add(key)
         return super().__getitem__(key)
 
-    def _probe(self, key: tuple, location: str | None) -> str:
+    def _probe(self, key: ResolutionKey, location: str | None) -> str:
         from peftlint.model.resolve import resolve_options
         from peftlint.model.resolve_cache import probe_digest
 
         ref, subfolder, revision, base_dirs = key
         return probe_digest(ref, revision, base_dirs, resolve_options(self.settings), subfolder, location)
 
-    def records(self, keys: set[tuple]) -> list[list[Any]] | None:
-        """JSON records of ``keys`` (None when one of them has no probe: then nothing is stored)."""
+    def records(self, keys: set[ResolutionKey]) -> list[ResolutionRecord] | None:
+        """The records of ``keys`` (None when one of them has no probe: then nothing is stored)."""
         out = []
         for key in sorted(keys, key=repr):
             if key not in self.probes:
                 return None
             res = dict.__getitem__(self, key)
             ref, subfolder, revision, base_dirs = key
-            out.append([ref, subfolder, revision, list(base_dirs), _location(res), self.probes[key],
-                        resolution_fingerprint(res)])
+            out.append(ResolutionRecord(ref, subfolder, revision, list(base_dirs), _location(res), self.probes[key],
+                                        resolution_fingerprint(res)))
         return out
 
-    def still_valid(self, record: Any) -> bool:
+    def still_valid(self, record: ResolutionRecord) -> bool:
         """Whether a stored record still describes what resolving its reference gives now."""
         ref, subfolder, revision, base_dirs, location, probes, fingerprint = record
-        key = (ref, subfolder, revision, tuple(base_dirs))
+        key: ResolutionKey = (ref, subfolder, revision, tuple(base_dirs))
         if dict.__contains__(self, key):  # resolved earlier in this run
             return resolution_fingerprint(dict.__getitem__(self, key)) == fingerprint
         memo = (key, location, probes, fingerprint)
@@ -202,7 +254,7 @@ class CachedFile:
 
     files: int = 1
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    outcomes: list[dict[str, Any]] = field(default_factory=list)  # SpecOutcome summaries (see engine.run)
+    outcomes: list[OutcomeSummary] = field(default_factory=list)
     verdicts: list[str] = field(default_factory=list)
 
 
@@ -266,7 +318,7 @@ class ResultCache:
         self.hits += 1
         return hit
 
-    def _validate(self, payload: Any, content: str, log: ResolutionLog) -> CachedFile | None:
+    def _validate(self, payload: object, content: str, log: ResolutionLog) -> CachedFile | None:
         if not isinstance(payload, dict) or payload.get("schema") != SCHEMA:
             return None
         if payload["content"] != content:
@@ -277,18 +329,19 @@ class ResultCache:
         records = payload["resolutions"]
         if not isinstance(records, list) or not all(isinstance(r, list) and len(r) == 7 for r in records):
             return None
-        if not all(log.still_valid(r) for r in records):
+        if not all(log.still_valid(ResolutionRecord(*r)) for r in records):
             return None
         outcomes, verdicts, files = payload["outcomes"], payload["verdicts"], payload["files"]
         if not (isinstance(outcomes, list) and all(isinstance(o, dict) for o in outcomes)):
             return None
+        summaries = [typedjson.load(OutcomeSummary, o, "outcome") for o in outcomes]  # ShapeError: a ValueError
         if not (isinstance(verdicts, list) and all(isinstance(v, str) for v in verdicts)) or type(files) is not int:
             return None
-        return CachedFile(files, [Diagnostic.from_json(d) for d in payload["diagnostics"]], outcomes, verdicts)
+        return CachedFile(files, [Diagnostic.from_json(d) for d in payload["diagnostics"]], summaries, verdicts)
 
     # -- writing -------------------------------------------------------------------------------
     def store(self, key: str, content: str, out: CachedFile, dependencies: list[str],
-              resolutions: list[list[Any]]) -> bool:
+              resolutions: list[ResolutionRecord]) -> bool:
         payload = {
             "schema": SCHEMA,
             "content": content,  # sha256 of the file's bytes
@@ -296,7 +349,7 @@ class ResultCache:
             "resolutions": resolutions,
             "files": out.files,
             "diagnostics": [d.to_json(cache=True) for d in out.diagnostics],
-            "outcomes": out.outcomes,
+            "outcomes": [asdict(o) for o in out.outcomes],
             "verdicts": out.verdicts,
         }
         ok = store.write_entry(self._path(key), key, payload)

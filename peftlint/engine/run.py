@@ -8,7 +8,7 @@ import re
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable
+from typing import TYPE_CHECKING, Callable, Collection, Iterable
 
 from peftlint.codes import Code
 from peftlint.config import Settings
@@ -16,11 +16,11 @@ from peftlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity,
 from peftlint.engine import discover as disc
 from peftlint.engine import prefetch
 from peftlint.engine.intent import apply_intent
-from peftlint.engine.models import ModelChoice
+from peftlint.engine.models import InventoryMemo, ModelChoice
 from peftlint.engine.readers import READERS, SourceReader
 from peftlint.engine.reading import SourceRead, not_read_problem, source_from_bytes
 from peftlint.engine.replay import Replay
-from peftlint.engine.results import RunResult, SpecOutcome, parameters_json
+from peftlint.engine.results import RunResult, SpecOutcome, parameter_count
 from peftlint.engine.results_cache import (
     ResolutionLog,
     ResultCache,
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from peftlint.engine.hierarchy import Hierarchy
     from peftlint.rules import Rule
     from peftlint.rules.context import Context
+    from peftlint.semantics.peft_facts import PeftFacts
+    from peftlint.semantics.trainer_targets import Expanded
 
 
 def _remove_noqa(c: NoqaComment, path: str, code: str) -> Fix | None:
@@ -76,12 +78,12 @@ class Linter(Replay, ModelChoice):
                         if cache_dir is not None else None)
         self.progress = progress
         self.readers: dict[str, SourceReader] = dict(READERS)
-        self._facts: Any = None
+        self._facts: PeftFacts | None = None
         self._config_classes: set[str] | None = None
         self._resolved = ResolutionLog(settings, recording=self.results is not None)
         self.read_ahead: dict[str, prefetch.ReadAhead] = {}  # files read while peft was imported
-        self._inventories: dict[tuple, Any] = {}
-        self._local: dict[tuple, Any] = {}  # module trees of classes in the linted code (module_tree memo)
+        self._inventories: InventoryMemo = {}
+        self._local: dict[object, object] = {}  # module trees of classes in the linted code (module_tree memo)
         self._rules: dict[str, list[Rule]] = {}
         # absolute path -> bytes to lint instead of the file's (``--diff``/``--fix`` re-lint fixed text in memory)
         self.overrides: dict[str, bytes] = {}
@@ -99,7 +101,7 @@ class Linter(Replay, ModelChoice):
         return self._rules[source]
 
     # -- peft facts ------------------------------------------------------------------------
-    def facts(self) -> Any:
+    def facts(self) -> PeftFacts:
         if self._facts is None:
             from peftlint.semantics.peft_facts import load_peft_facts
 
@@ -458,11 +460,11 @@ class Linter(Replay, ModelChoice):
                       settings=self.settings, facts=self.facts(), resolved=resolved, text=text)
         outcome.ctx = ctx
         diags += self._run_rules(ctx)
-        outcome.parameters = parameters_json(ctx)  # after the rules: their targeting is cached
+        outcome.parameters = parameter_count(ctx)  # after the rules: their targeting is cached
         return self.finish(diags, spec, ref, label, expanded)
 
     def finish(self, diags: list[Diagnostic], spec: AdapterSpec, ref: ModelRef | None, label: str | None,
-               expanded: Any = None) -> list[Diagnostic]:
+               expanded: Expanded | None = None) -> list[Diagnostic]:
         """Findings of one spec against one model: the model named, trainer keys spelt as the trainer does."""
         keys = {f: k for f, k in spec.facts.trainer_keys.items() if f != k}
         apply_intent(diags, spec)

@@ -179,6 +179,7 @@ def _edits(rel: str, body: str, diags: list[Diagnostic]) -> tuple[list[Edit], in
     count = 0
     calls: dict[Span, list[Fix]] = {}
     for d in diags:
+        assert d.fix is not None  # the caller passes findings with a fix
         if d.fix.change is None:
             mine = [e for e in d.fix.edits if e.path == rel]
             edits += mine
@@ -193,6 +194,7 @@ def _edits(rel: str, body: str, diags: list[Diagnostic]) -> tuple[list[Edit], in
     lines = LineIndex.of(body)
     for span, fixes in calls.items():
         first = fixes[0].change
+        assert first is not None  # calls holds fixes of a call only
         if not first.notebook:
             try:
                 if lines.slice(span) != first.call_text:
@@ -205,17 +207,18 @@ def _edits(rel: str, body: str, diags: list[Diagnostic]) -> tuple[list[Edit], in
         items: set[tuple[str, int]] = set()
         taken = 0
         for fix in fixes:
-            mine = fix.change.ops
+            assert fix.change is not None
+            fix_ops = fix.change.ops
             if any(o.field in whole or (o.kind in (OpKind.SET_ARG, OpKind.REMOVE_ARG) and o.field in touched)
-                   or (o.kind == OpKind.REPLACE_ITEM and (o.field, o.index) in items) for o in mine):
+                   or (o.kind == OpKind.REPLACE_ITEM and (o.field, o.index) in items) for o in fix_ops):
                 continue
-            for o in mine:
+            for o in fix_ops:
                 touched.add(o.field)
                 if o.kind in (OpKind.SET_ARG, OpKind.REMOVE_ARG):
                     whole.add(o.field)
                 if o.kind == OpKind.REPLACE_ITEM:
                     items.add((o.field, o.index))
-            ops += mine
+            ops += fix_ops
             taken += 1
         new = rewrite_call(first.call_text, ops)
         if new is None:

@@ -34,6 +34,13 @@ def replace_string_edit(path: str, text: str, item: "Value", new: str) -> Edit |
     return Edit(path, item.span, f"{quote}{new}{quote}")
 
 
+def _blank_end(text: str, i: int) -> int:
+    """Where the blanks of a line that start at ``i`` end."""
+    m = _BLANK.match(text, i)
+    assert m is not None  # the pattern matches the empty string
+    return m.end()
+
+
 def _skip_blank(text: str, i: int, comments: bool) -> int:
     """Skip whitespace (and ``#`` comments in Python) from ``i``; returns the next significant offset."""
     while i < len(text):
@@ -78,9 +85,9 @@ def remove_item_edit(path: str, text: str, items: Sequence["Value"], index: int,
     tail_from = after + 1 if has_comma else end
     tail_line = o.pos(tail_from)[0]
     eol = o.starts[tail_line] - 1 if tail_line < len(o.starts) else len(text)
-    first = _BLANK.match(text, tail_from).end()  # first non-blank character after the item (and comma)
+    first = _blank_end(text, tail_from)  # first non-blank character after the item (and comma)
     tail_ok = first >= eol or (python and text[first] == "#")
-    alone = _BLANK.match(text, line_start).end() >= start and "\n" not in text[end:tail_from] and tail_ok
+    alone = _blank_end(text, line_start) >= start and "\n" not in text[end:tail_from] and tail_ok
     if alone and eol < len(text):
         whole_line = Edit(path, o.span(line_start, eol + 1), "")
         if has_comma or prev_end is None:

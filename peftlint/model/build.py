@@ -181,7 +181,7 @@ def _build_model(resolved: "Resolved", model_class: str, trust_remote_code: bool
     import transformers
 
     cfg, remote, config_note = _make_config(resolved, trust_remote_code)
-    auto_map = resolved.config.get("auto_map") if isinstance(resolved.config.get("auto_map"), dict) else {}
+    auto_map = resolved.config["auto_map"] if isinstance(resolved.config.get("auto_map"), dict) else {}
     tried: list[str] = []
     names = _candidate_classes(model_class, resolved.config)
     named = getattr(transformers, model_class, None) if model_class.isidentifier() else None

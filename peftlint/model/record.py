@@ -27,6 +27,7 @@ def record(model: Any, resolved: "Resolved", requested: str, class_note: str) ->
     # what PEFT reads model_type from when it looks up default targets
     peft_config = BaseTuner.get_model_config(model)
     has_model_type = isinstance(peft_config, dict) and "model_type" in peft_config
+    tie: bool | None
     if diffusers:
         model_type, tie, layers = "", False, None
     else:
@@ -100,7 +101,7 @@ def auto_classes_of(class_name: str) -> list[str]:
     return out
 
 
-def _kind(module: Any) -> str:
+def _kind(module: Any) -> inv.ModuleKind:
     import torch.nn as nn
     from transformers.pytorch_utils import Conv1D
 
@@ -110,7 +111,7 @@ def _kind(module: Any) -> str:
     for types, kind in kinds:  # in this order: Conv1D before Linear-like subclasses
         if isinstance(module, types):
             return kind
-    norm_types = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase, nn.LocalResponseNorm)
+    norm_types: tuple[type, ...] = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase, nn.LocalResponseNorm)
     if hasattr(nn, "RMSNorm"):
         norm_types += (nn.RMSNorm,)
     cls_name = type(module).__name__

@@ -139,9 +139,9 @@ def resolve(
                                    options.cache_dir)
 
             if not subfolder:
-                pipeline = _pipeline_note(repo_id, revision, cache_dir)
-                if pipeline:
-                    return Unresolved(ref, pipeline)
+                pipeline_note = _pipeline_note(repo_id, revision, cache_dir)
+                if pipeline_note:
+                    return Unresolved(ref, pipeline_note)
 
             if options.online:
                 downloaded = download_config(repo_id, revision, cache_dir, options.endpoint, subfolder)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from peftlint.engine.results import RunResult, SpecOutcome
 from peftlint.report.printable import escape_line
 from peftlint.report.text import coverage, one_line
-from peftlint.semantics.params import ParameterCount
+from peftlint.semantics.param_count import ParameterCount
 
 
 @dataclass
@@ -55,13 +55,7 @@ def _site(o: SpecOutcome) -> ConfigSite:
 
 
 def _count(o: SpecOutcome) -> ParameterCount | None:
-    p = o.parameters
-    if o.skipped or not isinstance(p, dict):
-        return None
-    try:
-        return ParameterCount(**p)
-    except TypeError:  # an entry of another shape (a result cache from another version)
-        return None
+    return None if o.skipped else o.parameters
 
 
 def render_json(result: RunResult, options: dict) -> str:

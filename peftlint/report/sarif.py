@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from peftlint import __version__
@@ -33,11 +32,11 @@ def render(result: RunResult, options: dict) -> str:
     return json.dumps(sarif_log(result, Path.cwd()), indent=2) + "\n"
 
 
-def sarif_log(result: RunResult, cwd: Path) -> dict[str, Any]:
+def sarif_log(result: RunResult, cwd: Path) -> dict[str, object]:
     rules = sorted(all_rules(), key=lambda r: r.code)
     index = {r.code: i for i, r in enumerate(rules)}
     root = repo_root(cwd)
-    run: dict[str, Any] = {
+    run: dict[str, object] = {
         "tool": {"driver": {
             "name": "peftlint",
             "version": __version__,
@@ -61,7 +60,7 @@ def repo_root(cwd: Path) -> Path:
     return cwd
 
 
-def _rule(r: type[Rule]) -> dict[str, Any]:
+def _rule(r: type[Rule]) -> dict[str, object]:
     docs = textwrap.dedent(r.docs).strip()
     full = docs.split("\n\n")[0].replace("\n", " ") if docs else r.summary
     sev = r.severity.value
@@ -81,8 +80,8 @@ def _cap(text: str, limit: int = 1024) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _result(d: Diagnostic, index: dict[str, int], cwd: Path, root: Path) -> dict[str, Any]:
-    res: dict[str, Any] = {
+def _result(d: Diagnostic, index: dict[str, int], cwd: Path, root: Path) -> dict[str, object]:
+    res: dict[str, object] = {
         "ruleId": d.code,
         "level": _LEVEL[d.severity.value],
         "message": {"text": printable(d.text())},
@@ -91,7 +90,7 @@ def _result(d: Diagnostic, index: dict[str, int], cwd: Path, root: Path) -> dict
     }
     if d.code in index:
         res["ruleIndex"] = index[d.code]
-    props: dict[str, Any] = {}
+    props: dict[str, object] = {}
     if d.subject is not None:
         props["subject"] = d.subject
     if d.model is not None:
@@ -107,7 +106,7 @@ def _result(d: Diagnostic, index: dict[str, int], cwd: Path, root: Path) -> dict
     return res
 
 
-def artifact(path: str, cwd: Path, root: Path) -> dict[str, Any]:
+def artifact(path: str, cwd: Path, root: Path) -> dict[str, object]:
     """A repository-relative URI (with ``uriBaseId``) when the file is inside the work tree."""
     p = (cwd / path).resolve()
     try:
@@ -126,7 +125,7 @@ def region(span: Span) -> dict[str, int]:
             "endColumn": max(end_col, 1)}
 
 
-def _fix(d: Diagnostic, cwd: Path, root: Path) -> dict[str, Any]:
+def _fix(d: Diagnostic, cwd: Path, root: Path) -> dict[str, object]:
     fix = d.fix
     assert fix is not None  # called for findings with a fix only
     by_path: dict[str, list[Edit]] = {}

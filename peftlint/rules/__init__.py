@@ -59,7 +59,7 @@ def all_rules() -> tuple[type[Rule], ...]:
 @lru_cache(maxsize=None)
 def rules_for(source: str) -> tuple[type[Rule], ...]:
     """The rules of every family whose ``SOURCES`` (all, when it declares none) include ``source``."""
-    wanted = []
+    wanted: list[type[Rule]] = []
     for family in FAMILIES:
         sources = getattr(importlib.import_module(f"peftlint.rules.{family}"), "SOURCES", None)
         if sources is None or source in sources:

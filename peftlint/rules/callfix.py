@@ -13,7 +13,7 @@ needed. ``checked`` is what the engine runs on every such fix before it is repor
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from peftlint.diagnostics import Applicability, CallChange, Diagnostic, Fix, Span
 from peftlint.fix.ops import NotApplicable, Op, OpKind, apply_ops
@@ -103,13 +103,13 @@ def _check(rule: "Rule", ctx: "Context", d: Diagnostic, fix: Fix, before: list[D
     return fix
 
 
-def _literals(ctx: "Context") -> dict[str, Any] | None:
+def _literals(ctx: "Context") -> dict[str, object] | None:
     """The config's arguments that peft's class takes and that are literals; None when the config
     is not one peft's class builds as written (another tool's call, an unknown class)."""
     info = ctx.config_info
     if info is None or ctx.spec.facts.tool or ctx.spec.facts.call:
         return None
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     for k, v in ctx.spec.fields.items():
         if k in info.fields:
             try:
@@ -119,7 +119,7 @@ def _literals(ctx: "Context") -> dict[str, Any] | None:
     return out
 
 
-def _peft_accepts(ctx: "Context", literals: dict[str, Any] | None, fixed: dict[str, Any]) -> bool | None:
+def _peft_accepts(ctx: "Context", literals: dict[str, object] | None, fixed: dict[str, object]) -> bool | None:
     """False when peft raises on the fixed config something it did not raise on the config as
     written; None when it cannot be asked."""
     info = ctx.config_info
@@ -140,7 +140,7 @@ def _fixed_spec(ctx: "Context", ops: tuple[Op, ...]):
     spec = ctx.spec
     fields = dict(spec.fields)
     touched = {op.field for op in ops}
-    current: dict[str, Any] = {}
+    current: dict[str, object] = {}
     for name in touched:
         if name in fields:
             try:
@@ -161,7 +161,7 @@ def _fixed_spec(ctx: "Context", ops: tuple[Op, ...]):
     return replace(spec, fields=fields, task_type=task.value if task is not None and task.is_str else spec.task_type)
 
 
-def _value(x: Any, span: Span) -> Value:
+def _value(x: object, span: Span) -> Value:
     if isinstance(x, (list, tuple, set)):
         kind = "tuple" if isinstance(x, tuple) else "set" if isinstance(x, set) else "list"
         items = [_value(i, span) for i in x]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
@@ -79,7 +79,7 @@ class Context:
     @cached_property
     def view(self) -> PeftView:
         """The targeting fields with dynamic items dropped (see ``complete``)."""
-        def static(name: str) -> Any:
+        def static(name: str) -> object:
             """Static values; wrong types are PFT210's business, and matched as PEFT would."""
             v = self.field(name)
             if v is None or v.dynamic:
@@ -106,16 +106,17 @@ class Context:
         return PeftView(
             method=self.spec.method or "LORA",
             target_modules=target_modules,
-            target_parameters=static("target_parameters"),
+            # what the config holds, as written: a str or dict too (PEFT iterates it; PFT210/PFT401 report it)
+            target_parameters=cast("list[str] | None", static("target_parameters")),
             exclude_modules=static("exclude_modules"),
-            modules_to_save=static("modules_to_save"),
+            modules_to_save=cast("list[str] | None", static("modules_to_save")),
             layers_to_transform=static("layers_to_transform"),
             layers_pattern=static("layers_pattern"),
-            task_type=self.spec.task_type or static("task_type"),
+            task_type=self.spec.task_type or cast("str | None", static("task_type")),  # a str: static checks
         )
 
     @cached_property
-    def literal_args(self) -> dict[str, Any] | None:
+    def literal_args(self) -> dict[str, object] | None:
         """The config's arguments as literals, when every one of them is (else None)."""
         if self.spec.opaque:
             return None
@@ -147,7 +148,7 @@ class Context:
         peft's checks about a config whose other arguments are computed."""
         if self.spec.facts.tool == "unsloth" or self.config_info is None:
             return None
-        args: dict[str, Any] = {}
+        args: dict[str, object] = {}
         for name in names:
             v = self.spec.fields.get(name)
             if v is None or name not in self.config_info.fields:
@@ -198,7 +199,7 @@ class Context:
                 out.setdefault(name, c)
         return out
 
-    def probe(self, name: str, value: Any, leave_out: frozenset[str] = frozenset()) -> Verdict | None:
+    def probe(self, name: str, value: object, leave_out: frozenset[str] = frozenset()) -> Verdict | None:
         """Whether ``name=value`` alone makes get_peft_model fail (see ``peft_check.probe``); None
         when it cannot be asked (unsloth builds the config). The fields in ``leave_out`` (other
         doubtful values) and those peft rejected keep their defaults in the probe."""
@@ -206,7 +207,7 @@ class Context:
         if self.spec.facts.tool == "unsloth" or self.config_info is None or not self.config_info.has_target_modules:
             return None
         leave_out = leave_out | set(self.peft_complaints)  # what peft rejects when building the config
-        base: dict[str, Any] = {}
+        base: dict[str, object] = {}
         for k, v in self.spec.fields.items():
             if k != name and k not in leave_out and self.config_info.fields.get(k) is not None:
                 try:
@@ -258,7 +259,7 @@ class Context:
             return not_counted("a regex of the config exceeds the time budget (PFT212)")
 
 
-def _is(value: Any, kind: type) -> bool:
+def _is(value: object, kind: type) -> bool:
     return isinstance(value, kind) and not isinstance(value, bool)
 
 
@@ -267,4 +268,4 @@ class _Dynamic:
         return "<dynamic>"
 
 
-_DYNAMIC: Any = _Dynamic()
+_DYNAMIC = _Dynamic()

@@ -118,7 +118,7 @@ def describe_modules(inventory: Inventory, task_type: str | None = None, method:
     heads = {n for n in (inventory.output_embedding, inventory.seq_cls_head) if n}
 
     positional = roles.positional_lists(inventory)
-    by_key: dict[tuple[str, str], list[ModuleInfo]] = {}
+    by_key: dict[tuple[str, inv.ModuleKind], list[ModuleInfo]] = {}
     for m in inventory.modules:
         if m.kind in ADAPTABLE_KINDS:
             # a layer in a positional sequence is named with it (`to_out.0`, `net.0.proj`)
@@ -175,8 +175,8 @@ def describe_modules(inventory: Inventory, task_type: str | None = None, method:
         num_hidden_layers=inventory.num_hidden_layers, groups=groups,
         default_targets=None if default.no_default else inventory.default_targets.get(method),
         default_count=len(def_set), all_linear_count=len(al_set),
-        all_linear_skips=sorted(n for n in heads if n not in al_set and inventory.module(n) is not None
-                                and inventory.module(n).kind in (inv.LINEAR, inv.CONV1D_GPT2)),
+        all_linear_skips=sorted(n for n in heads if n not in al_set and (head := inventory.module(n)) is not None
+                                and head.kind in (inv.LINEAR, inv.CONV1D_GPT2)),
         suggested=suggested, towers=dict(inventory.towers), notes=notes, parameters=params,
         all_linear_parameters=list(all_linear.effective_parameters), library=inventory.library,
         peft_model_type=inventory.peft_model_type)

@@ -10,73 +10,19 @@ reproduced there gives no number and says why.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from peftlint.model.inventory import Inventory, ModuleInfo
 from peftlint.semantics.matching import Targeting, safe_fullmatch, wrapper_matches
+from peftlint.semantics.param_count import SAVE_BYTES, ParameterCount, not_counted
 from peftlint.semantics.param_layers import BIAS_METHODS, COUNTERS, NotCounted, numel, shared_saved
 from peftlint.spec import AdapterSpec, Value
 
-# peft's get_peft_model casts float16/bfloat16 adapter weights to float32 (autocast_adapter_dtype=True)
-SAVE_DTYPE = "float32"
-SAVE_BYTES = 4
 
 # task types whose PeftModel class wraps further heads after injection (not reproduced)
 _UNCOUNTED_TASKS = ("TOKEN_CLS", "QUESTION_ANS")
 # peft's EMBEDDING_LAYER_NAMES: naming one in target_modules makes save_pretrained store whole embeddings
 _EMBEDDING_LAYER_NAMES = ("embed_tokens", "lm_head")
-
-
-@dataclass
-class ParameterCount:
-    trainable: int | None  # PeftModel.get_nb_trainable_parameters()[0]
-    adapted_modules: int | None  # layers peft wraps in a tuner layer
-    all_parameters: int | None  # get_nb_trainable_parameters()[1]: the base model plus what peft adds
-    adapter_bytes: int | None  # tensor bytes of the saved adapter in SAVE_DTYPE (the file header aside)
-    reason: str = ""  # why a number is None
-
-    @property
-    def percent(self) -> float | None:
-        if self.trainable is None or not self.all_parameters:
-            return None
-        return 100 * self.trainable / self.all_parameters
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def report_fields(self) -> dict[str, Any]:
-        """The fields the JSON reports carry (docs/output.md)."""
-        return {"trainable_parameters": self.trainable, "adapted_modules": self.adapted_modules,
-                "all_parameters": self.all_parameters,
-                "trainable_percent": round(self.percent, 4) if self.percent is not None else None,
-                "adapter_bytes": self.adapter_bytes, "parameters_note": self.reason or None}
-
-    def line(self) -> str:
-        """peft's print_trainable_parameters() line, plus the wrapped layers and the file size."""
-        if self.trainable is None or self.all_parameters is None:
-            return f"trainable params: not computed ({self.reason})"
-        size = f", adapter file ~{human_bytes(self.adapter_bytes)} ({SAVE_DTYPE})" if self.adapter_bytes is not None \
-            else ""
-        return (f"trainable params: {self.trainable:,d} || all params: {self.all_parameters:,d} || "
-                f"trainable%: {self.percent:.4f} ({self.adapted_modules} modules adapted{size})")
-
-
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "?"
-    if n < 1024:
-        return f"{n} B"
-    size = float(n)
-    for unit in ("KB", "MB", "GB"):
-        size /= 1024
-        if size < 1024 or unit == "GB":
-            break
-    return f"{size:.1f} {unit}"
-
-
-def not_counted(reason: str) -> ParameterCount:
-    return ParameterCount(None, None, None, None, reason)
 
 
 

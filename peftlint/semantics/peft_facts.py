@@ -193,7 +193,7 @@ def collect_peft_facts() -> PeftFacts:
         hints = typing.get_type_hints(obj)
         fields = {
             f.name: FieldInfo(default=_default(f), type=field_type(hints.get(f.name, f.type), text=_type_name(f.type)))
-            for f in dataclasses.fields(obj)
+            for f in dataclasses.fields(typing.cast(Any, obj))  # a PeftConfig subclass: a dataclass
             if f.init
         }
         configs[name] = ConfigClassInfo(

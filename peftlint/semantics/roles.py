@@ -81,8 +81,8 @@ def positional_lists(inventory: Inventory) -> frozenset[str]:
     for name in inventory.layer_lists:
         lst = inventory.module(name)
         kids = [inventory.module(f"{name}.{c}") for c in (lst.children if lst else [])]
-        kids = [k for k in kids if k is not None]
-        if len({k.cls for k in kids}) > 1 and any(not k.children for k in kids):
+        found = [k for k in kids if k is not None]
+        if len({k.cls for k in found}) > 1 and any(not k.children for k in found):
             out.add(name)
     return frozenset(out)
 
@@ -205,9 +205,9 @@ def _attention_roles(patterns: list[str], shapes: dict, hidden: int | None) -> d
     result = {out: O}
     if len(inputs) != 3:
         return result
-    named = {p: role_of_name(p) for p in inputs}
-    if sorted(r for r in named.values() if r) == [K, Q, V]:
-        result.update(named)
+    by_name = {p: role_of_name(p) for p in inputs}
+    if sorted(r for r in by_name.values() if r) == [K, Q, V]:
+        result.update({p: r for p, r in by_name.items() if r})  # all three have a role
         return result
     # Grouped-query attention: the query projection is the one input wider than the others.
     widths = Counter(shapes[p][1] for p in inputs)

@@ -122,6 +122,7 @@ def suggest_target(entry: str, inventory: Inventory, role_map: dict[str, list[st
     spelling = tuple(closest_names(entry, inventory))
     leaf = entry.rsplit(".", 1)[-1]
     # A near-spelling of one of this model's own names (`vproj`, `Q_Proj`) is that name.
+    role: str | None
     for role, names in role_map.items():
         for n in names:
             if normalize(n.rsplit(".", 1)[-1]) == normalize(leaf):

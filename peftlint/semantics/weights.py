@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from peftlint.model import inventory as inv
 from peftlint.model.inventory import Inventory, ModuleInfo
@@ -43,6 +43,16 @@ class Expected:
     rank_scale: int = 1
     rank_from: str = "r"  # "r" or the rank_pattern key that decided the rank
     required: bool = True  # optional keys (saved embedding matrices) are checked only when present
+
+
+class _Common(TypedDict, total=False):
+    """The keyword arguments every expected tensor of one module shares."""
+
+    module: str
+    base: str
+    rank: int | None
+    rank_from: str
+    rank_scale: int
 
 
 @dataclass
@@ -127,7 +137,7 @@ def _lora_module(m: ModuleInfo, r: int, rank_from: str, dora: bool, lora_bias: b
                  base: str = PREFIX) -> list[Expected]:
     p = base + m.name
     desc = _base_desc(m)
-    common = dict(module=m.name, base=desc, rank=r, rank_from=rank_from)
+    common = _Common(module=m.name, base=desc, rank=r, rank_from=rank_from)
     i, o = m.in_features, m.out_features
     if i is None or o is None:
         return []
@@ -188,7 +198,7 @@ def _wrapper_keys(m: ModuleInfo, order: list[str], r: int, rank_pattern: dict, b
         else:
             continue
         desc = f"{m.cls}.{pname} {list(shape)}"
-        common = dict(module=name, base=desc, rank=rank, rank_from=rank_from, rank_scale=scale)
+        common = _Common(module=name, base=desc, rank=rank, rank_from=rank_from, rank_scale=scale)
         rs = rank * scale if rank > 0 else -1
         out += [Expected(p + ".lora_A.weight", (rs, i), part="lora_A", rank_axis=0, **common),
                 Expected(p + ".lora_B.weight", (o, rs), part="lora_B", rank_axis=1, **common)]

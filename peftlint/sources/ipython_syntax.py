@@ -160,7 +160,9 @@ def _statement_after(stripped: str, m: re.Match) -> str | None:
     """``x = f()`` of ``%time x = f()`` / ``%timeit -n 10 x = f()``, if it is one Python statement."""
     rest = stripped[m.end():].lstrip()
     if m.group(1) == "timeit":
-        rest = rest[_TIMEIT_OPTIONS.match(rest).end():]
+        options = _TIMEIT_OPTIONS.match(rest)
+        assert options is not None  # the pattern matches the empty string
+        rest = rest[options.end():]
     if not rest or rest.endswith("\\"):
         return None
     try:

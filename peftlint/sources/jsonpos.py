@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # public since Python 2.6, not in typeshed
 
 from peftlint.spec import Value
 from peftlint.textpos import LineIndex
@@ -102,7 +102,9 @@ def _long_int(text: str) -> int:
 
 
 def _skip(text: str, i: int) -> int:
-    return _WS.match(text, i).end()
+    m = _WS.match(text, i)
+    assert m is not None  # the pattern matches the empty string
+    return m.end()
 
 
 _DECODER = json.JSONDecoder()
@@ -123,10 +125,11 @@ def _parse(text: str, i: int, lines: LineIndex, depth: int = 0) -> tuple[Value, 
     for lit, val, kind in (("true", True, "bool"), ("false", False, "bool"), ("null", None, "none")):
         if text.startswith(lit, i):
             return Value(val, lines.span(i, i + len(lit)), kind=kind), i + len(lit)
-    for lit, val in (("NaN", float("nan")), ("Infinity", float("inf")), ("-Infinity", float("-inf"))):
+    for lit, special in (("NaN", float("nan")), ("Infinity", float("inf")), ("-Infinity", float("-inf"))):
         if text.startswith(lit, i):
-            return Value(val, lines.span(i, i + len(lit)), kind="float"), i + len(lit)
+            return Value(special, lines.span(i, i + len(lit)), kind="float"), i + len(lit)
     m = _NUMBER.match(text, i)
+    assert m is not None  # json.loads read the text: what is left here is a number
     raw = m.group(0)
     num: int | float = float(raw) if any(c in raw for c in ".eE") else int(raw)
     return Value(num, lines.span(i, m.end()), kind="float" if isinstance(num, float) else "int"), m.end()

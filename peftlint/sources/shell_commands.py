@@ -125,6 +125,7 @@ class ShellReader(WordReader):
         assigns = [(_ASSIGN.match(self.text, w[1]), w) for w in body]
         if all(m is not None for m, _ in assigns) or (names[0] in _DECLARE and not body):
             for m, (chars, start, end) in assigns:
+                assert m is not None  # all matched (or there are none)
                 self._assign(m, chars, start)
             return None
         if names[0] in _SOURCE:

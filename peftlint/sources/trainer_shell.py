@@ -85,6 +85,7 @@ def _bool_flag(opt: tuple[Field, list[Field]] | None) -> bool | None:
     v = vals[0]
     if v.dynamic:
         return None
+    assert v.text is not None  # not dynamic
     if v.text.lower() in _TRUE:
         return True
     return False if v.text.lower() in _FALSE else True
@@ -193,6 +194,7 @@ def _link_model(spec: AdapterSpec, opts: dict[str, tuple[Field, list[Field]]], l
         spec.facts.model_unresolved = f"--model_name_or_path is not known before the script runs: {f.reason}"
         spec.facts.model_class = model_class
         return
+    assert f.text is not None  # not dynamic
     a, b = f.source_range()
     how = "`--model_name_or_path` on the command line"
     if f.origin:

@@ -304,3 +304,14 @@ def test_same_findings_cold_warm_and_cached_on_the_examples(tmp_path: Path, lint
     hit = check(work, cache=cache, fmt="json")
     assert cold == warm == hit and len(linted) == n
     assert {d["code"] for d in json.loads(hit)} >= {"PFT101", "PFT204"}
+
+
+def test_a_cached_outcome_keeps_every_plain_field_of_an_outcome() -> None:
+    """A field added to SpecOutcome is cached too (or listed as living only in the run that linted)."""
+    from dataclasses import fields
+
+    from peftlint.engine.results import SpecOutcome
+    from peftlint.engine.results_cache import OutcomeSummary
+
+    live = {"spec", "inventory", "ctx"}
+    assert [f.name for f in fields(OutcomeSummary)][1:] == [f.name for f in fields(SpecOutcome) if f.name not in live]

@@ -135,7 +135,7 @@ def _scope_of(node: ast.AST, file: FileScope) -> Namespace:
     return ns
 
 
-def _contains(node: ast.AST, line: int) -> bool:
+def _contains(node: ast.stmt | ast.expr, line: int) -> bool:
     return node.lineno <= line <= (node.end_lineno or node.lineno)
 
 

@@ -95,7 +95,7 @@ class Builtins(Classes):
         if name == "isinstance" and len(args) == 2 and is_static(args[0]):
             types = args[1] if isinstance(args[1], tuple) else (args[1],)
             if all(isinstance(t, Builtin) and t.name in PURE_BUILTINS for t in types):
-                return isinstance(args[0], tuple(PURE_BUILTINS[t.name] for t in types))  # type: ignore[arg-type]
+                return isinstance(args[0], tuple(PURE_BUILTINS[t.name] for t in types))  # type: ignore[arg-type, misc]
         if name in PURE_BUILTINS:
             flat = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
             if all(is_static(a) for a in flat) and all(is_static(v) for v in kwargs.values()):
@@ -110,8 +110,9 @@ class Builtins(Classes):
     def _sequence(self, name: str, args: list, kwargs: dict, e: ast.Call) -> Any:
         if not args:
             return [] if name == "list" else ()
-        seqs = [self.iterate(a) for a in (args if name == "zip" else args[:1])]
-        if any(isinstance(s, Unknown) for s in seqs):
+        found = [self.iterate(a) for a in (args if name == "zip" else args[:1])]
+        seqs = [s for s in found if not isinstance(s, Unknown)]
+        if len(seqs) != len(found):
             return Unknown(f"`{describe(e)}` is not static")
         if name == "list":
             return list(seqs[0])

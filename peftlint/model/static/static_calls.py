@@ -77,7 +77,9 @@ class Calls(Builtins):
         if isinstance(v, ImportRef) and torch_name(v) in composites.NAMES:
             if composites.PATH not in self.files:
                 self.files[composites.PATH] = FileScope(composites.PATH, composites.tree())
-            return self.files[composites.PATH].namespace.lookup(torch_name(v), self.resolve_binding)
+            scope, name = self.files[composites.PATH], torch_name(v)
+            assert scope is not None and name is not None  # the composites' own module; v names one of them
+            return scope.namespace.lookup(name, self.resolve_binding)
         if not isinstance(v, ImportRef) or (v.level == 0 and v.parts[0] in _LIBRARIES):
             return v
         base = v.file.directory
@@ -207,7 +209,7 @@ class Calls(Builtins):
         if name.endswith("_like"):
             return shape_of(args[0]) if args else None
         if name in ("zeros", "ones", "empty", "randn", "rand", "full", "Tensor", "FloatTensor"):
-            dims = args[0] if args and isinstance(args[0], (list, tuple)) else args
+            dims: list | tuple | None = args[0] if args and isinstance(args[0], (list, tuple)) else args
             if name == "full":
                 dims = args[0] if args and isinstance(args[0], (list, tuple)) else None
             if name in ("Tensor", "FloatTensor") and any(not isinstance(d, int) for d in dims or ()):

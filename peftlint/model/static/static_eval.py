@@ -14,6 +14,7 @@ from peftlint.model.static.static_values import (
     MISSING,
     Builtin,
     ClassInfo,
+    Comprehension,
     FileScope,
     Frame,
     FuncRef,
@@ -84,7 +85,7 @@ class Evaluator:
     def call(self, e: ast.Call, f: Frame) -> Any:  # pragma: no cover - provided by the interpreter
         raise NotImplementedError
 
-    def comprehension(self, e: ast.AST, f: Frame) -> Any:  # pragma: no cover
+    def comprehension(self, e: Comprehension, f: Frame) -> Any:  # pragma: no cover
         raise NotImplementedError
 
     def load_file(self, path: str) -> FileScope | None:  # pragma: no cover

@@ -15,6 +15,7 @@ from peftlint.model.static.static_eval import MAX_ITEMS, describe
 from peftlint.model.static.static_taint import Taint
 from peftlint.model.static.static_values import (
     ClassInfo,
+    Comprehension,
     Frame,
     FuncRef,
     ImportRef,
@@ -213,6 +214,7 @@ class Interpreter(Taint):
         for t in s.targets:
             base = self.ev(t.value, f) if isinstance(t, ast.Attribute) else None
             if isinstance(base, Node):
+                assert isinstance(t, ast.Attribute)  # base is read from an attribute only
                 base.children.pop(t.attr, None)
                 base.params.pop(t.attr, None)
                 base.attrs.pop(t.attr, None)
@@ -298,7 +300,7 @@ class Interpreter(Taint):
         return value
 
     # -- comprehensions --------------------------------------------------------------------------
-    def comprehension(self, e: ast.AST, f: Frame) -> Any:
+    def comprehension(self, e: Comprehension, f: Frame) -> Any:
         inner = Frame(f.scope, outer=f, self_value=f.self_value, klass=f.klass)
         out: list = []
         failed = self._generate(e, e.generators, 0, inner, out)
@@ -310,7 +312,7 @@ class Interpreter(Taint):
             return set(out) if all(isinstance(x, (int, str, float, bool)) for x in out) else Unknown("a set")
         return out
 
-    def _generate(self, e: ast.AST, gens: list, i: int, f: Frame, out: list) -> Unknown | None:
+    def _generate(self, e: Comprehension, gens: list, i: int, f: Frame, out: list) -> Unknown | None:
         if i == len(gens):
             if len(out) >= MAX_ITEMS:
                 return Unknown("a comprehension too long to unroll")
@@ -338,7 +340,7 @@ class Interpreter(Taint):
         return None
 
 
-def _as_load(t: ast.AST) -> ast.AST:
+def _as_load(t: ast.expr) -> ast.expr:
     if isinstance(t, ast.Name):
         return ast.Name(id=t.id, ctx=ast.Load())
     if isinstance(t, ast.Attribute):

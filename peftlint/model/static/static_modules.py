@@ -165,9 +165,9 @@ class Modules(Evaluator):
         if t == "Module":
             return node
         if t == "Sequential":
-            items = list(args[0].items()) if len(args) == 1 and isinstance(args[0], dict) else \
+            entries = list(args[0].items()) if len(args) == 1 and isinstance(args[0], dict) else \
                 [(str(i), a) for i, a in enumerate(args)]
-            for k, v in items:
+            for k, v in entries:
                 self._add(node, str(k), v)
             return node
         src = args[0] if args else next(iter(kwargs.values()), None)

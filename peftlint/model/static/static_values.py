@@ -13,6 +13,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+Comprehension = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+
 
 @dataclass(frozen=True)
 class Pretrained:
@@ -126,7 +129,7 @@ class ClassInfo:
 
     def own(self, name: str) -> ast.AST | None:
         """The last statement of the class body that binds ``name`` (method or class attribute)."""
-        found = None
+        found: ast.AST | None = None
         for stmt in self.node.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
                 found = stmt
@@ -209,8 +212,8 @@ class FileIndex:
         self.classes: dict[str, list[ast.ClassDef]] = {}
         self.calls: dict[str, list[ast.Call]] = {}
         # node id -> (enclosing functions, outermost first; whether a class body encloses it)
-        self.context: dict[int, tuple[tuple[ast.AST, ...], bool]] = {}
-        stack: list[tuple[ast.AST, tuple[ast.AST, ...], bool]] = [(tree, (), False)]
+        self.context: dict[int, tuple[tuple[Function, ...], bool]] = {}
+        stack: list[tuple[ast.AST, tuple[Function, ...], bool]] = [(tree, (), False)]
         while stack:
             node, funcs, in_class = stack.pop()
             if isinstance(node, ast.ClassDef):
@@ -231,10 +234,11 @@ class FileIndex:
                     stack.extend((v, funcs, in_class) for v in value if isinstance(v, ast.AST))
                 elif isinstance(value, ast.AST):
                     stack.append((value, funcs, in_class))
-        for nodes in (*self.calls.values(), *self.classes.values()):
+        groups: list[list[ast.Call] | list[ast.ClassDef]] = [*self.calls.values(), *self.classes.values()]
+        for nodes in groups:
             nodes.sort(key=lambda n: (n.lineno, n.col_offset))
 
-    def functions_around(self, node: ast.AST) -> tuple[ast.AST, ...]:
+    def functions_around(self, node: ast.AST) -> tuple[Function, ...]:
         return self.context.get(id(node), ((), False))[0]
 
     def inside_class(self, node: ast.AST) -> bool:
@@ -248,14 +252,14 @@ class Namespace:
                  params: list[str] | tuple[str, ...] = ()) -> None:
         self.parent = parent
         self.file = file
-        self.bindings: dict[str, list[tuple[ast.AST, Any]]] = {}
+        self.bindings: dict[str, list[tuple[ast.AST | None, Any]]] = {}  # None: bound, value unknown
         self.cache: dict[str, Any] = {}
         for name in params:  # a function's parameters shadow outer names; their values are not known here
             self._bind(name, None)
         for stmt in body:
             self._collect(stmt)
 
-    def _bind(self, name: str, stmt: ast.AST, extra: Any = None) -> None:
+    def _bind(self, name: str, stmt: ast.AST | None, extra: Any = None) -> None:
         self.bindings.setdefault(name, []).append((stmt, extra))
 
     def _collect(self, stmt: ast.AST) -> None:
@@ -375,7 +379,7 @@ class Raised(Unknown):
     __slots__ = ()
 
 
-def param_names(node: ast.FunctionDef) -> list[str]:
+def param_names(node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     a = node.args
     names = [p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
     names += [p.arg for p in (a.vararg, a.kwarg) if p is not None]

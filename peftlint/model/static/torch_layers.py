@@ -87,8 +87,8 @@ def _embedding(cls: str, a: dict) -> Layer:
     if a.get("_weight") is not None:
         raise NotStatic("_weight")
     n, d = _dim(a["num_embeddings"]), _dim(a["embedding_dim"])
-    return Layer(cls, inv.EMBEDDING if cls == "Embedding" else inv.OTHER,
-                 *((n, d) if cls == "Embedding" else (None, None)), params={"weight": [n, d]})
+    in_out: tuple[int | None, int | None] = (n, d) if cls == "Embedding" else (None, None)
+    return Layer(cls, inv.EMBEDDING if cls == "Embedding" else inv.OTHER, *in_out, params={"weight": [n, d]})
 
 
 def _mha(cls: str, a: dict) -> Layer:

@@ -21,11 +21,11 @@ _FIXED_KINDS = (inv.CONV1D_GPT2, inv.LINEAR, inv.CONV1D, inv.CONV2D, inv.CONV3D,
 PretrainedResolver = Callable[[Pretrained], "Inventory | None"]
 
 
-def kind(node: Node) -> str:
+def kind(node: Node) -> inv.ModuleKind:
     """``peftlint.model.record._kind`` for a node built statically."""
     k = node.kind
     if k in _FIXED_KINDS:
-        return k
+        return inv.ModuleKind(k)
     if k == inv.NORM or node.cls.endswith(("Norm", "RMSNorm")):
         return inv.NORM
     if k == inv.DROPOUT:

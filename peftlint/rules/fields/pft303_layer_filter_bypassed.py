@@ -39,6 +39,7 @@ class LayerFilterBypassed(Rule):
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], layers_to_transform=[0, 1])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         if t is None or not layer_filter_active(ctx.view.layers_to_transform):
             return
@@ -88,6 +89,7 @@ class LayerFilterBypassed(Rule):
 
     def _regex_default(self, ctx: Context, t) -> Iterator[Diagnostic]:
         """No target_modules, and PEFT's default for the model type is a regex: never layer-filtered."""
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         lt = ctx.view.layers_to_transform
         wanted = {lt} if isinstance(lt, int) else set(lt)
         outside = [n for n in t.targeted if (i := layer_index(n, ctx.view.layers_pattern)) is None or i not in wanted]

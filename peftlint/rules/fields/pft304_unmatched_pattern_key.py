@@ -45,6 +45,7 @@ class UnmatchedPatternKey(Rule):
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], rank_pattern={"q_proj": 16})'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         if t is None or not ctx.complete:
             return

@@ -35,6 +35,7 @@ class TargetAlsoSaved(Rule):
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"], modules_to_save=["lm_head"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         if t is None:
             return

@@ -38,6 +38,7 @@ class UnmatchedExclude(Rule):
                 'exclude_modules=["mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         v = ctx.field("exclude_modules")
         if t is None or v is None or v.dynamic or v.value is None:
@@ -82,7 +83,7 @@ class UnmatchedExclude(Rule):
                     f"({plural(len(owners), 'parameter')}); remove them from target_parameters instead",
                     subject=e)
                 continue
-            containers = [n for n in hits if ctx.inventory.module(n).kind in (inv.CONTAINER, inv.MODULE_LIST)]
+            containers = [n for n in hits if (m := ctx.inventory.module(n)) is not None and m.kind in (inv.CONTAINER, inv.MODULE_LIST)]
             inside = [n for n in targeted if any(n.startswith(c + ".") for c in containers)]
             if inside:
                 leaves = list(dict.fromkeys(n.rsplit(".", 1)[-1] for n in inside))

@@ -34,6 +34,7 @@ class FanInFanOutMismatch(Rule):
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         v = ctx.field("fan_in_fan_out")
         if t is None or v is None or v.dynamic or not isinstance(v.value, bool):

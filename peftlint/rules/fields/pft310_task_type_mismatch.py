@@ -19,16 +19,19 @@ from peftlint.semantics.suggest import format_names
 def _task_of(ctx: Context) -> str | None:
     """The one peft task type whose transformers auto class lists the built class, else None
     (a class no task mapping lists, such as a vision-language model, or one listed under several)."""
+    assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
     tasks = task_types_of(ctx.inventory.auto_classes)
     return tasks[0] if len(tasks) == 1 else None
 
 
 def _classifier(ctx: Context) -> str | None:
     """The classifier auto class that lists the built class, if any."""
+    assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
     return next((a for a in CLASSIFIER_AUTO_CLASSES if a in ctx.inventory.auto_classes), None)
 
 
 def _head(ctx: Context) -> str | None:
+    assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
     if "AutoModelForQuestionAnswering" in ctx.inventory.auto_classes:
         # PeftModelForQuestionAnswering's head: peft.peft_model sets classifier_module_names = ["qa_outputs"]
         return next((n for n in ctx.inventory.names() if n.rsplit(".", 1)[-1] == "qa_outputs"), None)
@@ -88,6 +91,7 @@ class TaskTypeMismatch(Rule):
         "model = get_peft_model(model, config)\n"),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         if t is None or ctx.spec.facts.tool == "unsloth":
             return  # unsloth sets task_type itself (CAUSAL_LM, or SEQ_CLS for a classifier)

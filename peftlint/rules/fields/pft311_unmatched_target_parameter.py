@@ -42,6 +42,7 @@ class UnmatchedTargetParameter(Rule):
                 "Qwen/Qwen1.5-MoE-A2.7B"),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         if t is None or is_partial(ctx.inventory):
             return  # with a subtree not read, a parameter could be there

@@ -53,6 +53,7 @@ class ShorthandInList(Rule):
         for item in items:
             if literal_problem(item.value) != "shorthand":
                 continue
+            assert v is not None and v.items is not None  # string_items found the item in it
             fix = None
             if len(v.items) == 1 and not v.origin:
                 fix = self._fix(ctx, v, item)

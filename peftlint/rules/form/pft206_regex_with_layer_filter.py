@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, TypeGuard
 
 from peftlint.codes import Code
 from peftlint.diagnostics import Applicability, Diagnostic, Fix, Severity
@@ -14,7 +14,7 @@ from peftlint.rules.context import Context
 from peftlint.spec import Value
 
 
-def _set(v: Value | None) -> bool:
+def _set(v: Value | None) -> TypeGuard[Value]:
     """The field is given with a static value other than None."""
     return v is not None and not v.dynamic and v.value is not None
 

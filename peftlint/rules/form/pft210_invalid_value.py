@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Iterator
 
 from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
@@ -70,7 +70,7 @@ class InvalidValue(Rule):
             if v.fully_static and v.items is not None and ctx.spec.source != "adapter_config":  # saved: PFT401
                 yield from self._items(ctx, name, v)
 
-    def _problem(self, ctx: Context, name: str, value: Any, ft: FieldType, doubtful: dict[str, bool],
+    def _problem(self, ctx: Context, name: str, value: object, ft: FieldType, doubtful: dict[str, bool],
                  checked: bool) -> str | None:
         cls = ctx.spec.config_class
         assert ctx.facts is not None  # the caller checks only fields peft's facts describe
@@ -109,5 +109,5 @@ class InvalidValue(Rule):
                                   f"not {want.__name__}: {effect}", subject=name)
 
 
-def _is_rank(name: str, value: Any) -> bool:
+def _is_rank(name: str, value: object) -> bool:
     return name == "r" and isinstance(value, int) and not isinstance(value, bool) and value <= 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, Iterator
 
 from peftlint.codes import Code
@@ -46,6 +47,7 @@ class SlowRegex(Rule):
     good = (py_example('config = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)")'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         inv = ctx.inventory
         names = inv.names()
         keys = names + [f"{m.name}.{p}" for m in inv.modules for p in m.params]
@@ -74,22 +76,22 @@ def _user_patterns(ctx: Context) -> Iterator[tuple[str, Span, str, Probe]]:
     for name in ("target_modules", "exclude_modules"):
         v = ctx.field(name)
         if v is not None and v.is_str and v.value and v.value.lower() != ALL_LINEAR:
-            yield f"{name} regex", v.span, v.value, lambda n, p=v.value: safe_fullmatch(p, n)
+            yield f"{name} regex", v.span, v.value, partial(safe_fullmatch, v.value)
     if ctx.spec.method == "IA3":
         v = ctx.field("feedforward_modules")
         if v is not None and v.is_str and v.value:
-            yield "feedforward_modules regex", v.span, v.value, lambda n, p=v.value: safe_fullmatch(p, n)
+            yield "feedforward_modules regex", v.span, v.value, partial(safe_fullmatch, v.value)
     for item in string_items(ctx, "modules_to_save"):
-        yield "modules_to_save entry", item.span, item.value, lambda n, e=item.value: modules_to_save_excludes(e, n)
+        yield "modules_to_save entry", item.span, item.value, partial(modules_to_save_excludes, item.value)
     lp = ctx.field("layers_pattern")
     if lp is not None and not lp.dynamic:
         items = lp.items if lp.items is not None else [lp]
         for item in items:
             if not item.dynamic and isinstance(item.value, str) and item.value:
-                yield "layers_pattern", item.span, item.value, lambda n, p=item.value: _match(layers_pattern_regex(p), n)
+                yield "layers_pattern", item.span, item.value, partial(_match, layers_pattern_regex(item.value))
     for field_name, v, pkeys in pattern_dicts(ctx):
         for k in pkeys:
-            yield f"{field_name} key", key_span(v, k), k, lambda n, k=k: pattern_key([k], n)
+            yield f"{field_name} key", key_span(v, k), k, partial(pattern_key, [k])
 
 
 def _match(pattern: str, name: str) -> object:

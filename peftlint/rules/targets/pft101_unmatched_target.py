@@ -60,6 +60,7 @@ class UnmatchedTarget(Rule):
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         if t is None or t.mode != "list":
             return
@@ -111,6 +112,7 @@ class UnmatchedTarget(Rule):
             return call_fix(ctx, Applicability.UNSAFE, f"replace `{item.value}` with `{missing[0]}`",
                             [Op(OpKind.SET_ARG, "target_modules", value=missing[0])])
         if not missing:
+            assert v.items is not None  # a list's entry: the python case without items returned above
             edits = remove_item_edit(ctx.spec.path, text, v.items, v.items.index(item),
                                      python=ctx.spec.source == "python", container=v.kind)
             what = f"remove `{item.value}` ({format_names(replacements)} already targeted)"
@@ -126,4 +128,4 @@ class UnmatchedTarget(Rule):
         if not edits:
             return None
         taken.update(missing)
-        return Fix("unsafe", edits, what)
+        return Fix(Applicability.UNSAFE, edits, what)

@@ -34,6 +34,7 @@ class UnmatchedRegex(Rule):
     good = (py_example('config = LoraConfig(target_modules=r".*\\.(q_proj|v_proj)")'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         v = ctx.field("target_modules")
         if t is None or v is None or t.matched or is_partial(ctx.inventory):
@@ -57,13 +58,13 @@ class UnmatchedRegex(Rule):
                                   subject=pattern)
             return
         names = ctx.inventory.names()
-        example = next((n for n in names if ctx.inventory.module(n).kind in ("linear", "gpt2-conv1d")), names[0] if names else "")
+        example = next((m.name for m in ctx.inventory.modules if m.kind in ("linear", "gpt2-conv1d")), names[0] if names else "")
         hint = ""
         searched = sorted({n.rsplit(".", 1)[-1] for n in names if budgeted.search(pattern, n)})
         if searched:
             alt = "|".join(searched[:6])
             hint = f"; write r\".*\\.({alt})\" or the list {searched[:6]!r}"
-        raised = nothing_targeted(ctx.view, ctx.inventory, ctx.targeting)
+        raised = nothing_targeted(ctx.view, ctx.inventory, t)
         yield self.diagnostic(
             ctx, v.span,
             f"the regex `{pattern}` full-matches no module name of {ctx.model_label}, so PEFT raises "

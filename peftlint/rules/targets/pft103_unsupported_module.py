@@ -35,6 +35,7 @@ def _describe_kind(m: inv.ModuleInfo) -> str:
 def _adaptable_children(ctx: Context, m: inv.ModuleInfo, kinds: frozenset[str]) -> list[str]:
     """Entries for the adaptable layers inside ``m``: their names below it, with ``m``'s own name in
     front when that starts with an index (the `0` of a `to_out` ModuleList is `to_out.0`)."""
+    assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
     prefix = m.name + "."
     found: dict[str, None] = {}
     for other in ctx.inventory.modules:
@@ -95,6 +96,7 @@ class UnsupportedModule(Rule):
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "gate_proj", "up_proj", "down_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         use_dora = ctx.spec.static("use_dora") is True
         kinds = supported_kinds(ctx.spec.method, use_dora=use_dora)
@@ -172,11 +174,12 @@ class UnsupportedModule(Rule):
             return None
         new = news[0]
         edit = replace_string_edit(ctx.spec.path, ctx.text, item, new)
-        return Fix("unsafe", (edit,), f"replace `{item.value}` with `{new}`") if edit else None
+        return Fix(Applicability.UNSAFE, (edit,), f"replace `{item.value}` with `{new}`") if edit else None
 
 
     def _mha_out_proj(self, ctx: Context, t) -> Iterator[Diagnostic]:
         """``<mha>.out_proj`` wrapped on its own: MHA's forward uses the weight, never ``out_proj.forward``."""
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         hit: list[str] = []
         for name in t.targeted:
             parent, _, leaf = name.rpartition(".")
@@ -200,6 +203,7 @@ class UnsupportedModule(Rule):
     def _shapes(self, ctx: Context, t) -> Iterator[Diagnostic]:
         """Dimension checks peft makes only while it builds a layer (GraLoRA's ``gralora_k``, OFT's
         block size, ...): peft itself is asked on one Linear of each targeted shape."""
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         if ctx.spec.method in SHAPE_FREE or ctx.literal_args is None or ctx.config_info is None:
             return
         verdict = ctx.peft_verdict
@@ -210,7 +214,7 @@ class UnsupportedModule(Rule):
             m = ctx.inventory.module(name)
             if m is not None and m.kind in (inv.LINEAR, inv.CONV1D_GPT2) and (m.in_features or 0) > 0 \
                     and (m.out_features or 0) > 0:  # a GPT-2 Conv1D is checked like a Linear of its shape
-                shapes.setdefault((m.in_features, m.out_features), []).append(name)
+                shapes.setdefault((m.in_features or 0, m.out_features or 0), []).append(name)
         for (fan_in, fan_out), names in list(shapes.items())[:_MAX_SHAPES]:
             raised = shape_probe(ctx.spec.config_class, ctx.literal_args, fan_in, fan_out,
                                  ctx.settings.cache_directory()).raised
@@ -228,6 +232,7 @@ class UnsupportedModule(Rule):
 
     def _silent(self, ctx: Context, t) -> Iterator[Diagnostic]:
         """OSF and LN-Tuning never raise: say what they silently do with the wrong kind of module."""
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         method = ctx.spec.method
         wanted = SILENT_KINDS[method]
         odd = [m for n in t.targeted if (m := ctx.inventory.module(n)) is not None and m.kind not in wanted]

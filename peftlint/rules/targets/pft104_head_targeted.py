@@ -56,6 +56,7 @@ class HeadTargeted(Rule):
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         head = ctx.inventory.output_embedding
         if t is None or head is None or head not in t.targeted:
@@ -77,6 +78,7 @@ class HeadTargeted(Rule):
 
     @staticmethod
     def _fix(ctx: Context, entry: str | None) -> Fix | None:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         v = ctx.field("target_modules")
         if entry is None or v is None or v.items is None or len(v.items) < 2:
             return None
@@ -87,6 +89,6 @@ class HeadTargeted(Rule):
         saved = ctx.field("modules_to_save")
         if ctx.inventory.tie_word_embeddings or (saved is not None and saved.items is None):
             return call_fix(ctx, Applicability.UNSAFE, f"remove `{entry}` from target_modules", ops)
-        if saved is None or entry not in [i.value for i in saved.items]:
+        if saved is None or entry not in [i.value for i in saved.items or ()]:  # items: not None here
             ops.append(Op(OpKind.APPEND_ITEMS, "modules_to_save", values=(entry,)))
         return call_fix(ctx, Applicability.UNSAFE, f"move `{entry}` from target_modules to modules_to_save", ops)

@@ -47,6 +47,7 @@ class EmbeddingTargeted(Rule):
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         if t is None or ctx.spec.method in EMBEDDING_METHODS or ctx.spec.facts.resizes_embeddings:
             return
@@ -95,6 +96,7 @@ class EmbeddingTargeted(Rule):
     @staticmethod
     def _tied_partners(ctx: Context, module_name: str) -> list[str]:
         """Other parameters sharing storage with ``<module_name>.weight`` (from the inventory's tied groups)."""
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         own = f"{module_name}.weight"
         for group in ctx.inventory.tied_weights:
             if own in group:

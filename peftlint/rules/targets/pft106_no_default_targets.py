@@ -38,6 +38,7 @@ class NoDefaultTargets(Rule):
     good = (py_example('config = LoraConfig(r=8, target_modules=["qkv_proj", "o_proj"])', "microsoft/Phi-3-mini-4k-instruct"),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         v = ctx.field("target_modules")
         if t is None:
@@ -94,6 +95,7 @@ class NoDefaultTargets(Rule):
 
     def _ia3_feedforward(self, ctx: Context, t) -> Iterator[Diagnostic]:
         """IA3 also needs ``feedforward_modules``; PEFT fills it from its own per-model_type table."""
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         if ctx.spec.method != "IA3" or t.no_default:
             return
         ff = ctx.field("feedforward_modules")
@@ -114,6 +116,7 @@ class NoDefaultTargets(Rule):
 
     def _stale_defaults(self, ctx: Context, t) -> Iterator[Diagnostic]:
         """A default table entry this model no longer has (IA3's mixtral `w2` in transformers 5)."""
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         targets = t.effective_targets
         if not isinstance(targets, list):
             return

@@ -38,6 +38,7 @@ def _ranges(indices: set[int]) -> str:
 def _other_kind_of_block(ctx: Context, lst: str, reached: set[int], total: int, entry: str) -> bool:
     """The blocks the entry misses are of another class and have no layer of that name at all (a
     UNet's `DownBlock2D` next to its `CrossAttnDownBlock2D`s has no attention): nothing to fix."""
+    assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
     inv = ctx.inventory
     cls = {i: m.cls for i in range(total) if (m := inv.module(f"{lst}.{i}")) is not None}
     missed = set(range(total)) - reached
@@ -71,6 +72,7 @@ class PartialCoverage(Rule):
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "down_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         if t is None or t.mode != "list" or layer_filter_active(ctx.view.layers_to_transform):
             return

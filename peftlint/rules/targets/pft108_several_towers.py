@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from peftlint.codes import Code
-from peftlint.diagnostics import Diagnostic, Severity
+from peftlint.diagnostics import Diagnostic, Severity, Span
 from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import list_entries
@@ -56,12 +56,13 @@ class SeveralTowers(Rule):
         files=(("tiny-llava/config.json", TINY_LLAVA),)),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         t = ctx.targeting
         towers = ctx.inventory.towers
         if t is None or len(towers) < 2 or t.mode not in ("list", "regex"):
             return
         targeted = set(t.targeted)
-        groups: list[tuple[str, list[str], object]] = []
+        groups: list[tuple[str, list[str], Span]] = []
         if t.mode == "list":
             for entry, item in list_entries(ctx):
                 groups.append((entry, [n for n in t.entry_hits.get(entry, []) if n in targeted], item.span))

@@ -12,6 +12,7 @@ from peftlint.rules.base import Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import backticked, list_entries
 from peftlint.semantics.matching import ALL_LINEAR, entry_matches, layer_position, param_owner
+from peftlint.spec import Value
 
 
 def _short(names: list[str]) -> list[str]:
@@ -37,6 +38,7 @@ def _relates_to(leaf: str, pnames: set[str]) -> bool:
 
 
 def _suggest_parameters(ctx: Context, fused: list[tuple[str, str]]) -> list[str]:
+    assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
     out: dict[str, None] = {}
     for name, p in fused:
         pos = layer_position(name, ctx.inventory)
@@ -87,6 +89,7 @@ class MoeExpertsUnreached(Rule):
             yield from self._unreached(ctx, t)
 
     def _rewritten(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         moe = t.moe
         v = ctx.field("target_modules")
         items = {i.value: i for i in (v.items or [])} if v is not None and not v.dynamic else {}
@@ -158,6 +161,7 @@ class MoeExpertsUnreached(Rule):
                               subject=first, severity=sev, detail=msg)
 
     def _unreached(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
         if not ctx.inventory.is_pretrained_model:
             return  # a module of the linted code: PFT101 reports names that match nothing
         # Conv1d weights are 3-D too, and so are pooling probes of shape [1, 1, hidden]: not experts.
@@ -170,7 +174,7 @@ class MoeExpertsUnreached(Rule):
         if any(f"{m.name}.{p}" in reached for m in ctx.inventory.modules for p in m.params if len(m.params[p]) == 3):
             return
         v = ctx.field("target_modules")
-        related: list[tuple[str, object]] = []
+        related: list[tuple[str, Value]] = []
         if t.mode == "list":
             pnames = {p for _, p in fused}
             related = [(e, item) for e, item in list_entries(ctx) if _relates_to(e.rsplit(".", 1)[-1], pnames)]
@@ -193,7 +197,9 @@ class MoeExpertsUnreached(Rule):
                          + (f" (in {backticked(sorted(blocks))})" if hits else ""))
         suggestion = _suggest_parameters(ctx, fused)
         m0, p0 = fused[0]
-        experts = ctx.inventory.module(m0).params[p0][0]
+        owner = ctx.inventory.module(m0)
+        assert owner is not None  # a fused parameter's module, found in this inventory
+        experts = owner.params[p0][0]
         tp = ("add" if ctx.spec.method == "LORA" else "switch to LoraConfig, which has")
         mt = ctx.inventory.model_type
         rewrite = (f"PEFT does not rewrite targets for model_type `{mt}`" if t.moe is None else

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Iterator
 
 from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Severity
@@ -20,7 +20,7 @@ _JSON_KIND = {str: "a string", bool: "a boolean", int: "an integer", float: "a n
 _FLOAT_OK = ("alpha", "dropout", "scaling")  # int-annotated fields PEFT uses as plain numbers
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     import json
 
     text = json.dumps(value)

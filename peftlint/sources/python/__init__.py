@@ -73,7 +73,7 @@ def _extract(text: str, path: str, abspath: str, classes: frozenset[str]) -> Sou
         return SourceResult(problems=[Problem(Code.SYNTAX_ERROR, f"cannot parse: the text is not valid Unicode ({exc.reason})")])
     outcome = parse_python(text)
     if outcome.code:
-        return SourceResult(problems=[Problem(outcome.code, outcome.message, outcome.span)])
+        return SourceResult(problems=[Problem(Code(outcome.code), outcome.message, outcome.span)])
     relevant = any(name in text for name in classes) or UNSLOTH_MARKER in text
     if outcome.tree is None or not relevant:
         return SourceResult()

@@ -145,7 +145,7 @@ class ModuleIndex(SourceText):
                 calls.append(node)  # type: ignore[arg-type]
                 order[node] = n
             elif kind is ast.ClassDef:
-                classes.setdefault(node.name, []).append(node)  # type: ignore[attr-defined]
+                classes.setdefault(node.name, []).append(node)  # type: ignore[attr-defined, arg-type]
             elif kind is ast.ImportFrom:
                 for a in node.names:  # type: ignore[attr-defined]
                     if a.name == "*":

@@ -94,15 +94,15 @@ class ConfigFlow:
                     for ref in p.scopes.references(binding):
                         yield from self._flow(ref, inner, depth + 1, seen, route)
         elif isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is expr:
-            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
-            for target in targets:
-                if isinstance(target, ast.Attribute):
-                    for read in self.attributes.reads(target):
+            assigned = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            for to in assigned:
+                if isinstance(to, ast.Attribute):
+                    for read in self.attributes.reads(to):
                         yield from self._flow(read, (), depth + 1, seen, route)
                     continue
-                if not isinstance(target, ast.Name):
+                if not isinstance(to, ast.Name):
                     continue
-                binding = p.scopes.binding_of(target)
+                binding = p.scopes.binding_of(to)
                 if binding is None:
                     continue
                 for ref in p.scopes.references(binding):

@@ -187,10 +187,12 @@ class ModelLinker:
         library = "diffusers" if load.kind in ("diffusers", "diffusers_from_config", "pipeline") else "transformers"
         model_class: str | None = load.cls
         subfolder_expr: ast.expr | None = None
+        ref_expr: ast.expr | None
         if load.kind == "from_config":
-            ref_expr = self._config_source(arg_of(p, call, 0, "config"))
-            if isinstance(ref_expr, str):
-                return ref_expr
+            ref_or_why = self._config_source(arg_of(p, call, 0, "config"))
+            if isinstance(ref_or_why, str):
+                return ref_or_why
+            ref_expr = ref_or_why
         elif load.kind == "diffusers_from_config":
             source = self._diffusers_config_source(arg_of(p, call, 0, "config"))
             if isinstance(source, str):
@@ -277,7 +279,7 @@ class ModelLinker:
         ``cfg = X.load_config(name, subfolder=...)``."""
         call = self._config_call(expr, "diffusers", "load_config")
         ref = arg_of(self.p, call, 0, "pretrained_model_name_or_path") if call is not None else None
-        return (ref, arg_of(self.p, call, None, "subfolder")) if ref is not None else NO_CONFIG_SOURCE
+        return (ref, arg_of(self.p, call, None, "subfolder")) if call is not None and ref is not None else NO_CONFIG_SOURCE
 
     def _config_call(self, expr: ast.expr | None, library: str, method: str) -> ast.Call | None:
         """The ``<library>.<Class>.<method>(...)`` call ``expr`` is, or a plain variable holds."""

@@ -341,15 +341,15 @@ class NameResolver:
                 ann = param.annotation
                 if isinstance(ann, ast.Name) and ann.id in p.classes and path == ():
                     return Namespace("class", ann.id)
-                func = p.function_of_param(param)
-                if func is None:
+                owner = p.function_of_param(param)
+                if owner is None:
                     return None
-                if ctx and ctx[-1].func is func and ctx[-1].call is not None:
+                if ctx and ctx[-1].func is owner and ctx[-1].call is not None:
                     call = ctx[-1].call
-                    arg = p.bind_argument(func, call, param, ctx[-1].skip) if call is not None else None
+                    arg = p.bind_argument(owner, call, param, ctx[-1].skip) if call is not None else None
                     return None if arg is None else self.namespace(arg, ctx[:-1], depth + 1, path)
-                for site in p.call_sites(func)[:MAX_CALL_SITES]:
-                    arg = p.bind_argument(func, site, param)
+                for site in p.call_sites(owner)[:MAX_CALL_SITES]:
+                    arg = p.bind_argument(owner, site, param)
                     if arg is not None:
                         ns = self.namespace(arg, (), depth + 1, path)
                         if ns is not None:

@@ -15,7 +15,7 @@ from peftlint.sources.python.index import ModuleIndex, dotted_name, root_name
 
 _BUILTINS = frozenset(dir(builtins))
 # Statements under which an assignment may not run (``with`` bodies always run).
-CONDITIONAL = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.ExceptHandler, ast.Match, ast.match_case)
+CONDITIONAL: tuple[type[ast.AST], ...] = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.Try, ast.ExceptHandler, ast.Match, ast.match_case)
 if hasattr(ast, "TryStar"):
     CONDITIONAL = CONDITIONAL + (ast.TryStar,)
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
@@ -170,7 +170,7 @@ class Scopes:
         before = [b for b in bindings if self.precedes(b, name)]
         if before or bound_in.parent is None:
             return before
-        outer = bound_in.parent
+        outer: Scope | None = bound_in.parent
         while outer is not None and outer.kind == "class":
             outer = outer.parent
         return self.lookup(outer, name.id)[1] if outer is not None else []

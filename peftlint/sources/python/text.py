@@ -269,7 +269,7 @@ class SourceText:
             inner: list[ast.stmt] = []
             for name in ("body", "orelse", "finalbody", "handlers", "cases"):
                 for child in getattr(nxt, name, ()) or ():
-                    if isinstance(child, (ast.excepthandler, ast.match_case)):
+                    if isinstance(child, (ast.ExceptHandler, ast.match_case)):
                         inner.extend(child.body)
                     elif isinstance(child, ast.stmt):
                         inner.append(child)

@@ -53,12 +53,16 @@ class FieldType:
 
 @dataclass
 class FieldInfo:
+    """One ``__init__`` argument of a peft config class: its default and type."""
+
     default: Any  # JSON-able default, None when it has no JSON form
     type: FieldType
 
 
 @dataclass
 class ConfigClassInfo:
+    """What peftlint knows of one peft config class."""
+
     name: str  # "LoraConfig"
     peft_type: str  # "LORA"; "" for the abstract bases PeftConfig / PromptLearningConfig
     fields: dict[str, FieldInfo]  # the dataclass fields __init__ accepts
@@ -85,6 +89,8 @@ class ConfigClassInfo:
 
 @dataclass
 class PeftFacts:
+    """What the installed peft exports: its config classes, task types and prefixes."""
+
     version: str
     configs: dict[str, ConfigClassInfo]  # every *Config class exported by peft that is a PeftConfig subclass
     task_types: list[str]  # peft.TaskType values

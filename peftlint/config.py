@@ -21,7 +21,7 @@ from typing import Any, Iterable
 from peftlint.reading import DEFAULT_MAX_FILE_SIZE, NotReadable, read_text_limited
 
 
-def _toml() -> ModuleType:
+def _tomllib() -> ModuleType:
     """tomllib, imported when a file is parsed: compiling its patterns costs a run without any
     configuration (most pyproject.toml files fail the cheap text test of ``_has_table``) ~5 ms."""
     if sys.version_info >= (3, 11):
@@ -151,7 +151,7 @@ def _has_table(pyproject: Path) -> bool:
         return False
     if "peftlint" not in text:
         return False
-    tomllib = _toml()
+    tomllib = _tomllib()
     try:
         tool = tomllib.loads(text).get("tool", {})
     except tomllib.TOMLDecodeError:
@@ -188,7 +188,7 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
 
 def load_settings_file(path: Path) -> Settings:
     """``[tool.peftlint]`` of a pyproject.toml, or the top-level keys of a peftlint.toml."""
-    tomllib = _toml()
+    tomllib = _tomllib()
     try:
         data = tomllib.loads(read_text_limited(path, DEFAULT_MAX_FILE_SIZE))
     except (OSError, UnicodeDecodeError, NotReadable, tomllib.TOMLDecodeError) as exc:

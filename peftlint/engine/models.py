@@ -14,7 +14,7 @@ from peftlint.rules.meta import REMOTE_CODE, UNRESOLVED
 from peftlint.spec import AdapterSpec, ModelRef
 
 if TYPE_CHECKING:
-    from peftlint.model.load import Loaded
+    from peftlint.model.load import Building, Loaded
 
 # The unresolved-model note fits one line of 160 characters, with room for a notebook's " (cell N, line L)".
 UNRESOLVED_LIMIT = 140
@@ -28,6 +28,7 @@ class ModelChoice:
     _resolved: Any  # results_cache.ResolutionLog: the run's memo of resolved references
     _inventories: dict[tuple, Any]
     _local: dict[tuple, Any]  # module trees of classes in the linted code (module_tree memo)
+    building: Building | None  # told of each model build (the language server's progress)
 
     def cache_dir(self) -> Path | None:
         raise NotImplementedError
@@ -104,7 +105,8 @@ class ModelChoice:
         got = load_inventory(ref.ref, self.settings, self.cache_dir(), revision=ref.revision, base_dirs=base_dirs,
                              model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
                              resolved_memo=self._resolved, inventory_memo=self._inventories,
-                             subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None)
+                             subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None,
+                             building=self.building)
         return got
 
     def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, name: str, text: str) -> Loaded:
@@ -122,7 +124,8 @@ class ModelChoice:
             if p.ref is None:
                 return None
             got = load_inventory(p.ref, self.settings, self.cache_dir(), base_dirs=base_dirs, model_class=p.model_class,
-                                 how=p.how, resolved_memo=self._resolved, inventory_memo=self._inventories)
+                                 how=p.how, resolved_memo=self._resolved, inventory_memo=self._inventories,
+                                 building=self.building)
             return got.inventory
 
         tree = local_tree(spec.abspath, text, name, line=line, memo=self._local, display=spec.path,

@@ -34,6 +34,7 @@ from peftlint.server.notebooks import Cell, NotebookText, write_notebook
 
 T = TypeVar("T")
 
+WORKER_NAME = "peftlint-lint"
 # How long the worker waits for the client to accept a progress token before building without one.
 PROGRESS_CREATE_TIMEOUT = 10.0
 
@@ -46,7 +47,7 @@ class PeftlintServer(LanguageServer):
                              lsp.NotebookDocumentFilterWithCells(cells=cells, notebook="jupyter-notebook")]))
         self.projects = Projects(building=self.building)
         self.linted: dict[str, Linted] = {}
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="peftlint-lint")
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WORKER_NAME)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[str] = set()
         self._lock = threading.Lock()
@@ -139,6 +140,8 @@ class PeftlintServer(LanguageServer):
         window = self.client_capabilities.window
         if self.loop is None or not (window and window.work_done_progress):
             return None
+        if not threading.current_thread().name.startswith(WORKER_NAME):
+            return None  # on the event loop, waiting for the client's answer would stop the loop
         token = f"peftlint-build-{uuid.uuid4().hex}"
         try:
             asyncio.run_coroutine_threadsafe(self.work_done_progress.create_async(token), self.loop).result(

@@ -17,7 +17,7 @@ Rows (targets on 2 cores in brackets):
   trl-warm      TRL, inventories cached, ``--no-result-cache``: every file linted            [3 s]
   trl-cold      TRL, empty cache directory: peft facts and every model built (torch import) [10 s]
   precommit     one changed 200 KB file (TRL's tests/test_grpo_trainer.py plus a new comment),
-                inventories cached                                                          [0.5 s]
+                inventories cached (``--breakdown`` shows where its time goes)              [0.15 s]
   notebooks     1,000 notebooks made from TRL's, first run, inventories cached              [15 s]
   lf-hit, lf-warm, lf-cold   the same three runs on LLaMA-Factory
 Peak memory of the warm run is the "MiB" column of trl-hit              [150 MiB]
@@ -185,16 +185,22 @@ class Bench:
         runs = [measure([sys.executable, "-c", code], ROOT, child_env()) for _ in range(self.cold_repeat)]
         self.row("floor: `import transformers.modeling_utils, peft` alone", runs, Run(float("nan"), 0.0, 0.0))
 
-    def precommit(self) -> None:
-        src = self.corpus / "trl" / "tests" / "test_grpo_trainer.py"
+    def precommit_file(self, i: int = 0) -> Path:
+        """TRL's tests/test_grpo_trainer.py with a new comment (changed, so linted again), in a folder
+        of its own."""
         d = self.work / "precommit"
         d.mkdir(exist_ok=True)
         target = d / "test_grpo_trainer.py"
-        text = src.read_text(encoding="utf-8")
+        text = (self.corpus / "trl" / "tests" / "test_grpo_trainer.py").read_text(encoding="utf-8")
+        target.write_text(f"{text}\n# changed {time.time_ns()} {i}\n", encoding="utf-8")
+        return target
+
+    def precommit(self) -> None:
         env = child_env(self.warm_cache("trl", self.corpus / "trl"))
         runs = []
         for i in range(self.repeat + 1):
-            target.write_text(f"{text}\n# changed {time.time_ns()} {i}\n", encoding="utf-8")
+            target = self.precommit_file(i)
+            d = target.parent
             run = measure(peftlint_cmd(target.name), d, env)
             if i:  # the first one builds what this file alone needs
                 runs.append(run)
@@ -308,23 +314,34 @@ def breakdown(bench: Bench) -> None:
     tree = bench.corpus / "trl"
     cache = bench.warm_cache("trl", tree)
     startup = statistics.median(measure([sys.executable, "-c", "pass"], ROOT, child_env()).wall for _ in range(5))
-    cases = [("TRL, nothing changed", cache, ()), ("TRL, no result cache", cache, ("--no-result-cache",)),
-             ("TRL, everything cold", None, ())]
+    one = bench.precommit_file()
+    measure(peftlint_cmd(one.name), one.parent, child_env(cache))  # what this file alone needs (its resolutions)
+    cases = [("TRL, nothing changed", cache, (), tree), ("TRL, no result cache", cache, ("--no-result-cache",), tree),
+             ("TRL, everything cold", None, (), tree),
+             ("pre-commit: one changed 214 KB file", cache, (one.name,), one.parent)]
     print(f"\nPython startup (python -c pass): {startup:.3f} s")
     for label, args, cwd, env in (("peftlint --version", ["--version"], ROOT, child_env()),
-                                  ("peftlint . (nothing changed)", ["--exit-zero", "."], tree, child_env(cache))):
+                                  ("peftlint . (nothing changed)", ["--exit-zero", "."], tree, child_env(cache)),
+                                  ("peftlint FILE (pre-commit)", ["--exit-zero", one.name], one.parent,
+                                   child_env(cache))):
+        bench.precommit_file()  # changed again: the file is linted, not read from the result cache
         proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "peftlint", *args], cwd=cwd, env=env,
                               capture_output=True, text=True)
         rows = [line.split("|") for line in proc.stderr.splitlines() if line.startswith("import time:")][1:]
         total = sum(int(r[0].split(":")[1]) for r in rows) / 1e6
         ours = sum(1 for r in rows if r[2].strip().startswith("peftlint"))
         print(f"{label}: {len(rows)} modules imported ({ours} of peftlint), {total:.3f} s of imports")
+        top = sorted(rows, key=lambda r: -int(r[1]))[:12]
+        print("  top cumulative: " + ", ".join(f"{r[2].strip()} {int(r[1]) / 1e3:.0f} ms" for r in top))
     print()
-    for label, c, extra in cases:
+    for label, c, extra, cwd in cases:
         c = c or bench.work / "breakdown-cold"
         env = child_env(c)
+        paths = list(extra) if cwd != tree else [*extra, "."]
+        if cwd != tree:
+            bench.precommit_file()
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", PROBE, "check", "-j", "1", *extra, "."], cwd=tree, env=env,
+        proc = subprocess.run([sys.executable, "-c", PROBE, "check", "-j", "1", *paths], cwd=cwd, env=env,
                               capture_output=True, text=True)
         wall = time.perf_counter() - t0
         data = json.loads(proc.stderr.strip().splitlines()[-1])

@@ -15,14 +15,20 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Iterable
 
 from peftlint.reading import DEFAULT_MAX_FILE_SIZE, NotReadable, read_text_limited
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+
+def _tomllib() -> ModuleType:
+    """tomllib, imported when a file is parsed: compiling its patterns costs a run without any
+    configuration (most pyproject.toml files fail the cheap text test of ``_has_table``) ~5 ms."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
 
 
 # Defaults of the limits (documented in docs/configuration.md).
@@ -37,6 +43,8 @@ class SettingsError(Exception):
 
 @dataclass
 class Settings:
+    """What a run is allowed and asked to do: ``[tool.peftlint]`` with the command line on top."""
+
     select: list[str] = field(default_factory=list)  # empty = all rules
     extend_select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
@@ -143,6 +151,7 @@ def _has_table(pyproject: Path) -> bool:
         return False
     if "peftlint" not in text:
         return False
+    tomllib = _tomllib()
     try:
         tool = tomllib.loads(text).get("tool", {})
     except tomllib.TOMLDecodeError:
@@ -179,6 +188,7 @@ def load_settings(start: Path, config_file: Path | None = None) -> Settings:
 
 def load_settings_file(path: Path) -> Settings:
     """``[tool.peftlint]`` of a pyproject.toml, or the top-level keys of a peftlint.toml."""
+    tomllib = _tomllib()
     try:
         data = tomllib.loads(read_text_limited(path, DEFAULT_MAX_FILE_SIZE))
     except (OSError, UnicodeDecodeError, NotReadable, tomllib.TOMLDecodeError) as exc:

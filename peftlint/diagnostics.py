@@ -184,6 +184,8 @@ def _smallest_edit(path: str, span: Span, old: str, new: str) -> Edit:
 
 @dataclass
 class Diagnostic:
+    """One finding: a rule's code and message at a place in a file, with its fixes."""
+
     code: str
     name: str
     severity: Severity

@@ -132,6 +132,8 @@ class SourceKind(StrEnum):
 
 @dataclass
 class AdapterSpec:
+    """One PEFT config as a source wrote it: its class, its arguments and where it is."""
+
     path: str  # display path, relative to the cwd, '/'-separated
     source: SourceKind
     config_class: str  # "LoraConfig", "IA3Config", ...

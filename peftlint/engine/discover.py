@@ -57,6 +57,8 @@ CALLS = ("get_peft_model",)
 
 @dataclass(frozen=True)
 class Candidate:
+    """A file the walk found that one of the readers may lint."""
+
     path: Path  # as found (absolute)
     kind: FileKind
     explicit: bool  # named on the command line

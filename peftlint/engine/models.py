@@ -16,7 +16,7 @@ from peftlint.spec import AdapterSpec, ModelRef
 if TYPE_CHECKING:
     from peftlint.engine.results_cache import ResolutionKey, ResolutionLog
     from peftlint.model.inventory import Inventory
-    from peftlint.model.load import Loaded
+    from peftlint.model.load import Building, Loaded
     from peftlint.model.static.static_values import Pretrained
 
 # load_inventory's memo: (resolution key, model class) -> the inventory, or why it could not be built
@@ -34,6 +34,7 @@ class ModelChoice:
     _resolved: ResolutionLog  # the run's memo of resolved references
     _inventories: InventoryMemo
     _local: dict[object, object]  # module trees of classes in the linted code (module_tree memo)
+    building: Building | None  # told of each model build (the language server's progress)
 
     def cache_dir(self) -> Path | None:
         raise NotImplementedError
@@ -110,7 +111,8 @@ class ModelChoice:
         got = load_inventory(ref.ref, self.settings, self.cache_dir(), revision=ref.revision, base_dirs=base_dirs,
                              model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
                              resolved_memo=self._resolved, inventory_memo=self._inventories,
-                             subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None)
+                             subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None,
+                             building=self.building)
         return got
 
     def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, name: str, text: str) -> Loaded:
@@ -128,7 +130,8 @@ class ModelChoice:
             if p.ref is None:
                 return None
             got = load_inventory(p.ref, self.settings, self.cache_dir(), base_dirs=base_dirs, model_class=p.model_class,
-                                 how=p.how, resolved_memo=self._resolved, inventory_memo=self._inventories)
+                                 how=p.how, resolved_memo=self._resolved, inventory_memo=self._inventories,
+                                 building=self.building)
             return got.inventory
 
         tree = local_tree(spec.abspath, text, name, line=line, memo=self._local, display=spec.path,

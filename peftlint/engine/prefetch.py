@@ -38,12 +38,16 @@ _CONFIG_NAME = re.compile(r"\b[A-Za-z_]\w*Config\b")
 
 @dataclass
 class ReadAhead:
+    """A file read and parsed by a worker before the linter asked for it."""
+
     sha256: str  # of the bytes that were read
     source: SourceResult
 
 
 @dataclass
 class Reading:
+    """The workers reading files ahead and the batches they were given."""
+
     pool: ProcessPoolExecutor
     batches: list[Future]
 

@@ -21,6 +21,8 @@ NOT_ON_THIS_MACHINE = "not in the Hugging Face cache"
 
 @dataclass
 class SpecOutcome:
+    """What linting one config came to: the model it was checked against, or why not."""
+
     spec: AdapterSpec
     model: str | None = None
     how: str = ""  # where the model reference came from
@@ -41,6 +43,8 @@ class SpecOutcome:
 
 @dataclass
 class RunResult:
+    """Everything a run found, for the reports."""
+
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0
     outcomes: list[SpecOutcome] = field(default_factory=list)

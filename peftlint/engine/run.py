@@ -84,6 +84,7 @@ class Linter(Replay, ModelChoice):
         self.read_ahead: dict[str, prefetch.ReadAhead] = {}  # files read while peft was imported
         self._inventories: InventoryMemo = {}
         self._local: dict[object, object] = {}  # module trees of classes in the linted code (module_tree memo)
+        self.building = None
         self._rules: dict[str, list[Rule]] = {}
         # absolute path -> bytes to lint instead of the file's (``--diff``/``--fix`` re-lint fixed text in memory)
         self.overrides: dict[str, bytes] = {}

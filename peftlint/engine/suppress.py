@@ -16,6 +16,8 @@ _FILE_NOQA = re.compile(r"#\s*peftlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Za-z]+[0
 
 @dataclass
 class NoqaComment:
+    """A ``# noqa`` comment: where it is and the codes it names."""
+
     line: int
     column: int
     end_column: int
@@ -27,6 +29,8 @@ class NoqaComment:
 
 @dataclass
 class Suppressions:
+    """The ``# noqa`` comments of one file, by line and for the whole file."""
+
     lines: dict[int, NoqaComment] = field(default_factory=dict)
     file_codes: list[str] | None = None  # [] = whole file suppressed
     file_noqa: bool = False

@@ -24,6 +24,8 @@ class OpKind(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Op:
+    """One edit a fix makes to a config's arguments (see ``OpKind``)."""
+
     kind: OpKind
     field: str
     value: Any = None  # SET_ARG

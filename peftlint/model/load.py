@@ -7,9 +7,10 @@ back as text, with whether remote code is what stopped it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, ContextManager, Sequence
 
 from peftlint import store
 from peftlint.config import Settings
@@ -18,6 +19,10 @@ from peftlint.model.classes import pick_diffusers_class, pick_model_class
 from peftlint.model.inventory import Inventory
 from peftlint.model.resolve import Resolved, Unresolved
 from peftlint.model.resolve_cache import resolve_memo
+
+# Called with the model's name around a build (torch imported, the model made on the meta device,
+# seconds): the language server shows it as work-done progress.
+Building = Callable[[str, str], ContextManager[object]]
 
 
 @dataclass
@@ -33,9 +38,10 @@ class Loaded:
 
 def get_inventory(
     resolved: Resolved, model_class: str, cache: InventoryCache, *, trust_remote_code: bool = False,
-    max_modules: int | None = None,
+    max_modules: int | None = None, building: Building | None = None,
 ) -> Inventory:
-    """The cached inventory of ``resolved`` built as ``model_class``, building and storing it on a miss.
+    """The cached inventory of ``resolved`` built as ``model_class``, building and storing it on a miss
+    (inside ``building(label, model_class)`` when given: waiting for another process's build included).
 
     Raises ``peftlint.model.build.BuildError`` when the model cannot be built.
     """
@@ -44,7 +50,8 @@ def get_inventory(
     if inv is None:
         # Processes sharing the cache (the workers of one run, concurrent runs) build each model
         # once: the first holds the lock and builds, the others wait and then read its entry.
-        with store.file_lock(cache.directory, f"inventory-{key}"):
+        shown = building(resolved.label, model_class) if building is not None else contextlib.nullcontext()
+        with shown, store.file_lock(cache.directory, f"inventory-{key}"):
             inv = cache.load(key, resolved)
             if inv is None:
                 from peftlint.model import build
@@ -72,13 +79,15 @@ def load_inventory(
     inventory_memo: dict | None = None,
     subfolder: str | None = None,
     library: str | None = None,
+    building: Building | None = None,
 ) -> Loaded:
     """The inventory of ``ref`` as ``settings`` allow (online, trust_remote_code, aliases).
 
     ``subfolder`` names a model stored in a folder of its repository (a diffusers pipeline's
     ``unet``); ``ref`` may also say it as ``repo:unet``. Which library builds the model is read from
     its config; ``library`` is what the code implied, and a class named for another library than
-    the config's is ignored. The memo dicts let one run resolve and build each model once.
+    the config's is ignored. The memo dicts let one run resolve and build each model once;
+    ``building`` is told of a build (see ``Building``).
     """
     resolved_memo = {} if resolved_memo is None else resolved_memo
     inventory_memo = {} if inventory_memo is None else inventory_memo
@@ -104,7 +113,7 @@ def load_inventory(
     if ikey not in inventory_memo:
         try:
             inventory_memo[ikey] = get_inventory(res, cls, InventoryCache(cache_dir), trust_remote_code=trust,
-                                                 max_modules=s.max_model_modules)
+                                                 max_modules=s.max_model_modules, building=building)
         except Exception as exc:  # the model cannot be built: say why, lint the rest
             inventory_memo[ikey] = exc
     inv = inventory_memo[ikey]

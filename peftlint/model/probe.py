@@ -40,33 +40,37 @@ def resolution_probes(
     # says which components exist
     names = [f"{subfolder.strip('/')}/config.json", "model_index.json"] if subfolder else ["config.json", "model_index.json"]
     expanded = os.path.expanduser(ref)
+    # string paths, not pathlib: a warm run takes these probes for every model reference of every
+    # file, and building Path objects cost more than the stat calls
+    join = os.path.join
     probes: list[Any] = [ref, subfolder]
-    for cand in [Path(b) / expanded for b in search_dirs] + [Path(expanded)]:
-        probes += [_stat(cand)] + [_stat(cand / n) for n in names]
+    for cand in [join(os.fspath(b), expanded) for b in search_dirs] + [expanded]:
+        probes += [_stat(cand or ".")] + [_stat(join(cand, n)) for n in names]
     if not _looks_like_path(ref) and ref.strip():
         cache_dir = options.hf_cache_dir or default_hf_cache()
-        repo = Path(cache_dir) / ("models--" + ref.replace("/", "--"))
-        probes += [str(repo), _stat(repo)]
+        repo = str(Path(cache_dir) / ("models--" + ref.replace("/", "--")))
+        probes += [repo, _stat(repo)]
         if probes[-1] is not None:
             wanted = revision or "main"
-            commit = _read_small(repo / "refs" / wanted)
-            probes += [commit, _stat(repo / "snapshots")]
+            commit = _read_small(Path(repo, "refs", wanted))
+            snapshots, missing = join(repo, "snapshots"), join(repo, ".no_exist")
+            probes += [commit, _stat(snapshots)]
             for rev in dict.fromkeys([commit or wanted, wanted]):
-                probes.append(_stat(repo / "snapshots" / rev))
+                probes.append(_stat(join(snapshots, rev)))
                 for n in names:
-                    probes += [_stat(repo / "snapshots" / rev / n), _stat(repo / ".no_exist" / rev / n)]
+                    probes += [_stat(join(snapshots, rev, n)), _stat(join(missing, rev, n))]
         probes.append(_stat(BUNDLED_INDEX))
     if options.online:
         probes.append("online")
     if location:
-        probes.append(_stat(Path(location)))
+        probes.append(_stat(location))
     return probes
 
 
-def _stat(path: Path) -> list[int] | None:
+def _stat(path: str | Path) -> list[int] | None:
     """(kind, size, mtime, inode) of ``path`` following symlinks, None when absent."""
     try:
-        st = path.stat()
+        st = os.stat(path)
     except (OSError, ValueError):
         return None
     return [int(stat.S_ISDIR(st.st_mode)), st.st_size, st.st_mtime_ns, st.st_ino]

@@ -51,6 +51,8 @@ _PRIVATE_KEYS = ("_source",)
 
 @dataclass
 class ResolveOptions:
+    """How a model reference may be resolved: aliases, network, remote code."""
+
     aliases: dict[str, str] = field(default_factory=dict)  # [tool.peftlint] models: alias -> hub id or path
     online: bool = False
     trust_remote_code: bool = False
@@ -64,6 +66,8 @@ class ResolveOptions:
 
 @dataclass
 class Resolved:
+    """A model reference resolved to its config.json."""
+
     ref: str  # the reference after alias expansion
     label: str  # what to show users: hub id, or the local path as given
     config: dict[str, Any]  # the parsed config.json
@@ -93,6 +97,8 @@ class Resolved:
 
 @dataclass
 class Unresolved:
+    """A model reference that could not be resolved, with why."""
+
     ref: str
     reason: str  # one sentence a user can act on
 

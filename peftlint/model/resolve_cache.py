@@ -31,6 +31,8 @@ _SOURCES = ("model/resolve.py", "model/hub.py", "model/probe.py", "model/model_t
 
 @dataclass
 class StoredResolution:
+    """A resolution as the cache keeps it, with the probes that validate it."""
+
     probes: str  # digest of the probes taken right after resolving
     reason: str | None = None  # Unresolved: why
     ref: str = ""  # Resolved: what ``load_config`` needs to read the same file again

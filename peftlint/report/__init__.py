@@ -9,22 +9,22 @@ from peftlint.engine.results import RunResult
 Renderer = Callable[[RunResult, dict], str]
 
 
+def _imported_when_called(module: str) -> Renderer:
+    """``peftlint.report.<module>.render``, imported only by the run that asks for that format."""
+
+    def render(result: RunResult, options: dict) -> str:
+        import importlib
+
+        found: Renderer = importlib.import_module(f"peftlint.report.{module}").render
+        return found(result, options)
+
+    return render
+
+
 def renderers() -> dict[str, Renderer]:
-    from peftlint.report import json_format, text
+    from peftlint.report import text
 
     # "text" is the former name of "concise"
-    found: dict[str, Renderer] = {"concise": text.render, "full": text.render_full, "text": text.render,
-                                  "json": json_format.render}
-    try:
-        from peftlint.report import sarif
-
-        found["sarif"] = sarif.render
-    except ImportError:
-        pass
-    try:
-        from peftlint.report import github
-
-        found["github"] = github.render
-    except ImportError:
-        pass
-    return found
+    return {"concise": text.render, "full": text.render_full, "text": text.render,
+            **{name: _imported_when_called(module) for name, module in
+               (("json", "json_format"), ("sarif", "sarif"), ("github", "github"))}}

@@ -54,6 +54,8 @@ class Complaint:
 
 @dataclass
 class Verdict:
+    """What peft itself said about a config's arguments."""
+
     complaints: list[Complaint] = field(default_factory=list)
     # False when peft could not judge here (see ``missing``); such a verdict is never cached
     judged: bool = True

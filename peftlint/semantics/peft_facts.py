@@ -53,12 +53,16 @@ class FieldType:
 
 @dataclass
 class FieldInfo:
+    """One ``__init__`` argument of a peft config class: its default and type."""
+
     default: Any  # JSON-able default, None when it has no JSON form
     type: FieldType
 
 
 @dataclass
 class ConfigClassInfo:
+    """What peftlint knows of one peft config class."""
+
     name: str  # "LoraConfig"
     peft_type: str  # "LORA"; "" for the abstract bases PeftConfig / PromptLearningConfig
     fields: dict[str, FieldInfo]  # the dataclass fields __init__ accepts
@@ -85,6 +89,8 @@ class ConfigClassInfo:
 
 @dataclass
 class PeftFacts:
+    """What the installed peft exports: its config classes, task types and prefixes."""
+
     version: str
     configs: dict[str, ConfigClassInfo]  # every *Config class exported by peft that is a PeftConfig subclass
     task_types: list[str]  # peft.TaskType values
@@ -140,7 +146,7 @@ def cached_target_classes(cache_dir: Path | None) -> set[str] | None:
     (what the text prefilter needs: a run whose files all come from the result cache stops here).
     None when the entry is missing or not plainly that of the installed peft: then load the facts."""
     key = facts_key()
-    payload = store.read_entry(store.entry_path(cache_dir, FACTS_PREFIX, key), key)
+    payload = _read_payload(store.entry_path(cache_dir, FACTS_PREFIX, key), key, keep=True)
     if not isinstance(payload, dict) or payload.get("version") != package_versions("peft")["peft"]:
         return None
     if _inconsistent(payload):
@@ -162,8 +168,28 @@ def load_peft_facts(cache_dir: Path | None) -> PeftFacts:
     return facts
 
 
-def _read_facts(path: Path | None, key: str) -> PeftFacts | None:
+# The entry ``cached_target_classes`` (the prefilter) read, handed once to ``load_peft_facts``: a run
+# that lints one file reads the 200 KB entry once, not twice. Taken, not kept: the facts built from it
+# share its plain values (field defaults), so a payload is never built into facts twice.
+_READ_AHEAD: list[tuple[str, str, Any]] = []
+
+
+def _read_payload(path: Path | None, key: str, *, keep: bool = False) -> Any:
+    if path is None:
+        return None
+    if _READ_AHEAD:
+        (where, read_key, payload), = _READ_AHEAD
+        _READ_AHEAD.clear()
+        if (where, read_key) == (str(path), key):
+            return payload
     payload = store.read_entry(path, key)
+    if keep and payload is not None:
+        _READ_AHEAD.append((str(path), key, payload))
+    return payload
+
+
+def _read_facts(path: Path | None, key: str) -> PeftFacts | None:
+    payload = _read_payload(path, key)
     if isinstance(payload, dict):
         try:
             facts = PeftFacts.from_json(payload)

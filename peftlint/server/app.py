@@ -2,19 +2,24 @@
 
 Linting runs on one worker thread (the ``Linter`` and its models are not shared between threads),
 never on the event loop: a buffer whose model must be built gets its diagnostics when the build is
-done, and meanwhile the server keeps reading and answering. Requests that need the current lint of a
-document (hover, completion, code actions) wait for it without blocking the loop. A failure on one
-document is logged (``window/logMessage``) and the server goes on.
+done, and meanwhile the server keeps reading and answering. The build is shown in the client as
+work-done progress (``window/workDoneProgress/create``, ``$/progress`` begin and end) when the
+client supports it. Requests that need the current lint of a document (hover, completion, code
+actions) wait for it without blocking the loop; a document already linted in its current version is
+answered at once, during a build too. A failure on one document is logged (``window/logMessage``)
+and the server goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import traceback
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as lsp
@@ -29,6 +34,10 @@ from peftlint.server.notebooks import Cell, NotebookText, write_notebook
 
 T = TypeVar("T")
 
+WORKER_NAME = "peftlint-lint"
+# How long the worker waits for the client to accept a progress token before building without one.
+PROGRESS_CREATE_TIMEOUT = 10.0
+
 
 class PeftlintServer(LanguageServer):
     def __init__(self) -> None:
@@ -36,9 +45,9 @@ class PeftlintServer(LanguageServer):
         super().__init__("peftlint", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
                          notebook_document_sync=lsp.NotebookDocumentSyncOptions(notebook_selector=[
                              lsp.NotebookDocumentFilterWithCells(cells=cells, notebook="jupyter-notebook")]))
-        self.projects = Projects()
+        self.projects = Projects(building=self.building)
         self.linted: dict[str, Linted] = {}
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="peftlint-lint")
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WORKER_NAME)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._pending: set[str] = set()
         self._lock = threading.Lock()
@@ -106,6 +115,41 @@ class PeftlintServer(LanguageServer):
         # stored after the diagnostics are queued: a request that finds this lint is answered after them
         self.linted[uri] = linted
         return linted
+
+    @contextlib.contextmanager
+    def building(self, model: str, model_class: str) -> Iterator[None]:
+        """A model built on the worker: work-done progress in a client that supports it, ended when the
+        build is (the document's diagnostics are published after it)."""
+        token = self._progress_token()
+        if token is not None:
+            begin = lsp.WorkDoneProgressBegin(title=f"peftlint: building {model}", cancellable=False,
+                                              message=f"as {model_class}, on the meta device")
+            self._on_loop(lambda v: self.work_done_progress.begin(token, v), begin)
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            if token is not None:
+                end = lsp.WorkDoneProgressEnd(message=f"{model} built" if ok else f"{model} could not be built")
+                self._on_loop(lambda v: self.work_done_progress.end(token, v), end)
+
+    def _progress_token(self) -> str | None:
+        """A token the client accepted (``window/workDoneProgress/create``), or None when it cannot show
+        progress or does not answer; asked from the worker, which waits for the answer."""
+        window = self.client_capabilities.window
+        if self.loop is None or not (window and window.work_done_progress):
+            return None
+        if not threading.current_thread().name.startswith(WORKER_NAME):
+            return None  # on the event loop, waiting for the client's answer would stop the loop
+        token = f"peftlint-build-{uuid.uuid4().hex}"
+        try:
+            asyncio.run_coroutine_threadsafe(self.work_done_progress.create_async(token), self.loop).result(
+                timeout=PROGRESS_CREATE_TIMEOUT)
+        except Exception as exc:  # refused, or no answer: build without progress
+            self._log(lsp.MessageType.Warning, f"peftlint: no progress shown for a model build: {exc!r}")
+            return None
+        return token
 
     def _publish(self, uri: str, version: int | None, diagnostics: list[lsp.Diagnostic]) -> None:
         params = lsp.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=diagnostics)

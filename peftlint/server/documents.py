@@ -15,6 +15,7 @@ from peftlint.diagnostics import Diagnostic
 from peftlint.engine import discover as disc
 from peftlint.engine.results import RunResult
 from peftlint.engine.run import Linter
+from peftlint.model.load import Building
 from peftlint.server.convert import Lines, to_lsp
 from peftlint.server.notebooks import CellPositions, NotebookText
 
@@ -53,8 +54,9 @@ class Projects:
     """One ``Linter`` per ``[tool.peftlint]`` (re-made when its pyproject.toml changes), so the
     models a project's buffers need are resolved and built once per session."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, building: Building | None = None) -> None:
         self.root = root
+        self.building = building  # told of each model build (the server's work-done progress)
         self._linters: dict[str, tuple[tuple[int, int] | None, Linter]] = {}
 
     def linter_for(self, path: Path) -> Linter:
@@ -68,6 +70,7 @@ class Projects:
         settings: Settings = load_settings(path.parent)
         cwd = Path(settings.project_root) if settings.project_root else (self.root or path.parent)
         linter = Linter(settings, cwd)
+        linter.building = self.building
         self._linters[key] = (stamp, linter)
         return linter
 

@@ -21,6 +21,8 @@ class Problem:
 
 @dataclass
 class SourceResult:
+    """What a reader found in one file: its configs and the problems reading it."""
+
     specs: list[AdapterSpec] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     program: str | None = None  # the text rules see when it differs from the file (notebook cells)

@@ -243,3 +243,33 @@ def test_jobs_give_the_same_report(tmp_path):
     assert lint(tmp_path, "-j", "2", ".") == serial
     code, out = run_cli(["-j", "2", "."], tmp_path)
     assert code == 1 and out.endswith("Checked 13 files: 12 configs, 12 checked (100 %).\n")
+
+
+# What a warm one-file run (pre-commit's `peftlint check FILE`) has no use for; each is imported only by
+# the run that needs it.
+NOT_IMPORTED_BY_A_WARM_ONE_FILE_RUN = (
+    "tempfile",  # a cache entry's temporary file is opened by store.write_entry itself
+    "tomllib",  # only a configuration that names peftlint is parsed
+    "peftlint.report.json_format", "peftlint.report.sarif", "peftlint.report.github",  # the other formats
+    "yaml", "libcst", "filelock", "difflib.unified_diff",  # trainer YAML, fixes, cache locks (a build)
+    "torch", "transformers", "peft", "huggingface_hub.file_download", "pygls", "lsprotocol",
+)
+
+
+def test_warm_one_file_run_leaves_the_modules_it_does_not_need_unimported(tmp_path):
+    """`python -m peftlint check FILE` as pre-commit runs it, after a run that cached the inventory: the
+    file is linted again (its text changed) and its findings stored, with none of the modules above."""
+    write(tmp_path / "train.py", TYPO)
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PEFTLINT_CACHE_DIR": str(cache)}
+    cmd = [sys.executable, "-X", "importtime", "-m", "peftlint", "check", "train.py"]
+    assert subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True).returncode == 1
+    [entry] = cache.glob("result-*.json")
+    before = entry.read_bytes()
+    write(tmp_path / "train.py", TYPO + "# changed\n")
+    warm = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert warm.returncode == 1 and "PFT101 `vproj` matches no module" in warm.stdout, warm.stderr
+    assert entry.read_bytes() != before  # the file's new findings replaced its cache entry
+    imported = {line.rsplit("|", 1)[1].strip() for line in warm.stderr.splitlines() if line.startswith("import time:")}
+    assert "peftlint.engine.run" in imported  # the probe sees the run's imports
+    assert sorted(set(NOT_IMPORTED_BY_A_WARM_ONE_FILE_RUN) & imported) == []

@@ -3,13 +3,15 @@ workspace, with a bundled model (meta-llama/Llama-3.2-1B: 16 layers), offline.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-from support.lsputil import SERVER, apply, diagnostics, open_doc, position_of, python_text
+from support.helpers_hf import TINY_SHAPE
+from support.lsputil import MODEL, SERVER, apply, diagnostics, open_doc, position_of, python_text
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -198,3 +200,31 @@ async def test_python_text_under_a_notebook_name_is_linted_as_python(client: Lan
 async def test_json_that_is_not_an_adapter_config_is_left_alone(client: LanguageClient, workspace: Path) -> None:
     uri = open_doc(client, workspace / "package.json", '{"name": "x", "target_modules": 3}', language="json")
     assert await diagnostics(client, uri) == []
+
+
+def _builds(client: LanguageClient, model: str) -> list[list[object]]:
+    """The progress reports of each work-done progress whose title names ``model``."""
+    return [reports for reports in client.progress_reports.values()
+            if reports and isinstance(reports[0], lsp.WorkDoneProgressBegin) and model in reports[0].title]
+
+
+async def test_a_model_build_is_shown_as_progress_then_the_diagnostics_come(
+        client: LanguageClient, workspace: Path) -> None:
+    # a local model no run has built: a tiny llama of its own (the config text is the cache key)
+    tiny = workspace / "tiny-llama-progress"
+    tiny.mkdir()
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], **TINY_SHAPE, "vocab_size": 321}
+    (tiny / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    text = python_text('["q_proj", "qproj"]').replace(MODEL, str(tiny))
+    uri = open_doc(client, workspace / "builds.py", text)
+    found = await diagnostics(client, uri)
+    assert [(d.code, str(tiny) in d.message) for d in found] == [("PFT101", True)]
+    [build] = _builds(client, str(tiny))
+    begin, end = build  # begin, then end: the build is over before the lint that needed it is published
+    assert isinstance(begin, lsp.WorkDoneProgressBegin) and begin.title == f"peftlint: building {tiny}"
+    assert begin.message == "as AutoModelForCausalLM, on the meta device"
+    assert isinstance(end, lsp.WorkDoneProgressEnd) and end.message == f"{tiny} built"
+    # its inventory is cached now: another buffer on the same model builds nothing
+    again = open_doc(client, workspace / "builds_again.py", text)
+    assert [d.code for d in await diagnostics(client, again)] == ["PFT101"]
+    assert len(_builds(client, str(tiny))) == 1

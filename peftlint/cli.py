@@ -13,6 +13,7 @@ from peftlint import __version__
 if TYPE_CHECKING:
     from peftlint.config import Settings
     from peftlint.engine.run import Linter
+    from peftlint.rules.base import Rule
 
 EXIT_OK, EXIT_FINDINGS, EXIT_FAILURE = 0, 1, 2
 TEXT_FORMATS = ("concise", "full", "text")
@@ -162,7 +163,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
           exclude: tuple[str, ...], extend_exclude: tuple[str, ...], force_exclude: bool | None, color: str,
           stdin_filename: Path | None) -> None:
     """Lint PATHS (files or directories; default: the current directory; `-`: stdin, see --stdin-filename)."""
-    from peftlint.config import Settings, SettingsError, load_settings, merge_cli, merge_cli_selection, parse_size
+    from peftlint.config import SettingsError, load_settings, merge_cli, merge_cli_selection, parse_size
     from peftlint.engine.progress import Progress
     from peftlint.engine.run import Linter
     from peftlint.report import renderers
@@ -213,6 +214,7 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
         sys.exit(EXIT_FAILURE)
     fmt = fmt or settings.output_format or "concise"
     if stdin:
+        assert stdin_filename is not None  # checked above: reading stdin needs the name it stands for
         _check_stdin(settings, stdin_filename, fmt, output_file, fix, diff, exit_zero,
                      {"statistics": statistics, "settings": settings, "show_notes": show_notes}, show_configs)
     missing = [p for p in paths if not p.exists()]
@@ -290,7 +292,7 @@ def _write_report(path: Path | None, text: str, color: bool | None = None) -> No
         sys.exit(EXIT_FAILURE)
 
 
-def _check_stdin(settings: object, name: Path, fmt: str, output_file: Path | None, fix: bool, diff: bool,
+def _check_stdin(settings: Settings, name: Path, fmt: str, output_file: Path | None, fix: bool, diff: bool,
                  exit_zero: bool, options: dict, show_configs: bool = False) -> None:
     """``check --stdin-filename NAME -``: the report on stdout, or with --fix the fixed text on stdout
     and the report of what is left on stderr (ruff's behaviour); exits."""
@@ -349,7 +351,7 @@ def rule(code: str | None, show_all: bool, fmt: str) -> None:
     from peftlint.rules import all_rules, rule_by_code
     from peftlint.rules.docs import explain, explain_text
 
-    def as_json(r: type) -> dict:
+    def as_json(r: type[Rule]) -> dict:
         return {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary.strip(),
                 "needs_model": r.needs_model, "explanation": explain(r)}
 
@@ -360,13 +362,13 @@ def rule(code: str | None, show_all: bool, fmt: str) -> None:
         for r in all_rules():
             click.echo(f"{r.code}  {r.name:<28} {r.severity.value:<8} {r.summary}")
         return
-    r = rule_by_code(code)
-    if r is None:
+    found = rule_by_code(code)
+    if found is None:
         from peftlint.rules.selectors import suggestion
 
         click.echo(f"peftlint: unknown rule {code!r}{suggestion(code)}", err=True)
         sys.exit(EXIT_FAILURE)
-    click.echo(json.dumps(as_json(r), indent=2) if fmt == "json" else explain_text(r).rstrip("\n"))
+    click.echo(json.dumps(as_json(found), indent=2) if fmt == "json" else explain_text(found).rstrip("\n"))
 
 
 @main.command()
@@ -394,9 +396,9 @@ def modules(model: str, fmt: str, model_class: str | None, subfolder: str | None
     trainable parameters, adapted modules and adapter file size of that config on MODEL.
     """
     from peftlint.config import SettingsError, load_settings, merge_cli
-    from peftlint.semantics.describe import describe_modules
     from peftlint.model.load import load_inventory
     from peftlint.report.modules_text import render_json, render_text
+    from peftlint.semantics.describe import describe_modules
 
     try:
         settings = load_settings(Path.cwd(), None)

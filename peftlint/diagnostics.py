@@ -201,7 +201,7 @@ class Diagnostic:
     # Where the config's base model came from ("from_pretrained(...) at line 12", "--model"); filled
     # by the engine for every finding of a config whose model reference is known.
     model_source: str | None = None
-    # Lines on which a ``# noqa`` comment may suppress this finding (the finding's line and the
+    # Lines on which a ``noqa`` comment may suppress this finding (the finding's line and the
     # config call's first line); filled by the engine.
     noqa_lines: tuple[int, ...] = field(default=(), compare=False)
     # In a notebook: (cell, line in the cell, column in the cell), 1-based, cells counted from the

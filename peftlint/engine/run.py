@@ -30,8 +30,8 @@ from peftlint.engine.results_cache import (
 from peftlint.engine.suppress import NoqaComment, Suppressions, parse_suppressions, per_file_ignored
 from peftlint.reading import NotReadable, human_size
 from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
-from peftlint.semantics import peft_check, regex_budget
 from peftlint.rules.selectors import is_known, suggestion
+from peftlint.semantics import peft_check, regex_budget
 from peftlint.semantics.regex_budget import RegexTooSlow
 from peftlint.sources import Problem, SourceResult
 from peftlint.spec import AdapterSpec, ModelRef

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 
 from peftlint.config import prefix_hit
-from peftlint.textpos import split_lines
 from peftlint.diagnostics import Span
+from peftlint.textpos import split_lines
 
 _NOQA = re.compile(r"#\s*noqa(?P<sep>\s*:\s*(?P<codes>[A-Za-z]+[0-9][A-Za-z0-9]*(?:\s*[,\s]\s*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?", re.I)
 _FILE_NOQA = re.compile(r"#\s*peftlint\s*:\s*noqa(?:\s*:\s*(?P<codes>[A-Za-z]+[0-9][A-Za-z0-9]*(?:\s*[,\s]\s*[A-Za-z]+[0-9][A-Za-z0-9]*)*))?", re.I)

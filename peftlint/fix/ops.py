@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 
-
 class OpKind(str, enum.Enum):
     SET_ARG = "set-arg"  # add the keyword argument, or replace its value
     REMOVE_ARG = "remove-arg"

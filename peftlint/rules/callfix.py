@@ -72,7 +72,6 @@ def checked(rule: "Rule", ctx: "Context", diags: list[Diagnostic]) -> list[Diagn
 def _check(rule: "Rule", ctx: "Context", d: Diagnostic, fix: Fix, before: list[Diagnostic]) -> Fix | None:
     change = fix.change
     assert change is not None  # checked() passes call fixes only
-    spec = ctx.spec
     literals = _literals(ctx)
     try:
         fixed = apply_ops(literals if literals is not None else {}, change.ops)

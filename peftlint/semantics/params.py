@@ -18,7 +18,6 @@ from peftlint.semantics.param_count import SAVE_BYTES, ParameterCount, not_count
 from peftlint.semantics.param_layers import BIAS_METHODS, COUNTERS, NotCounted, numel, shared_saved
 from peftlint.spec import AdapterSpec, Value
 
-
 # task types whose PeftModel class wraps further heads after injection (not reproduced)
 _UNCOUNTED_TASKS = ("TOKEN_CLS", "QUESTION_ANS")
 # peft's EMBEDDING_LAYER_NAMES: naming one in target_modules makes save_pretrained store whole embeddings

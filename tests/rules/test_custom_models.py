@@ -4,13 +4,11 @@ statically (``ModelRef(library="local")``), and what peftlint says PEFT does mus
 
 from __future__ import annotations
 
-
 import pytest
 from support.claims import said_by
 from support.custom_models import line_of, lint_local, real_model
 from support.lintutil import lint, run_cli
 from support.oracle import peft_outcome, peftlint_outcome, wrapped_parameters
-
 
 MODELS = '''\
 from collections import OrderedDict

@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from support.diffusersutil import pipeline_dir, real_unet, save_diffusers_lora  # noqa: E402
 from support.claims import said_by  # noqa: E402
+from support.diffusersutil import pipeline_dir, real_unet, save_diffusers_lora  # noqa: E402
 from support.lintutil import lint, run_cli, said  # noqa: E402
 
 from peftlint.config import Settings  # noqa: E402

@@ -64,9 +64,8 @@ def test_finding_without_scipy(tmp_path, monkeypatch, cls, kwargs, body):
 @pytest.mark.parametrize("cls,kwargs,body", CASES)
 def test_finding_with_scipy(tmp_path, cls, kwargs, body):
     """Where scipy is installed (the test extra installs it), the same finding, in peft's words."""
-    import scipy  # noqa: F401 - the real package
-
     import peft
+    import scipy  # noqa: F401 - the real package
 
     with pytest.raises(ValueError) as info:
         getattr(peft, cls)(**kwargs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Any
+from typing import Any, Callable
 
 from peftlint.model.static.static_values import (
     MISSING,
@@ -38,7 +38,7 @@ _CMPOPS = {
     ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
     ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
 }
-_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg, ast.Not: operator.not_, ast.Invert: operator.invert}
+_UNARY: dict[type, Callable[[Any], Any]] = {ast.UAdd: operator.pos, ast.USub: operator.neg, ast.Not: operator.not_, ast.Invert: operator.invert}
 STATIC_TYPES = (int, float, bool, str, type(None), bytes)
 MAX_ITEMS = 4096  # longest static sequence the reader builds (loops, comprehensions, repetitions)
 BUILTINS = frozenset({
@@ -131,6 +131,7 @@ class Evaluator:
             if alias.asname is None:
                 parts = parts[:1]  # `import torch.nn` binds `torch`
             return ImportRef(parts, len(parts), 0, file)
+        assert isinstance(stmt, ast.ImportFrom)  # an import binding comes from one of the two statements
         mod = tuple(stmt.module.split(".")) if stmt.module else ()
         return ImportRef(mod + (alias.name,), len(mod), stmt.level, file)
 
@@ -162,6 +163,7 @@ class Evaluator:
             if isinstance(part, ast.Constant):
                 out.append(str(part.value))
                 continue
+            assert isinstance(part, ast.FormattedValue)  # an f-string holds constants and {fields} only
             v = self.ev(part.value, f)
             spec = self.ev(part.format_spec, f) if part.format_spec is not None else ""
             if not is_static(v) or not isinstance(spec, str):
@@ -179,17 +181,18 @@ class Evaluator:
         return "".join(out)
 
     def ev_BinOp(self, e: ast.BinOp, f: Frame) -> Any:
-        a, b = self.ev(e.left, f), self.ev(e.right, f)
+        a: Any = self.ev(e.left, f)  # values of the read code: any Python value, or a Node/Unknown
+        b: Any = self.ev(e.right, f)
         op = _BINOPS.get(type(e.op))
         if isinstance(e.op, ast.Mult) and isinstance(a, list) and isinstance(b, int) or \
                 isinstance(e.op, ast.Mult) and isinstance(b, list) and isinstance(a, int):
-            n = b if isinstance(b, int) else a
-            seq = a if isinstance(a, list) else b
+            pair: tuple[Any, Any] = (b, a) if isinstance(b, int) else (a, b)
+            n, seq = pair  # the count and the list
             if len(seq) * max(n, 0) <= MAX_ITEMS:
                 return seq * n  # `[block] * 3` repeats the same module object, as in Python
         if op is None or not (is_static(a) and is_static(b)):
             if isinstance(e.op, ast.Add) and isinstance(a, (list, tuple)) and type(a) is type(b):
-                return a + b
+                return operator.add(a, b)
             if isinstance(e.op, (ast.Add, ast.Mult)) and (isinstance(a, Node) or isinstance(b, Node)):
                 return Unknown(f"`{describe(e)}` is not static")  # Sequential + Sequential is a module
             return Plain(f"`{describe(e)}`")  # arithmetic: not static, but not a module either
@@ -330,9 +333,9 @@ class Evaluator:
         key = self.ev(e.slice, f)
         if isinstance(base, Node) and base.torch_base in ("ModuleList", "Sequential", "ModuleDict") and not base.opaque:
             if isinstance(key, int) and not isinstance(key, bool):
-                items = [c for c in base.children.values() if c is not None]
-                if -len(items) <= key < len(items):
-                    return items[key]
+                children = [c for c in base.children.values() if c is not None]
+                if -len(children) <= key < len(children):
+                    return children[key]
             if isinstance(key, str) and base.children.get(key) is not None:
                 return base.children[key]
             return Unknown(f"`{describe(e)}` is not static")

@@ -6,10 +6,10 @@ from typing import Iterator
 
 from peftlint.codes import Code
 from peftlint.diagnostics import Applicability, Diagnostic, Severity
-from peftlint.rules._common import py_example, py_text
 from peftlint.fix.ops import Op, OpKind
-from peftlint.rules.callfix import call_fix
+from peftlint.rules._common import py_example, py_text
 from peftlint.rules.base import Expect, Rule
+from peftlint.rules.callfix import call_fix
 from peftlint.rules.context import Context
 from peftlint.rules.fields._common import key_span, pattern_dicts
 from peftlint.semantics import regex_budget as budgeted

@@ -8,9 +8,9 @@ from peftlint.codes import Code
 from peftlint.diagnostics import Applicability, Diagnostic, Fix, Severity
 from peftlint.fix.edits import remove_item_edit
 from peftlint.fix.ops import Op, OpKind
-from peftlint.rules.callfix import call_fix
 from peftlint.rules._common import py_example, py_text
 from peftlint.rules.base import Expect, Rule
+from peftlint.rules.callfix import call_fix
 from peftlint.rules.context import Context
 from peftlint.spec import Value
 

@@ -6,8 +6,8 @@ from typing import Iterator, TypeGuard
 
 from peftlint.codes import Code
 from peftlint.diagnostics import Applicability, Diagnostic, Fix, Severity
-from peftlint.rules._common import py_example, py_text
 from peftlint.fix.ops import Op, OpKind
+from peftlint.rules._common import py_example, py_text
 from peftlint.rules.base import Expect, Rule
 from peftlint.rules.callfix import call_fix, linear_leaves
 from peftlint.rules.context import Context

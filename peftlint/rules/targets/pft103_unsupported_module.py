@@ -15,8 +15,14 @@ from peftlint.rules.callfix import call_fix
 from peftlint.rules.context import Context
 from peftlint.rules.targets._common import span_for
 from peftlint.semantics.matching import entry_matches
-from peftlint.semantics.methods import (SHAPE_FREE, SILENT_KINDS, describe_supported, display_name, supported_kinds,
-                                        unsupported_raise)
+from peftlint.semantics.methods import (
+    SHAPE_FREE,
+    SILENT_KINDS,
+    describe_supported,
+    display_name,
+    supported_kinds,
+    unsupported_raise,
+)
 from peftlint.semantics.peft_check import shape_probe
 from peftlint.semantics.suggest import format_names
 

@@ -27,6 +27,11 @@ def pytest_configure(config) -> None:
     Set before any test module is imported: huggingface_hub reads HF_HUB_CACHE when it is first
     imported, and worker processes read it from the environment; both must see the same folder.
     """
+    # Hundreds of tests start a new Python process (`python -m peftlint`, probes). With
+    # PYTHONDONTWRITEBYTECODE set (as in some containers and CI images) each of them would compile
+    # every peftlint module it imports from source again; written once, the bytecode is reused, as in
+    # a normal install. Workers and subprocesses inherit the environment set here.
+    _saved["PYTHONDONTWRITEBYTECODE"] = os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     root = tempfile.mkdtemp(prefix="peftlint-tests-")
     _root.append(root)
     _saved.update({k: os.environ.get(k) for k in _KEYS})

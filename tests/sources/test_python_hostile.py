@@ -6,7 +6,6 @@ import subprocess
 import sys
 import warnings
 
-import hypothesmith
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -162,8 +161,16 @@ def _check(text: str) -> None:
     assert all(p.code in ("PFT902", "PFT908") for p in result.problems), result.problems
 
 
+def _grammar() -> st.SearchStrategy[str]:
+    """hypothesmith's strategy, made when first drawn: building it compiles Python's grammar (seconds),
+    which a worker that never runs this test should not pay while collecting."""
+    import hypothesmith
+
+    return hypothesmith.from_grammar()
+
+
 @FAST
-@given(hypothesmith.from_grammar())
+@given(st.deferred(_grammar))
 def test_generated_modules(source: str) -> None:
     _check(source)
     _check(HEADER + source + "\ncfg = LoraConfig(target_modules=x, r=y)\nget_peft_model(model, cfg)\n")

@@ -276,16 +276,16 @@ def test_an_old_hit_refreshes_its_timestamp(tree: Path) -> None:
 
 
 def test_concurrent_runs_share_the_cache(tree: Path, linted: list[str]) -> None:
-    """Three processes start at once on an empty cache; all report the same, the cache stays whole."""
+    """Two processes start at once on an empty cache; both report the same, the cache stays whole."""
     cache = tree.parent / "shared-cache"
     env = {k: v for k, v in os.environ.items() if k != "PEFTLINT_CACHE_DIR"}
     env.update(PYTHONPATH=str(REPO_ROOT), PEFTLINT_CACHE_DIR=str(cache), HF_HUB_OFFLINE="1")
     cmd = [sys.executable, "-m", "peftlint", "--format", "json", "-j", "1", "."]
     procs = [subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(3)]
+             for _ in range(2)]
     outs = [p.communicate(timeout=600) for p in procs]
     assert all(p.returncode == 1 for p in procs), [err for _, err in outs]
-    assert outs[0][0] == outs[1][0] == outs[2][0]
+    assert outs[0][0] == outs[1][0]
     assert not list(cache.glob(".tmp-peftlint-*"))
     if os.name != "nt":  # lock files are removed by their holder (Windows cannot remove open files)
         assert not list(cache.glob("lock-*"))

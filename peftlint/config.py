@@ -72,10 +72,11 @@ class Settings:
     notes: list[str] = field(default_factory=list)
 
     def selects(self, code: str) -> bool:
-        """ruff's selection: select (default all) plus extend-select, minus ignore; prefixes allowed."""
-        chosen = prefix_hit(code, self.select) if self.select else True
-        chosen = chosen or prefix_hit(code, self.extend_select)
-        return chosen and not prefix_hit(code, self.ignore)
+        """ruff's selection: select (default all) plus extend-select, minus ignore; prefixes allowed.
+        As in ruff, the most specific selector naming the code decides (``select = ["PFT101"]`` with
+        ``ignore = ["PFT1"]`` keeps PFT101), and ignore wins between equally specific ones."""
+        chosen = max(specificity(code, self.select) if self.select else 0, specificity(code, self.extend_select))
+        return chosen >= 0 and chosen > specificity(code, self.ignore)
 
     def cache_directory(self) -> Path | None:
         """Where caches live: ``cache-dir``, else the user cache directory; None with ``--no-cache``."""
@@ -84,6 +85,13 @@ class Settings:
         from peftlint.store import default_cache_dir
 
         return Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+
+
+def specificity(code: str, selectors: list[str]) -> int:
+    """How specific the most specific selector naming ``code`` is (its length; ``ALL`` is 0), or -1."""
+    code = code.upper()
+    return max((0 if s.upper() == "ALL" else len(s) for s in selectors
+                if s.upper() == "ALL" or code.startswith(s.upper())), default=-1)
 
 
 def prefix_hit(code: str, selectors: list[str]) -> bool:

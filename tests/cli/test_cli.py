@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from support.lintutil import lint, run_cli
 
 SMOL = "HuggingFaceTB/SmolLM2-135M"
@@ -115,6 +116,20 @@ def test_command_line_selection_layers_over_the_configuration_as_ruffs(tmp_path)
     assert {d["code"] for d in lint(tmp_path, "--extend-select", "PFT1", "a.py")} == {"PFT101", "PFT204"}
     assert {d["code"] for d in lint(tmp_path, "--select", "PFT", "a.py")} == {"PFT101", "PFT204"}
     assert {d["code"] for d in lint(tmp_path, "--select", "PFT", "--ignore", "PFT204", "a.py")} == {"PFT101"}
+
+
+@pytest.mark.parametrize(("config", "args", "expected"), [
+    ('select = ["PFT101"]\nignore = ["PFT1"]', [], {"PFT101"}),  # the more specific selector decides
+    ('ignore = ["PFT1"]', ["--extend-select", "PFT101"], {"PFT101", "PFT204"}),
+    ('extend-select = ["PFT101"]\nignore = ["PFT1"]', [], {"PFT101", "PFT204"}),
+    ('select = ["PFT1"]\nignore = ["PFT101"]', [], set()),
+    ('select = ["PFT101"]\nignore = ["PFT101"]', [], set()),  # equally specific: ignore wins
+])
+def test_the_most_specific_selector_decides_as_in_ruff(tmp_path, config, args, expected):
+    # checked against ruff 0.17 (E501 / E in place of PFT101 / PFT1)
+    write(tmp_path / "pyproject.toml", f"[tool.peftlint]\n{config}\n")
+    write(tmp_path / "a.py", TYPO.replace('"vproj"]', '"vproj", "q_proj"]'))
+    assert {d["code"] for d in lint(tmp_path, *args, "a.py")} == expected
 
 
 def test_bad_pyproject_is_a_usage_error(tmp_path):

@@ -73,8 +73,8 @@ class Settings:
 
     def selects(self, code: str) -> bool:
         """ruff's selection: select (default all) plus extend-select, minus ignore; prefixes allowed.
-        As in ruff, the most specific selector naming the code decides (``select = ["PFT101"]`` with
-        ``ignore = ["PFT1"]`` keeps PFT101), and ignore wins between equally specific ones."""
+        As in ruff, the most specific selector naming the code decides (a whole code in select keeps
+        it when ignore names only its family's prefix), and ignore wins between equally specific ones."""
         chosen = max(specificity(code, self.select) if self.select else 0, specificity(code, self.extend_select))
         return chosen >= 0 and chosen > specificity(code, self.ignore)
 

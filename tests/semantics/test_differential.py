@@ -9,9 +9,12 @@ unsupported / no-default) and the exact set of adapted modules must agree with r
 from __future__ import annotations
 
 import functools
+import json
 import re
+from pathlib import Path
 
 import pytest
+from support import shared
 from support.oracle import bundled_ids, fresh, peft_outcome, peftlint_outcome
 
 from peftlint.semantics.matching import PeftView, compute_targeting
@@ -47,8 +50,7 @@ def inventory(hub_id: str):
     return build_inventory(res, cls)
 
 
-@functools.lru_cache(maxsize=None)
-def representatives() -> dict[str, str]:
+def _representatives() -> dict[str, str]:
     """Each bundled model's representative: among the models of the same class whose modules have the
     same names (block indices aside) and kinds, the one with the fewest modules. Built by
     transformers on meta, so the grouping is the real trees', not a guess from the configs."""
@@ -58,6 +60,15 @@ def representatives() -> dict[str, str]:
         shape = frozenset((re.sub(r"\.\d+(?=\.|$)", ".N", m.name), m.kind) for m in inv.modules)
         groups.setdefault((inv.model_class, inv.output_embedding, shape), []).append((len(inv.modules), hub_id))
     return {hub_id: min(group)[1] for group in groups.values() for _, hub_id in group}
+
+
+@pytest.fixture(scope="session")
+def representatives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The grouping, made once per session for every worker (it builds all 42 bundled models)."""
+    def build(d: Path) -> None:
+        (d / "representatives.json").write_text(json.dumps(_representatives()))
+
+    return json.loads((shared.once(tmp_path_factory, "module-trees", build) / "representatives.json").read_text())
 
 
 def cases(hub_id: str):
@@ -71,10 +82,10 @@ def cases(hub_id: str):
 
 
 @pytest.mark.parametrize("hub_id", bundled_ids())
-def test_matching_agrees_with_peft(hub_id):
+def test_matching_agrees_with_peft(hub_id, representatives):
     from peft import LoraConfig
 
-    if (rep := representatives()[hub_id]) != hub_id:
+    if (rep := representatives[hub_id]) != hub_id:
         pytest.skip(f"the same module tree as {rep}, which has fewer blocks")
     from peft.tuners.tuners_utils import BaseTunerLayer
 

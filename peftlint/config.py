@@ -96,8 +96,7 @@ def specificity(code: str, selectors: list[str]) -> int:
 
 def prefix_hit(code: str, selectors: list[str]) -> bool:
     """Whether ``code`` is named by one of ``selectors`` (codes, prefixes such as ``PFT1``, or ``ALL``)."""
-    code = code.upper()
-    return any(s.upper() == "ALL" or code.startswith(s.upper()) for s in selectors)
+    return specificity(code, selectors) >= 0
 
 
 _KEYS = {

@@ -4,6 +4,7 @@ asks builds it under a file lock, the others wait and read it (pytest-xdist's do
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -19,7 +20,8 @@ def once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[P
     target = base / f"shared-{name}"
     with FileLock(str(target) + ".lock"):
         if not (target / ".done").is_file():
-            target.mkdir(exist_ok=True)
+            shutil.rmtree(target, ignore_errors=True)  # what a failed build by another worker left
+            target.mkdir()
             build(target)
             (target / ".done").write_text("")
     return target

@@ -1,5 +1,9 @@
 """The rule registry: every ``Rule`` subclass with a code, one per ``pftNNN_*.py`` file of a family.
 
+The files are named by the one table of codes (``peftlint/codes.py``): ``Code.UNMATCHED_TARGET =
+"PFT101"`` is ``targets/pft101_unmatched_target.py``, so a run imports its rules without listing
+folders (tests/rules/test_codes.py checks that every rule file is in the table).
+
 A family package may declare ``SOURCES``, the spec sources its rules can say anything about (the
 saved-adapter rules look at adapter folders only); a run imports a family's rules only for specs
 of those sources, so linting a Python file never loads the weight readers."""
@@ -7,24 +11,28 @@ of those sources, so linting a Python file never loads the weight readers."""
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import re
 from functools import lru_cache
-from pathlib import Path
 
+from peftlint.codes import Code
 from peftlint.rules.base import Example, Expect, Rule
 
 # One folder per family: 1xx targets, 2xx form, 3xx fields, 4xx saved adapters, 9xx meta.
 FAMILIES = ("targets", "form", "fields", "weights", "meta")
+_FAMILY_OF_DIGIT = {"1": "targets", "2": "form", "3": "fields", "4": "weights", "9": "meta"}
 
 __all__ = ["Example", "Expect", "Rule", "all_rules", "rule_by_code", "rules_for"]
 
-_HERE = Path(__file__).resolve().parent
 _CODE = re.compile(r"PFT\d{3}")
 
 
+def rule_module(code: Code) -> tuple[str, str]:
+    """(family, module) of the file that defines the rule ``code``."""
+    return _FAMILY_OF_DIGIT[code.value[3]], f"pft{code.value[3:]}_{code.name.lower()}"
+
+
 def _rule_modules(family: str) -> list[str]:
-    return [info.name for info in pkgutil.iter_modules([str(_HERE / family)]) if info.name.startswith("pft")]
+    return [module for fam, module in map(rule_module, Code) if fam == family]
 
 
 def _collect(family: str, module: str, found: dict[str, type[Rule]]) -> None:

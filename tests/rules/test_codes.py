@@ -21,6 +21,14 @@ def test_every_rule_is_in_the_table_under_its_own_name() -> None:
     assert sorted(set(table) - set(rules)) == []  # no code without its rule (and docs)
 
 
+def test_every_rule_file_is_named_by_the_table() -> None:
+    """The registry finds rule files through the table, so a rule file outside it would never run."""
+    from peftlint.rules import FAMILIES, rule_module
+
+    files = {(p.parent.name, p.stem) for family in FAMILIES for p in (PACKAGE / "rules" / family).glob("pft*.py")}
+    assert files == {rule_module(c) for c in Code}
+
+
 def test_a_rule_code_is_the_table_entry() -> None:
     for rule in all_rules():
         assert Code(rule.code) is Code[rule.name.upper().replace("-", "_")]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from peftlint.reading import human_size
+
 # peft's get_peft_model casts float16/bfloat16 adapter weights to float32 (autocast_adapter_dtype=True)
 SAVE_DTYPE = "float32"
 SAVE_BYTES = 4
@@ -39,23 +41,10 @@ class ParameterCount:
         """peft's print_trainable_parameters() line, plus the wrapped layers and the file size."""
         if self.trainable is None or self.all_parameters is None:
             return f"trainable params: not computed ({self.reason})"
-        size = f", adapter file ~{human_bytes(self.adapter_bytes)} ({SAVE_DTYPE})" if self.adapter_bytes is not None \
+        size = f", adapter file ~{human_size(self.adapter_bytes)} ({SAVE_DTYPE})" if self.adapter_bytes is not None \
             else ""
         return (f"trainable params: {self.trainable:,d} || all params: {self.all_parameters:,d} || "
                 f"trainable%: {self.percent:.4f} ({self.adapted_modules} modules adapted{size})")
-
-
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "?"
-    if n < 1024:
-        return f"{n} B"
-    size = float(n)
-    for unit in ("KB", "MB", "GB"):
-        size /= 1024
-        if size < 1024 or unit == "GB":
-            break
-    return f"{size:.1f} {unit}"
 
 
 def not_counted(reason: str) -> ParameterCount:

@@ -101,13 +101,22 @@ class Context:
         target_modules = static("target_modules")
         if tm is not None and (tm.dynamic or (tm.value is not None and tm.items is None and not _is(tm.value, str))):
             target_modules = _DYNAMIC
-        if self.spec.facts.tool == "unsloth" and not unsloth.targets_as_written(self.spec.facts.call, self.spec.fields):
-            target_modules = _DYNAMIC  # unsloth picks or rewrites the layers itself
+        target_parameters = cast("list[str] | None", static("target_parameters"))
+        sources: dict[str, list[str]] = {}
+        if self.spec.facts.tool == "unsloth":
+            if not unsloth.targets_as_written(self.spec.facts.call, self.spec.fields):
+                target_modules = _DYNAMIC  # unsloth picks or rewrites the layers itself
+            elif (self.inventory is not None and self.field("target_parameters") is None
+                  and isinstance(target_modules, list)):
+                sources = unsloth.moe_target_parameters(target_modules, self.inventory)
+                target_parameters = list(sources) or None  # unsloth adds them for the MoE experts
         return PeftView(
             method=self.spec.method or "LORA",
             target_modules=target_modules,
             # what the config holds, as written: a str or dict too (PEFT iterates it; PFT210/PFT401 report it)
-            target_parameters=cast("list[str] | None", static("target_parameters")),
+            target_parameters=target_parameters,
+            parameter_sources=sources,
+            unsloth=self.spec.facts.tool == "unsloth",
             exclude_modules=static("exclude_modules"),
             modules_to_save=cast("list[str] | None", static("modules_to_save")),
             layers_to_transform=static("layers_to_transform"),

@@ -33,6 +33,12 @@ class PeftView:
     layers_to_transform: Any = None  # None | int | list[int]
     layers_pattern: Any = None  # None | str | list[str]
     task_type: str | None = None
+    # target_parameters that a tool added for target_modules entries (unsloth's MoE experts):
+    # parameter entry -> the entries it stands for, which then reach the parameters' modules
+    parameter_sources: dict[str, list[str]] = field(default_factory=dict)
+    # unsloth's import patches peft's MoE rewrite: skipped when target_parameters are set or the
+    # target is a regex with a dot, and dotted list entries are kept as written (``moe_rewrite``)
+    unsloth: bool = False
 
 
 def entry_matches(entry: str, key: str) -> bool:
@@ -284,6 +290,8 @@ def moe_rewrite(view: PeftView, inventory: Inventory, modules_to_save: list[str]
     targets = view.target_modules
     if view.method != "LORA" or not info.applies or targets is None:
         return None
+    if view.unsloth and (view.target_parameters or (isinstance(targets, str) and "." in targets)):
+        return None  # unsloth/import_fixes.py: _patch_peft_moe_target_conversion
     target_map = info.target_map
     fused = info.fused
     from_string = isinstance(targets, str)
@@ -299,6 +307,8 @@ def moe_rewrite(view: PeftView, inventory: Inventory, modules_to_save: list[str]
     present: dict[str, set[str]] = {}
     for entry in targets:
         hit = next(((old, new) for old, new in target_map.items() if entry == old or entry.endswith("." + old)), None)
+        if view.unsloth and not from_string and "." in entry:
+            hit = None  # unsloth rewrites the bare names only
         if hit is None:
             remaining.append(entry)
             continue
@@ -376,6 +386,11 @@ def _match_parameters(t: Targeting, view: PeftView, inventory: Inventory) -> Non
         for entry, new in t.moe.moved.items():
             owners = dict.fromkeys(param_owner(k) for k in t.parameter_hits.get(new, []))
             t.entry_hits[entry] = list(owners)
+    for new, entries in view.parameter_sources.items():
+        owners = dict.fromkeys(param_owner(k) for k in t.parameter_hits.get(new, []))
+        for entry in entries:
+            if entry in t.entry_hits and not t.entry_hits[entry]:
+                t.entry_hits[entry] = list(owners)
 
 
 def param_owner(key: str) -> str:

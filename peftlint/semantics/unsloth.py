@@ -17,12 +17,23 @@ the model was loaded, peftlint says nothing:
   unsloth picks the layers itself (``FastLanguageModel``: its list of projections, narrowed by
   ``FastBaseModel`` to language layers; ``FastModel``: ``unsloth_zoo``'s ``get_peft_regex``), so the
   targets are not known statically.
+- On a MoE model whose experts are fused parameters, both add ``target_parameters`` for the experts
+  when ``target_modules`` names ``gate_proj``/``up_proj``/``gate_up_proj`` (-> ``...experts.gate_up_proj``)
+  or ``down_proj`` (-> ``...experts.down_proj``) and no ``target_parameters`` were passed
+  (``get_moe_target_parameters`` in ``unsloth/models/_utils.py``; ``moe_target_parameters`` here).
+- ``import unsloth`` patches peft's transformers-5 MoE rewrite (``_patch_peft_moe_target_conversion``
+  in ``unsloth/import_fixes.py``): it is skipped when the config has ``target_parameters`` (so
+  after the step above) or a target regex with a dot, and dotted list entries are kept as written
+  (``PeftView.unsloth`` in ``semantics/matching.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from peftlint.model.inventory import Inventory
 
 RELEASE = "2026.8.19"
 
@@ -92,3 +103,41 @@ def targets_as_written(call: str, fields: dict[str, Any]) -> bool:
     if "finetune_last_n_layers" in fields and "layers_to_transform" not in fields:
         return False  # unsloth computes layers_to_transform from it
     return True
+
+
+# get_moe_target_parameters: the target_modules entries that ask for the experts, and the parameter
+# paths unsloth tries (the first, or the second where the model has it: Gemma 4 keeps its experts
+# directly under the layer)
+_MOE_BROAD_MLP_TARGETS = frozenset({"gate_proj", "up_proj", "down_proj", "gate_up_proj"})
+_MOE_PARAMETERS = (
+    (frozenset({"gate_proj", "up_proj", "gate_up_proj"}), "mlp.experts.gate_up_proj", "experts.gate_up_proj"),
+    (frozenset({"down_proj"}), "mlp.experts.down_proj", "experts.down_proj"),
+)
+
+
+def moe_target_parameters(target_modules: list[str], inventory: Inventory) -> dict[str, list[str]]:
+    """The ``target_parameters`` unsloth adds for a MoE model's fused experts (see the module docs),
+    each with the ``target_modules`` entries that asked for it; {} when it adds none.
+
+    unsloth first asks whether the config counts experts (``num_experts``, ``n_routed_experts`` or
+    ``num_local_experts``); a model whose experts are fused parameters does, so here the parameters
+    alone decide."""
+    asked = [e for e in target_modules if isinstance(e, str) and "." not in e and e in _MOE_BROAD_MLP_TARGETS]
+    if not asked:
+        return {}
+    keys = [f"{m.name}.{p}" for m in inventory.modules for p in m.params]
+
+    def has(name: str) -> bool:
+        return any(k == name or k.endswith("." + name) for k in keys)
+
+    out: dict[str, list[str]] = {}
+    for wants, default, alternate in _MOE_PARAMETERS:
+        entries = [e for e in asked if e in wants]
+        if not entries:
+            continue
+        # _resolve_moe_parameter_name: the first parameter that ends in either name decides
+        name = next((n for k in keys for n in (default, alternate) if k == n or k.endswith("." + n)),
+                    alternate if inventory.model_type.startswith("gemma4") else default)
+        if has(name):
+            out[name] = entries
+    return out

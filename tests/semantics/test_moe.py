@@ -179,3 +179,90 @@ def test_ia3_mixtral_default_loses_w2(tmp_path):
     (tmp_path / "train.py").write_text(f"from peft import IA3Config\n# peftlint: model={MIXTRAL}\nc = IA3Config()\n")
     found = [f for f in lint(tmp_path, ".") if f["code"] == "PFT106"]
     assert len(found) == 1 and "`w2`" in said(found[0]) and found[0]["severity"] == "warning"
+
+
+# -- unsloth's get_peft_model on MoE models (semantics/unsloth.py) -------------------------------------
+# unsloth adds target_parameters for fused experts when target_modules names gate/up/down_proj, and
+# its import patches peft's MoE rewrite to stand aside once target_parameters are set. The oracle
+# is peft with that patch (the same few lines as unsloth/import_fixes.py), on the meta model.
+
+UNSLOTH_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+@pytest.fixture()
+def peft_as_unsloth_patches_it(monkeypatch):
+    from peft.utils import transformers_weight_conversion as twc
+
+    original = twc._convert_peft_config_moe
+
+    def patched(peft_config, *args, **kwargs):
+        if getattr(peft_config, "target_parameters", None):
+            return None
+        return original(peft_config, *args, **kwargs)
+
+    monkeypatch.setattr(twc, "_convert_peft_config_moe", patched)
+
+
+def ours_unsloth(ref: str, targets: list[str]):
+    from peftlint.semantics.unsloth import moe_target_parameters
+
+    sources = moe_target_parameters(targets, inventory(ref))
+    view = PeftView(method="LORA", target_modules=targets, target_parameters=list(sources) or None,
+                    parameter_sources=sources, unsloth=True)
+    return sources, compute_targeting(view, inventory(ref))
+
+
+@pytest.mark.parametrize(("ref", "cls"), [(QWEN2_MOE, "Qwen2MoeForCausalLM"), (MIXTRAL, "MixtralForCausalLM")])
+def test_unsloth_reaches_the_experts_as_peft_does(ref, cls, peft_as_unsloth_patches_it):
+    """Qwen1.5-MoE (no peft rewrite) and Mixtral (peft rewrites, but unsloth's target_parameters
+    stop it): the experts are wrapped, gate/up/down_proj reach them, nothing is dropped."""
+    from peft import LoraConfig
+
+    sources, t = ours_unsloth(ref, UNSLOTH_TARGETS)
+    assert sources == {"mlp.experts.gate_up_proj": ["gate_proj", "up_proj"], "mlp.experts.down_proj": ["down_proj"]}
+    pm, _ = run_peft(fresh(ref, cls), LoraConfig(r=2, target_modules=UNSLOTH_TARGETS,
+                                                  target_parameters=list(sources)))
+    assert t.moe is None
+    assert set(t.targeted) == set(pm.base_model.targeted_module_names)
+    assert set(t.parameters_targeted) == wrapped_parameters(pm) != set()
+    assert all(t.entry_hits[e] for e in ("gate_proj", "up_proj", "down_proj"))
+
+
+def test_unsloth_adds_nothing_without_mlp_names_or_on_dense_models():
+    from peftlint.semantics.unsloth import moe_target_parameters
+
+    assert moe_target_parameters(["q_proj", "v_proj"], inventory(QWEN2_MOE)) == {}
+    assert moe_target_parameters(["mlp.experts.down_proj", "w2"], inventory(MIXTRAL)) == {}  # dotted / other names
+    assert moe_target_parameters(UNSLOTH_TARGETS, inventory("HuggingFaceTB/SmolLM2-135M")) == {}
+
+
+UNSLOTH_SCRIPT = """\
+from unsloth import FastLanguageModel
+
+model, tokenizer = FastLanguageModel.from_pretrained(model_name="{model}", max_seq_length=2048)
+model = FastLanguageModel.get_peft_model(
+    model, r=16, lora_alpha=16, lora_dropout={dropout},
+    target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+)
+"""
+
+
+@pytest.mark.parametrize("model", [QWEN2_MOE, MIXTRAL])
+def test_unsloth_moe_script_gives_no_frozen_or_dropped_experts(tmp_path, model):
+    (tmp_path / "train.py").write_text(UNSLOTH_SCRIPT.format(model=model, dropout=0), encoding="utf-8")
+    found = [d for d in lint(tmp_path, "train.py") if d["severity"] != "info"]
+    assert [d["code"] for d in found if d["code"] in ("PFT101", "PFT107", "PFT109")] == []
+
+
+def test_unsloth_moe_parameters_with_dropout_raise(tmp_path, peft_as_unsloth_patches_it):
+    """With lora_dropout != 0 the ParamWrapper unsloth asked for makes get_peft_model raise."""
+    from peft import LoraConfig
+
+    (tmp_path / "train.py").write_text(UNSLOTH_SCRIPT.format(model=QWEN2_MOE, dropout=0.05), encoding="utf-8")
+    found = [d for d in lint(tmp_path, "train.py") if d["code"] == "PFT208"]
+    assert [(d["severity"], d["line"], d["subject"]) for d in found] == [("error", 5, "lora_dropout")]
+    assert "unsloth adds them" in found[0]["message"]
+    sources, _ = ours_unsloth(QWEN2_MOE, UNSLOTH_TARGETS)
+    with pytest.raises(ValueError, match="lora_dropout"):
+        run_peft(fresh(QWEN2_MOE, "Qwen2MoeForCausalLM"),
+                 LoraConfig(r=2, lora_dropout=0.05, target_modules=UNSLOTH_TARGETS, target_parameters=list(sources)))

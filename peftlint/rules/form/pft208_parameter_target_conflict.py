@@ -111,7 +111,12 @@ class ParameterTargetConflict(Rule):
     def _rewritten(self, ctx: Context) -> Iterator[Diagnostic]:
         """The transformers-5 MoE rewrite moved targets into target_parameters (PFT109 describes it)."""
         t = ctx.targeting
-        if t is None or t.moe is None or t.moe.error or not t.parameters_targeted:
+        if t is None or not t.parameters_targeted:
+            return
+        if ctx.view.parameter_sources and (t.moe is None or not t.moe.moved):
+            yield from self._conflicts(ctx, " (unsloth adds them for the MoE experts)")
+            return
+        if t.moe is None or t.moe.error:
             return
         yield from self._conflicts(ctx, " (PEFT's MoE rewrite put them there)", skip=("lora_dropout",))
 

@@ -56,7 +56,14 @@ class UnmatchedTarget(Rule):
            py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])', "tiiuae/falcon-7b",
                       expect=(Expect(4, 37, "this model has no separate query projection", fixed=FALCON_FIXED,
                                      detail='PEFT raises NoMatchingPeftModuleError ("Target modules'),
-                              Expect(4, 47, "this model has no separate value projection", fixed=FALCON_FIXED))))
+                              Expect(4, 47, "this model has no separate value projection", fixed=FALCON_FIXED))),
+           # no module matched, but a parameter is: PEFT warns instead of raising
+           py_example('config = LoraConfig(target_modules=["q_prj"], target_parameters=["mlp.experts.down_proj"])',
+                      "Qwen/Qwen1.5-MoE-A2.7B",
+                      expect=(Expect(4, 37, "`q_prj` matches no module of Qwen/Qwen1.5-MoE-A2.7B: PEFT only warns, "
+                                            "as no module matches, and adapts just the target_parameters",
+                                     detail="were set but no module was matched"),)),
+    )
     good = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj"])'),)
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
@@ -76,6 +83,11 @@ class UnmatchedTarget(Rule):
                 raised = nothing_targeted(ctx.view, ctx.inventory, t)
                 runtime = f"PEFT raises {error_class(raised)}"
                 detail = f"No entry of target_modules matches a module, so PEFT raises {raised}."
+            elif not t.targeted and t.parameters_targeted and ctx.complete and not ctx.view.exclude_modules:
+                runtime = "PEFT only warns, as no module matches, and adapts just the target_parameters"
+                detail = ("No entry of target_modules matches a module, but target_parameters reach parameters, so "
+                          "PEFT adapts those and warns (RuntimeWarning: \"target_modules={...} were set but no "
+                          "module was matched.\").")
             else:
                 runtime = "PEFT ignores it silently"
                 detail = "PEFT ignores an entry that matches nothing silently and adapts only the other entries."

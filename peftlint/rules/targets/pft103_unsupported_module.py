@@ -26,6 +26,11 @@ from peftlint.semantics.methods import (
 from peftlint.semantics.peft_check import shape_probe
 from peftlint.semantics.suggest import format_names
 
+# peft's _check_lora_target_modules_mamba (tuners_utils.py, peft 0.21)
+_MAMBA_METHODS = frozenset({"LORA", "ADALORA", "XLORA", "RANDLORA"})
+_MAMBA_MODEL_TYPES = frozenset({"falcon_h1", "mamba", "mamba2", "falcon_mamba", "nemotron_h"})
+_MAMBA_INCOMPATIBLE = frozenset({"out_proj", "conv1d"})
+
 
 def _describe_kind(m: inv.ModuleInfo) -> str:
     return {
@@ -90,6 +95,11 @@ class UnsupportedModule(Rule):
     `out_proj.forward`, so the adapter is a silent no-op. Target the MultiheadAttention module
     instead (LoRA then adapts both its `in_proj` and its `out_proj`).
 
+    On Mamba-based models (model types `mamba`, `mamba2`, `falcon_mamba`, `falcon_h1`, `nemotron_h`)
+    LoRA, AdaLoRA, X-LoRA and RandLoRA refuse any targeted `out_proj` or `conv1d` (their fused
+    kernels read those weights directly): `get_peft_model` raises `ValueError`, also for
+    `"all-linear"`, which selects the mixers' `out_proj`.
+
     Some methods check a layer's dimensions only while building it (GraLoRA: `in_features`
     divisible by `gralora_k`; OFT: by the block size; ...). For those, peftlint asks the
     installed peft once per targeted Linear shape (on a meta-device toy layer of that shape, with
@@ -112,6 +122,7 @@ class UnsupportedModule(Rule):
         if t is None or kinds is None:
             return
         yield from self._mha_out_proj(ctx, t)
+        yield from self._mamba(ctx, t)
         yield from self._shapes(ctx, t)
         bad = t.unsupported(ctx.inventory, kinds)
         registered = ctx.spec.facts.custom_modules
@@ -205,6 +216,27 @@ class UnsupportedModule(Rule):
             detail=f"PEFT wraps {'it' if len(hit) == 1 else 'them'}, but MultiheadAttention's forward reads "
                    "out_proj.weight directly and never calls out_proj.forward, so the adapter has no effect while "
                    "still being trained and saved.")
+
+    def _mamba(self, ctx: Context, t) -> Iterator[Diagnostic]:
+        """peft's ``_check_lora_target_modules_mamba``: LoRA-like methods refuse ``out_proj``/``conv1d``
+        of Mamba-based model types, whatever selected them ("all-linear" too)."""
+        assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
+        mt = ctx.inventory.model_type
+        if ctx.spec.method not in _MAMBA_METHODS or mt not in _MAMBA_MODEL_TYPES:
+            return
+        hit = next((n for n in t.targeted if n.rpartition(".")[2] in _MAMBA_INCOMPATIBLE), None)
+        if hit is None:
+            return
+        leaf = hit.rpartition(".")[2]
+        span, subject = span_for(ctx, hit)
+        yield self.diagnostic(
+            ctx, span,
+            f"`{leaf}` ({hit}) is incompatible with Mamba-based models (model_type='{mt}'): get_peft_model raises "
+            f"ValueError; leave every `{leaf}` out of the targets",
+            subject=subject or hit,
+            detail=f"PEFT raises ValueError (\"Module '{leaf}' is incompatible with Mamba-based models "
+                   f"(model_type='{mt}')\") for LoRA, AdaLoRA, X-LoRA and RandLoRA on {', '.join(sorted(_MAMBA_MODEL_TYPES))}: "
+                   f"their fused kernels read the weights of {', '.join(sorted(_MAMBA_INCOMPATIBLE))} directly.")
 
     def _shapes(self, ctx: Context, t) -> Iterator[Diagnostic]:
         """Dimension checks peft makes only while it builds a layer (GraLoRA's ``gralora_k``, OFT's

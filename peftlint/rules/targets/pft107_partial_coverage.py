@@ -36,13 +36,23 @@ def _ranges(indices: set[int]) -> str:
 
 
 def _other_kind_of_block(ctx: Context, lst: str, reached: set[int], total: int, entry: str) -> bool:
-    """The blocks the entry misses are of another class and have no layer of that name at all (a
-    UNet's `DownBlock2D` next to its `CrossAttnDownBlock2D`s has no attention): nothing to fix."""
+    """The blocks the entry misses are of another kind and have no layer of that name at all (a
+    UNet's `DownBlock2D` next to its `CrossAttnDownBlock2D`s has no attention; a hybrid model's
+    Mamba or linear-attention blocks next to its attention blocks, all of one class but holding
+    other layers): nothing to fix. A block's kind is its class and its children's names and classes."""
     assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
     inv = ctx.inventory
-    cls = {i: m.cls for i in range(total) if (m := inv.module(f"{lst}.{i}")) is not None}
+
+    def kind(i: int) -> tuple[str, ...] | None:
+        m = inv.module(f"{lst}.{i}")
+        if m is None:
+            return None
+        children = sorted(f"{c}:{c_m.cls}" for c in m.children if (c_m := inv.module(f"{m.name}.{c}")) is not None)
+        return (m.cls, *children)
+
+    kinds = {i: kind(i) for i in range(total)}
     missed = set(range(total)) - reached
-    if {cls.get(i) for i in missed} & {cls.get(i) for i in reached}:
+    if {kinds[i] for i in missed} & {kinds[i] for i in reached}:
         return False
     leaf = next((p for p in reversed(entry.split(".")) if not p.isdigit()), entry)
     prefixes = tuple(f"{lst}.{i}." for i in missed)
@@ -65,7 +75,9 @@ class PartialCoverage(Rule):
     `layers_to_transform` (with suffix entries, which the layer filter applies to).
 
     Blocks of another kind that have no such layer at all are not reported: a UNet's
-    `DownBlock2D` has no attention, so `to_q` reaching only its `CrossAttnDownBlock2D`s is complete.
+    `DownBlock2D` has no attention, so `to_q` reaching only its `CrossAttnDownBlock2D`s is complete;
+    so is `q_proj` reaching only the attention blocks of a hybrid model (Mamba or linear-attention
+    blocks of the same class but with other layers inside).
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "layers.0.mlp.down_proj"])',
                       expect=(Expect(4, 57, "`layers.0.mlp.down_proj` reaches only block 0 of the 30 blocks"),)),)

@@ -13,6 +13,7 @@ from peftlint.config import Settings
 from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.engine.results import SpecOutcome, parameter_count
 from peftlint.model.load import Loaded
+from peftlint.model.offload import Offload
 from peftlint.rules import rule_by_code
 from peftlint.rules.context import Context
 from peftlint.rules.meta import UNRESOLVED
@@ -26,6 +27,7 @@ class Checker(Protocol):
     """What this module uses of the run's ``Linter`` (engine/run.py), which calls it."""
 
     settings: Settings
+    offload: Offload
 
     def facts(self) -> PeftFacts | None: ...
     def finish(self, diags: list[Diagnostic], spec: AdapterSpec, ref: ModelRef | None,
@@ -106,7 +108,7 @@ def lint_candidates(linter: Checker, spec: AdapterSpec, text: str, outcome: Spec
     per_model: list[tuple[str, list[Diagnostic]]] = []
     for i, (ref, got) in enumerate(built):
         ctx = Context(spec=spec, inventory=got.inventory, model_label=got.label, settings=linter.settings,
-                      facts=linter.facts(), resolved=got.resolved, text=text)
+                      facts=linter.facts(), resolved=got.resolved, text=text, offload=linter.offload)
         if i == 0:
             outcome.ctx, outcome.inventory = ctx, got.inventory
             outcome.how, outcome.from_default, outcome.ref = ref.how, ref.from_default, ref.ref
@@ -130,6 +132,6 @@ def _lint_unbuilt(linter: Checker, spec: AdapterSpec, text: str, outcome: SpecOu
         summary = f"base model not resolved for any of the {len(failed)} models this config is applied to"
         diags.append(linter._unresolved(spec, outcome.skipped, unresolved[0][0], unresolved[0][1], summary))
     ctx = Context(spec=spec, inventory=None, model_label=None, settings=linter.settings,
-                  facts=linter.facts(), resolved=None, text=text)
+                  facts=linter.facts(), resolved=None, text=text, offload=linter.offload)
     outcome.ctx = ctx
     return diags + linter._run_rules(ctx)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from peftlint.engine.results_cache import ResolutionKey, ResolutionLog
     from peftlint.model.inventory import Inventory
     from peftlint.model.load import Building, Loaded
+    from peftlint.model.offload import Offload
     from peftlint.model.static.static_values import Pretrained
 
 # load_inventory's memo: (resolution key, model class) -> the inventory, or why it could not be built
@@ -35,6 +36,7 @@ class ModelChoice:
     _inventories: InventoryMemo
     _local: dict[object, object]  # module trees of classes in the linted code (module_tree memo)
     building: Building | None  # told of each model build (the language server's progress)
+    offload: Offload  # runs model builds and peft's verdicts (the language server: in a worker process)
 
     def cache_dir(self) -> Path | None:
         raise NotImplementedError
@@ -112,7 +114,7 @@ class ModelChoice:
                              model_class=ref.model_class, task_type=spec.task_type, how=ref.how,
                              resolved_memo=self._resolved, inventory_memo=self._inventories,
                              subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None,
-                             building=self.building)
+                             building=self.building, offload=self.offload)
         return got
 
     def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, name: str, text: str) -> Loaded:
@@ -131,7 +133,7 @@ class ModelChoice:
                 return None
             got = load_inventory(p.ref, self.settings, self.cache_dir(), base_dirs=base_dirs, model_class=p.model_class,
                                  how=p.how, resolved_memo=self._resolved, inventory_memo=self._inventories,
-                                 building=self.building)
+                                 building=self.building, offload=self.offload)
             return got.inventory
 
         tree = local_tree(spec.abspath, text, name, line=line, memo=self._local, display=spec.path,

@@ -28,6 +28,7 @@ from peftlint.engine.results_cache import (
     weight_files,
 )
 from peftlint.engine.suppress import NoqaComment, Suppressions, parse_suppressions, per_file_ignored
+from peftlint.model.offload import in_process
 from peftlint.reading import NotReadable, human_size
 from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
 from peftlint.rules.selectors import is_known, suggestion
@@ -85,6 +86,7 @@ class Linter(Replay, ModelChoice):
         self._inventories: InventoryMemo = {}
         self._local: dict[object, object] = {}  # module trees of classes in the linted code (module_tree memo)
         self.building = None
+        self.offload = in_process  # the heavy work on a cache miss runs here (see model/offload.py)
         self._rules: dict[str, list[Rule]] = {}
         # absolute path -> bytes to lint instead of the file's (``--diff``/``--fix`` re-lint fixed text in memory)
         self.overrides: dict[str, bytes] = {}
@@ -106,7 +108,7 @@ class Linter(Replay, ModelChoice):
         if self._facts is None:
             from peftlint.semantics.peft_facts import load_peft_facts
 
-            self._facts = load_peft_facts(self.cache_dir())
+            self._facts = load_peft_facts(self.cache_dir(), offload=self.offload)
         return self._facts
 
     def config_classes(self) -> set[str]:
@@ -458,7 +460,8 @@ class Linter(Replay, ModelChoice):
 
             expanded = expand(spec, inventory)  # what the trainer itself passes as target_modules
         ctx = Context(spec=expanded.spec if expanded else spec, inventory=inventory, model_label=label,
-                      settings=self.settings, facts=self.facts(), resolved=resolved, text=text)
+                      settings=self.settings, facts=self.facts(), resolved=resolved, text=text,
+                      offload=self.offload)
         outcome.ctx = ctx
         diags += self._run_rules(ctx)
         outcome.parameters = parameter_count(ctx)  # after the rules: their targeting is cached

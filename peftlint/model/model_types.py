@@ -3,22 +3,33 @@ remembered in the cache directory, so warm runs import neither transformers nor 
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from peftlint import __version__, store
+from peftlint.model.offload import Offload, in_process
 
 TYPES_PREFIX = "modeltypes-"
 
 
-def known_model_type(model_type: str, cache_dir: Path | None = None) -> bool:
+def known_model_type(model_type: str, cache_dir: Path | None = None, offload: Offload = in_process) -> bool:
     """Whether the installed transformers has a config class for ``model_type``
-    (``CONFIG_MAPPING_NAMES``: what ``AutoConfig`` can build without remote code)."""
-    return model_type in model_types(cache_dir)
+    (``CONFIG_MAPPING_NAMES``: what ``AutoConfig`` can build without remote code); on a cache miss
+    transformers is asked where ``offload`` runs it (the language server: its worker process)."""
+    return model_type in model_types(cache_dir, offload)
 
 
-@functools.lru_cache(maxsize=None)
-def model_types(cache_dir: Path | None) -> frozenset[str]:
+def model_types(cache_dir: Path | None, offload: Offload = in_process) -> frozenset[str]:
+    """The model types, read once per process and cache directory (``_KNOWN``)."""
+    known = _KNOWN.get(cache_dir)
+    if known is None:
+        known = _KNOWN[cache_dir] = _read_or_ask(cache_dir, offload)
+    return known
+
+
+_KNOWN: dict[Path | None, frozenset[str]] = {}
+
+
+def _read_or_ask(cache_dir: Path | None, offload: Offload) -> frozenset[str]:
     key = store.digest({
         "transformers": store.package_versions("transformers")["transformers"],
         "peftlint": __version__,
@@ -28,8 +39,13 @@ def model_types(cache_dir: Path | None) -> frozenset[str]:
     payload = store.read_entry(path, key)
     if isinstance(payload, list) and payload and all(isinstance(n, str) for n in payload):
         return frozenset(payload)
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
-
-    names = sorted(CONFIG_MAPPING_NAMES)
+    names = offload(transformers_model_types)
     store.write_entry(path, key, names)
     return frozenset(names)
+
+
+def transformers_model_types() -> list[str]:
+    """The model types of the installed transformers (imports it)."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    return sorted(CONFIG_MAPPING_NAMES)

@@ -35,6 +35,7 @@ from peftlint.model.hub import (
 )
 from peftlint.model.model_types import known_model_type
 from peftlint.model.names import named_paths_problem
+from peftlint.model.offload import Offload, in_process
 from peftlint.reading import DEFAULT_MAX_FILE_SIZE, NotReadable, read_limited
 from peftlint.store import default_cache_dir
 
@@ -62,6 +63,7 @@ class ResolveOptions:
     config_dir: str | None = None
     # peftlint's cache directory (which model types transformers knows); None: nothing cached (--no-cache)
     cache_dir: Path | None = field(default_factory=lambda: default_cache_dir())
+    offload: Offload = in_process  # where transformers is asked for its model types on a cache miss
 
 
 @dataclass
@@ -127,7 +129,8 @@ def resolve(
     try:
         local, local_note, pipeline = find_local(ref, search_dirs, subfolder)
         if local is not None:
-            return load_config(ref, label(ref, subfolder), local, "local", revision, subfolder, options.cache_dir)
+            return load_config(ref, label(ref, subfolder), local, "local", revision, subfolder, options.cache_dir,
+                               offload=options.offload)
         if pipeline:
             return Unresolved(ref, local_note)
 
@@ -137,12 +140,12 @@ def resolve(
             cached = find_in_hf_cache(repo_id, revision, cache_dir, filename)
             if cached is not None:
                 return load_config(ref, label(repo_id, subfolder), Path(cached), "hf-cache", revision, subfolder,
-                                   options.cache_dir)
+                                   options.cache_dir, offload=options.offload)
 
             bundled = find_bundled(repo_id, subfolder)
             if bundled is not None:
                 return load_config(ref, label(repo_id, subfolder), bundled, "bundled", revision, subfolder,
-                                   options.cache_dir)
+                                   options.cache_dir, offload=options.offload)
 
             if not subfolder:
                 pipeline_note = _pipeline_note(repo_id, revision, cache_dir)
@@ -152,7 +155,7 @@ def resolve(
             if options.online:
                 downloaded = download_config(repo_id, revision, cache_dir, options.endpoint, subfolder)
                 return load_config(ref, label(repo_id, subfolder), Path(downloaded), "online", revision, subfolder,
-                                   options.cache_dir)
+                                   options.cache_dir, offload=options.offload)
     except ResolveFailed as exc:
         return Unresolved(ref, str(exc))
 
@@ -297,7 +300,8 @@ def as_repo_id(ref: str) -> str | None:
 
 
 def load_config(ref: str, label: str, path: Path, source: str, revision: str | None,
-                subfolder: str | None = None, cache_dir: Path | None = None) -> Resolved:
+                subfolder: str | None = None, cache_dir: Path | None = None, *,
+                offload: Offload = in_process) -> Resolved:
     """The config.json at ``path`` as a :class:`Resolved`; :class:`ResolveFailed` says why it cannot be used."""
     try:
         raw = read_limited(path, MAX_CONFIG_SIZE)
@@ -329,7 +333,7 @@ def load_config(ref: str, label: str, path: Path, source: str, revision: str | N
     model_type = config.get("model_type")
     has_auto_map = isinstance(config.get("auto_map"), dict) and bool(config["auto_map"])
     if isinstance(model_type, str) and model_type:
-        needs_remote = not known_model_type(model_type, cache_dir)
+        needs_remote = not known_model_type(model_type, cache_dir, offload)
     else:  # transformers guesses a missing model_type from the repo name, unless auto_map names a class
         needs_remote = has_auto_map
     return Resolved(

@@ -12,13 +12,14 @@ difference, an unreadable entry, or ``--online`` (a download may now succeed) re
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from peftlint import __version__, store, typedjson
 from peftlint.model.hub import ResolveFailed
 from peftlint.model.names import named_paths_problem
+from peftlint.model.offload import Offload, in_process
 from peftlint.model.probe import resolution_probes
 from peftlint.model.resolve import Resolved, ResolveOptions, Unresolved, load_config, resolve, resolve_options
 
@@ -45,15 +46,17 @@ class StoredResolution:
 
 def resolve_memo(ref: str, settings: "Settings", *, revision: str | None = None, base_dirs: Sequence[str] = (),
                  memo: dict | None = None, subfolder: str | None = None,
-                 cache_dir: Path | None = None) -> Resolved | Unresolved:
+                 cache_dir: Path | None = None, offload: Offload = in_process) -> Resolved | Unresolved:
     """:func:`resolve` with ``settings``' options, once per (ref, subfolder, revision, base_dirs) in
-    ``memo`` and, given ``cache_dir``, remembered there between runs."""
+    ``memo`` and, given ``cache_dir``, remembered there between runs; ``offload`` runs what asks
+    transformers (see ``model_types``)."""
     key = (ref, subfolder, revision, tuple(base_dirs))
     bad = named_paths_problem(revision, subfolder)
     if bad is not None:
         return Unresolved(ref, bad)
     if memo is None or key not in memo:
-        res = resolve_cached(ref, revision=revision, base_dirs=tuple(base_dirs), options=resolve_options(settings),
+        options = replace(resolve_options(settings), offload=offload)
+        res = resolve_cached(ref, revision=revision, base_dirs=tuple(base_dirs), options=options,
                              subfolder=subfolder, cache_dir=cache_dir)
         if memo is None:
             return res
@@ -99,7 +102,7 @@ def _replay(path: Path | None, key: str, ref: str, revision: str | None, base_di
         return Unresolved(entry.ref, entry.reason)
     try:
         return load_config(entry.ref, entry.label, Path(entry.location), entry.source, entry.revision,
-                           entry.subfolder, options.cache_dir)
+                           entry.subfolder, options.cache_dir, offload=options.offload)
     except ResolveFailed:  # changed between the probes and the read: resolve for real
         return None
 

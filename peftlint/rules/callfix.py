@@ -90,7 +90,7 @@ def _check(rule: "Rule", ctx: "Context", d: Diagnostic, fix: Fix, before: list[D
     from peftlint.rules.context import Context
 
     again = Context(spec=fixed_spec, inventory=ctx.inventory, model_label=ctx.model_label, settings=ctx.settings,
-                    facts=ctx.facts, resolved=ctx.resolved, text=ctx.text)
+                    facts=ctx.facts, resolved=ctx.resolved, text=ctx.text, offload=ctx.offload)
     try:
         after = list(rule.check(again))
     except Exception:  # noqa: BLE001 - the rule on a config it was not written for: do not vouch for the fix
@@ -125,12 +125,12 @@ def _peft_accepts(ctx: "Context", literals: dict[str, object] | None, fixed: dic
     if literals is None or info is None or any(k not in info.fields for k in fixed):
         return None
     cache = ctx.settings.cache_directory()
-    after = construct(ctx.spec.config_class, fixed, cache)
+    after = construct(ctx.spec.config_class, fixed, cache, offload=ctx.offload)
     if not after.judged:
         return None
     if after.raised is None:
         return True
-    was = construct(ctx.spec.config_class, literals, cache).raised
+    was = construct(ctx.spec.config_class, literals, cache, offload=ctx.offload).raised
     return was is not None and was.message == after.raised.message
 
 

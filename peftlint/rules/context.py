@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 from peftlint.config import Settings
 from peftlint.model.inventory import Inventory
+from peftlint.model.offload import Offload, in_process
 from peftlint.semantics import unsloth
 from peftlint.semantics.matching import PeftView, Targeting, compute_targeting
 from peftlint.semantics.params import ParameterCount, count_for_config, not_counted
@@ -42,6 +43,7 @@ class Context:
     facts: PeftFacts | None = None  # when peft's facts could be read
     resolved: Resolved | None = None  # when the model was resolved
     text: str = ""  # the source text the spec was read from (fixes edit it)
+    offload: Offload = in_process  # where peft's verdicts are computed on a cache miss (see model/offload.py)
 
     @property
     def config_info(self) -> ConfigClassInfo | None:
@@ -149,7 +151,7 @@ class Context:
         elif any(k not in info.fields for k in args):
             return None  # PFT209: the script stops with a TypeError before any check runs
         return construct(spec.config_class, args, self.settings.cache_directory(),
-                         saved=spec.source == "adapter_config")
+                         saved=spec.source == "adapter_config", offload=self.offload)
 
     def constructed(self, names: tuple[str, ...]) -> Verdict | None:
         """peft's verdict on building the config class from these fields alone (the others at their
@@ -166,7 +168,7 @@ class Context:
                 args[name] = literal(v)
             except NotLiteral:
                 return None
-        return construct(self.spec.config_class, args, self.settings.cache_directory())
+        return construct(self.spec.config_class, args, self.settings.cache_directory(), offload=self.offload)
 
     def field_named_by(self, message: str) -> str | None:
         """The argument peft's ``message`` is about: the first field of the class it names (in
@@ -223,7 +225,7 @@ class Context:
                     base[k] = literal(v)
                 except NotLiteral:
                     pass
-        return probe(self.spec.config_class, name, value, base, self.settings.cache_directory())
+        return probe(self.spec.config_class, name, value, base, self.settings.cache_directory(), offload=self.offload)
 
     @cached_property
     def weights(self) -> WeightReport | None:

@@ -12,7 +12,9 @@ code, never a value peftlint could not read exactly):
   it; only a failure the value alone causes counts.
 
 Verdicts are stored in the cache directory (``peftcheck-`` entries) under the config class, the
-arguments and the peft version, so a run that meets the same arguments again imports no peft.
+arguments and the peft version, so a run that meets the same arguments again imports no peft. A
+missing verdict is computed where the caller's ``Offload`` runs it (the language server: its worker
+process, see model/offload.py); the caller stores it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from peftlint import __version__, store
+from peftlint.model.offload import Offload, OffloadFailed, in_process
 from peftlint.spec import Value
 
 CHECK_PREFIX = "peftcheck-"
@@ -135,35 +138,39 @@ def _encode(value: Any) -> Any:
 # -- verdicts ------------------------------------------------------------------------------------
 
 
-def construct(config_class: str, args: dict[str, Any], cache_dir: Path | None, *, saved: bool = False) -> Verdict:
+def construct(config_class: str, args: dict[str, Any], cache_dir: Path | None, *, saved: bool = False,
+              offload: Offload = in_process) -> Verdict:
     """peft's verdict on ``config_class(**args)`` (``saved``: loading a saved adapter_config.json)."""
     how = "load" if saved else "construct"
-    return _cached(how, config_class, args, cache_dir, lambda: _run_construct(config_class, args, saved))
+    return _cached(how, config_class, args, cache_dir, offload, _run_construct, config_class, args, saved)
 
 
-def probe(config_class: str, name: str, value: Any, base: dict[str, Any], cache_dir: Path | None) -> Verdict:
+def probe(config_class: str, name: str, value: Any, base: dict[str, Any], cache_dir: Path | None, *,
+          offload: Offload = in_process) -> Verdict:
     """Whether ``name=value`` alone makes ``get_peft_model`` fail for ``config_class`` (see the module
     docstring). ``base`` holds the config's other literal arguments; targeting fields are replaced.
     An empty verdict means the value passes or peft's answer depends on something else."""
     base = {k: v for k, v in base.items() if k not in _TARGETING and k != name}
     key_args = {"field": name, "value": value, "base": base}
-    return _cached("probe", config_class, key_args, cache_dir, lambda: _run_probe(config_class, name, value, base))
+    return _cached("probe", config_class, key_args, cache_dir, offload, _run_probe, config_class, name, value, base)
 
 
 def shape_probe(config_class: str, base: dict[str, Any], in_features: int, out_features: int,
-                cache_dir: Path | None) -> Verdict:
+                cache_dir: Path | None, *, offload: Offload = in_process) -> Verdict:
     """What ``get_peft_model`` raises for this config on one ``nn.Linear(in_features, out_features)``
     (peft checks some methods' dimensions only while it builds the layer: GraLoRA's ``gralora_k``,
     OFT's block size, ...). Empty when it passes, or when the config fails on a highly divisible
     shape too (then the shape is not the reason)."""
     base = {k: v for k, v in base.items() if k not in _TARGETING}
     key_args = {"base": base, "shape": [in_features, out_features]}
-    return _cached("shape", config_class, key_args, cache_dir,
-                   lambda: _run_shape_probe(config_class, base, in_features, out_features))
+    return _cached("shape", config_class, key_args, cache_dir, offload,
+                   _run_shape_probe, config_class, base, in_features, out_features)
 
 
-def _cached(how: str, config_class: str, args: dict[str, Any], cache_dir: Path | None,
-            compute: Callable[[], Verdict]) -> Verdict:
+def _cached(how: str, config_class: str, args: dict[str, Any], cache_dir: Path | None, offload: Offload,
+            compute: Callable[..., Verdict], *compute_args: Any) -> Verdict:
+    """The stored verdict, else ``compute(*compute_args)`` where ``offload`` runs it (peft is imported
+    there), stored when judged."""
     key = store.digest({
         "how": how,
         "class": config_class,
@@ -179,10 +186,25 @@ def _cached(how: str, config_class: str, args: dict[str, Any], cache_dir: Path |
             return Verdict.from_json(payload)
         except (TypeError, KeyError, ValueError):
             pass  # damaged entry: recomputed below
-    verdict = compute()
+    try:
+        verdict, unjudged = offload(_computed, compute, *compute_args)
+    except OffloadFailed:  # the worker process died (its caller logs it): no verdict, asked again next time
+        UNJUDGED.append([])
+        return Verdict(judged=False)
+    UNJUDGED.extend(unjudged)
     if verdict.judged:
         store.write_entry(path, key, asdict(verdict))
     return verdict
+
+
+def _computed(compute: Callable[..., Verdict], *args: Any) -> tuple[Verdict, list[list[str]]]:
+    """``compute(*args)`` and the ``UNJUDGED`` entries it added (taken back: the caller adds them in its
+    own process, which may be another one)."""
+    before = len(UNJUDGED)
+    verdict = compute(*args)
+    added = UNJUDGED[before:]
+    del UNJUDGED[before:]
+    return verdict, added
 
 
 def _run_construct(config_class: str, args: dict[str, Any], saved: bool) -> Verdict:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from peftlint import __version__, store, typedjson
+from peftlint.model.offload import Offload, in_process
 from peftlint.store import package_versions
 
 FACTS_PREFIX = "peftfacts-"
@@ -154,8 +155,9 @@ def cached_target_classes(cache_dir: Path | None) -> set[str] | None:
     return {name for name, c in payload["configs"].items() if c["has_target_modules"]}
 
 
-def load_peft_facts(cache_dir: Path | None) -> PeftFacts:
-    """The facts of the installed peft, from ``cache_dir`` when cached there (None: no caching)."""
+def load_peft_facts(cache_dir: Path | None, *, offload: Offload = in_process) -> PeftFacts:
+    """The facts of the installed peft, from ``cache_dir`` when cached there (None: no caching); on a
+    miss they are read from peft where ``offload`` runs it (the language server: its worker process)."""
     key = facts_key()
     path = store.entry_path(cache_dir, FACTS_PREFIX, key)
     facts = _read_facts(path, key)
@@ -163,7 +165,7 @@ def load_peft_facts(cache_dir: Path | None) -> PeftFacts:
         with store.file_lock(cache_dir, f"{FACTS_PREFIX}{key}"):  # concurrent runs import peft once
             facts = _read_facts(path, key)
             if facts is None:
-                facts = collect_peft_facts()
+                facts = offload(collect_peft_facts)
                 store.write_entry(path, key, facts.to_json())
     return facts
 

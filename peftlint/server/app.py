@@ -1,13 +1,17 @@
 """The pygls server: document sync, diagnostics, code actions, hover, completion.
 
 Linting runs on one worker thread (the ``Linter`` and its models are not shared between threads),
-never on the event loop: a buffer whose model must be built gets its diagnostics when the build is
-done, and meanwhile the server keeps reading and answering. The build is shown in the client as
-work-done progress (``window/workDoneProgress/create``, ``$/progress`` begin and end) when the
-client supports it. Requests that need the current lint of a document (hover, completion, code
-actions) wait for it without blocking the loop; a document already linted in its current version is
-answered at once, during a build too. A failure on one document is logged (``window/logMessage``)
-and the server goes on.
+never on the event loop. What is heavy in a lint runs in the server's worker process
+(``server/process.py``): a model build, peft's facts and verdicts on a cache miss, so the server
+process never imports torch, transformers or peft, and a build that crashes or runs out of memory
+does not take it down (the model "could not be built", the death is logged, the next build gets a
+new process). A buffer whose model must be built gets its diagnostics when the build is done, and
+meanwhile the server keeps reading and answering. The build is shown in the client as work-done
+progress (``window/workDoneProgress/create``, ``$/progress`` begin and end) when the client
+supports it. Requests that need the current lint of a document (hover, completion, code actions)
+wait for it without blocking the loop; a document already linted in its current version is answered
+at once, during a build too. A failure on one document is logged (``window/logMessage``) and the
+server goes on.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from peftlint.server import actions, entries
 from peftlint.server.convert import Lines
 from peftlint.server.documents import Linted, Projects, diagnostics_by_uri, uri_path
 from peftlint.server.notebooks import Cell, NotebookText, write_notebook
+from peftlint.server.process import WorkerProcess
 
 T = TypeVar("T")
 
@@ -45,7 +50,8 @@ class PeftlintServer(LanguageServer):
         super().__init__("peftlint", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
                          notebook_document_sync=lsp.NotebookDocumentSyncOptions(notebook_selector=[
                              lsp.NotebookDocumentFilterWithCells(cells=cells, notebook="jupyter-notebook")]))
-        self.projects = Projects(building=self.building)
+        self.process = WorkerProcess(log=lambda message: self._log(lsp.MessageType.Error, message))
+        self.projects = Projects(building=self.building, offload=self.process)
         self.linted: dict[str, Linted] = {}
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=WORKER_NAME)
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -187,6 +193,10 @@ def make_server() -> PeftlintServer:
         uri = folders[0].uri if folders else params.root_uri
         if uri and urlparse(uri).scheme == "file":
             ls.projects.root = Path(unquote(urlparse(uri).path))
+
+    @server.feature(lsp.SHUTDOWN)
+    def shutdown(ls: PeftlintServer, params: None) -> None:
+        ls.process.close()
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: PeftlintServer, params: lsp.DidOpenTextDocumentParams) -> None:

@@ -1,5 +1,6 @@
 """Open documents and their latest lint: which file each buffer stands for, the settings of its
-nearest ``[tool.peftlint]``, and one warm ``Linter`` per project (its models stay built)."""
+nearest ``[tool.peftlint]``, and one warm ``Linter`` per project (its models stay built), each
+given the server's progress (``building``) and its worker process (``offload``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from peftlint.engine import discover as disc
 from peftlint.engine.results import RunResult
 from peftlint.engine.run import Linter
 from peftlint.model.load import Building
+from peftlint.model.offload import Offload, in_process
 from peftlint.server.convert import Lines, to_lsp
 from peftlint.server.notebooks import CellPositions, NotebookText
 
@@ -54,9 +56,11 @@ class Projects:
     """One ``Linter`` per ``[tool.peftlint]`` (re-made when its pyproject.toml changes), so the
     models a project's buffers need are resolved and built once per session."""
 
-    def __init__(self, root: Path | None = None, building: Building | None = None) -> None:
+    def __init__(self, root: Path | None = None, building: Building | None = None,
+                 offload: Offload = in_process) -> None:
         self.root = root
         self.building = building  # told of each model build (the server's work-done progress)
+        self.offload = offload  # runs model builds and peft's verdicts (the server's worker process)
         self._linters: dict[str, tuple[tuple[int, int] | None, Linter]] = {}
 
     def linter_for(self, path: Path) -> Linter:
@@ -71,6 +75,7 @@ class Projects:
         cwd = Path(settings.project_root) if settings.project_root else (self.root or path.parent)
         linter = Linter(settings, cwd)
         linter.building = self.building
+        linter.offload = self.offload
         self._linters[key] = (stamp, linter)
         return linter
 

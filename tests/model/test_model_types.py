@@ -18,7 +18,7 @@ from peftlint.model import model_types
 def test_the_types_are_transformers_config_mapping(tmp_path: Path) -> None:
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
-    model_types.model_types.cache_clear()
+    model_types._KNOWN.clear()
     assert model_types.model_types(tmp_path) == frozenset(CONFIG_MAPPING_NAMES)
     assert model_types.known_model_type("llama", tmp_path)
     assert not model_types.known_model_type("not-a-model-type", tmp_path)
@@ -42,7 +42,7 @@ def test_a_second_process_reads_them_without_transformers(tmp_path: Path) -> Non
         return json.loads(out.stdout)
 
     def ask_here() -> list[bool]:  # the first process asks transformers (this one: it is imported already)
-        model_types.model_types.cache_clear()
+        model_types._KNOWN.clear()
         return [model_types.known_model_type(t, cache) for t in ("llama", "qwen3_moe", "nonsense")]
 
     assert ask_here() == [True, True, False]

@@ -255,7 +255,7 @@ class UnsupportedModule(Rule):
                 shapes.setdefault((m.in_features or 0, m.out_features or 0), []).append(name)
         for (fan_in, fan_out), names in list(shapes.items())[:_MAX_SHAPES]:
             raised = shape_probe(ctx.spec.config_class, ctx.literal_args, fan_in, fan_out,
-                                 ctx.settings.cache_directory()).raised
+                                 ctx.settings.cache_directory(), offload=ctx.offload).raised
             if raised is None:
                 continue
             span, subject = span_for(ctx, names[0])

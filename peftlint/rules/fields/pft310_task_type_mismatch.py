@@ -15,7 +15,6 @@ from peftlint.rules.context import Context
 from peftlint.semantics.matching import wrapper_matches
 from peftlint.semantics.suggest import format_names
 
-
 # A tiny Audio Flamingo 3 (Whisper-like audio encoder + Qwen2 decoder-only LM), which transformers
 # lists under AutoModelForSeq2SeqLM although it is no encoder-decoder.
 TINY_AUDIO_LLM = (

@@ -113,6 +113,11 @@ class ModelChoice:
                              resolved_memo=self._resolved, inventory_memo=self._inventories,
                              subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None,
                              building=self.building)
+        if ref.trust_remote_code and not self.settings.trust_remote_code and got.resolved is not None \
+                and got.inventory is not None and got.resolved.code_loads_remote_class(got.model_class):
+            from peftlint.engine.remote_class import remote_class_skipped
+
+            return remote_class_skipped(got)
         return got
 
     def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, name: str, text: str) -> Loaded:

@@ -1,11 +1,16 @@
-"""Code that loads a model with ``trust_remote_code=True`` whose config.json has a model_type transformers
-knows *and* an ``auto_map`` for the auto class (DeepSeek-V2/V3 on the hub: ``deepseek_v2`` plus their
-own ``modeling_deepseek.py``) gets the repository's class, not the native one. peftlint checked the
-native tree and reported what is not so for the model that runs (LLaMA-Factory's DeepSeek examples:
-PFT107/PFT109 on fused experts the remote code does not have). Now: PFT903, unless
-``--trust-remote-code``, which builds the remote class; without ``trust_remote_code`` in the code, the
-native class is checked as before. Judged by transformers + peft in a subprocess (the remote code is
-copied into HF_HOME/modules)."""
+"""The model the code really gets.
+
+Code that loads a model with ``trust_remote_code=True`` whose config.json has a model_type
+transformers knows *and* an ``auto_map`` for the auto class (DeepSeek-V2/V3 on the hub:
+``deepseek_v2`` plus their own ``modeling_deepseek.py``) gets the repository's class, not the native
+one. peftlint checked the native tree and reported what is not so for the model that runs
+(LLaMA-Factory's DeepSeek examples: PFT107/PFT109 on fused experts the remote code does not have).
+Now: PFT903, unless ``--trust-remote-code``, which builds the remote class; without
+``trust_remote_code`` in the code, the native class is checked as before. Judged by transformers +
+peft in a subprocess (the remote code is copied into HF_HOME/modules).
+
+Code that names an auto class with no model for the config's type gets a ValueError, not the
+class peftlint falls back to (below)."""
 
 from __future__ import annotations
 
@@ -115,3 +120,42 @@ def test_trust_remote_code_flag_checks_the_remote_class(project):
     assert out.returncode == 1, out.stderr
     codes = {(d["code"], d["subject"]) for d in json.loads(out.stdout)}
     assert ("PFT101", "q_proj") in codes and not any(c == "PFT903" for c, _ in codes)
+
+
+# -- an auto class with no model for the config's type ---------------------------------------------
+# huggingface/notebooks sagemaker/24 and 28: `AutoModelForCausalLM.from_pretrained(args.model_id)`
+# with the argparse default google/flan-t5-xl. transformers raises before PEFT runs; peftlint built a
+# T5ForConditionalGeneration in its place and reported PFT101 ("PEFT raises") and PFT310 on it.
+
+
+def test_transformers_refuses_the_auto_class():
+    import transformers
+
+    from peftlint.model.resolve import Resolved, ResolveOptions, resolve
+
+    res = resolve("t5-small", options=ResolveOptions())
+    assert isinstance(res, Resolved)
+    cfg = dict(res.config)
+    config = transformers.AutoConfig.for_model(cfg.pop("model_type"), **cfg)
+    with pytest.raises(ValueError, match="Unrecognized configuration class"):
+        transformers.AutoModelForCausalLM.from_config(config)
+
+
+@pytest.mark.parametrize(("cls", "expected"), [
+    ("AutoModelForCausalLM", ["PFT901"]),  # never a model: nothing model-aware to say
+    ("AutoModelForSeq2SeqLM", ["PFT101", "PFT310"]),  # the model the code gets, checked as before
+])
+def test_an_auto_class_without_a_model_for_the_config_is_not_replaced(tmp_path, cls, expected):
+    (tmp_path / "train.py").write_text(textwrap.dedent(f"""\
+        from peft import LoraConfig, get_peft_model
+        from transformers import {cls}
+
+        model = {cls}.from_pretrained("t5-small")
+        config = LoraConfig(target_modules=["query_key_value"], task_type="CAUSAL_LM")
+        model = get_peft_model(model, config)
+        """))
+    found = lint(tmp_path, "train.py", "--show-notes")
+    assert sorted(d["code"] for d in found) == expected
+    if cls == "AutoModelForCausalLM":
+        assert "cannot be loaded by AutoModelForCausalLM" in found[0]["message"]
+        assert "transformers raises ValueError" in found[0]["detail"]

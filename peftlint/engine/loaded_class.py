@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 def as_the_code_loads_it(ref: ModelRef, got: Loaded, trust_remote_code: bool) -> Loaded:
     """``got`` (what ``load_inventory`` built for ``ref``), or why it is not the code's model."""
+    from peftlint.model.build import auto_class_refused
     from peftlint.model.load import Loaded
 
     res, inv = got.resolved, got.inventory
@@ -33,9 +34,7 @@ def as_the_code_loads_it(ref: ModelRef, got: Loaded, trust_remote_code: bool) ->
                "--trust-remote-code, so model-aware checks were skipped")
         return Loaded(why=why, needs_remote_code=True, model_class=got.model_class)
     asked = inv.requested_class
-    if (ref.class_from_code and asked.startswith("AutoModel") and asked == ref.model_class
-            and inv.model_class != asked and asked not in inv.auto_classes
-            and not res.runs_remote_code(trust_remote_code)):
+    if ref.class_from_code and asked.startswith("AutoModel") and asked == ref.model_class and auto_class_refused(inv):
         why = (f"{asked} has no model for {res.label} (model_type `{res.config.get('model_type')}`): transformers "
                f"raises ValueError there, before PEFT runs; it would be a {inv.model_class}, but that is not "
                "what the code loads")

@@ -59,6 +59,7 @@ class ModelRef:
     model_class: str | None = None  # transformers class named in the code, e.g. "AutoModelForCausalLM"
     from_default: bool = False  # True when taken from an argparse/dataclass/parameter default
     trust_remote_code: bool = False  # the code itself passes trust_remote_code=True
+    class_from_code: bool = False  # model_class is the transformers class the code loads with (not a guess)
     # a model stored in a folder of its repository (diffusers: "unet", "transformer", "text_encoder")
     subfolder: str | None = None
     # who builds it: "transformers", "diffusers", or "local" (an nn.Module class defined in the

@@ -85,7 +85,9 @@ class ModelChoice:
         elif code == REMOTE_CODE:
             msg = f"{_clip(repr(ref.ref), 80)} needs trust_remote_code to build; {skipped} (--trust-remote-code runs it)"
         else:
-            if ref.library == "local" or ref.ref.startswith(LOCAL_PREFIX):
+            if got is not None and got.failed:
+                failed = got.failed
+            elif ref.library == "local" or ref.ref.startswith(LOCAL_PREFIX):
                 failed = "could not be read statically"
             elif got is not None and got.model_class:
                 failed = "could not be built on the meta device"
@@ -115,7 +117,9 @@ class ModelChoice:
                              resolved_memo=self._resolved, inventory_memo=self._inventories,
                              subfolder=ref.subfolder, library=ref.library if ref.library != "local" else None,
                              building=self.building, offload=self.offload)
-        return got
+        from peftlint.engine.loaded_class import as_the_code_loads_it
+
+        return as_the_code_loads_it(ref, got, bool(self.settings.trust_remote_code))
 
     def _local_inventory(self, spec: AdapterSpec, ref: ModelRef, name: str, text: str) -> Loaded:
         """The nn.Module class ``name`` of the linted code, read statically."""

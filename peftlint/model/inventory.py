@@ -12,7 +12,8 @@ from typing import Any
 from peftlint import typedjson
 from peftlint.strenum import StrEnum
 
-SCHEMA_VERSION = 6  # 3: auto_classes; 4: entries validated by typedjson; 5: root_params; 6: total_parameters, embedding_tied
+SCHEMA_VERSION = 7  # 3: auto_classes; 4: entries validated by typedjson; 5: root_params; 6: total_parameters, embedding_tied;
+# 7: is_encoder_decoder
 
 class ModuleKind(StrEnum):
     """What a module is, for PEFT (``ModuleInfo.kind``)."""
@@ -141,6 +142,9 @@ class Inventory:
     # peft's ``_get_module_names_tied_with_embedding``: module names tied to the input embedding
     # (TrainableTokens puts a layer sharing the embedding's delta on each)
     embedding_tied: list[str] = field(default_factory=list)
+    # ``config.is_encoder_decoder``: transformers also lists decoder-only audio LLMs (Voxtral, Audio
+    # Flamingo 3, Qwen2-Audio) under AutoModelForSeq2SeqLM, but peft's SEQ_2_SEQ_LM is for encoder-decoders
+    is_encoder_decoder: bool = False
     schema: int = SCHEMA_VERSION
 
     # -- lookups (not serialised) ----------------------------------------------------------

@@ -36,6 +36,7 @@ class Loaded:
     needs_remote_code: bool = False  # what stopped it is a model that needs trust_remote_code
     model_class: str = ""
     note: str = ""  # how the tree was obtained when the summary should say so (a partial static tree)
+    failed: str = ""  # what went wrong, for the one-line note ("cannot be loaded by AutoModelForCausalLM")
 
 
 def get_inventory(

@@ -70,6 +70,7 @@ def record(model: Any, resolved: "Resolved", requested: str, class_note: str) ->
         root_params=[n for n, _ in model.named_parameters(recurse=False)],
         total_parameters=sum(p.numel() for p in model.parameters()),
         embedding_tied=_embedding_tied(model),
+        is_encoder_decoder=bool(not diffusers and getattr(model.config, "is_encoder_decoder", False)),
     )
 
 

@@ -96,6 +96,21 @@ class Resolved:
             and self.source in ("local", "hf-cache", "online")
         )
 
+    def code_loads_remote_class(self, model_class: str | None) -> bool:
+        """Whether code that passes ``trust_remote_code=True`` to ``model_class.from_pretrained`` gets
+        the repository's own class although transformers knows the model_type: an auto class the
+        config's ``auto_map`` names wins over the native one (``_BaseAutoModelClass.from_pretrained``;
+        DeepSeek-V2/V3's hub configs say ``deepseek_v2``/``deepseek_v3`` and map to their own code)."""
+        auto_map = self.config.get("auto_map")
+        return (
+            not self.needs_remote_code
+            and self.runs_remote_code(True)
+            and isinstance(auto_map, dict)
+            and bool(model_class)
+            and str(model_class).startswith("Auto")
+            and model_class in auto_map
+        )
+
 
 @dataclass
 class Unresolved:

@@ -15,12 +15,27 @@ from peftlint.rules.context import Context
 from peftlint.semantics.matching import wrapper_matches
 from peftlint.semantics.suggest import format_names
 
+# A tiny Audio Flamingo 3 (Whisper-like audio encoder + Qwen2 decoder-only LM), which transformers
+# lists under AutoModelForSeq2SeqLM although it is no encoder-decoder.
+TINY_AUDIO_LLM = (
+    '{"model_type": "audioflamingo3", "architectures": ["AudioFlamingo3ForConditionalGeneration"], '
+    '"audio_token_id": 100, "text_config": {"model_type": "qwen2", "hidden_size": 32, "intermediate_size": 64, '
+    '"num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 128}, '
+    '"audio_config": {"model_type": "audioflamingo3_encoder", "d_model": 32, "encoder_layers": 2, '
+    '"encoder_attention_heads": 2, "encoder_ffn_dim": 64}}'
+)
+
 
 def _task_of(ctx: Context) -> str | None:
     """The one peft task type whose transformers auto class lists the built class, else None
-    (a class no task mapping lists, such as a vision-language model, or one listed under several)."""
+    (a class no task mapping lists, such as a vision-language model, or one listed under several).
+    transformers lists decoder-only audio LLMs (Voxtral, Audio Flamingo 3, Qwen2-Audio) under
+    AutoModelForSeq2SeqLM too; peft's SEQ_2_SEQ_LM is meant for encoder-decoders, and both
+    PeftModel classes train these alike, so such a model is not judged."""
     assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
     tasks = task_types_of(ctx.inventory.auto_classes)
+    if tasks == ["SEQ_2_SEQ_LM"] and not ctx.inventory.is_encoder_decoder:
+        return None
     return tasks[0] if len(tasks) == 1 else None
 
 
@@ -59,7 +74,9 @@ class TaskTypeMismatch(Rule):
     model is listed under `AutoModelForCausalLM`, `AutoModelForSeq2SeqLM`,
     `AutoModelForSequenceClassification`, ..., or `AutoModel` for feature extraction), never
     guessed from the class name: `GPT2LMHeadModel` is a causal LM. A class listed under no peft
-    task, or under several (vision-language models), is not judged.
+    task, or under several (vision-language models), is not judged; nor is a decoder-only model
+    transformers lists under `AutoModelForSeq2SeqLM` (audio LLMs such as Voxtral or Audio Flamingo
+    3, which `CAUSAL_LM` trains as well).
 
     Fix: set `task_type` to the model's task (`SEQ_CLS` for `...ForSequenceClassification`), or
     put the head into `modules_to_save`.
@@ -88,7 +105,14 @@ class TaskTypeMismatch(Rule):
         "from peft import LoraConfig, get_peft_model\n\n"
         'model = AutoModelForSequenceClassification.from_pretrained("roberta-base")\n'
         'config = LoraConfig(target_modules="all-linear", task_type="SEQ_CLS")\n'
-        "model = get_peft_model(model, config)\n"),)
+        "model = get_peft_model(model, config)\n"),
+        Example(
+        "from peft import LoraConfig\n"
+        "from transformers import AutoModelForSeq2SeqLM\n\n"
+        'model = AutoModelForSeq2SeqLM.from_pretrained("./tiny-audio-llm")\n'
+        'config = LoraConfig(target_modules=r".*language_model.*\\.(q_proj|v_proj)", task_type="CAUSAL_LM")\n',
+        files=(("tiny-audio-llm/config.json", TINY_AUDIO_LLM),),
+        note="A decoder-only audio LLM that transformers lists under AutoModelForSeq2SeqLM."))
 
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model

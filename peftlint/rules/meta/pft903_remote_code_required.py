@@ -18,6 +18,11 @@ class RemoteCodeRequired(EngineRule):
     at Python files shipped with the model) can only be built by running that code. peftlint
     never does that unless you pass `--trust-remote-code`; the model-aware rules are skipped for
     that config.
+
+    The same holds when the code itself loads the model with `trust_remote_code=True` (or a
+    trainer config says `trust_remote_code: true`) and the model's `auto_map` names its own class
+    for the auto class used, even for a `model_type` transformers knows (DeepSeek-V2/V3 on the hub):
+    transformers then builds that class, whose layers may differ from the native one's.
     """
     bad = (Example(
         "from peft import LoraConfig\n\n# peftlint: model=./acme-7b\nconfig = LoraConfig(target_modules=['q_proj'])\n",

@@ -35,11 +35,17 @@ def _ranges(indices: set[int]) -> str:
     return ", ".join(map(str, xs))
 
 
-def _other_kind_of_block(ctx: Context, lst: str, reached: set[int], total: int, entry: str) -> bool:
+def _other_kind_of_block(ctx: Context, lst: str, reached: set[int], total: int, entry: str,
+                         parameter: str | None = None) -> bool:
     """The blocks the entry misses are of another kind and have no layer of that name at all (a
     UNet's `DownBlock2D` next to its `CrossAttnDownBlock2D`s has no attention; a hybrid model's
     Mamba or linear-attention blocks next to its attention blocks, all of one class but holding
-    other layers): nothing to fix. A block's kind is its class and its children's names and classes."""
+    other layers): nothing to fix. A block's kind is its class and its children's names and classes.
+
+    ``parameter``: the entry reaches fused expert parameters of that name (PEFT's MoE rewrite made
+    it a target_parameters entry); the missed blocks count as holding it only when a module there
+    has such a parameter (a DeepSeek model's dense first blocks have none: the Linear `down_proj`
+    there is dropped by the rewrite, which PFT109 reports)."""
     assert ctx.inventory is not None  # needs_model: the engine runs this rule only with a model
     inv = ctx.inventory
 
@@ -56,6 +62,8 @@ def _other_kind_of_block(ctx: Context, lst: str, reached: set[int], total: int, 
         return False
     leaf = next((p for p in reversed(entry.split(".")) if not p.isdigit()), entry)
     prefixes = tuple(f"{lst}.{i}." for i in missed)
+    if parameter is not None:
+        return not any(m.name.startswith(prefixes) and parameter in m.params for m in inv.modules)
     return not any(m.name.startswith(prefixes) and leaf in m.name.split(".") for m in inv.modules)
 
 
@@ -77,7 +85,9 @@ class PartialCoverage(Rule):
     Blocks of another kind that have no such layer at all are not reported: a UNet's
     `DownBlock2D` has no attention, so `to_q` reaching only its `CrossAttnDownBlock2D`s is complete;
     so is `q_proj` reaching only the attention blocks of a hybrid model (Mamba or linear-attention
-    blocks of the same class but with other layers inside).
+    blocks of the same class but with other layers inside), and `down_proj` reaching only the MoE
+    blocks once PEFT's MoE rewrite made it an expert parameter the dense first blocks of a
+    DeepSeek-like model do not have (PFT109 reports the Linear modules the rewrite drops).
     """
     bad = (py_example('config = LoraConfig(target_modules=["q_proj", "v_proj", "layers.0.mlp.down_proj"])',
                       expect=(Expect(4, 57, "`layers.0.mlp.down_proj` reaches only block 0 of the 30 blocks"),)),)
@@ -107,7 +117,9 @@ class PartialCoverage(Rule):
                          if (pos := positions[n]) is not None and pos[0] == lst}
                 if all(len(union.get((lst, p), ())) >= total for p in paths):
                     continue
-                if _other_kind_of_block(ctx, lst, idx, total, entry):
+                moved = t.moe.moved.get(entry) if t.moe is not None else None
+                if _other_kind_of_block(ctx, lst, idx, total, entry,
+                                        moved.rsplit(".", 1)[-1] if moved is not None else None):
                     continue
                 leaf = entry.rsplit(".", 1)[-1]
                 yield self.diagnostic(

@@ -67,6 +67,21 @@ def _dict_value(plain: dict[Any, Any], span: Span, keys: dict[str, Value], membe
     return Value(plain, span, kind="dict", keys=keys, members=members)
 
 
+def _piece_starts(text: str, pieces: list[str], sep: str | None) -> list[int] | None:
+    """Where each piece of ``text.split(sep)`` starts in ``text``."""
+    starts: list[int] = []
+    pos = 0
+    for piece in pieces:
+        if sep is None:
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+        if text[pos:pos + len(piece)] != piece:
+            return None
+        starts.append(pos)
+        pos += len(piece) + (len(sep) if sep is not None else 0)
+    return starts
+
+
 def fully_static(v: Value) -> bool:
     """``Value.fully_static`` that also looks into dict members."""
     if not v.fully_static:
@@ -285,7 +300,56 @@ class ValueResolver:
                     plain[name] = members[name].value
                     keys[name] = Value(name, p.keyword_span(a.node), kind="str")
                 return _dict_value(plain, span, keys, members)
+        if isinstance(func, ast.Attribute) and func.attr == "split":
+            got = self._split(expr, func, span, depth, seen)
+            if got is not None:
+                return got
         return dynamic(span, f"computed by {p.code(expr)} at runtime")
+
+    def _split(self, expr: ast.Call, func: ast.Attribute, span: Span, depth: int, seen: frozenset[int]) -> Value | None:
+        """``"q_proj,v_proj".split(",")`` on a static string (``str.split`` with a static separator and
+        maxsplit): a list of its pieces, each at its place in the string literal when the literal is
+        written plainly, else at the literal. None when it is not such a call."""
+        recv = self._eval(func.value, depth + 1, seen)
+        if not recv.is_str:
+            return None
+        opts: dict[str, Value] = {}
+        for i, a in enumerate(self.p.args(expr)):
+            name = a.keyword if a.keyword is not None else ("sep", "maxsplit")[i] if i < 2 and not a.star else None
+            if name not in ("sep", "maxsplit") or name in opts:
+                return None
+            opts[name] = self._eval(a.value, depth + 1, seen)
+        sep_v, max_v = opts.get("sep"), opts.get("maxsplit")
+        sep = None if sep_v is None else sep_v.value
+        maxsplit = -1 if max_v is None else max_v.value
+        if (sep_v is not None and (sep_v.dynamic or not (sep is None or (isinstance(sep, str) and sep)))) or \
+                (max_v is not None and (max_v.dynamic or not isinstance(maxsplit, int) or isinstance(maxsplit, bool))):
+            return None
+        text: str = recv.value
+        pieces = text.split(sep, maxsplit)
+        self._steps += len(pieces)
+        if self._steps > _MAX_STEPS:
+            return dynamic(span, "the value is too large to evaluate statically")
+        starts = _piece_starts(text, pieces, sep) if self._plain_literal(recv) else None
+        # the list is not written as a list: an origin keeps fixes away from the call
+        origin = recv.origin or f"{self.p.code(expr, 40)} (line {self.p.line(expr)})"
+        items = []
+        for k, piece in enumerate(pieces):
+            at = recv.span
+            if starts is not None:
+                col = recv.span.column + 1 + starts[k]
+                at = Span(recv.span.line, col, recv.span.line, col + len(piece))
+            items.append(Value(piece, at, kind="str", origin=origin))
+        return Value(pieces, span, kind="list", items=items, origin=origin)
+
+    def _plain_literal(self, v: Value) -> bool:
+        """``v``'s span holds the string as a one-line quoted literal without prefix or escapes."""
+        sp = self.p
+        if v.span.line != v.span.end_line:
+            return False
+        start = sp.offset(v.span.line, v.span.column - 1)
+        end = sp.offset(v.span.end_line, v.span.end_column - 1)
+        return sp.text[start:end] in (f'"{v.value}"', f"'{v.value}'")
 
     def _subscript(self, expr: ast.Subscript, span: Span, depth: int, seen: frozenset[int]) -> Value:
         index = expr.slice

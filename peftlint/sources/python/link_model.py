@@ -224,8 +224,11 @@ class ModelLinker:
             if subfolder or library == "diffusers":
                 self.component = self.component or Component(subfolder, model_class, library)
             return found
-        return [self._model_ref(f, via, call, subfolder=subfolder, library=library, model_class=model_class)
+        refs = [self._model_ref(f, via, call, subfolder=subfolder, library=library, model_class=model_class)
                 for f in found]
+        for r in refs:
+            r.class_from_code = load.kind in ("transformers", "from_config") and model_class is not None
+        return refs
 
     def _subfolder(self, expr: ast.expr | None, via: str) -> str | None | tuple[str]:
         """The static ``subfolder=`` of a load (None without one), or (why not,)."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from peftlint.model.inventory import Inventory
     from peftlint.model.load import Loaded
     from peftlint.spec import ModelRef
 
@@ -34,15 +33,10 @@ def as_the_code_loads_it(ref: ModelRef, got: Loaded, trust_remote_code: bool) ->
                "--trust-remote-code, so model-aware checks were skipped")
         return Loaded(why=why, needs_remote_code=True, model_class=got.model_class)
     asked = inv.requested_class
-    if ref.class_from_code and asked.startswith("AutoModel") and asked == ref.model_class and _refused(inv):
+    if ref.class_from_code and asked.startswith("AutoModel") and asked == ref.model_class and inv.auto_class_refused():
         why = (f"{asked} has no model for {res.label} (model_type `{res.config.get('model_type')}`): transformers "
                f"raises ValueError there, before PEFT runs; it would be a {inv.model_class}, but that is not "
                "what the code loads")
         return Loaded(why=why, model_class=asked, failed=f"cannot be loaded by {asked}")
     return got
 
-
-def _refused(inv: Inventory) -> bool:
-    from peftlint.model.build import auto_class_refused  # only for a class the code names and another was built
-
-    return auto_class_refused(inv)

@@ -231,14 +231,6 @@ def _build_model(resolved: "Resolved", model_class: str, trust_remote_code: bool
     raise BuildError(f"no transformers class can build {resolved.label}: " + "; ".join(tried))
 
 
-def auto_class_refused(inventory: "Inventory") -> bool:
-    """The auto class asked for exists in the installed transformers but maps no model for this
-    config's type, so another class was built (``AutoModelForCausalLM.from_pretrained`` on a T5
-    config raises ValueError); not a class this transformers lacks (an older name)."""
-    asked = inventory.requested_class
-    return f"{asked} cannot build this config: {asked} (no " in inventory.class_note
-
-
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

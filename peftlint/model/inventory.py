@@ -151,6 +151,14 @@ class Inventory:
     def __post_init__(self) -> None:
         self._by_name: dict[str, ModuleInfo] = {m.name: m for m in self.modules}
 
+    def auto_class_refused(self) -> bool:
+        """The auto class asked for exists in the installed transformers but maps no model for this
+        config's type, so another class was built (``AutoModelForCausalLM.from_pretrained`` on a T5
+        config raises ValueError); not a class this transformers lacks (an older name). The build
+        writes that into ``class_note`` (``model/build.py``)."""
+        asked = self.requested_class
+        return f"{asked} cannot build this config: {asked} (no " in self.class_note
+
     def module(self, name: str) -> ModuleInfo | None:
         return self._by_name.get(name)
 

@@ -7,7 +7,8 @@ Any launcher works — ``accelerate launch [opts] sft.py``, ``torchrun``, ``deep
 ``python -m trl.scripts.sft``, ``trl sft``, ``llamafactory-cli train`` — because only the
 trainers' own flags are read: TRL's need ``--use_peft``; LLaMA-Factory's are recognised by its
 command or its own flags (``--finetuning_type``, ``--lora_target``, ``--lora_rank``) and default
-to LoRA with ``lora_target: all``. A command that hands the trainer a YAML file instead
+to LoRA with ``lora_target: all``; a command that also has a flag LLaMA-Factory rejects
+(``--lora_target_modules``, ``--target_modules``, ...) or is ms-swift's is another trainer's. A command that hands the trainer a YAML file instead
 (``llamafactory-cli train cfg.yaml``, ``--config cfg.yaml``) is left to that file's own check.
 """
 
@@ -28,6 +29,11 @@ from peftlint.textpos import LineIndex
 
 _LF_PROGRAMS = {"llamafactory-cli", "lmf"}
 _LF_FLAGS = {"--finetuning_type", "--lora_target", "--lora_rank", "--additional_target"}
+# Flags LLaMA-Factory's HfArgumentParser does not know (it raises on them): TRL's names, and the
+# `--target_modules` of other trainers (ms-swift, verl, DiffSynth-Studio all take `--lora_rank` too).
+_NOT_LF_FLAGS = {"--lora_target_modules", "--lora_r", "--lora_modules_to_save", "--lora_task_type",
+                 "--lora_target_parameters", "--use_peft", "--target_modules"}
+_OTHER_PROGRAMS = {"swift", "megatron"}  # ms-swift's commands (`swift sft --lora_rank 8 ...`)
 _TRUE = {"true", "1", "yes", "y", "t"}  # transformers' HfArgumentParser string_to_bool
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -106,7 +112,8 @@ def _shell_spec(cmd: Command, lines: LineIndex, path: str, abspath: str) -> Adap
     opts, positional = _options(Command(args, cmd.start))
     use_peft = _bool_flag(opts.get("--use_peft"))
     lf_command = program in _LF_PROGRAMS and any(p.text == "train" for p in positional[:1])
-    lf = lf_command or any(k in opts for k in _LF_FLAGS)
+    lf = lf_command or (any(k in opts for k in _LF_FLAGS) and not any(k in opts for k in _NOT_LF_FLAGS)
+                        and program not in _OTHER_PROGRAMS)
     if lf and any((p.text or "").endswith((".yaml", ".yml", ".json")) for p in positional):
         return None  # the trainer reads that file (checked on its own); key=value words override it
     ft = opts.get("--finetuning_type")

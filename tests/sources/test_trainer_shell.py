@@ -135,3 +135,22 @@ def test_llama_factory_all_on_the_command_line(tmp_path: Path):
     [f] = lint(tmp_path, ".")
     assert f["code"] == "PFT104" and f["subject"] == "proj_out" and (f["line"], f["column"]) == (1, 80)
     assert "LLaMA-Factory lists the last name segment" in f["message"]
+
+
+def test_other_trainers_sharing_lora_rank_are_not_llama_factory(tmp_path: Path):
+    """`--lora_rank` alone does not make a LLaMA-Factory command: its HfArgumentParser rejects flags it
+    does not have (`--lora_target_modules`, `--target_modules`), so such a command is another trainer's
+    (DiffSynth-Studio's train.py takes a comma string, ms-swift `swift sft` a word list); it was read as
+    LLaMA-Factory and its comma string reported as one malformed name (PFT203)."""
+    text = f"""accelerate launch examples/wanvideo/model_training/train.py \\
+    --model_name_or_path {MODEL} --lora_rank 32 --lora_target_modules "q,k,v,o,ffn.0,ffn.2"
+swift sft --model {MODEL} --lora_rank 8 --target_modules all-linear
+megatron sft --model {MODEL} --lora_rank 8
+NPROC_PER_NODE=2 swift sft --model {MODEL} --lora_rank 8
+python src/train.py --model_name_or_path {MODEL} --lora_rank 8 --lora_target q_proj,v_proj
+"""
+    [lf] = _specs(text)
+    assert lf.facts.tool == "llama-factory" and lf.span.line == 6
+    assert lf.static("target_modules") == ["q_proj", "v_proj"]
+    (tmp_path / "train.sh").write_text(text)
+    assert lint(tmp_path, ".") == []

@@ -74,7 +74,7 @@ class TargetRule:
     names, so ``target_modules`` holds a dynamic item for them until ``semantics.trainer_targets``
     applies the trainer's rule to the model's inventory."""
 
-    trainer: str  # "axolotl" | "llama-factory" | "llama-factory-v1": whose rule
+    trainer: str  # "axolotl" | "llama-factory" | "llama-factory-v1" | "xtuner": whose rule
     written: str  # what the config says, for messages: "lora_target_linear: true", "lora_target: all"
     span: Span  # where it is written (the document start for a default)
 

@@ -455,7 +455,7 @@ class Linter(Replay, ModelChoice):
         if ref is not None:
             outcome.how, outcome.from_default, outcome.ref = ref.how, ref.from_default, ref.ref
         expanded = None
-        if inventory is not None and spec.facts.tool in ("axolotl", "llama-factory"):
+        if inventory is not None and spec.facts.tool in ("axolotl", "llama-factory", "xtuner"):
             from peftlint.semantics.trainer_targets import expand
 
             expanded = expand(spec, inventory)  # what the trainer itself passes as target_modules

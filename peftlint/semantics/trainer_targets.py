@@ -19,6 +19,8 @@ inventory instead of the loaded model:
   internlm2). For multimodal models it then rewrites every target list with its own per-model
   table (``patch_target_modules``: substring match, vision tower frozen by default); peftlint does
   not reproduce that table and leaves such targets unchecked.
+- xtuner (``xtuner/model/utils.py`` ``find_all_linear_names``, when the config's ``target_modules``
+  is None): every ``torch.nn.Linear`` (subclasses too), without ``lm_head`` and ``output_layer``.
 - LLaMA-Factory v1 (``v1/plugins/model_plugins/peft.py`` ``_find_all_linear_modules``): the same
   class test, skipping full names that contain ``lm_head``, ``output_layer``, ``output``, ``score``
   or ``classifier``.
@@ -56,6 +58,11 @@ def trainer_linear_names(trainer: str, inventory: Inventory) -> tuple[list[str],
         names.discard(head)
         how = (f"axolotl adds the last name segment of every linear layer except `{head}` (find_all_linear_names), "
                "and PEFT matches each such name wherever it occurs")
+        return sorted(names), how
+    if trainer == "xtuner":
+        names = {m.leaf for m in inventory.modules if m.kind == inv.LINEAR} - {"lm_head", "output_layer"}
+        how = ("xtuner passes the last name segment of every nn.Linear except `lm_head` and `output_layer` "
+               "(find_all_linear_names), and PEFT matches each such name wherever it occurs")
         return sorted(names), how
     if trainer == "llama-factory":
         forbidden: tuple[str, ...] = ("lm_head",)

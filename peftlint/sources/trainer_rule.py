@@ -8,7 +8,8 @@ from peftlint.spec import TargetRule, Value
 
 def placeholder(rule: TargetRule) -> Value:
     """The dynamic item that stands for the trainer's names until the model is known."""
-    who = {"axolotl": "axolotl", "llama-factory": "LLaMA-Factory", "llama-factory-v1": "LLaMA-Factory"}[rule.trainer]
+    who = {"axolotl": "axolotl", "llama-factory": "LLaMA-Factory", "llama-factory-v1": "LLaMA-Factory",
+           "xtuner": "xtuner"}[rule.trainer]
     return Value(None, rule.span, dynamic=True, kind="dynamic", origin=rule.written,
                  reason=f"{who} lists the model's linear layers itself (`{rule.written}`); they are checked once "
                  "the base model is resolved")

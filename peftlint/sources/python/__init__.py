@@ -22,6 +22,8 @@ from peftlint.sources import Problem, SourceResult
 from peftlint.sources.python.evaluate import ValueResolver
 from peftlint.sources.python.index import Arg
 from peftlint.sources.python.intent import read_intent
+from peftlint.sources.python.link_mmengine import TOOL as MMENGINE_TOOL
+from peftlint.sources.python.link_mmengine import dict_config_class, link_dict_config, xtuner_targets
 from peftlint.sources.python.link_model import ModelLinker
 from peftlint.sources.python.linkbase import Component
 from peftlint.sources.python.parse import parse_python
@@ -129,10 +131,14 @@ class _Extractor:
         """Cheap test before resolving names: the callee ends with a config class or get_peft_model."""
         func = call.func
         last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-        return last in self.callable_names
+        return last in self.callable_names or (last == "dict" and any(k.arg == "type" for k in call.keywords))
 
     def _classify(self, call: ast.Call) -> tuple[str | None, str | None]:
-        """(canonical config class, unsloth class or None) for a config call, else (None, None)."""
+        """(canonical config class, unsloth class or None) for a config call, else (None, None);
+        ``dict(type=LoraConfig, ...)`` (mmengine/xtuner) is (LoraConfig, "dict")."""
+        in_dict = dict_config_class(self.p, call, self.classes)
+        if in_dict is not None:
+            return in_dict, MMENGINE_TOOL
         for qn in self.p.qualified_names(call.func):
             parts = qn.split(".")
             if parts[0] == "peft" and len(parts) >= 2 and parts[-1] in self.classes:
@@ -148,6 +154,14 @@ class _Extractor:
         return None, None
 
     def _spec(self, call: ast.Call, config_class: str, unsloth: str | None) -> AdapterSpec:
+        if unsloth == MMENGINE_TOOL:
+            spec = self._call_spec(call, config_class, None, skip="type")
+            spec.facts.tool = MMENGINE_TOOL
+            xtuner_targets(self.p, call, spec)
+            return spec
+        return self._call_spec(call, config_class, unsloth)
+
+    def _call_spec(self, call: ast.Call, config_class: str, unsloth: str | None, skip: str = "") -> AdapterSpec:
         p = self.p
         spec = AdapterSpec(
             path=self.path,
@@ -176,7 +190,7 @@ class _Extractor:
                 opaque_args.append(f"positional argument {p.code(arg.value, 40)}")
                 continue
             name = arg.keyword
-            if unsloth and name == "model":
+            if (unsloth and name == "model") or name == skip:
                 continue
             assert isinstance(arg.node, ast.keyword)
             spec.fields[name] = self.values.value(arg.value)
@@ -234,6 +248,12 @@ class _Extractor:
         return True
 
     def _link(self, spec: AdapterSpec, call: ast.Call, unsloth: str | None) -> None:
+        if unsloth == MMENGINE_TOOL:
+            hint = self.linker.hint(call)
+            spec.model, why = (hint, "") if hint is not None else link_dict_config(self.p, self.values, call)
+            if spec.model is None:
+                spec.facts.model_unresolved = why
+            return
         hint = self.linker.hint(call)
         if hint is not None:
             spec.model = hint

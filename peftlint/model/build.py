@@ -185,6 +185,8 @@ def _build_model(resolved: "Resolved", model_class: str, trust_remote_code: bool
     tried: list[str] = []
     names = _candidate_classes(model_class, resolved.config)
     named = getattr(transformers, model_class, None) if model_class.isidentifier() else None
+    if named is not None and not remote and not hasattr(named, "_model_mapping"):
+        cfg = _tower_config(cfg, named)
     same_head = ""
     if named is not None and not remote and not hasattr(named, "_model_mapping") and \
             not isinstance(cfg, getattr(named, "config_class", type(None))):
@@ -229,6 +231,22 @@ def _build_model(resolved: "Resolved", model_class: str, trust_remote_code: bool
             note = f"{model_class} cannot build this config: " + "; ".join(tried)
         return model, "; ".join(n for n in (config_note, note) if n)
     raise BuildError(f"no transformers class can build {resolved.label}: " + "; ".join(tried))
+
+
+def _tower_config(cfg: Any, cls: Any) -> Any:
+    """The sub-config a tower class reads from a composite repository, as transformers'
+    ``PreTrainedConfig.from_pretrained`` does: ``CLIPVisionModel.from_pretrained`` on a CLIP repo
+    builds the vision tower from ``vision_config`` (the class's ``base_config_key``, else the
+    sub-config of its ``model_type``); any other config is returned as it is."""
+    own = getattr(cls, "config_class", None)
+    if own is None or isinstance(cfg, own):
+        return cfg
+    key = getattr(own, "base_config_key", "")
+    sub = getattr(cfg, key, None) if key else None
+    if isinstance(sub, own):
+        return sub
+    subs = [v for v in vars(cfg).values() if isinstance(v, own)]
+    return subs[0] if len(subs) == 1 else cfg
 
 
 def _one_line(exc: BaseException) -> str:

@@ -52,8 +52,8 @@ def extract_python(text: str, path: str, abspath: str, config_classes: Collectio
         raise
     except MemoryError:
         return SourceResult(problems=[Problem(NOT_READ, "not read: parsing this file needs more memory than is available")])
-    except RecursionError:
-        return SourceResult(problems=[Problem(Code.INTERNAL_ERROR, "the file is nested too deeply to be analysed statically")])
+    except RecursionError:  # the parse succeeded (CPython could compile it): peftlint's own limit
+        return SourceResult(problems=[Problem(NOT_READ, "not read: the file nests too deeply for peftlint to analyse it")])
     except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the run
         message = f"internal error while reading Python source: {_describe(exc)}"
         return SourceResult(problems=[Problem(Code.INTERNAL_ERROR, message)])
@@ -109,7 +109,8 @@ class _Extractor:
                 spec = self._spec(call, config_class, unsloth)
             except RecursionError:
                 result.problems.append(
-                    Problem(Code.INTERNAL_ERROR, f"{config_class} call is nested too deeply to be analysed", self.p.span(call))
+                    Problem(Code.DYNAMIC_VALUE, f"{config_class} call nests too deeply to be read statically; it was "
+                                                "not checked", self.p.span(call))
                 )
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad call must not lose the others

@@ -493,7 +493,7 @@ class Linter(Replay, ModelChoice):
             if not self.settings.selects(rule.code):
                 continue
             try:
-                diags.extend(checked(rule, ctx, list(rule.check(ctx))))
+                diags.extend(checked(rule, ctx, rule.findings(ctx)))
             except RegexTooSlow:
                 continue  # a user regex over its time budget: PFT212 reports it, dependent checks are skipped
             except Exception as exc:

@@ -44,6 +44,11 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def not_regular(mode: int) -> str | None:
+    """Why a file of this ``st_mode`` is not read ("a named pipe (FIFO), not a regular file"), or None."""
+    return None if stat.S_ISREG(mode) else f"{_kind(mode)}, not a regular file"
+
+
 def human_size(n: int) -> str:
     for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
         if n >= size:

@@ -202,6 +202,12 @@ def check(paths: tuple[Path, ...], fmt: str, show_notes: bool, show_configs: boo
             max_file_size=size, exclude=_patterns(exclude),
             extend_exclude=settings.extend_exclude + (_patterns(extend_exclude) or []), force_exclude=force_exclude,
         )
+        from peftlint.engine.discover import pattern_problem
+
+        bad = [(p, pattern_problem(p)) for p in [*settings.exclude, *settings.extend_exclude]]
+        if any(why for _, why in bad):
+            raise SettingsError("\npeftlint: ".join(f"{_settings_origin(settings)}exclude: `{p}` is not a valid pattern "
+                                                    f"({why})" for p, why in bad if why))
         _print_notes(settings)
         return settings
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterable
 
-from peftlint.reading import DEFAULT_MAX_FILE_SIZE, NotReadable, read_text_limited
+from peftlint.reading import DEFAULT_MAX_FILE_SIZE, NotReadable, read_limited, read_text_limited
 
 
 def _tomllib() -> ModuleType:
@@ -151,19 +151,35 @@ def config_in(directory: Path, listed: Iterable[str] | None = None) -> Path | No
 
 
 def _has_table(pyproject: Path) -> bool:
-    """Whether a pyproject.toml has a [tool.peftlint] table (a cheap text test first)."""
+    """Whether a pyproject.toml has a [tool.peftlint] table (a cheap text test first). One that names
+    peftlint but cannot be read (not UTF-8, not TOML) counts: reading it reports why."""
     try:
-        text = read_text_limited(pyproject, DEFAULT_MAX_FILE_SIZE)
-    except (OSError, UnicodeDecodeError, NotReadable):
+        data = read_limited(pyproject, DEFAULT_MAX_FILE_SIZE)
+    except (OSError, NotReadable):
         return False
-    if "peftlint" not in text:
+    if b"peftlint" not in data:
         return False
+    try:
+        tool = _parse_toml(data.decode("utf-8")).get("tool", {})
+    except (ValueError, SettingsError):  # UnicodeDecodeError, TOMLDecodeError
+        return True
+    return isinstance(tool, dict) and "peftlint" in tool
+
+
+def _parse_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads``; what it raises beyond TOMLDecodeError on hostile text (an integer over
+    Python's 4,300-digit limit, arrays nested past the recursion limit) becomes ``SettingsError``."""
     tomllib = _tomllib()
     try:
-        tool = tomllib.loads(text).get("tool", {})
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError:
-        return True  # reading it reports the error
-    return isinstance(tool, dict) and "peftlint" in tool
+        raise
+    except ValueError as exc:  # int() of a 5,000-digit integer
+        raise SettingsError(f"{str(exc).split(';')[0]}") from None
+    except RecursionError:
+        raise SettingsError("values nested too deeply") from None
+    except MemoryError:
+        raise SettingsError("too large to parse") from None
 
 
 def find_config(start: Path) -> Path | None:
@@ -197,9 +213,9 @@ def load_settings_file(path: Path) -> Settings:
     """``[tool.peftlint]`` of a pyproject.toml, or the top-level keys of a peftlint.toml."""
     tomllib = _tomllib()
     try:
-        data = tomllib.loads(read_text_limited(path, DEFAULT_MAX_FILE_SIZE))
-    except (OSError, UnicodeDecodeError, NotReadable, tomllib.TOMLDecodeError) as exc:
-        raise SettingsError(f"{path}: cannot read [tool.peftlint]: {exc}") from exc
+        data = _parse_toml(read_text_limited(path, DEFAULT_MAX_FILE_SIZE))
+    except (OSError, UnicodeDecodeError, NotReadable, tomllib.TOMLDecodeError, SettingsError) as exc:
+        raise SettingsError(f"{path}: cannot read [tool.peftlint]: {exc}") from None
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
         table = tool.get("peftlint", {}) if isinstance(tool, dict) else {}

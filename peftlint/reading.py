@@ -9,6 +9,7 @@ reads at most ``limit`` bytes.
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import stat
@@ -41,6 +42,11 @@ def _kind(mode: int) -> str:
     if stat.S_ISSOCK(mode):
         return "a socket"
     return "not a regular file"
+
+
+def not_regular(mode: int) -> str | None:
+    """Why a file of this ``st_mode`` is not read ("a named pipe (FIFO), not a regular file"), or None."""
+    return None if stat.S_ISREG(mode) else f"{_kind(mode)}, not a regular file"
 
 
 def human_size(n: int) -> str:
@@ -91,6 +97,12 @@ def read_text_limited(path: str | os.PathLike[str], limit: int = DEFAULT_MAX_FIL
 
 
 
+# Codecs whose decoding time grows with the square of the input (punycode inserts each code point
+# into the output decoded so far; idna decodes labels with punycode): a coding cookie may name them.
+_QUADRATIC_CODECS = {"punycode", "idna"}
+MAX_QUADRATIC_DECODE = 64 * 1024  # bytes
+
+
 class SourceEncodingError(ValueError):
     """Python source whose encoding declaration CPython refuses (an unknown codec, a BOM with a
     cookie naming another encoding); the message is CPython's."""
@@ -110,4 +122,15 @@ def decode_text(data: bytes, python: bool = False) -> str:
             raise SourceEncodingError("it starts with a UTF-8 byte order mark and its coding cookie names another "
                                       "encoding, which CPython refuses (encoding problem ... with BOM)") from None
         raise SourceEncodingError(str(exc.msg if hasattr(exc, "msg") else exc)) from None
-    return data.decode(encoding)
+    info = codecs.lookup(encoding)
+    if not getattr(info, "_is_text_encoding", True):  # hex, rot13, zlib, base64: bytes-to-bytes codecs
+        raise SourceEncodingError(f"{encoding!r} is not a text encoding (CPython refuses it)")
+    if info.name in _QUADRATIC_CODECS and len(data) > MAX_QUADRATIC_DECODE:
+        raise SourceEncodingError(f"its coding cookie names {info.name}, whose decoding time grows with the square of "
+                                  f"the file's size; peftlint decodes at most {human_size(MAX_QUADRATIC_DECODE)} of it")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise
+    except (UnicodeError, LookupError) as exc:  # a codec that fails as a whole (punycode, undefined)
+        raise SourceEncodingError(str(exc)) from None

@@ -84,3 +84,28 @@ def test_special_files_in_a_tree_are_noted_and_skipped(tmp_path: Path) -> None:
     found = lint(tmp_path, ".")
     assert [(d["path"], d["code"]) for d in found] == [("ok.py", "PFT901"), ("pipe.py", "PFT907"), ("zero.py", "PFT907")]
     assert "named pipe" in found[1]["message"] and "character device" in found[2]["message"]
+
+
+def _codec_names() -> list[str]:
+    import encodings
+    import encodings.aliases
+    import pkgutil
+
+    return sorted(({m.name for m in pkgutil.iter_modules(encodings.__path__)} | set(encodings.aliases.aliases)) - {"aliases"})
+
+
+@pytest.mark.parametrize("size", [10, 100_000])
+def test_every_coding_cookie_decodes_or_is_refused(size: int) -> None:
+    """Whatever codec a PEP 263 cookie names (bytes-to-bytes ones such as hex or rot13, ones that
+    fail as a whole such as punycode or undefined, ones whose time grows with the square of the
+    text), Python source decodes to text or raises ValueError (a PFT902): never LookupError or a
+    bare UnicodeError, which stopped the whole run."""
+    from peftlint.reading import decode_text
+
+    body = b"from peft import LoraConfig\nc = LoraConfig(target_modules=['q'])\n# " + b"a-" * (size // 2) + b"\n"
+    for name in _codec_names():
+        try:
+            text = decode_text(f"# -*- coding: {name} -*-\n".encode() + body, python=True)
+        except ValueError:  # SourceEncodingError, UnicodeDecodeError
+            continue
+        assert isinstance(text, str), name

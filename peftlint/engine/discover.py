@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Iterator
@@ -259,9 +260,26 @@ def _bounded_pattern(line: str) -> bool:
 
 
 def _gitignore_spec(lines: list[str]) -> pathspec.PathSpec:
+    """The patterns of ``lines``; one that is unbounded or does not compile (``[z-a]``, which git
+    treats as matching nothing) is left out, the others still apply."""
     import pathspec  # only when there is something to match: a run on named files never needs it
 
-    return pathspec.GitIgnoreSpec.from_lines([line for line in lines if _bounded_pattern(line)])
+    good = [line for line in lines if _bounded_pattern(line)]
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(good)
+    except Exception:  # noqa: BLE001 - re.error, pathspec's GitWildMatchPatternError, ...
+        return pathspec.GitIgnoreSpec.from_lines([line for line in good if pattern_problem(line) is None])
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why an exclude or .gitignore pattern does not compile (``bad character range z-a``), or None."""
+    import pathspec
+
+    try:
+        pathspec.GitIgnoreSpec.from_lines([pattern])
+    except Exception as exc:  # noqa: BLE001 - re.error, pathspec's GitWildMatchPatternError, ...
+        return re.sub(r" at position \d+", "", str(exc)) or type(exc).__name__  # a position in the regex, not the pattern
+    return None
 
 
 def _inside_repo(anchor: Path, top: Path) -> bool:

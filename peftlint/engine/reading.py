@@ -8,7 +8,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from peftlint.engine.discover import PYTHON
+from peftlint.codes import Code
+from peftlint.engine.discover import ADAPTER_CONFIG, PYTHON
 from peftlint.reading import NotReadable, SourceEncodingError, decode_text, read_limited
 from peftlint.rules.meta import NOT_READ, SYNTAX
 from peftlint.sources import Problem
@@ -39,6 +40,16 @@ def not_read_problem(exc: NotReadable) -> Problem:
         return Problem(NOT_READ, f"not read: the file is {exc}; raise the limit with --max-file-size "
                                  "(e.g. --max-file-size 50MB) or max-file-size in [tool.peftlint] to check it")
     return Problem(NOT_READ, f"not read: this is {exc}")
+
+
+def binary_problem(kind: str, data: bytes) -> Problem:
+    """The note for a file with a NUL byte in its first 8 KiB (not decoded, not linted)."""
+    where = data.find(b"\0")
+    if kind == ADAPTER_CONFIG:  # PeftConfig.from_pretrained reads it as UTF-8 JSON
+        return Problem(Code.INVALID_ADAPTER_CONFIG, f"PEFT cannot read this file: it holds a NUL byte (at byte {where}): "
+                                                    "UTF-16 or UTF-32 text without a byte order mark, or no text at "
+                                                    "all; save it as UTF-8")
+    return Problem(SYNTAX, f"binary file (a NUL byte at byte {where}), not linted")
 
 
 def read_file(path: Path, max_size: int, kind: str = PYTHON) -> SourceRead:

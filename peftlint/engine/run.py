@@ -18,7 +18,7 @@ from peftlint.engine import prefetch
 from peftlint.engine.intent import apply_intent
 from peftlint.engine.models import InventoryMemo, ModelChoice
 from peftlint.engine.readers import READERS, SourceReader
-from peftlint.engine.reading import SourceRead, not_read_problem, source_from_bytes
+from peftlint.engine.reading import SourceRead, binary_problem, not_read_problem, source_from_bytes
 from peftlint.engine.replay import Replay
 from peftlint.engine.results import RunResult, SpecOutcome, parameter_count
 from peftlint.engine.results_cache import (
@@ -30,7 +30,7 @@ from peftlint.engine.results_cache import (
 from peftlint.engine.suppress import NoqaComment, Suppressions, parse_suppressions, per_file_ignored
 from peftlint.model.offload import in_process
 from peftlint.reading import NotReadable, human_size
-from peftlint.rules.meta import INTERNAL, SYNTAX, UNRESOLVED, UNUSED_NOQA
+from peftlint.rules.meta import INTERNAL, UNRESOLVED, UNUSED_NOQA
 from peftlint.rules.selectors import is_known, suggestion
 from peftlint.semantics import peft_check, regex_budget
 from peftlint.semantics.regex_budget import RegexTooSlow
@@ -280,9 +280,11 @@ class Linter(Replay, ModelChoice):
             self._emit(result, [self._problem(path, encoding_problem)], None)
             return None
         if read.binary:
-            if cand.explicit:
+            # named on the command line, or holding what a config of its kind needs once its NUL bytes
+            # are dropped (UTF-16 text without a byte order mark): a note, never a silent skip
+            if cand.explicit or self.passes_prefilter(cand.kind, data.replace(b"\0", b"").decode("latin-1")):
                 result.files += 1
-                self._emit(result, [self._problem(path, Problem(SYNTAX, "binary file, not linted"))], None)
+                self._emit(result, [self._problem(path, binary_problem(cand.kind, data))], None)
             return None
         text = read.text
         if text is None:
@@ -496,7 +498,7 @@ class Linter(Replay, ModelChoice):
             if not self.settings.selects(rule.code):
                 continue
             try:
-                diags.extend(checked(rule, ctx, list(rule.check(ctx))))
+                diags.extend(checked(rule, ctx, rule.findings(ctx)))
             except RegexTooSlow:
                 continue  # a user regex over its time budget: PFT212 reports it, dependent checks are skipped
             except Exception as exc:

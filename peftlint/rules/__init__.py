@@ -31,8 +31,9 @@ def rule_module(code: Code) -> tuple[str, str]:
     return _FAMILY_OF_DIGIT[code.value[3]], f"pft{code.value[3:]}_{code.name.lower()}"
 
 
-def _rule_modules(family: str) -> list[str]:
-    return [module for fam, module in map(rule_module, Code) if fam == family]
+@lru_cache(maxsize=None)
+def _rule_modules(family: str) -> tuple[str, ...]:
+    return tuple(module for fam, module in map(rule_module, Code) if fam == family)
 
 
 def _collect(family: str, module: str, found: dict[str, type[Rule]]) -> None:
@@ -75,6 +76,7 @@ def rules_for(source: str) -> tuple[type[Rule], ...]:
     return tuple(sorted(wanted, key=lambda r: r.code))
 
 
+@lru_cache(maxsize=None)  # asked once per finding the engine makes itself (PFT901 on each config)
 def rule_by_code(code: str) -> type[Rule] | None:
     """The rule with this code (``PFT101``) or name (``unmatched-target``); a code imports only its file."""
     code = code.upper()

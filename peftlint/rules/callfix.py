@@ -92,7 +92,7 @@ def _check(rule: "Rule", ctx: "Context", d: Diagnostic, fix: Fix, before: list[D
     again = Context(spec=fixed_spec, inventory=ctx.inventory, model_label=ctx.model_label, settings=ctx.settings,
                     facts=ctx.facts, resolved=ctx.resolved, text=ctx.text, offload=ctx.offload)
     try:
-        after = list(rule.check(again))
+        after = rule.findings(again)
     except Exception:  # noqa: BLE001 - the rule on a config it was not written for: do not vouch for the fix
         return replace(fix, applicability=Applicability.UNSAFE)
     same = sum(1 for x in before if x.subject == d.subject)

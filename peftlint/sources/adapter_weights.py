@@ -7,11 +7,15 @@ Pickle files (``adapter_model.bin``) are never opened.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from peftlint.reading import not_regular
+
 SAFETENSORS = "adapter_model.safetensors"
 PICKLES = ("adapter_model.bin", "adapter_model.pt", "adapter_model.pth", "adapter_model.ckpt")
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,19 @@ def read_weights(path: str | Path) -> WeightFile:
     from safetensors import safe_open
 
     wf = WeightFile(str(path))
+    try:  # as every file peftlint reads: opened without blocking (a FIFO), a regular file or nothing
+        fd = os.open(str(path), _OPEN_FLAGS)
+    except OSError as exc:
+        wf.error = f"cannot open it: {exc.strerror or exc}"
+        return wf
     try:
-        with safe_open(str(path), framework="numpy") as f:
+        why = not_regular(os.fstat(fd).st_mode)
+        if why is not None:
+            wf.error = f"it is {why}"
+            return wf
+        # the library opens a path: the descriptor's own, so a file swapped since the check is not read
+        name = f"/proc/self/fd/{fd}" if os.path.isdir("/proc/self/fd") else str(path)
+        with safe_open(name, framework="numpy") as f:
             wf.metadata = f.metadata()
             for k in f.keys():
                 sl = f.get_slice(k)
@@ -49,6 +64,8 @@ def read_weights(path: str | Path) -> WeightFile:
     except Exception as exc:  # SafetensorError, OSError, ...: the reason is the diagnostic
         wf.error = f"{type(exc).__name__}: {exc}".strip()
         wf.tensors = {}
+    finally:
+        os.close(fd)
     return wf
 
 
@@ -69,7 +86,7 @@ def find_weights(adapter_dir: str) -> tuple[str | None, str | None]:
     """(safetensors path, pickle path) in an adapter folder; PEFT prefers the safetensors file."""
     d = Path(adapter_dir)
     st = d / SAFETENSORS
-    if st.is_file():
+    if os.path.lexists(st):  # PEFT loads it if it exists at all: a FIFO or a dangling link is reported, not skipped
         return str(st), None
     for name in PICKLES:
         if (d / name).is_file():

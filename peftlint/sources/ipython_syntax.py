@@ -84,6 +84,11 @@ def cell_to_python(lines: list[str]) -> CellPython:
         k = max(1, min(exc.lineno or 1, len(lines)))
         out.error = (k, max(1, exc.offset or 1), exc.msg or "invalid syntax")
         out.lines = [""] * len(lines)
+    except (ValueError, RecursionError, MemoryError) as exc:  # lone surrogates, nesting too deep for CPython
+        why = "it nests too deeply for Python's parser" if isinstance(exc, RecursionError) else (
+            "it is too large to parse" if isinstance(exc, MemoryError) else str(exc).split(":")[-1].strip() or "invalid text")
+        out.error = (1, 1, why)
+        out.lines = [""] * len(lines)
     return out
 
 
@@ -167,7 +172,7 @@ def _statement_after(stripped: str, m: re.Match) -> str | None:
         return None
     try:
         ast.parse(rest)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return rest
 

@@ -8,6 +8,7 @@ import re
 import yaml
 
 from peftlint.diagnostics import Span
+from peftlint.sources.yamlread import huge_int
 from peftlint.spec import Value
 from peftlint.textpos import LineIndex
 
@@ -16,6 +17,9 @@ _TEMPLATE = re.compile(r"\$\{?[A-Za-z_]|\{\{")  # ${VAR}, $VAR, {{ jinja }}
 # config, far below what a "billion laughs" alias bomb expands to; and all keys of a file together.
 BUDGET = 10_000
 FILE_BUDGET = 200_000
+# An int past this cannot even be printed (Python converts at most 4,300 digits): as the Python reader
+# leaves such a value dynamic, so does this one (``0x`` and 4,000 hex digits is 16,000 bits).
+MAX_INT_BITS = 14_000
 
 
 class OverBudget(Exception):
@@ -76,10 +80,16 @@ class NodeValues:
                     continue
                 keys[str(k.value)] = Value(str(k.value), node_span(k, self.lines), kind="str")
             return Value({k: m.value for k, m in members.items()}, span, kind="dict", keys=keys, members=members)
+        if huge_int(node):
+            return Value(None, span, dynamic=True, kind="dynamic",
+                         reason=f"an integer of {len(node.value):,} characters, too long to evaluate")
         try:
             py = self.constructor.construct_object(node)
         except Exception:
             raise Unreadable() from None
+        if isinstance(py, int) and not isinstance(py, bool) and py.bit_length() > MAX_INT_BITS:
+            return Value(None, span, dynamic=True, kind="dynamic",
+                         reason=f"an integer of {py.bit_length():,} bits, too large to evaluate")
         if isinstance(py, str) and _TEMPLATE.search(py):
             return Value(None, span, dynamic=True, kind="dynamic",
                          reason=f"filled in by a template variable when the config is rendered ({py})")

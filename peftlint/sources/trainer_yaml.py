@@ -93,13 +93,17 @@ def _top(doc: Document, values: NodeValues, problems: list[Problem]) -> dict[str
             continue
         try:
             out[name] = _Entry(key, values.value(vnode))
-        except Unreadable:
-            continue  # an invalid tag, reported by the reader
+        except Unreadable:  # an invalid tag, reported by the reader: the value is unknown, never absent
+            out[name] = _Entry(key, Value(None, node_span(vnode, values.lines), dynamic=True, kind="dynamic",
+                                          reason=f"its value cannot be built by yaml.safe_load (see the {Code.SYNTAX_ERROR} note)"))
         except OverBudget:
-            if not any(p.message.startswith("YAML aliases:") for p in problems):  # once per file
+            if not any(p.message.startswith("YAML value too large:") for p in problems):  # once per file
                 problems.append(Problem(
-                    Code.SYNTAX_ERROR, f"YAML aliases: the value of `{name}` expands to more than {BUDGET} nodes (an alias "
-                    "bomb?); it was not read", key.span, subject=name))
+                    Code.SYNTAX_ERROR, f"YAML value too large: the value of `{name}` expands to more than {BUDGET} nodes "
+                    "(aliases counted each time they are used: an alias bomb?); it was not read", key.span, subject=name))
+            out[name] = _Entry(key, Value(None, key.span, dynamic=True, kind="dynamic", reason=(
+                f"its value has more than {BUDGET:,} nodes (aliases counted each time they are used), which peftlint "
+                "does not read")))
     return out
 
 

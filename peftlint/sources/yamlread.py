@@ -37,6 +37,7 @@ _STANDARD_COLLECTION_TAGS = {
 }
 MERGE_KEY = "<<"
 _INT_TAG = "tag:yaml.org,2002:int"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"  # an implicit one may be no date at all: 2001-02-30
 _INT_DIGITS = 4000  # under sys.get_int_max_str_digits() (4300): only longer ones need a check
 
 
@@ -183,8 +184,11 @@ class _Walker:
     def _scalar(self, e: ev.ScalarEvent) -> yaml.ScalarNode:
         tag = e.tag if _explicit(e.tag) else self.resolver.resolve(yaml.ScalarNode, e.value, e.implicit)
         node = yaml.ScalarNode(tag, e.value, e.start_mark, e.end_mark, style=e.style)
-        # an implicit int too long for int() (Python's 4300-digit limit) makes yaml.safe_load fail too
-        if _explicit(e.tag) or (tag == _INT_TAG and len(e.value) > _INT_DIGITS):
+        # an implicit int too long for int() (Python's 4300-digit limit) makes yaml.safe_load fail too;
+        # a long one in another base is not built (yaml.safe_load accepts it: see huge_int)
+        if huge_int(node):
+            return node
+        if _explicit(e.tag) or tag == _TIMESTAMP_TAG or (tag == _INT_TAG and len(e.value) > _INT_DIGITS):
             try:
                 self.constructor.construct_object(node)
             except Exception as exc:  # ValueError, KeyError, ConstructorError, ... per tag
@@ -200,6 +204,16 @@ class _Walker:
         if _explicit(e.tag) and e.tag not in _STANDARD_COLLECTION_TAGS:
             self.bad_tags.append((mark_span(e.start_mark, e.end_mark, self.lines),
                                   f"the tag {e.tag!r} names no YAML type that yaml.safe_load can build"))
+
+
+def huge_int(node: yaml.Node) -> bool:
+    """An int scalar longer than ``_INT_DIGITS`` written in binary, octal, hexadecimal or base 60:
+    yaml.safe_load builds it (a base-60 one in time that grows with the square of its length: a
+    10 MB ``1:59:59:...`` takes hours), and no trainer key takes such a number. It is not built."""
+    if node.tag != _INT_TAG or not isinstance(node.value, str) or len(node.value) <= _INT_DIGITS:
+        return False
+    digits = node.value.replace("_", "").lstrip("+-")
+    return not digits.isdigit() or (digits[:1] == "0" and digits != "0")
 
 
 def _explicit(tag: str | None) -> bool:
@@ -272,11 +286,14 @@ def _document(walker: _Walker, wanted: Callable[[str], bool]) -> Document | None
         if isinstance(k, ev.MappingEndEvent):
             node.end_mark = k.end_mark
             break
-        v = walker.next()
         if not isinstance(k, ev.ScalarEvent):  # a complex key: no trainer key is one
-            walker.skip(k, 1)
-            walker.skip(v, 1)
+            if not isinstance(k, ev.AliasEvent):  # a list or mapping as a key: yaml.safe_load cannot hash it
+                walker.bad_tags.append((mark_span(k.start_mark, k.end_mark, walker.lines),
+                                        "a list or mapping used as a mapping key (found unhashable key)"))
+            walker.skip(k, 1)  # the whole key first: its events come before the value's
+            walker.skip(walker.next(), 1)
             continue
+        v = walker.next()
         key = walker._scalar(k)
         if k.anchor is not None:
             walker.anchors[k.anchor] = key

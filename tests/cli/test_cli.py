@@ -193,6 +193,9 @@ def test_discovery_respects_gitignore_and_default_excludes(tmp_path):
     assert [d["path"] for d in lint(tmp_path, ".")] == ["src/a.py"]
     # a file named explicitly is linted even when ignored
     assert [d["path"] for d in lint(tmp_path, "x.gen.py")] == ["x.gen.py"]
+    # a line that does not compile (git matches nothing with it) leaves the other lines in force
+    write(tmp_path / ".gitignore", "ignored/\n[z-a]\n*.gen.py\n")
+    assert [d["path"] for d in lint(tmp_path, ".")] == ["src/a.py"]
 
 
 def test_exclude_setting(tmp_path):

@@ -223,9 +223,9 @@ CASES: dict[str, tuple[Callable[[Path], None], Callable[[list[dict]], bool]]] = 
                                                     lambda f: [x["code"] for x in f] == ["PFT401"]),
     "YAML !!binary, a date and a bad tag in trainer keys": (
         lambda d: _trainer_yaml(d, "lora_target: !!binary aGVsbG8=\nlora_rank: 2001-12-14\nlora_alpha: !weird x\n"),
-        lambda f: _codes(f) == {"PFT210", "PFT902"}),
+        lambda f: _codes(f) == {"PFT210", "PFT902", "PFT904"}),  # the keys safe_load cannot build: unknown, not absent
     "6,000-digit YAML integer": (lambda d: _trainer_yaml(d, "lora_target: q_proj\nlora_rank: " + "7" * 6000 + "\n"),
-                                 lambda f: [x["code"] for x in f] == ["PFT902"]),
+                                 lambda f: sorted(x["code"] for x in f) == ["PFT902", "PFT904"]),
     "100,000 YAML documents": (lambda d: _trainer_yaml(d, "lora_target: q_proj\n" + "---\na: 1\n" * 100_000),
                                lambda f: f == []),
     "UTF-16 adapter_config.json": (

@@ -12,6 +12,7 @@ import json
 import struct
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -126,7 +127,17 @@ def test_safetensors_header(tmp_path_factory, header: bytes, lying_length: int |
     _check(d)
 
 
-_TOML_VALUES = st.one_of(st.booleans(), st.integers(-5, 10**9), st.floats(-10, 10, allow_nan=False),
+class _Raw(str):
+    """TOML text written as is: values tomllib itself fails on beyond TOMLDecodeError."""
+
+
+# an integer over Python's 4,300 digits (ValueError), nesting past the recursion limit (RecursionError),
+# glob patterns that do not compile (re.error when the walker compiles them)
+_RAW = [_Raw("9" * 5000), _Raw("[" * 3000 + "]" * 3000), _Raw("{a = " * 2000 + "1" + "}" * 2000), _Raw('["[z-a]"]'),
+        _Raw('["a", "[!-]"]')]
+
+
+_TOML_VALUES = st.one_of(st.sampled_from(_RAW), st.booleans(), st.integers(-5, 10**9), st.floats(-10, 10, allow_nan=False),
                          st.text(alphabet="abcPFT0123456789-_/.* ", max_size=12),
                          st.lists(st.text(alphabet="PFT0123456789", max_size=6), max_size=3),
                          st.dictionaries(st.text(alphabet="abc*./", min_size=1, max_size=6),
@@ -137,6 +148,8 @@ _TOML_KEYS = st.sampled_from(["select", "extend-select", "ignore", "per-file-ign
 
 
 def _toml(value: object) -> str:
+    if isinstance(value, _Raw):
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -148,10 +161,20 @@ def _toml(value: object) -> str:
     return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
 
 
+@pytest.mark.parametrize(("key", "value"), list(zip(["max-model-modules", "exclude", "select", "exclude", "extend-exclude"],
+                                                     _RAW)),
+                         ids=["5000-digit int", "deep array", "deep table", "bad range", "bad range 2"])
+def test_pyproject_value_the_parser_or_walker_rejects(tmp_path_factory, key: str, value: _Raw) -> None:
+    _check_table(tmp_path_factory.mktemp("pyproject"), {key: value})
+
+
 @SETTINGS
 @given(st.dictionaries(_TOML_KEYS, _TOML_VALUES, max_size=5))
 def test_pyproject_table(tmp_path_factory, table: dict) -> None:
-    d = tmp_path_factory.mktemp("pyproject")
+    _check_table(tmp_path_factory.mktemp("pyproject"), table)
+
+
+def _check_table(d: Path, table: dict) -> None:
     (d / "pyproject.toml").write_text("[tool.peftlint]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in table.items()))
     (d / "train.py").write_text(f"from peft import LoraConfig\n\n# peftlint: model={SMOL}\n"
                                 "config = LoraConfig(target_modules=['q_proj', 'q_proj'])\n")

@@ -9,6 +9,7 @@ from peftlint.diagnostics import Diagnostic, Severity
 from peftlint.rules.base import Example, Expect, Rule
 from peftlint.rules.context import Context
 from peftlint.sources.trainer_rule import is_placeholder
+from peftlint.spec import Value
 
 
 class DynamicValue(Rule):
@@ -35,8 +36,7 @@ class DynamicValue(Rule):
     def check(self, ctx: Context) -> Iterator[Diagnostic]:
         rule = ctx.spec.facts.target_rule
         for name, v in ctx.spec.fields.items():
-            dyn = [v] if v.dynamic else [i for i in (v.items or []) if i.dynamic]
-            for d in dyn:
+            for d in _dynamic_parts(v):
                 if rule is not None and is_placeholder(d, rule):
                     continue  # the trainer's own list: it stays unknown only when the model does (PFT901)
                 # the reasons say how the value is made ("computed by f() at runtime", "set by --lora_r ...")
@@ -54,3 +54,16 @@ class DynamicValue(Rule):
             what = ", ".join(f"`{a}`" if a.startswith("*") else a for a in ctx.spec.facts.opaque_args) or "an argument"
             yield self.diagnostic(ctx, ctx.spec.span, f"{what} is not read statically: the fields the call does not "
                                   "name may be set there and were not checked")
+
+
+def _dynamic_parts(v: Value) -> Iterator[Value]:
+    """``v`` itself when it is computed at runtime, else each computed item at any depth of its
+    lists, tuples and sets (``[["q_proj", f()]]``, or a literal nested so deeply that its innermost
+    part was not evaluated), in source order."""
+    stack = [v]
+    while stack:
+        cur = stack.pop()
+        if cur.dynamic:
+            yield cur
+        elif cur.items:
+            stack.extend(reversed(cur.items))

@@ -35,6 +35,9 @@ NEWER_SYNTAX = Code.NEWER_SYNTAX  # see rules/meta/pft908_newer_syntax.py
 # Python's parser needs some 450 times a file's size in memory: a 6 MB file of a million short
 # lines took 1.9 GB. Real modules have a few thousand lines (the largest in transformers ~10,000).
 MAX_LINES = 200_000
+# Config calls read from one file: a test module of peft itself has a few hundred. Each costs a few
+# milliseconds and ~10 KB to read and check against its model; a 10 MB file of ``LoraConfig(),`` has 600,000.
+MAX_CONFIGS = 2_000
 NOT_READ = Code.FILE_NOT_READ
 
 
@@ -54,8 +57,8 @@ def extract_python(text: str, path: str, abspath: str, config_classes: Collectio
         raise
     except MemoryError:
         return SourceResult(problems=[Problem(NOT_READ, "not read: parsing this file needs more memory than is available")])
-    except RecursionError:
-        return SourceResult(problems=[Problem(Code.INTERNAL_ERROR, "the file is nested too deeply to be analysed statically")])
+    except RecursionError:  # the parse succeeded (CPython could compile it): peftlint's own limit
+        return SourceResult(problems=[Problem(NOT_READ, "not read: the file nests too deeply for peftlint to analyse it")])
     except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the run
         message = f"internal error while reading Python source: {_describe(exc)}"
         return SourceResult(problems=[Problem(Code.INTERNAL_ERROR, message)])
@@ -107,11 +110,17 @@ class _Extractor:
             config_class, unsloth = self._classify(call)
             if config_class is None:
                 continue
+            if len(result.specs) == MAX_CONFIGS:
+                result.problems.append(Problem(NOT_READ, (
+                    f"not checked: the file has more than {MAX_CONFIGS:,} config calls; peftlint checks the first "
+                    f"{MAX_CONFIGS:,} of a file, this one and those after it were not read"), self.p.span(call)))
+                break
             try:
                 spec = self._spec(call, config_class, unsloth)
             except RecursionError:
                 result.problems.append(
-                    Problem(Code.INTERNAL_ERROR, f"{config_class} call is nested too deeply to be analysed", self.p.span(call))
+                    Problem(Code.DYNAMIC_VALUE, f"{config_class} call nests too deeply to be read statically; it was "
+                                                "not checked", self.p.span(call))
                 )
                 continue
             except Exception as exc:  # noqa: BLE001 - one bad call must not lose the others
@@ -125,6 +134,11 @@ class _Extractor:
                 message = f"internal error while linking {config_class}() to its model: {_describe(exc)}"
                 result.problems.append(Problem(Code.INTERNAL_ERROR, message, spec.span))
             result.specs.append(spec)
+        if self.p.scopes.exhausted:
+            result.problems.append(Problem(Code.DYNAMIC_VALUE, (
+                "not every use of the configs was followed: names in this file are bound and read so often that "
+                "peftlint stopped searching their reads; a config whose model is linked through them is reported "
+                "as unresolved")))
         return result
 
     def _may_be_config(self, call: ast.Call) -> bool:

@@ -20,8 +20,10 @@ _REGISTER = "_register_custom_module"
 
 
 def read_intent(p: Program, call: ast.Call, facts: SourceFacts) -> None:
-    facts.resizes_embeddings = "resize_token_embeddings" in p.text and any(
-        isinstance(c.func, ast.Attribute) and c.func.attr == "resize_token_embeddings" for c in p.calls)
+    # through the index of attributes by name: a scan of the text or of every call, once per config,
+    # grows with the square of a file of many configs
+    facts.resizes_embeddings = any(isinstance(parent := p.parent(a), ast.Call) and parent.func is a
+                                   for a in p.attributes.get("resize_token_embeddings", ()))
     uses = _uses(p, call)
     for node in [call, *uses]:
         block = _expecting_block(p, node)

@@ -31,6 +31,7 @@ class Parameters:
 class Pytest:
     def __init__(self, program: Program) -> None:
         self.p = program
+        self._positions: dict[int, dict[int, int]] = {}  # id(list of the tree) -> id(node) -> index
 
     def _is(self, node: ast.AST, name: str) -> bool:
         return name in self.p.qualified_names(node)
@@ -71,19 +72,21 @@ class Pytest:
         index, the argname it is passed as, and the tests that receive it."""
         p = self.p
         node, parent = expr, p.parent(expr)
-        cell: int | None = None
-        if isinstance(parent, ast.Call) and self._is(parent.func, "pytest.param") and node in parent.args:
-            cell = parent.args.index(node)  # type: ignore[arg-type]
-            node, parent = parent, p.parent(parent)
+        row: list | None = None  # the row's cells, when ``expr`` is one cell of a row
+        if isinstance(parent, ast.Call) and self._is(parent.func, "pytest.param"):
+            row, node, parent = parent.args, parent, p.parent(parent)
         elif isinstance(parent, (ast.Tuple, ast.List)) and isinstance(p.parent(parent), (ast.Tuple, ast.List)):
-            cell = parent.elts.index(node)  # type: ignore[arg-type]
-            node, parent = parent, p.parent(parent)
-        if not isinstance(parent, (ast.List, ast.Tuple)) or node not in parent.elts:
+            row, node, parent = parent.elts, parent, p.parent(parent)
+        if not isinstance(parent, (ast.List, ast.Tuple)):
             return None
-        decorator = p.parent(parent)
+        decorator = p.parent(parent)  # tested before any position is looked up: every config of a list of
+        # thousands asks, and a search of the list for each would grow with the square of its length
         if not (isinstance(decorator, ast.Call) and self._is(decorator.func, "pytest.mark.parametrize")):
             return None
         if arg_of(p, decorator, 1, "argvalues") is not parent:
+            return None
+        index, cell = self._position(parent.elts, node), self._position(row, expr) if row is not None else None
+        if index is None or (row is not None and cell is None):
             return None
         names = self._argnames(arg_of(p, decorator, 0, "argnames"))
         if not names or (len(names) > 1) != (cell is not None) or (cell or 0) >= len(names):
@@ -95,7 +98,14 @@ class Pytest:
             tests = [owner]
         else:
             return None
-        return decorator, parent.elts.index(node), names[cell or 0], tests  # type: ignore[arg-type]
+        return decorator, index, names[cell or 0], tests
+
+    def _position(self, items: list, node: ast.AST) -> int | None:
+        """The index of ``node`` in ``items`` (a list of the tree), from one map per list."""
+        positions = self._positions.get(id(items))
+        if positions is None:
+            positions = self._positions[id(items)] = {id(x): i for i, x in enumerate(items)}
+        return positions.get(id(node))
 
     def _argnames(self, expr: ast.expr | None) -> list[str] | None:
         text = str_constant(expr)

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from peftlint.sources.python.newer_syntax import Downlevel
 
 
+# A MemoryError from parsing text this short is CPython's parser giving up on nesting (100,000 unary
+# minus signs), not a lack of memory: parsing needs some 450 times the text's size.
+_SMALL = 1_000_000
+
+
 @dataclass
 class ParseOutcome:
     """Either a module, or the code/message/span of the problem that prevented parsing."""
@@ -35,7 +40,8 @@ class ParseOutcome:
 
 
 def parse_python(text: str) -> ParseOutcome:
-    """Parse ``text``; syntax errors become ``PFT902``, input too deep for CPython ``PFT999``.
+    """Parse ``text``; syntax errors and input too deep for CPython's parser become ``PFT902``, a
+    parse that runs out of memory ``PFT907``.
 
     Syntax of a newer Python than this one is read through ``newer_syntax`` (libcst): the tree
     comes with a ``PFT908`` note naming the version the file needs, never an error."""
@@ -50,8 +56,14 @@ def parse_python(text: str) -> ParseOutcome:
         return ParseOutcome(None, Code.SYNTAX_ERROR, f"cannot parse: {exc.msg or exc}", _span_of(exc))
     except ValueError as exc:  # "source code string cannot contain null bytes" on some versions
         return ParseOutcome(None, Code.SYNTAX_ERROR, f"cannot parse: {exc}", Span(1, 1, 1, 1))
-    except (RecursionError, MemoryError):
-        return ParseOutcome(None, Code.INTERNAL_ERROR, "the file is nested too deeply to be analysed statically")
+    except RecursionError:  # CPython's own compiler stops the same way ("maximum recursion depth exceeded")
+        return ParseOutcome(None, Code.SYNTAX_ERROR, "cannot parse: the code nests too deeply for Python's parser "
+                                                     "(CPython cannot compile it either)")
+    except MemoryError:
+        if len(text) < _SMALL:  # CPython's parser stack overflowed: compile() raises MemoryError on it too
+            return ParseOutcome(None, Code.SYNTAX_ERROR, "cannot parse: the code nests too deeply for Python's "
+                                                         "parser (CPython cannot compile it either)")
+        return ParseOutcome(None, Code.FILE_NOT_READ, "not read: parsing this file needs more memory than is available")
 
 
 class no_gc:

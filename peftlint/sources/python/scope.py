@@ -8,6 +8,7 @@ are found through the index of ``Name`` nodes by identifier. Nothing is executed
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 
 from peftlint.sources.python.bindings import COMPREHENSIONS, FUNCTIONS, Binding, Collector, Scope
@@ -19,6 +20,10 @@ CONDITIONAL: tuple[type[ast.AST], ...] = (ast.If, ast.For, ast.AsyncFor, ast.Whi
 if hasattr(ast, "TryStar"):
     CONDITIONAL = CONDITIONAL + (ast.TryStar,)
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+# Reads examined by ``references`` in one module: each config asks for the reads of the variable it
+# is assigned to, so a name bound and read thousands of times costs their product (a 6 KB file of
+# 50 ``c = LoraConfig()`` and 3,000 reads of ``c`` took minutes before the searches were bisections).
+MAX_STEPS = 1_000_000
 
 __all__ = ["CONDITIONAL", "FUNCTIONS", "Binding", "Scope", "Scopes"]
 
@@ -28,6 +33,11 @@ class Scopes:
         self.index = index
         self._scopes: dict[ast.AST, Scope] = {}
         self._scope_of: dict[ast.AST, Scope] = {}
+        self._blocks: dict[ast.AST, dict[int, list[ast.stmt]]] = {}  # parent -> id(statement) -> its body list
+        # reads (and rebindings between) that ``references`` examined in this module; past MAX_STEPS it
+        # stops, ``exhausted`` is set, and the reads not examined are not found
+        self.steps = 0
+        self.exhausted = False
         self.module = self._scope(index.tree)
 
     # ------------------------------------------------------------------------- scopes
@@ -167,13 +177,33 @@ class Scopes:
             return []
         if bound_in is not use_scope:
             return bindings
-        before = [b for b in bindings if self.precedes(b, name)]
+        before = self._before(bindings, name) if bound_in.kind != "comprehension" else [
+            b for b in bindings if self.precedes(b, name)]
         if before or bound_in.parent is None:
             return before
         outer: Scope | None = bound_in.parent
         while outer is not None and outer.kind == "class":
             outer = outer.parent
         return self.lookup(outer, name.id)[1] if outer is not None else []
+
+    def _before(self, bindings: list[Binding], use: ast.AST) -> list[Binding]:
+        """``[b for b in bindings if self.precedes(b, use)]`` for a table's list (sorted by position,
+        no comprehension targets) without a test of each: the bindings before ``use`` by bisection,
+        and ``precedes`` only for those written in a statement whose value holds ``use``
+        (``x = f(x)``). A name bound thousands of times and read thousands of times costs no more
+        than their sum."""
+        idx = self.index
+        here = idx.start(use)
+        end = bisect.bisect_left(bindings, here, key=_position)
+        exact = end
+        child, parent = use, idx.parents.get(use)
+        while parent is not None:  # a statement (or walrus) whose guarded part holds ``use``
+            if getattr(parent, "value", None) is child or getattr(parent, "iter", None) is child:
+                exact = min(exact, bisect.bisect_left(bindings, idx.start(parent), key=_position))
+            child, parent = parent, idx.parents.get(parent)
+        if exact == end:
+            return bindings[:end]
+        return bindings[:exact] + [b for b in bindings[exact:end] if self.precedes(b, use)]
 
     def precedes(self, binding: Binding, use: ast.AST) -> bool:
         """The binding is written before ``use`` and not by the statement that evaluates it."""
@@ -223,19 +253,34 @@ class Scopes:
         lo = idx.start(region) if not isinstance(region, ast.Module) else (0, 0)
         hi = (getattr(region, "end_lineno", None) or 10**9, getattr(region, "end_col_offset", None) or 10**9)
         out = []
+        # a binding of its scope's own table reaches no read of that scope written before it
+        member = binding.scope.table is not None and any(b is binding for b in binding.scope.table.get(binding.name, ()))
         for read in idx.names_between(binding.name, lo[0], hi[0]):
             if not isinstance(read.ctx, ast.Load) or not lo <= idx.start(read) <= hi:
                 continue
+            here = idx.start(read)
+            same = self.scope_of(read) is binding.scope
+            if same and member and here <= own and binding.kind != "comp":
+                continue
+            self.steps += 1
+            if self.steps > MAX_STEPS:
+                self.exhausted = True
+                break
             referents = self.reaching(read)
-            if not any(b is binding for b in referents):
+            at = _index_of(referents, binding)
+            if at is None:
                 continue
-            if filtered and self.scope_of(read) is binding.scope and any(
-                other is not binding
-                and own < other.pos < idx.start(read)
-                and self.dominates(other.node, read)
-                for other in referents
-            ):
-                continue
+            if filtered and same:
+                shadowed = False
+                for other in referents[at + 1:]:  # by position: the rebindings between ``own`` and the read
+                    if other.pos >= here:
+                        break
+                    self.steps += 1
+                    if other.pos > own and self.dominates(other.node, read):
+                        shadowed = True
+                        break
+                if shadowed:
+                    continue
             out.append(read)
         return sorted(out, key=idx.start)
 
@@ -246,10 +291,34 @@ class Scopes:
         child = binding
         for parent in idx.ancestors(binding):
             if isinstance(child, ast.stmt):
-                block = _block_of(parent, child)
+                block = self._block_of(parent, child)
                 if block is not None:
-                    return _in_block(idx, block, use)
+                    return self._in_block(block, use)
             child = parent
+        return False
+
+    def _block_of(self, parent: ast.AST, stmt: ast.AST) -> list[ast.stmt] | None:
+        """The body list of ``parent`` (``body``, ``orelse``, ...) that holds ``stmt``, from one map
+        per parent: a test of each statement of a long module body, for every pair of a binding and
+        a read, grew with the cube of the file."""
+        blocks = self._blocks.get(parent)
+        if blocks is None:
+            blocks = self._blocks[parent] = {}
+            for name in _BODIES:
+                body = getattr(parent, name, None)
+                if isinstance(body, list):
+                    for s in body:
+                        blocks[id(s)] = body
+        return blocks.get(id(stmt))
+
+    def _in_block(self, block: list[ast.stmt], node: ast.AST) -> bool:
+        """Whether ``node`` is (inside) a statement of ``block``."""
+        idx = self.index
+        child, parent = node, idx.parents.get(node)
+        while parent is not None:
+            if isinstance(child, ast.stmt) and self._block_of(parent, child) is block:
+                return True
+            child, parent = parent, idx.parents.get(parent)
         return False
 
     # --------------------------------------------------------------------- qualified names
@@ -274,18 +343,15 @@ class Scopes:
         return f"builtins.{name}" in self.qualified_names(node)
 
 
-def _block_of(parent: ast.AST, stmt: ast.stmt) -> list[ast.stmt] | None:
-    for name in _BODIES:
-        body = getattr(parent, name, None)
-        if isinstance(body, list) and any(s is stmt for s in body):
-            return body
-    return None
+def _position(b: Binding) -> tuple[int, int]:
+    return b.pos
 
 
-def _in_block(idx: ModuleIndex, block: list[ast.stmt], node: ast.AST) -> bool:
-    child = node
-    for parent in idx.ancestors(node):
-        if isinstance(child, ast.stmt) and any(s is child for s in block):
-            return True
-        child = parent
-    return isinstance(child, ast.stmt) and any(s is child for s in block)
+def _index_of(bindings: list[Binding], binding: Binding) -> int | None:
+    """Where ``binding`` is in ``bindings`` (sorted by position), found by bisection."""
+    i = bisect.bisect_left(bindings, binding.pos, key=_position)
+    while i < len(bindings) and bindings[i].pos == binding.pos:
+        if bindings[i] is binding:
+            return i
+        i += 1
+    return next((i for i, b in enumerate(bindings) if b is binding), None)  # not sorted after all

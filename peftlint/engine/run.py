@@ -202,7 +202,12 @@ class Linter(Replay, ModelChoice):
         part = RunResult()
         self._resolved.touched = set()
         unjudged = len(peft_check.UNJUDGED)
-        cacheable = self._lint_file(cand, part, read)
+        try:
+            cacheable = self._lint_file(cand, part, read)
+        except MemoryError as exc:  # a limit of this machine: this file gets a note, the others are linted
+            part = RunResult(files=1)
+            self._emit(part, [self._internal(disc.candidate_display_path(cand, self.cwd), Span(1, 1, 1, 1), exc)], None)
+            cacheable = None
         if cacheable is not None and self.results is not None and len(peft_check.UNJUDGED) == unjudged:
             self._remember(cand, part, *cacheable)
         result.extend(part)
@@ -414,6 +419,9 @@ class Linter(Replay, ModelChoice):
                           p.message, path, p.span, subject=p.subject)
 
     def _internal(self, path: str, span: Span, exc: BaseException) -> Diagnostic:
+        if isinstance(exc, MemoryError):  # a limit of this machine, not a bug
+            return self._problem(path, Problem(Code.FILE_NOT_READ, "not checked: this needs more memory than is "
+                                                                   "available", span))
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         loc = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
         return Diagnostic(INTERNAL, "internal-error", Severity.ERROR,

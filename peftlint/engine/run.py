@@ -33,7 +33,7 @@ from peftlint.rules.meta import INTERNAL, UNRESOLVED, UNUSED_NOQA
 from peftlint.rules.selectors import is_known, suggestion
 from peftlint.semantics import peft_check, regex_budget
 from peftlint.semantics.regex_budget import RegexTooSlow
-from peftlint.sources import Problem, SourceResult
+from peftlint.sources import MAX_CONFIGS, Problem, SourceResult, too_many_configs
 from peftlint.spec import AdapterSpec, ModelRef
 
 # The rules, the model loader and the rule context are imported when a file is linted: a run whose
@@ -311,6 +311,9 @@ class Linter(Replay, ModelChoice):
         except Exception as exc:  # a reader bug must not stop the run
             diags.append(self._internal(path, Span(1, 1, 1, 1), exc))
             src = SourceResult()
+        if len(src.specs) > MAX_CONFIGS:  # a reader that has no bound of its own (shell commands, YAML documents)
+            src.problems.append(too_many_configs(src.specs[MAX_CONFIGS].span))
+            src.specs = src.specs[:MAX_CONFIGS]
         diags += [self._problem(path, p) for p in src.problems]
         if encoding_problem is not None:
             diags.append(self._problem(path, encoding_problem))

@@ -72,11 +72,12 @@ def sources_ok(found: list[dict]) -> bool:
     return refused and nested and got.get("nb.ipynb") == ["PFT204", "PFT906", "PFT906"]
 
 
-# -- a file of many configs, and of a name bound and read thousands of times (the work per config
+# -- files of many configs, and of a name bound and read thousands of times (the work per config
 # grew with the product of the two: a 6 KB file took minutes) ---------------------------------------
 MANY: Files = {
     "reads.py": "from peft import LoraConfig\n\n" + "c = LoraConfig(r=8)\n" * 40 + "c\n" * 2500,
     "many.py": "from peft import LoraConfig\n\nx = [" + "LoraConfig(r=8), " * 2100 + "]\n",
+    "run.sh": "trl sft --use_peft --lora_target_modules q_proj\n" * 2100,  # a reader without a bound of its own
 }
 
 
@@ -84,8 +85,10 @@ def many_ok(found: list[dict]) -> bool:
     got = by_path(found)
     capped = [f for f in found if f["path"] == "many.py" and f["code"] == "PFT907"]
     reads = got.get("reads.py", [])  # a note may say that the search of reads stopped at its bound
+    shell = got.get("run.sh", [])
     return (reads.count("PFT901") == 40 and set(reads) <= {"PFT901", "PFT904"}
-            and len(capped) == 1 and "2,000" in _text(capped[0]) and got["many.py"].count("PFT901") == 2000)
+            and len(capped) == 1 and "2,000" in _text(capped[0]) and got["many.py"].count("PFT901") == 2000
+            and shell.count("PFT907") == 1 and shell.count("PFT901") == 2000)
 
 
 # -- one rule reporting each of 150,000 entries (over a gigabyte of findings) -----------------------------

@@ -111,6 +111,7 @@ def lint_in_workers(linter: WorkerLinter, cands: list[Pending], workers: int, re
                     total: int) -> None:
     """Lint ``cands`` in ``workers`` processes into ``result``; ``done``/``total`` feed the progress."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
     from pickle import PicklingError
 
     linter.facts()  # read (or build and cache) peft's facts once, before the workers start
@@ -122,8 +123,10 @@ def lint_in_workers(linter: WorkerLinter, cands: list[Pending], workers: int, re
         for fut in as_completed(futures):
             try:
                 result.extend(fut.result())
-            except (RecursionError, PicklingError):
-                # a value nested too deeply to pickle (a 900-deep target_modules): the batch is
+            except (RecursionError, PicklingError, MemoryError, BrokenProcessPool):
+                # a value nested too deeply to pickle (a 900-deep target_modules), a result too
+                # large to pickle within the worker's memory (the specs of an adapter_config.json
+                # of 150,000 keys), a worker that died (out of memory in a library): the batch is
                 # linted here, where nothing has to cross a process boundary
                 for cand, read in futures[fut]:
                     linter.lint_file(cand, result, read)

@@ -34,7 +34,7 @@ from peftlint.rules.meta import INTERNAL, UNRESOLVED, UNUSED_NOQA
 from peftlint.rules.selectors import is_known, suggestion
 from peftlint.semantics import peft_check, regex_budget
 from peftlint.semantics.regex_budget import RegexTooSlow
-from peftlint.sources import Problem, SourceResult
+from peftlint.sources import MAX_CONFIGS, Problem, SourceResult, too_many_configs
 from peftlint.spec import AdapterSpec, ModelRef
 
 # The rules, the model loader and the rule context are imported when a file is linted: a run whose
@@ -204,7 +204,12 @@ class Linter(Replay, ModelChoice):
         part = RunResult()
         self._resolved.touched = set()
         unjudged = len(peft_check.UNJUDGED)
-        cacheable = self._lint_file(cand, part, read)
+        try:
+            cacheable = self._lint_file(cand, part, read)
+        except MemoryError as exc:  # a limit of this machine: this file gets a note, the others are linted
+            part = RunResult(files=1)
+            self._emit(part, [self._internal(disc.candidate_display_path(cand, self.cwd), Span(1, 1, 1, 1), exc)], None)
+            cacheable = None
         if cacheable is not None and self.results is not None and len(peft_check.UNJUDGED) == unjudged:
             self._remember(cand, part, *cacheable)
         result.extend(part)
@@ -308,6 +313,9 @@ class Linter(Replay, ModelChoice):
         except Exception as exc:  # a reader bug must not stop the run
             diags.append(self._internal(path, Span(1, 1, 1, 1), exc))
             src = SourceResult()
+        if len(src.specs) > MAX_CONFIGS:  # a reader that has no bound of its own (shell commands, YAML documents)
+            src.problems.append(too_many_configs(src.specs[MAX_CONFIGS].span))
+            src.specs = src.specs[:MAX_CONFIGS]
         diags += [self._problem(path, p) for p in src.problems]
         if encoding_problem is not None:
             diags.append(self._problem(path, encoding_problem))
@@ -416,6 +424,9 @@ class Linter(Replay, ModelChoice):
                           p.message, path, p.span, subject=p.subject)
 
     def _internal(self, path: str, span: Span, exc: BaseException) -> Diagnostic:
+        if isinstance(exc, MemoryError):  # a limit of this machine, not a bug
+            return self._problem(path, Problem(Code.FILE_NOT_READ, "not checked: this needs more memory than is "
+                                                                   "available", span))
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         loc = f" ({Path(where.filename).name}:{where.lineno})" if where else ""
         return Diagnostic(INTERNAL, "internal-error", Severity.ERROR,

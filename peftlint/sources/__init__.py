@@ -8,6 +8,11 @@ from peftlint.codes import Code
 from peftlint.diagnostics import Diagnostic, Span
 from peftlint.spec import AdapterSpec
 
+# Configs linted from one file: a test module of peft itself has a few hundred. Each costs a few
+# milliseconds and ~10 KB to read and check against its model; a 10 MB file of ``LoraConfig(),``
+# holds 600,000, a shell script of trainer commands 100,000.
+MAX_CONFIGS = 2_000
+
 
 @dataclass
 class Problem:
@@ -38,3 +43,9 @@ class SourceResult:
         """``text`` (a model source, a reason) with the lines it names as the user finds them in the
         file (identity but for notebooks, whose program lines become cell and line)."""
         return text
+
+
+def too_many_configs(span: Span) -> Problem:
+    """The note at the first config of a file past ``MAX_CONFIGS`` (it and those after it are not checked)."""
+    return Problem(Code.FILE_NOT_READ, f"not checked: the file has more than {MAX_CONFIGS:,} configs; peftlint checks the "
+                                       f"first {MAX_CONFIGS:,} of a file, this one and those after it were not read", span)

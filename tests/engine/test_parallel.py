@@ -81,3 +81,27 @@ def test_spawned_workers_give_the_serial_report(big_tree: Path, tmp_path: Path,
     serial = check(big_tree, cache, "-j", "1", "--no-result-cache", fmt="json")
     monkeypatch.setattr(parallel, "_context", lambda: multiprocessing.get_context("spawn"))
     assert check(big_tree, cache, "-j", "2", "--no-result-cache", fmt="json") == serial
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods(),
+                    reason="the patched method is inherited by forked workers")
+def test_a_worker_that_dies_leaves_its_files_to_this_process(big_tree: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed while linting (a library's failed allocation under a memory limit aborts
+    it) broke the pool and stopped the run with an internal error: its files, and those of every
+    batch still pending, are linted in this process."""
+    import os
+
+    from peftlint.engine.run import Linter
+
+    cache = tmp_path / "cache"
+    serial = check(big_tree, cache, "-j", "1", "--no-result-cache")
+    parent, real = os.getpid(), Linter.lint_file
+
+    def dying(self: Linter, cand, result, read=None) -> None:  # type: ignore[no-untyped-def]
+        if os.getpid() != parent:
+            os._exit(70)
+        real(self, cand, result, read)
+
+    monkeypatch.setattr(Linter, "lint_file", dying)
+    assert check(big_tree, cache, "-j", "2", "--no-result-cache") == serial

@@ -27,6 +27,7 @@ from typing import Callable
 import pytest
 from support import shared
 from support.helpers_hf import REPO_ROOT
+from support.hostile_inputs import MORE_CASES
 
 from peftlint.semantics.peft_check import CHECK_PREFIX
 
@@ -259,6 +260,7 @@ CASES: dict[str, tuple[Callable[[Path], None], Callable[[list[dict]], bool]]] = 
         lambda f: [x["code"] for x in f] == ["PFT907"] and "lines" in f[0]["message"]),
     "5,000-digit integer": (lambda d: (d / "adapter_config.json").write_text('{"peft_type": "LORA", "r": ' + "7" * 5000 + "}"),
                             lambda f: [x["code"] for x in f] == ["PFT401"]),
+    **MORE_CASES,  # third round: one folder of several inputs of a kind per case
 }
 
 

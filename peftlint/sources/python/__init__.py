@@ -18,7 +18,7 @@ from collections.abc import Collection
 
 from peftlint.codes import Code
 from peftlint.diagnostics import Span
-from peftlint.sources import Problem, SourceResult
+from peftlint.sources import MAX_CONFIGS, Problem, SourceResult, too_many_configs
 from peftlint.sources.python.evaluate import ValueResolver
 from peftlint.sources.python.index import Arg
 from peftlint.sources.python.intent import read_intent
@@ -35,9 +35,6 @@ NEWER_SYNTAX = Code.NEWER_SYNTAX  # see rules/meta/pft908_newer_syntax.py
 # Python's parser needs some 450 times a file's size in memory: a 6 MB file of a million short
 # lines took 1.9 GB. Real modules have a few thousand lines (the largest in transformers ~10,000).
 MAX_LINES = 200_000
-# Config calls read from one file: a test module of peft itself has a few hundred. Each costs a few
-# milliseconds and ~10 KB to read and check against its model; a 10 MB file of ``LoraConfig(),`` has 600,000.
-MAX_CONFIGS = 2_000
 NOT_READ = Code.FILE_NOT_READ
 
 
@@ -110,10 +107,8 @@ class _Extractor:
             config_class, unsloth = self._classify(call)
             if config_class is None:
                 continue
-            if len(result.specs) == MAX_CONFIGS:
-                result.problems.append(Problem(NOT_READ, (
-                    f"not checked: the file has more than {MAX_CONFIGS:,} config calls; peftlint checks the first "
-                    f"{MAX_CONFIGS:,} of a file, this one and those after it were not read"), self.p.span(call)))
+            if len(result.specs) == MAX_CONFIGS:  # the rest are not even read
+                result.problems.append(too_many_configs(self.p.span(call)))
                 break
             try:
                 spec = self._spec(call, config_class, unsloth)

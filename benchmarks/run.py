@@ -49,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from support.helpers_hf import TINY_SHAPE, add_to_hf_cache  # noqa: E402
 
+from peftlint.engine.results_cache import RESULT_PREFIX  # noqa: E402
+
 ALL_ROWS = ("trl-hit", "trl-warm", "trl-cold", "precommit", "notebooks", "lf-hit", "lf-warm", "lf-cold")
 
 
@@ -214,6 +216,8 @@ class Bench:
         base = self.work / "cache-notebooks"
         # inventories and facts for these notebooks' models, no result entries
         measure(peftlint_cmd("--no-result-cache", "--format", "json", "."), d, child_env(base))
+        for entry in base.glob(f"{RESULT_PREFIX}*"):  # --no-result-cache stores findings too: a first run has none
+            entry.unlink()
         runs = []
         for i in range(self.cold_repeat):
             cache = self.work / f"nb-{i}"

@@ -96,3 +96,20 @@ def test_overrides_are_linted_from_memory(tree: Path, reads: Counter[str]) -> No
     after = again.lint_paths([train])
     assert after.diagnostics == [] and after.files == 1 and len(after.outcomes) == 1
     assert os.path.realpath(train) not in reads
+
+
+def test_a_run_keeps_a_bounded_text_between_reading_and_linting(tree: Path, reads: Counter[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are read (prefilter, result-cache lookup) before any is linted; a run over many files
+    keeps at most ``KEPT_READS`` of their text meanwhile and reads the rest again when linted, with
+    the same findings (1,000 notebooks held 330 MB of text at once before)."""
+    from peftlint.engine import run
+
+    expected = sources(tree)
+    whole = check(tree, "--no-result-cache")
+    assert only_once(reads, expected)
+    reads.clear()
+    monkeypatch.setattr(run, "KEPT_READS", 0)  # nothing kept: every file linted is read again
+    assert check(tree, "--no-result-cache") == whole
+    linted = {p for p, n in reads.items() if p in expected and n == 2}
+    assert len(linted) >= 6 and all(reads[p] <= 2 for p in expected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Iterator
 
 from peftlint.codes import Code
@@ -30,6 +31,9 @@ class InvalidValue(Rule):
     - an unknown `init_lora_weights` string: `ValueError: Unknown initialization init_lora_weights='...'`.
     - a value of the wrong type (`r=8.0`, `lora_dropout="0.1"`) fails with a TypeError deep inside
       torch.
+    - a number of the declared type that the layer refuses: `lora_dropout=1.5` gives `ValueError:
+      dropout probability has to be between 0 and 1` from torch. Numbers that are negative, not
+      finite, or above 1 where the default is a fraction are tried the same way.
     - an unknown `task_type` (it is case-sensitive): `ValueError: Invalid task type: 'causal_lm'`
       (reported here when the config has computed arguments; otherwise PFT211 reports peft's own
       message).
@@ -44,7 +48,10 @@ class InvalidValue(Rule):
     """
     bad = (py_example('config = LoraConfig(r=0, target_modules=["q_proj", "v_proj"], bias="lora")', model=None,
                       expect=(Expect(3, 23, "r=0: get_peft_model raises ValueError"),
-                                 Expect(3, 68, "bias='lora': get_peft_model raises NotImplementedError"))),)
+                                 Expect(3, 68, "bias='lora': get_peft_model raises NotImplementedError"))),
+           py_example('config = LoraConfig(target_modules=["q_proj"], lora_dropout=1.5)', model=None,
+                      expect=(Expect(3, 61, "lora_dropout=1.5: get_peft_model raises ValueError: dropout probability "
+                                            "has to be between 0 and 1"),)))
     good = (py_example('config = LoraConfig(r=8, target_modules=["q_proj", "v_proj"], bias="lora_only")', model=None),)
     needs_model = False
 
@@ -59,7 +66,7 @@ class InvalidValue(Rule):
             if meta is None or not v.fully_static or name in ctx.peft_complaints:
                 continue
             declared = accepts(meta.type, v.value, any_choice=ctx.spec.source == "adapter_config")
-            if not declared or _is_rank(name, v.value) or name == "task_type":
+            if not declared or _is_rank(name, v.value) or _unusual_number(meta.default, v.value) or name == "task_type":
                 doubtful[name] = declared
         for name, v in ctx.spec.fields.items():
             if name in doubtful:
@@ -107,6 +114,16 @@ class InvalidValue(Rule):
                       if want is int else "PEFT formats it into a name that matches nothing useful")
             yield self.diagnostic(ctx, item.span, f"{name} entry {item.value!r} has type {type(item.value).__name__}, "
                                   f"not {want.__name__}: {effect}", subject=name)
+
+
+def _unusual_number(default: object, value: object) -> bool:
+    """A number of a declared type that a layer may still refuse (torch's dropout takes 0..1): negative,
+    not finite, or above 1 where the default is a fraction. Only a failure peft shows is reported."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if value < 0 or not math.isfinite(value):
+        return True
+    return isinstance(default, float) and 0 <= default < 1 and value > 1
 
 
 def _is_rank(name: str, value: object) -> bool:

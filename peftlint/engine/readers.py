@@ -40,7 +40,7 @@ def read_notebook(text: str, path: str, abspath: str, linter: Linter) -> SourceR
 def read_trainer_yaml(text: str, path: str, abspath: str, linter: Linter) -> SourceResult:
     from peftlint.sources.trainer_yaml import extract_trainer_yaml
 
-    return extract_trainer_yaml(text, path, abspath)
+    return extract_trainer_yaml(text, path, abspath, linter.peft_types())
 
 
 def read_trainer_shell(text: str, path: str, abspath: str, linter: Linter) -> SourceResult:

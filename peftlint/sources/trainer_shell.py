@@ -8,7 +8,8 @@ Any launcher works — ``accelerate launch [opts] sft.py``, ``torchrun``, ``deep
 trainers' own flags are read: TRL's need ``--use_peft``; LLaMA-Factory's are recognised by its
 command or its own flags (``--finetuning_type``, ``--lora_target``, ``--lora_rank``) and default
 to LoRA with ``lora_target: all``; a command that also has a flag LLaMA-Factory rejects
-(``--lora_target_modules``, ``--target_modules``, ...) or is ms-swift's is another trainer's. A command that hands the trainer a YAML file instead
+(``--lora_target_modules``, ``--target_modules``, any ``--*lora*`` flag it does not define such as
+LLaVA's ``--lora_enable``, ...) or is ms-swift's is another trainer's. A command that hands the trainer a YAML file instead
 (``llamafactory-cli train cfg.yaml``, ``--config cfg.yaml``) is left to that file's own check.
 """
 
@@ -33,6 +34,13 @@ _LF_FLAGS = {"--finetuning_type", "--lora_target", "--lora_rank", "--additional_
 # `--target_modules` of other trainers (ms-swift, verl, DiffSynth-Studio all take `--lora_rank` too).
 _NOT_LF_FLAGS = {"--lora_target_modules", "--lora_r", "--lora_modules_to_save", "--lora_task_type",
                  "--lora_target_parameters", "--use_peft", "--target_modules"}
+# LLaMA-Factory's own flags with "lora" in the name (hparams/*.py, also v0's ``lora_bf16_mode``): any other
+# ``--*lora*`` flag (LLaVA's ``--lora_enable``, Qwen2-VL-Finetune's ``--lora_namespan_exclude``, ...) is
+# another script's, which HfArgumentParser in LLaMA-Factory would reject.
+_LF_LORA_FLAGS = {"--lora_alpha", "--lora_dropout", "--lora_rank", "--lora_target", "--loraplus_lr_embedding",
+                  "--loraplus_lr_ratio", "--use_rslora", "--vllm_max_lora_rank", "--sglang_lora_backend",
+                  "--kt_lora_expert_intermediate_size", "--kt_lora_expert_num", "--kt_use_lora_experts",
+                  "--lora_bf16_mode"}
 _OTHER_PROGRAMS = {"swift", "megatron"}  # ms-swift's commands (`swift sft --lora_rank 8 ...`)
 _TRUE = {"true", "1", "yes", "y", "t"}  # transformers' HfArgumentParser string_to_bool
 _FALSE = {"false", "0", "no", "n", "f"}
@@ -113,6 +121,7 @@ def _shell_spec(cmd: Command, lines: LineIndex, path: str, abspath: str) -> Adap
     use_peft = _bool_flag(opts.get("--use_peft"))
     lf_command = program in _LF_PROGRAMS and any(p.text == "train" for p in positional[:1])
     lf = lf_command or (any(k in opts for k in _LF_FLAGS) and not any(k in opts for k in _NOT_LF_FLAGS)
+                        and not any("lora" in k and k not in _LF_LORA_FLAGS for k in opts)
                         and program not in _OTHER_PROGRAMS)
     if lf and any((p.text or "").endswith((".yaml", ".yml", ".json")) for p in positional):
         return None  # the trainer reads that file (checked on its own); key=value words override it

@@ -12,6 +12,9 @@ expanded into trees). Trainer behaviour is reproduced, not PEFT's shorthand:
   ``lora_target_modules`` given beside it; it passes ``[]`` when neither is set);
 - LLaMA-Factory ``lora_target`` / ``additional_target`` are comma-separated strings, split into
   per-item spans; v1 wraps a string ``target_modules`` in a list (a literal name, not a regex);
+- a ``peft_config`` mapping with ``peft_type`` (GLM-4 / ChatGLM finetune demos) is the dict PEFT's
+  ``get_peft_config(config_dict)`` turns into ``PEFT_TYPE_TO_CONFIG_MAPPING[peft_type](**config_dict)``:
+  every key is a config argument; the model comes from the command line, so it stays unresolved;
 - TRL needs ``use_peft: true``; ``lora_task_type`` becomes ``task_type``; a one-item
   ``lora_target_modules`` list becomes that string (``ModelConfig.__post_init__``), so
   ``[q_proj]`` is the regex ``"q_proj"`` (which full-matches nothing) and ``[all-linear]`` works.
@@ -58,8 +61,9 @@ class _Entry:
     value: Value
 
 
-def extract_trainer_yaml(text: str, path: str, abspath: str) -> SourceResult:
-    """One spec per trainer config document; nothing for YAML that is not a trainer config."""
+def extract_trainer_yaml(text: str, path: str, abspath: str, peft_types: dict[str, str] | None = None) -> SourceResult:
+    """One spec per trainer config document; nothing for YAML that is not a trainer config. ``peft_types`` maps
+    peft_type ("LORA") to its config class ("LoraConfig") for ``peft_config: {peft_type: ...}`` mappings."""
     if not looks_like_trainer_yaml(text):
         return SourceResult()
     read = read_yaml(text, K.WANTED.__contains__)
@@ -68,7 +72,7 @@ def extract_trainer_yaml(text: str, path: str, abspath: str) -> SourceResult:
     values = NodeValues(lines)
     for doc in read.documents:
         top = _top(doc, values, result.problems)
-        spec = _spec(top, doc.start, path, abspath, lines, result.problems)
+        spec = _spec(top, doc.start, path, abspath, lines, result.problems, peft_types or {"LORA": "LoraConfig"})
         if spec is not None:
             result.specs.append(spec)
     return result
@@ -126,6 +130,8 @@ def _flavour(top: dict[str, _Entry]) -> str | None:
 
     pc = top.get("peft_config")
     if pc is not None and pc.value.kind == "dict":
+        if "peft_type" in (pc.value.members or {}) and "name" not in (pc.value.members or {}):
+            return "peft-dict"
         lora = str(val("peft_config").get("name") or "").lower() == "lora"
         return "llama-factory-v1" if lora and not val("peft_config").get("adapter_name_or_path") else None
     if "finetuning_type" in top or "lora_target" in top or "additional_target" in top:
@@ -138,11 +144,13 @@ def _flavour(top: dict[str, _Entry]) -> str | None:
 
 
 def _spec(top: dict[str, _Entry], doc_span: Span, path: str, abspath: str, lines: LineIndex,
-          problems: list[Problem]) -> AdapterSpec | None:
+          problems: list[Problem], peft_types: dict[str, str]) -> AdapterSpec | None:
     flavour = _flavour(top)
     if flavour is None:
         return None
     first = Span(doc_span.line, doc_span.column, doc_span.line, doc_span.column + 1)
+    if flavour == "peft-dict":
+        return _peft_dict(top["peft_config"], path, abspath, peft_types)
     spec = AdapterSpec(path=path, source=SourceKind.YAML, config_class="LoraConfig", method="LORA", span=first,
                        abspath=abspath)
     spec.facts.tool = "llama-factory" if flavour == "llama-factory-v1" else flavour
@@ -237,6 +245,26 @@ def _v1_fields(spec: AdapterSpec, pc: _Entry, first: Span, problems: list[Proble
         spec.facts.trainer_keys[field_name] = f"peft_config.{key}"
     if "target_modules" not in spec.fields:
         _rule(spec, "llama-factory-v1", "target_modules: all (the default)", pc.key.span, None)
+
+
+def _peft_dict(pc: _Entry, path: str, abspath: str, peft_types: dict[str, str]) -> AdapterSpec | None:
+    """``peft_config: {peft_type: LORA, r: 8, ...}``: ``get_peft_config`` passes every key to the config class."""
+    members = pc.value.members or {}
+    keys = pc.value.keys or {}
+    ptype = members["peft_type"]
+    if not ptype.is_str or ptype.value not in peft_types:
+        return None  # a peft_type this peft does not know, or not a literal: not read
+    span = pc.key.span
+    spec = AdapterSpec(path=path, source=SourceKind.YAML, config_class=peft_types[ptype.value], method=ptype.value,
+                       span=Span(span.line, span.column, span.line, span.column + 1), abspath=abspath,
+                       fields=dict(members))
+    spec.facts.key_spans = {k: keys[k].span for k in members if k in keys}
+    tt = members.get("task_type")
+    spec.task_type = tt.value if tt is not None and tt.is_str else None
+    spec.facts.model_unresolved = ("the `peft_config` mapping (read by peft's get_peft_config) names no base model: "
+                                   "the training script takes it from elsewhere")
+    spec.facts.model_class = _TASK_CLASSES.get(spec.task_type or "CAUSAL_LM")
+    return spec
 
 
 def _is_all(v: Value) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support.lintutil import lint
 
 from peftlint.sources.shell_commands import read_commands
-from peftlint.sources.trainer_shell import extract_trainer_shell
+from peftlint.sources.trainer_shell import _LF_LORA_FLAGS, extract_trainer_shell
 
 MODEL = "HuggingFaceTB/SmolLM2-135M"
 
@@ -154,3 +155,30 @@ python src/train.py --model_name_or_path {MODEL} --lora_rank 8 --lora_target q_p
     assert lf.static("target_modules") == ["q_proj", "v_proj"]
     (tmp_path / "train.sh").write_text(text)
     assert lint(tmp_path, ".") == []
+
+
+OWN_SCRIPTS = {  # real command lines of scripts with their own parser, sharing LLaMA-Factory's `--lora_rank`
+    "open-instruct finetune.py": "accelerate launch open_instruct/finetune.py --model_name_or_path {m} --use_lora "
+                                 "--lora_rank 64 --lora_alpha 16 --lora_dropout 0.1",
+    "Qwen2-VL-Finetune train_sft.py": "deepspeed src/train/train_sft.py --lora_enable True --use_dora False "
+                                      "--lora_namespan_exclude \"['lm_head', 'embed_tokens']\" --lora_rank 64 "
+                                      "--lora_alpha 64 --num_lora_modules -1 --model_id {m}",
+    "LLaVA-style": "python train.py --lora_enable True --lora_rank 8 --lora_bias none --model_name_or_path {m}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(OWN_SCRIPTS))
+def test_a_lora_flag_llama_factory_does_not_define_makes_another_trainers_command(tmp_path: Path, name: str):
+    """Any `--*lora*` flag LLaMA-Factory's HfArgumentParser does not define (it would stop with "Some specified
+    arguments are not used") means the command runs another script: open-instruct's `--use_lora --lora_rank 64`
+    was read as LLaMA-Factory with its `lora_target: all` default, where finetune.py lists its own names."""
+    text = OWN_SCRIPTS[name].format(m=MODEL) + "\n"
+    assert _specs(text) == []
+    (tmp_path / "train.sh").write_text(text)
+    assert lint(tmp_path, ".") == []
+
+
+@pytest.mark.parametrize("flag", sorted(_LF_LORA_FLAGS - {"--lora_rank"}))
+def test_llama_factory_own_lora_flags_keep_it_llama_factory(flag: str):
+    [spec] = _specs(f"python src/train.py --model_name_or_path {MODEL} --lora_rank 8 {flag} 1\n")
+    assert spec.facts.tool == "llama-factory"

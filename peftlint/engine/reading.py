@@ -4,6 +4,7 @@ bounds are those of ``peftlint.reading``: regular files only, at most ``max-file
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,3 +92,17 @@ def decode_source(data: bytes, kind: str) -> str | None:
         return decode_text(data, python=kind == PYTHON)
     except ValueError:  # UnicodeDecodeError, SourceEncodingError
         return None
+
+
+def adapter_encoding_problem(data: bytes) -> Problem | None:
+    """PFT401 for an adapter_config.json that peft cannot decode: ``PeftConfig.from_pretrained``
+    opens it as UTF-8 text and calls ``json.load``, which rejects a byte order mark."""
+    if data.startswith(codecs.BOM_UTF8):
+        return Problem(Code.INVALID_ADAPTER_CONFIG, "PEFT cannot read this file: it starts with a UTF-8 byte order mark, which "
+                                 "PeftConfig.from_pretrained's json.load rejects (Unexpected UTF-8 BOM); save it without one")
+    for bom, name in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
+                      (codecs.BOM_UTF16_BE, "UTF-16")):
+        if data.startswith(bom):
+            return Problem(Code.INVALID_ADAPTER_CONFIG, f"PEFT cannot read this file: it is {name} text, and PeftConfig.from_pretrained "
+                                     "reads adapter_config.json as UTF-8; save it as UTF-8")
+    return None

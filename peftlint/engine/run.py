@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import gc
-import re
 import time
 import traceback
 from pathlib import Path
@@ -15,36 +14,38 @@ from peftlint.config import Settings
 from peftlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Severity, Span
 from peftlint.engine import discover as disc
 from peftlint.engine import prefetch
-from peftlint.engine.intent import apply_intent
-from peftlint.engine.models import InventoryMemo, ModelChoice
+from peftlint.engine.models import InventoryMemo
 from peftlint.engine.readers import READERS, SourceReader
-from peftlint.engine.reading import SourceRead, binary_problem, not_read_problem, source_from_bytes
+from peftlint.engine.reading import (
+    SourceRead,
+    adapter_encoding_problem,
+    binary_problem,
+    not_read_problem,
+    source_from_bytes,
+)
 from peftlint.engine.replay import Replay
-from peftlint.engine.results import RunResult, SpecOutcome, parameter_count
+from peftlint.engine.results import RunResult, SpecOutcome
 from peftlint.engine.results_cache import (
     ResolutionLog,
     ResultCache,
     evict,
     weight_files,
 )
+from peftlint.engine.spec_lint import SpecLint
 from peftlint.engine.suppress import NoqaComment, Suppressions, parse_suppressions, per_file_ignored
 from peftlint.model.offload import in_process
 from peftlint.reading import NotReadable, human_size
 from peftlint.rules.meta import INTERNAL, UNRESOLVED, UNUSED_NOQA
 from peftlint.rules.selectors import is_known, suggestion
 from peftlint.semantics import peft_check, regex_budget
-from peftlint.semantics.regex_budget import RegexTooSlow
 from peftlint.sources import MAX_CONFIGS, Problem, SourceResult, too_many_configs
-from peftlint.spec import AdapterSpec, ModelRef
 
 # The rules, the model loader and the rule context are imported when a file is linted: a run whose
 # files all come from the result cache never needs them.
 if TYPE_CHECKING:
     from peftlint.engine.hierarchy import Hierarchy
     from peftlint.rules import Rule
-    from peftlint.rules.context import Context
     from peftlint.semantics.peft_facts import PeftFacts
-    from peftlint.semantics.trainer_targets import Expanded
 
 
 def _remove_noqa(c: NoqaComment, path: str, code: str) -> Fix | None:
@@ -69,7 +70,7 @@ def _sorted(result: RunResult) -> RunResult:
 KEPT_READS = 64 << 20
 
 
-class Linter(Replay, ModelChoice):
+class Linter(Replay, SpecLint):
     """One run. Holds the per-run memo of resolved models and inventories (no global state)."""
 
     def __init__(self, settings: Settings, cwd: Path | None = None, *, result_cache: bool = False,
@@ -291,7 +292,7 @@ class Linter(Replay, ModelChoice):
         data = read.data
         assert data is not None
         result.digests[path] = read.sha256
-        encoding_problem = _adapter_encoding_problem(data) if cand.kind == disc.ADAPTER_CONFIG else None
+        encoding_problem = adapter_encoding_problem(data) if cand.kind == disc.ADAPTER_CONFIG else None
         if encoding_problem is not None and not data.startswith(codecs.BOM_UTF8):  # UTF-16/32: not read further
             result.files += 1
             self._emit(result, [self._problem(path, encoding_problem)], None)
@@ -444,112 +445,3 @@ class Linter(Replay, ModelChoice):
         return Diagnostic(INTERNAL, "internal-error", Severity.ERROR,
                           f"peftlint failed here: {type(exc).__name__}: {exc}{loc}; the rest of the run continues. "
                           "Please report this.", path, span)
-
-    # -- one spec -------------------------------------------------------------------------------
-    def lint_spec(self, spec: AdapterSpec, text: str, outcome: SpecOutcome) -> list[Diagnostic]:
-        if not spec.method:
-            info = self.facts().configs.get(spec.config_class)
-            spec.method = info.peft_type if info else ""
-        ref = self.choose_ref(spec)
-        if ref is not None and ref is spec.model and spec.other_models:
-            from peftlint.engine.candidates import lint_candidates
-
-            diags = lint_candidates(self, spec, text, outcome, [ref] + spec.other_models)
-        else:
-            diags = self._lint_one(spec, text, outcome, ref)
-        for d in diags:
-            d.noqa_lines = tuple(sorted({d.span.line, spec.span.line}))
-        return diags
-
-    def _lint_one(self, spec: AdapterSpec, text: str, outcome: SpecOutcome, ref: ModelRef | None) -> list[Diagnostic]:
-        from peftlint.rules.context import Context
-
-        diags: list[Diagnostic] = []
-        inventory, label, resolved = None, None, None
-        if ref is None:
-            outcome.skipped = spec.facts.model_unresolved or "no base model linked to this config"
-            diags.append(self._unresolved(spec, outcome.skipped, None))
-        else:
-            got = self._inventory_for(spec, ref, text)
-            inventory, label, resolved = got.inventory, got.label, got.resolved
-            outcome.model_note = got.note
-            if inventory is None:
-                outcome.skipped = got.why
-                diags.append(self._unresolved(spec, got.why, ref, got))
-        outcome.model, outcome.inventory = label, inventory
-        if ref is not None:
-            outcome.how, outcome.from_default, outcome.ref = ref.how, ref.from_default, ref.ref
-        expanded = None
-        if inventory is not None and spec.facts.tool in ("axolotl", "llama-factory", "xtuner"):
-            from peftlint.semantics.trainer_targets import expand
-
-            expanded = expand(spec, inventory)  # what the trainer itself passes as target_modules
-        ctx = Context(spec=expanded.spec if expanded else spec, inventory=inventory, model_label=label,
-                      settings=self.settings, facts=self.facts(), resolved=resolved, text=text,
-                      offload=self.offload)
-        outcome.ctx = ctx
-        diags += self._run_rules(ctx)
-        outcome.parameters = parameter_count(ctx)  # after the rules: their targeting is cached
-        return self.finish(diags, spec, ref, label, expanded)
-
-    def finish(self, diags: list[Diagnostic], spec: AdapterSpec, ref: ModelRef | None, label: str | None,
-               expanded: Expanded | None = None) -> list[Diagnostic]:
-        """Findings of one spec against one model: the model named, trainer keys spelt as the trainer does."""
-        keys = {f: k for f, k in spec.facts.trainer_keys.items() if f != k}
-        apply_intent(diags, spec)
-        for d in diags:
-            if d.model is None:
-                d.model = label
-            if expanded is not None and expanded.note and (d.subject in expanded.generated or (
-                    not expanded.explicit and re.search(r"\btarget_modules\b", d.text()))):
-                d.add_note(f"({expanded.note})")
-            elif keys or spec.facts.trainer_notes:
-                note = _trainer_key_note(d.text(), keys, spec.facts.tool or "trainer", spec.facts.trainer_notes)
-                if note is not None:
-                    d.add_note(note)
-            if ref is not None and d.model_source is None:
-                d.model_source = ref.how
-        return diags
-
-    def _run_rules(self, ctx: Context) -> list[Diagnostic]:
-        from peftlint.rules.callfix import checked  # fixes of the call: peft must accept the result
-
-        diags: list[Diagnostic] = []
-        for rule in self.rules(ctx.spec.source):
-            if rule.needs_model and ctx.inventory is None:
-                continue
-            if not self.settings.selects(rule.code):
-                continue
-            try:
-                diags.extend(checked(rule, ctx, rule.findings(ctx)))
-            except RegexTooSlow:
-                continue  # a user regex over its time budget: PFT212 reports it, dependent checks are skipped
-            except Exception as exc:
-                diags.append(self._internal(ctx.spec.path, ctx.spec.span, exc))
-        return diags
-
-
-def _trainer_key_note(message: str, keys: dict[str, str], tool: str,
-                      notes: dict[str, str] | None = None) -> str | None:
-    """Messages speak PEFT's field names; the note that says once what the first field ``message``
-    names is called in the trainer config (or what the trainer does with it)."""
-    for field_name in [*(notes or {}), *keys]:
-        if re.search(rf"\b{re.escape(field_name)}\b", message):
-            if notes and field_name in notes:
-                return f"({notes[field_name]})"
-            return f"(`{field_name}` is `{keys[field_name]}` in this {tool} config)"
-    return None
-
-
-def _adapter_encoding_problem(data: bytes) -> Problem | None:
-    """PFT401 for an adapter_config.json that peft cannot decode: ``PeftConfig.from_pretrained``
-    opens it as UTF-8 text and calls ``json.load``, which rejects a byte order mark."""
-    if data.startswith(codecs.BOM_UTF8):
-        return Problem(Code.INVALID_ADAPTER_CONFIG, "PEFT cannot read this file: it starts with a UTF-8 byte order mark, which "
-                                 "PeftConfig.from_pretrained's json.load rejects (Unexpected UTF-8 BOM); save it without one")
-    for bom, name in ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"), (codecs.BOM_UTF16_LE, "UTF-16"),
-                      (codecs.BOM_UTF16_BE, "UTF-16")):
-        if data.startswith(bom):
-            return Problem(Code.INVALID_ADAPTER_CONFIG, f"PEFT cannot read this file: it is {name} text, and PeftConfig.from_pretrained "
-                                     "reads adapter_config.json as UTF-8; save it as UTF-8")
-    return None

@@ -30,13 +30,14 @@ from peftlint.textpos import LineIndex
 
 _LF_PROGRAMS = {"llamafactory-cli", "lmf"}
 _LF_FLAGS = {"--finetuning_type", "--lora_target", "--lora_rank", "--additional_target"}
-# Flags LLaMA-Factory's HfArgumentParser does not know (it raises on them): TRL's names, and the
-# `--target_modules` of other trainers (ms-swift, verl, DiffSynth-Studio all take `--lora_rank` too).
-_NOT_LF_FLAGS = {"--lora_target_modules", "--lora_r", "--lora_modules_to_save", "--lora_task_type",
-                 "--lora_target_parameters", "--use_peft", "--target_modules"}
+# Flags LLaMA-Factory's HfArgumentParser does not know (it raises on them) besides the ``--*lora*``
+# ones below: TRL's `--use_peft`, and the `--target_modules` of other trainers (ms-swift, verl,
+# DiffSynth-Studio all take `--lora_rank` too).
+_NOT_LF_FLAGS = {"--use_peft", "--target_modules"}
 # LLaMA-Factory's own flags with "lora" in the name (hparams/*.py, also v0's ``lora_bf16_mode``): any other
-# ``--*lora*`` flag (LLaVA's ``--lora_enable``, Qwen2-VL-Finetune's ``--lora_namespan_exclude``, ...) is
-# another script's, which HfArgumentParser in LLaMA-Factory would reject.
+# ``--*lora*`` flag (TRL's ``--lora_r``/``--lora_target_modules``, LLaVA's ``--lora_enable``,
+# Qwen2-VL-Finetune's ``--lora_namespan_exclude``, ...) is another script's, which HfArgumentParser in
+# LLaMA-Factory would reject.
 _LF_LORA_FLAGS = {"--lora_alpha", "--lora_dropout", "--lora_rank", "--lora_target", "--loraplus_lr_embedding",
                   "--loraplus_lr_ratio", "--use_rslora", "--vllm_max_lora_rank", "--sglang_lora_backend",
                   "--kt_lora_expert_intermediate_size", "--kt_lora_expert_num", "--kt_use_lora_experts",

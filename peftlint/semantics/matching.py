@@ -382,15 +382,18 @@ def _match_parameters(t: Targeting, view: PeftView, inventory: Inventory) -> Non
                     hit = True
             if hit:
                 t.parameters_targeted.append(key)
+
+    def owners(parameter: str) -> list[str]:
+        """The modules that hold what the target_parameters entry ``parameter`` reaches, in order."""
+        return list(dict.fromkeys(param_owner(k) for k in t.parameter_hits.get(parameter, [])))
+
     if t.moe is not None and not t.moe.error:
         for entry, new in t.moe.moved.items():
-            owners = dict.fromkeys(param_owner(k) for k in t.parameter_hits.get(new, []))
-            t.entry_hits[entry] = list(owners)
+            t.entry_hits[entry] = owners(new)
     for new, entries in view.parameter_sources.items():
-        owners = dict.fromkeys(param_owner(k) for k in t.parameter_hits.get(new, []))
         for entry in entries:
             if entry in t.entry_hits and not t.entry_hits[entry]:
-                t.entry_hits[entry] = list(owners)
+                t.entry_hits[entry] = owners(new)
 
 
 def param_owner(key: str) -> str:

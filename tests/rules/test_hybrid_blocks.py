@@ -23,14 +23,19 @@ CONFIG = {
 }
 
 
-@pytest.fixture()
-def hybrid_cache(tmp_path_factory, monkeypatch):
+def _hf_cache(tmp_path_factory, monkeypatch, repo: str, config: dict, commit: str):
+    """A Hugging Face cache holding ``repo``'s config.json, the one huggingface_hub reads."""
     from huggingface_hub import constants
 
-    hf = tmp_path_factory.mktemp("hf-hybrid")
-    add_to_hf_cache(hf, HYBRID, {"config.json": json.dumps(CONFIG)}, commit="2" * 40)
+    hf = tmp_path_factory.mktemp("hf")
+    add_to_hf_cache(hf, repo, {"config.json": json.dumps(config)}, commit=commit * 40)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hf))
     return hf
+
+
+@pytest.fixture()
+def hybrid_cache(tmp_path_factory, monkeypatch):
+    return _hf_cache(tmp_path_factory, monkeypatch, HYBRID, CONFIG, "2")
 
 
 def _lint(tmp_path, targets: list[str]) -> list[dict]:
@@ -90,12 +95,7 @@ NEMOTRON_CONFIG = {
 
 @pytest.fixture()
 def nemotron_cache(tmp_path_factory, monkeypatch):
-    from huggingface_hub import constants
-
-    hf = tmp_path_factory.mktemp("hf-nemotron")
-    add_to_hf_cache(hf, NEMOTRON_H, {"config.json": json.dumps(NEMOTRON_CONFIG)}, commit="3" * 40)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hf))
-    return hf
+    return _hf_cache(tmp_path_factory, monkeypatch, NEMOTRON_H, NEMOTRON_CONFIG, "3")
 
 
 def _peft_on_nemotron(target_modules) -> str:

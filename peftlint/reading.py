@@ -66,8 +66,9 @@ def read_limited(path: str | os.PathLike[str], limit: int = DEFAULT_MAX_FILE_SIZ
     fd = os.open(os.fspath(path), _OPEN_FLAGS)
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotReadable(f"{_kind(st.st_mode)}, not a regular file")
+        why = not_regular(st.st_mode)
+        if why is not None:
+            raise NotReadable(why)
         if st.st_size > limit:
             raise NotReadable(f"{human_size(st.st_size)}, over the {human_size(limit)} limit", too_large=True)
         if hasattr(os, "set_blocking"):
